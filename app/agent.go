@@ -1,0 +1,132 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"hearth/memory"
+)
+
+// Defaults for prompt assembly.
+const (
+	// DefaultLastMessages is how many of a thread's newest messages go into
+	// each prompt, as Mastra's lastMessages option.
+	DefaultLastMessages = 20
+
+	// DefaultSystemPrompt is the system instruction of every conversation.
+	DefaultSystemPrompt = "You are Hearth, a private assistant running on the user's own computer. " +
+		"Answer helpfully and concisely. If you are not sure of something, say so."
+
+	// progressInterval is the longest time a streaming reply goes without
+	// being saved, so a crash loses at most this much of it.
+	progressInterval = 500 * time.Millisecond
+)
+
+// Agent writes the assistant's replies: it builds the prompt from a thread's
+// history, streams the model's answer to the caller and stores it.
+type Agent struct {
+	memory       *memory.Store
+	model        Model
+	lastMessages int
+	systemPrompt string
+	now          func() time.Time
+}
+
+// NewAgent returns an Agent that reads and writes threads in store and asks
+// model for replies.
+func NewAgent(store *memory.Store, model Model) *Agent {
+	return &Agent{memory: store, model: model, lastMessages: DefaultLastMessages, systemPrompt: DefaultSystemPrompt, now: time.Now}
+}
+
+// Reply asks the model to answer the newest messages of a thread and calls
+// onDelta with each piece of text as it arrives. The reply is stored as an
+// assistant message from its first piece on: as incomplete while it streams
+// (saved at least every progressInterval), then as complete, as incomplete
+// if ctx ends first, or as error if the backend fails. A reply that produced
+// no text is not stored.
+//
+// The stored message gets the id replyID, which the caller may already have
+// sent to its client. Reply returns the stored message (with an empty ID if
+// none was stored) and the error that ended the reply early, if any: ctx's
+// error or a *BackendError.
+func (a *Agent) Reply(ctx context.Context, resourceID, threadID, replyID string, onDelta func(string)) (memory.Message, error) {
+	history, err := a.memory.LastMessages(ctx, resourceID, threadID, a.lastMessages)
+	if err != nil {
+		return memory.Message{}, err
+	}
+	prompt := a.prompt(history)
+
+	// Saving uses a context that outlives ctx, because a stopped reply must
+	// still be stored.
+	saveCtx := context.WithoutCancel(ctx)
+	reply := memory.Message{ID: replyID, ThreadID: threadID, Role: memory.RoleAssistant, Status: memory.StatusIncomplete, Model: a.model.Describe().Model}
+	stored := false
+	var lastSave time.Time
+	save := func() error {
+		var saved memory.Message
+		var err error
+		if stored {
+			saved, err = a.memory.UpdateMessage(saveCtx, resourceID, reply)
+		} else {
+			saved, err = a.memory.AppendMessage(saveCtx, resourceID, reply)
+		}
+		if err != nil {
+			return err
+		}
+		stored = true
+		reply.CreatedAt = saved.CreatedAt
+		lastSave = a.now()
+		return nil
+	}
+
+	var saveErr error
+	chatErr := a.model.Chat(ctx, ChatRequest{Messages: prompt}, func(c ChatChunk) error {
+		if c.Done {
+			reply.PromptTokens, reply.ReplyTokens = c.PromptTokens, c.ReplyTokens
+		}
+		if c.Content == "" {
+			return nil
+		}
+		reply.Content += c.Content
+		onDelta(c.Content)
+		if !stored || a.now().Sub(lastSave) >= progressInterval {
+			saveErr = save()
+			return saveErr
+		}
+		return nil
+	})
+	if saveErr != nil {
+		return memory.Message{}, saveErr
+	}
+
+	switch {
+	case chatErr == nil:
+		reply.Status = memory.StatusComplete
+	case errors.Is(chatErr, context.Canceled) || errors.Is(chatErr, context.DeadlineExceeded):
+		reply.Status = memory.StatusIncomplete
+	default:
+		reply.Status = memory.StatusError
+		_, reply.Error = backendMessage(chatErr)
+	}
+	if reply.Content == "" {
+		return memory.Message{}, chatErr
+	}
+	if err := save(); err != nil {
+		return memory.Message{}, err
+	}
+	return reply, chatErr
+}
+
+// prompt turns a thread's history into the messages sent to the model.
+func (a *Agent) prompt(history []memory.Message) []ChatMessage {
+	prompt := make([]ChatMessage, 0, len(history)+1)
+	prompt = append(prompt, ChatMessage{Role: "system", Content: a.systemPrompt})
+	for _, m := range history {
+		if m.Content == "" || (m.Role != memory.RoleUser && m.Role != memory.RoleAssistant) {
+			continue
+		}
+		prompt = append(prompt, ChatMessage{Role: string(m.Role), Content: m.Content})
+	}
+	return prompt
+}

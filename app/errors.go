@@ -1,0 +1,86 @@
+package app
+
+import (
+	"errors"
+	"net/http"
+
+	"hearth/auth"
+	"hearth/memory"
+)
+
+// Error codes of the API's error responses. The frontend's copy is in
+// frontend/src/api.ts.
+const (
+	CodeUnauthorized    = "unauthorized"
+	CodeInvalidToken    = "invalid_token"
+	CodeForbidden       = "forbidden"
+	CodeNotFound        = "not_found"
+	CodeInvalidRequest  = "invalid_request"
+	CodeConflict        = "conflict"
+	CodeTooLarge        = "too_large"
+	CodeUnsupportedType = "unsupported_media_type"
+	CodeInternal        = "internal"
+)
+
+// Sentences for errors that several routes share.
+const (
+	msgThreadNotFound = "Thread not found or access denied"
+	msgInternal       = "Something went wrong inside Hearth. The details are in its log; try again."
+)
+
+// apiError is an error as the API sends it: a status, a stable code and a
+// sentence for the user.
+type apiError struct {
+	Status  int    `json:"-"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	// Field names the rejected input, when one input is at fault.
+	Field string `json:"field,omitempty"`
+}
+
+func (e *apiError) Error() string { return e.Code + ": " + e.Message }
+
+// errorBody is the JSON shape of every error response.
+type errorBody struct {
+	Error *apiError `json:"error"`
+}
+
+// toAPIError translates an error from any layer into what the client sees.
+// Errors it does not recognise become an internal error with a generic
+// message, so that no internal detail reaches the client.
+func toAPIError(err error) *apiError {
+	var ae *apiError
+	var authInput *auth.InputError
+	var memoryInput *memory.InputError
+	switch {
+	case errors.As(err, &ae):
+		return ae
+	case errors.As(err, &authInput):
+		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Message: authInput.Reason, Field: authInput.Field}
+	case errors.As(err, &memoryInput):
+		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Message: memoryInput.Reason, Field: memoryInput.Field}
+	case errors.Is(err, auth.ErrInvalidCredentials):
+		return &apiError{Status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: "The profile name or password is wrong."}
+	case errors.Is(err, auth.ErrInvalidToken):
+		return &apiError{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Message: "Your session is not valid. Sign in again."}
+	case errors.Is(err, auth.ErrForbidden):
+		return &apiError{Status: http.StatusForbidden, Code: CodeForbidden, Message: "Only an administrator can do this."}
+	case errors.Is(err, auth.ErrNameTaken):
+		return &apiError{Status: http.StatusConflict, Code: CodeConflict, Message: "A profile with this name already exists. Choose another name.", Field: "name"}
+	case errors.Is(err, auth.ErrNotFound):
+		return &apiError{Status: http.StatusNotFound, Code: CodeNotFound, Message: "Profile not found."}
+	case errors.Is(err, memory.ErrNotFound):
+		return &apiError{Status: http.StatusNotFound, Code: CodeNotFound, Message: msgThreadNotFound}
+	}
+	return &apiError{Status: http.StatusInternalServerError, Code: CodeInternal, Message: msgInternal}
+}
+
+// writeError sends err as a JSON error response. Internal errors are logged
+// once here, with the request's route and profile.
+func (a *App) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	ae := toAPIError(err)
+	if ae.Status == http.StatusInternalServerError {
+		a.log.Error("request failed", "method", r.Method, "route", r.Pattern, "profile", requestProfileID(r), "err", err)
+	}
+	writeJSON(w, ae.Status, errorBody{Error: ae})
+}

@@ -1,0 +1,124 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"hearth/auth"
+	"hearth/memory"
+)
+
+// maxClientRequestIDBytes bounds the client's own id for a chat request.
+const maxClientRequestIDBytes = 128
+
+// chatRequest is the body of POST /api/chat.
+type chatRequest struct {
+	Message         string `json:"message"`
+	ThreadID        string `json:"threadId"`
+	ClientRequestID string `json:"clientRequestId"`
+}
+
+// handleChat stores the user's message, then streams the assistant's reply
+// as a UI message stream. Everything that can be checked is checked before
+// the stream starts, so those errors are plain JSON errors; a failure of the
+// model arrives as an error part inside the stream.
+func (a *App) handleChat(w http.ResponseWriter, r *http.Request, p auth.Profile) error {
+	var req chatRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if strings.TrimSpace(req.Message) == "" {
+		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Field: "message", Message: "The message is empty; type something to send."}
+	}
+	if len(req.ClientRequestID) > maxClientRequestIDBytes || !utf8.ValidString(req.ClientRequestID) {
+		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Field: "clientRequestId", Message: "The clientRequestId must be valid text of at most 128 bytes."}
+	}
+
+	resourceID := p.ResourceID()
+	thread, err := a.chatThread(r.Context(), resourceID, req.ThreadID)
+	if err != nil {
+		return err
+	}
+
+	// The reply's context ends when the client goes away, when the stream
+	// finds it cannot write, or on a stop request.
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	release, ok := a.generations.start(thread.ID, cancel)
+	if !ok {
+		return &apiError{Status: http.StatusConflict, Code: CodeConflict, Message: "A reply is already being written in this thread. Stop it or wait for it to finish, then send again."}
+	}
+	defer release()
+
+	userMsg, err := a.memory.AppendMessage(r.Context(), resourceID, memory.Message{
+		ThreadID: thread.ID, Role: memory.RoleUser, Content: req.Message, ClientRequestID: req.ClientRequestID,
+	})
+	if err != nil {
+		return err
+	}
+
+	w.Header().Set("X-Thread-Id", thread.ID)
+	stream := startUIStream(w, cancel)
+	defer stream.close()
+
+	replyID := memory.NewID()
+	textID := "text-" + replyID
+	stream.send(streamPart{Type: "start", MessageID: replyID, MessageMetadata: map[string]string{"threadId": thread.ID, "userMessageId": userMsg.ID}})
+	stream.send(streamPart{Type: "start-step"})
+	stream.send(streamPart{Type: "text-start", ID: textID})
+
+	reply, err := a.agent.Reply(ctx, resourceID, thread.ID, replyID, func(delta string) {
+		stream.send(streamPart{Type: "text-delta", ID: textID, Delta: delta})
+	})
+
+	stream.send(streamPart{Type: "text-end", ID: textID})
+	status := memory.StatusComplete
+	switch {
+	case err == nil:
+	case errors.Is(err, context.Canceled):
+		status = memory.StatusIncomplete
+	default:
+		status = memory.StatusError
+		code, message := backendMessage(err)
+		var be *BackendError
+		if errors.As(err, &be) {
+			a.log.Warn("reply failed", "thread", thread.ID, "profile", p.ID, "code", code, "err", err)
+		} else {
+			a.log.Error("reply failed", "thread", thread.ID, "profile", p.ID, "err", err)
+		}
+		stream.send(streamPart{Type: "error", ErrorText: message})
+	}
+	metadata := map[string]string{"status": string(status)}
+	if reply.ID != "" {
+		metadata["assistantMessageId"] = reply.ID
+	}
+	stream.send(streamPart{Type: "finish-step"})
+	stream.send(streamPart{Type: "finish", MessageMetadata: metadata})
+	stream.finish()
+	return nil
+}
+
+// chatThread returns the thread a chat request names, or a new thread when it
+// names none.
+func (a *App) chatThread(ctx context.Context, resourceID, threadID string) (memory.Thread, error) {
+	if threadID == "" {
+		return a.memory.CreateThread(ctx, resourceID, "")
+	}
+	return a.memory.Thread(ctx, resourceID, threadID)
+}
+
+// handleStopChat cancels the reply being written in a thread. It answers 204
+// whether or not a reply was running, so that a stop racing the reply's end
+// is not an error.
+func (a *App) handleStopChat(w http.ResponseWriter, r *http.Request, p auth.Profile) error {
+	threadID := r.PathValue("threadId")
+	if _, err := a.memory.Thread(r.Context(), p.ResourceID(), threadID); err != nil {
+		return err
+	}
+	a.generations.stop(threadID)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

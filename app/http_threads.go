@@ -1,0 +1,54 @@
+package app
+
+import (
+	"net/http"
+
+	"hearth/auth"
+	"hearth/memory"
+)
+
+// threadMessagesLimit is how many of a thread's newest messages
+// GET /api/threads/{threadId} returns.
+const threadMessagesLimit = 50
+
+func (a *App) handleListThreads(w http.ResponseWriter, r *http.Request, p auth.Profile) error {
+	threads, err := a.memory.Threads(r.Context(), p.ResourceID())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, threads)
+	return nil
+}
+
+func (a *App) handleCreateThread(w http.ResponseWriter, r *http.Request, p auth.Profile) error {
+	var req struct {
+		Title string `json:"title"`
+	}
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	t, err := a.memory.CreateThread(r.Context(), p.ResourceID(), req.Title)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, t)
+	return nil
+}
+
+func (a *App) handleGetThread(w http.ResponseWriter, r *http.Request, p auth.Profile) error {
+	threadID := r.PathValue("threadId")
+	t, err := a.memory.Thread(r.Context(), p.ResourceID(), threadID)
+	if err != nil {
+		return err
+	}
+	messages, err := a.memory.LastMessages(r.Context(), p.ResourceID(), threadID, threadMessagesLimit)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"thread": t, "messages": messages})
+	return nil
+}
+
+// errThreadNotFound is the answer for a thread id that is malformed, missing
+// or another profile's.
+var errThreadNotFound = memory.ErrNotFound

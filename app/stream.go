@@ -1,0 +1,135 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// The UI message stream protocol of the Vercel AI SDK, version 1: server-sent
+// events whose data lines are JSON parts, ended by "data: [DONE]".
+const (
+	uiStreamHeader  = "x-vercel-ai-ui-message-stream"
+	uiStreamVersion = "v1"
+
+	// keepAliveInterval is how often an idle stream gets an SSE comment line,
+	// so that proxies and clients do not drop it.
+	keepAliveInterval = 15 * time.Second
+)
+
+// streamPart is one part of the UI message stream. Fields that a part type
+// does not use stay empty and are left out of the JSON.
+type streamPart struct {
+	Type            string `json:"type"`
+	ID              string `json:"id,omitempty"`
+	Delta           string `json:"delta,omitempty"`
+	MessageID       string `json:"messageId,omitempty"`
+	MessageMetadata any    `json:"messageMetadata,omitempty"`
+	ErrorText       string `json:"errorText,omitempty"`
+}
+
+// uiStream writes a UI message stream to an HTTP response. It is safe for
+// concurrent use. After the first failed write it stops writing and calls
+// onBroken, because a failed write is the only sign of a client that went
+// away inside the desktop window, where the request context is never
+// cancelled.
+type uiStream struct {
+	mu       sync.Mutex
+	w        http.ResponseWriter
+	rc       *http.ResponseController
+	onBroken context.CancelFunc
+	broken   bool
+
+	stopKeepAlive chan struct{}
+	closeOnce     sync.Once
+}
+
+// startUIStream writes the stream's headers and starts the keep-alive
+// comments. The caller must call close when done.
+func startUIStream(w http.ResponseWriter, onBroken context.CancelFunc) *uiStream {
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream; charset=utf-8")
+	h.Set("Cache-Control", "no-cache")
+	h.Set(uiStreamHeader, uiStreamVersion)
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+
+	s := &uiStream{w: w, rc: http.NewResponseController(w), onBroken: onBroken, stopKeepAlive: make(chan struct{})}
+	s.flush()
+	go s.keepAlive()
+	return s
+}
+
+// send writes one part. It returns false once the client is gone.
+func (s *uiStream) send(p streamPart) bool {
+	data, err := json.Marshal(p)
+	if err != nil {
+		// streamPart holds only strings and JSON-ready metadata.
+		panic("encode stream part: " + err.Error())
+	}
+	return s.write("data: " + string(data) + "\n\n")
+}
+
+// finish writes the end marker and stops the keep-alive comments.
+func (s *uiStream) finish() {
+	s.write("data: [DONE]\n\n")
+	s.close()
+}
+
+func (s *uiStream) close() {
+	s.closeOnce.Do(func() { close(s.stopKeepAlive) })
+}
+
+func (s *uiStream) keepAlive() {
+	t := time.NewTicker(keepAliveInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopKeepAlive:
+			return
+		case <-t.C:
+			if !s.write(": keep-alive\n\n") {
+				return
+			}
+		}
+	}
+}
+
+func (s *uiStream) write(text string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.broken {
+		return false
+	}
+	if _, err := s.w.Write([]byte(text)); err != nil {
+		s.markBrokenLocked()
+		return false
+	}
+	s.flushLocked()
+	return !s.broken
+}
+
+func (s *uiStream) flush() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.flushLocked()
+}
+
+// flushLocked pushes buffered bytes to the client where the writer supports
+// it. The desktop window's writer does not, and streams without it.
+func (s *uiStream) flushLocked() {
+	err := s.rc.Flush()
+	if err != nil && !errors.Is(err, http.ErrNotSupported) {
+		s.markBrokenLocked()
+	}
+}
+
+func (s *uiStream) markBrokenLocked() {
+	s.broken = true
+	if s.onBroken != nil {
+		s.onBroken()
+	}
+}

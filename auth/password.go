@@ -1,0 +1,67 @@
+package auth
+
+import (
+		"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// argonParams are the argon2id cost settings. They are stored with every hash
+// so that they can be raised later without invalidating existing passwords.
+type argonParams struct {
+	Memory  uint32 // KiB
+	Time    uint32 // passes
+	Threads uint8
+	KeyLen  uint32 // bytes
+}
+
+// defaultArgonParams follow OWASP's minimum recommendation for argon2id:
+// 19 MiB of memory, 2 passes, 1 lane.
+var defaultArgonParams = argonParams{Memory: 19 * 1024, Time: 2, Threads: 1, KeyLen: 32}
+
+const saltLength = 16
+
+var errMalformedHash = errors.New("malformed password hash")
+
+// hashPassword returns the password's argon2id hash in the PHC string format,
+// for example "$argon2id$v=19$m=19456,t=2,p=1$SALT$HASH".
+func hashPassword(password string, p argonParams) string {
+	salt := randomBytes(saltLength)
+	key := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
+		argon2.Version, p.Memory, p.Time, p.Threads, b64.EncodeToString(salt), b64.EncodeToString(key))
+}
+
+// verifyPassword reports whether password matches the PHC-encoded hash. The
+// final comparison takes constant time.
+func verifyPassword(password, encoded string) (bool, error) {
+	parts := strings.Split(encoded, "$")
+	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" {
+		return false, errMalformedHash
+	}
+	var version int
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
+		return false, errMalformedHash
+	}
+	var p argonParams
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &p.Threads); err != nil {
+		return false, errMalformedHash
+	}
+	b64 := base64.RawStdEncoding
+	salt, err := b64.DecodeString(parts[4])
+	if err != nil {
+		return false, errMalformedHash
+	}
+	want, err := b64.DecodeString(parts[5])
+	if err != nil || len(want) == 0 {
+		return false, errMalformedHash
+	}
+
+	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1, nil
+}

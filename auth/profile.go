@@ -1,0 +1,83 @@
+package auth
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/cases"
+	"golang.org/x/text/unicode/norm"
+)
+
+// Role is what a profile may do beyond its own data.
+type Role string
+
+const (
+	// RoleAdmin may create and delete other profiles. It never grants access
+	// to another profile's threads or memory.
+	RoleAdmin Role = "admin"
+	// RoleUser may use and delete only its own profile.
+	RoleUser Role = "user"
+)
+
+// Limits on profile names and passwords.
+const (
+	MaxNameLength     = 64   // characters, after NFC normalisation
+	MinPasswordLength = 8    // characters
+	MaxPasswordBytes  = 1024 // bytes; longer input is rejected before hashing
+)
+
+// Profile is one person using Hearth. It never contains secrets, so it can be
+// returned by the API as it is.
+type Profile struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Role      Role      `json:"role"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// ResourceID returns the id under which the memory store keeps the profile's
+// threads, following Mastra's convention of one resource per user.
+func (p Profile) ResourceID() string {
+	return "user_" + p.ID
+}
+
+// normalizeName validates a profile name and returns it cleaned for display
+// (surrounding spaces removed, NFC) and folded for uniqueness checks.
+func normalizeName(name string) (display, folded string, err error) {
+	if !utf8.ValidString(name) {
+		return "", "", &InputError{Field: "name", Reason: "The name is not valid UTF-8 text."}
+	}
+	display = norm.NFC.String(strings.TrimSpace(name))
+	length := utf8.RuneCountInString(display)
+	if length == 0 {
+		return "", "", &InputError{Field: "name", Reason: "Enter a name for the profile."}
+	}
+	if length > MaxNameLength {
+		return "", "", &InputError{Field: "name", Reason: fmt.Sprintf("The name has %d characters; use at most %d.", length, MaxNameLength)}
+	}
+	for _, r := range display {
+		if unicode.IsControl(r) {
+			return "", "", &InputError{Field: "name", Reason: "The name contains a control character such as a line break; use letters, digits, spaces and punctuation."}
+		}
+	}
+	folded = norm.NFC.String(cases.Fold().String(display))
+	return display, folded, nil
+}
+
+// checkPassword enforces the length rules on a new password.
+func checkPassword(password string) error {
+	if len(password) > MaxPasswordBytes {
+		return &InputError{Field: "password", Reason: fmt.Sprintf("The password is %d bytes long; use at most %d.", len(password), MaxPasswordBytes)}
+	}
+	if !utf8.ValidString(password) {
+		return &InputError{Field: "password", Reason: "The password is not valid UTF-8 text."}
+	}
+	if n := utf8.RuneCountInString(password); n < MinPasswordLength {
+		return &InputError{Field: "password", Reason: fmt.Sprintf("The password has %d characters; use at least %d.", n, MinPasswordLength)}
+	}
+	return nil
+}

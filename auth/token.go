@@ -1,0 +1,120 @@
+package auth
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"go.etcd.io/bbolt"
+)
+
+// Token claims and limits.
+const (
+	// DefaultTokenTTL is how long a token stays valid after sign-in.
+	DefaultTokenTTL = 24 * time.Hour
+
+	tokenIssuer   = "hearth"
+	tokenAudience = "hearth-local"
+	tokenLeeway   = 30 * time.Second
+
+	// maxTokenBytes bounds the input Verify parses. Hearth's own tokens are
+	// about 400 bytes.
+	maxTokenBytes = 4096
+)
+
+// Token is the result of a successful sign-in.
+type Token struct {
+	Token     string    `json:"token"`
+	ExpiresAt time.Time `json:"expiresAt"`
+	Profile   Profile   `json:"profile"`
+}
+
+// claims are the JWT claims of a Hearth token. Role is informational: every
+// request reads the role from the profile record instead.
+type claims struct {
+	jwt.RegisteredClaims
+	Role    Role `json:"role"`
+	Version int  `json:"ver"`
+}
+
+// newTokenParser returns a parser that accepts only HS256 tokens from Hearth
+// for Hearth, with an expiry, judged by the clock now.
+func newTokenParser(now func() time.Time) *jwt.Parser {
+	return jwt.NewParser(
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithIssuer(tokenIssuer),
+		jwt.WithAudience(tokenAudience),
+		jwt.WithLeeway(tokenLeeway),
+		jwt.WithTimeFunc(now),
+	)
+}
+
+// issueToken signs a token for rec with rec's own signing key. The header's
+// kid names the profile so that Verify can pick the key before checking the
+// signature.
+func (s *Store) issueToken(rec *profileRecord) (Token, error) {
+	now := s.now().UTC().Truncate(time.Second)
+	expires := now.Add(s.tokenTTL)
+	t := jwt.NewWithClaims(jwt.SigningMethodHS256, claims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    tokenIssuer,
+			Subject:   rec.ID,
+			Audience:  jwt.ClaimStrings{tokenAudience},
+			ExpiresAt: jwt.NewNumericDate(expires),
+			NotBefore: jwt.NewNumericDate(now),
+			IssuedAt:  jwt.NewNumericDate(now),
+			ID:        base64.RawURLEncoding.EncodeToString(randomBytes(16)),
+		},
+		Role:    rec.Role,
+		Version: rec.TokenVersion,
+	})
+	t.Header["kid"] = rec.ID
+	signed, err := t.SignedString(rec.SigningKey)
+	if err != nil {
+		return Token{}, fmt.Errorf("sign token for %s: %w", rec.ID, err)
+	}
+	return Token{Token: signed, ExpiresAt: expires, Profile: rec.profile()}, nil
+}
+
+// Verify checks a token and returns the current state of the profile it was
+// issued to. Every failure returns ErrInvalidToken, whatever the cause: a bad
+// signature, an unknown or deleted profile, an expired token or a token
+// version that has been raised since.
+func (s *Store) Verify(ctx context.Context, token string) (Profile, error) {
+	if token == "" || len(token) > maxTokenBytes {
+		return Profile{}, ErrInvalidToken
+	}
+
+	// The key function reads the profile named by kid, so the record used to
+	// check the version below is the one whose key verified the signature.
+	var rec *profileRecord
+	keyFunc := func(t *jwt.Token) (any, error) {
+		kid, ok := t.Header["kid"].(string)
+		if !ok || kid == "" {
+			return nil, ErrInvalidToken
+		}
+		err := s.db.View(func(tx *bbolt.Tx) error {
+			var err error
+			rec, err = getProfile(tx.Bucket(profilesBucket), kid)
+			return err
+		})
+		if err != nil {
+			return nil, ErrInvalidToken
+		}
+		return rec.SigningKey, nil
+	}
+
+	var c claims
+	parsed, err := s.parser.ParseWithClaims(token, &c, keyFunc)
+	if err != nil || !parsed.Valid || rec == nil {
+		return Profile{}, ErrInvalidToken
+	}
+	if c.Subject != rec.ID || c.Version != rec.TokenVersion {
+		return Profile{}, ErrInvalidToken
+	}
+	return rec.profile(), nil
+}
