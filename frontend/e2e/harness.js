@@ -1,0 +1,491 @@
+// @ts-check
+// Test harness for the browser tests: it starts the fake Ollama command and
+// `hearth serve` as child processes on loopback ports, each in a fresh temp
+// data directory, and drives Debian's Chromium with playwright-core.
+//
+// Inputs, from the environment:
+//   HEARTH_BIN       path to the built hearth binary (required)
+//   FAKE_OLLAMA_BIN  path to the built fake-ollama command (required)
+//   E2E_ARTIFACTS    folder for screenshots and logs (default ../tmp/e2e,
+//                    relative to frontend/)
+//   CHROMIUM_BIN     browser to drive (default /usr/bin/chromium)
+
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { accessSync, constants, createWriteStream, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { once } from "node:events";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import readline from "node:readline";
+import { setTimeout as delay } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+
+import { chromium } from "playwright-core";
+
+const frontendDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+/** Folder that receives each suite's screenshots and logs. */
+export const artifactsRoot = path.resolve(frontendDir, process.env.E2E_ARTIFACTS ?? "../tmp/e2e");
+
+/** The model that Hearth is configured to use through HEARTH_MODEL, installed in the fake by default. */
+export const testModel = "llama3.2";
+
+// Flags for a quiet, offline Chromium. Playwright 1.65 already passes
+// --disable-background-networking, --disable-component-update, --disable-sync
+// and --no-first-run, and they are repeated so that they stay set if its
+// defaults change.
+const chromiumArgs = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+  "--disable-quic",
+];
+
+// How long a child process may take to print its listening line, and to exit
+// after SIGTERM before it is killed.
+const startTimeoutMs = 20_000;
+const stopTimeoutMs = 10_000;
+
+/** Default time limit of the polling assertions, in milliseconds. */
+export const defaultWaitMs = 10_000;
+
+// Children still running when the test process exits, for example after an
+// uncaught error, are killed so that no server outlives the test run.
+/** @type {Set<import("node:child_process").ChildProcess>} */
+const liveChildren = new Set();
+process.on("exit", () => {
+  for (const child of liveChildren) {
+    child.kill("SIGKILL");
+  }
+});
+
+/**
+ * @typedef {object} ServerProcess
+ * @property {string} url           Base URL from the process's listening line.
+ * @property {() => Promise<void>} stop  Sends SIGTERM and waits for the exit.
+ */
+
+/**
+ * @typedef {object} Suite
+ * @property {string} name            Name of the suite's artifacts folder.
+ * @property {string} artifactsDir    Where screenshots and logs go.
+ * @property {string} dataDir         Hearth's data directory.
+ * @property {FakeOllama | null} fake The fake Ollama, or null for a suite without one.
+ * @property {ServerProcess} hearth   The running `hearth serve`.
+ * @property {import("playwright-core").Page} page
+ * @property {() => Promise<void>} restartHearth  Stops Hearth and starts it again on the same address and data.
+ * @property {(file: string) => Promise<void>} screenshot  Saves a PNG of the page into artifactsDir.
+ * @property {(testName: string, fn: () => Promise<void>) => Promise<void>} captureFailure
+ *   Runs a test body and, when it fails, saves a screenshot named after the test.
+ * @property {() => Promise<void>} close  Stops everything and removes the temp folders.
+ */
+
+/**
+ * Starts a fake Ollama, `hearth serve` and Chromium for one test file.
+ *
+ * @param {string} name  Folder name for the suite's artifacts.
+ * @param {{ ollama?: "fake" | "unreachable" }} [options]
+ *   "unreachable" points OLLAMA_HOST at a closed loopback port instead of
+ *   starting the fake.
+ * @returns {Promise<Suite>}
+ */
+export async function startSuite(name, options = {}) {
+  const hearthBin = requireExecutable("HEARTH_BIN");
+  const fakeBin = options.ollama === "unreachable" ? null : requireExecutable("FAKE_OLLAMA_BIN");
+  const chromiumBin = process.env.CHROMIUM_BIN ?? "/usr/bin/chromium";
+
+  const artifactsDir = path.join(artifactsRoot, name);
+  rmSync(artifactsDir, { recursive: true, force: true });
+  mkdirSync(artifactsDir, { recursive: true });
+  const tempDir = mkdtempSync(path.join(os.tmpdir(), `hearth-e2e-${name}-`));
+  const dataDir = path.join(tempDir, "data");
+
+  /** @type {Array<() => Promise<void>>} */
+  const cleanups = [];
+  const close = async () => {
+    for (const cleanup of cleanups.reverse()) {
+      await cleanup().catch((err) => console.error(`e2e cleanup of ${name} failed:`, err));
+    }
+    rmSync(tempDir, { recursive: true, force: true });
+  };
+
+  try {
+    // 1. The model backend: the fake, or a loopback port where nothing listens.
+    let fake = null;
+    let ollamaUrl;
+    if (fakeBin !== null) {
+      const fakeProcess = await startServer({
+        name: "fake-ollama",
+        command: fakeBin,
+        args: ["--addr", "127.0.0.1:0"],
+        env: process.env,
+        readyLine: /^fake-ollama listening on (http:\/\/127\.0\.0\.1:\d+)$/,
+        artifactsDir,
+      });
+      cleanups.push(fakeProcess.stop);
+      fake = new FakeOllama(fakeProcess.url);
+      ollamaUrl = fakeProcess.url;
+    } else {
+      ollamaUrl = `http://127.0.0.1:${await closedLoopbackPort()}`;
+    }
+
+    // 2. Hearth. A restart reuses the address so that the page can reload.
+    const hearthEnv = { ...process.env, OLLAMA_HOST: ollamaUrl, HEARTH_MODEL: testModel };
+    /** @param {string} addr */
+    const startHearth = (addr) =>
+      startServer({
+        name: "hearth",
+        command: hearthBin,
+        args: ["serve", "--addr", addr, "--data", dataDir],
+        env: hearthEnv,
+        readyLine: /^Hearth is serving on (http:\/\/127\.0\.0\.1:\d+)\/?$/,
+        artifactsDir,
+      });
+    let hearth = await startHearth("127.0.0.1:0");
+    cleanups.push(() => hearth.stop());
+
+    // 3. Chromium with a fresh profile folder, and a log of the page's console.
+    const context = await chromium.launchPersistentContext(path.join(tempDir, "chromium-profile"), {
+      executablePath: chromiumBin,
+      headless: true,
+      args: chromiumArgs,
+      viewport: { width: 1100, height: 760 },
+    });
+    cleanups.push(() => context.close());
+    const page = context.pages()[0] ?? (await context.newPage());
+    const consoleLog = createWriteStream(path.join(artifactsDir, "browser-console.log"));
+    cleanups.push(async () => {
+      consoleLog.end();
+      await once(consoleLog, "close");
+    });
+    /** @param {string} line */
+    const logConsole = (line) => {
+      // The page may still log while the suite closes, after the file is closed.
+      if (!consoleLog.writableEnded) {
+        consoleLog.write(`${line}\n`);
+      }
+    };
+    page.on("console", (message) => logConsole(`${message.type()}: ${message.text()}`));
+    page.on("pageerror", (err) => logConsole(`pageerror: ${err.stack ?? err.message}`));
+
+    /** @type {Suite} */
+    const suite = {
+      name,
+      artifactsDir,
+      dataDir,
+      fake,
+      hearth,
+      page,
+      async restartHearth() {
+        const addr = new URL(hearth.url).host;
+        await hearth.stop();
+        hearth = await startHearth(addr);
+        suite.hearth = hearth;
+      },
+      async screenshot(file) {
+        await page.screenshot({ path: path.join(artifactsDir, file), fullPage: true });
+      },
+      async captureFailure(testName, fn) {
+        try {
+          await fn();
+        } catch (err) {
+          const file = `failed-${testName.replace(/[^a-z0-9]+/gi, "-")}.png`;
+          await suite.screenshot(file).catch(() => undefined);
+          throw err;
+        }
+      },
+      close,
+    };
+    return suite;
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/**
+ * The fields of a recorded Ollama chat request that the tests read.
+ *
+ * @typedef {{ model: string, messages: Array<{ role: string, content: string }> }} OllamaChatRequest
+ */
+
+/** Client for the fake Ollama's control routes under /_fake/. */
+export class FakeOllama {
+  /** @param {string} url  Base URL of the fake. */
+  constructor(url) {
+    this.url = url;
+  }
+
+  /**
+   * Queues the reply to the next chat request.
+   *
+   * @param {{ chunks: string[], delayMs?: number, holdAfter?: number }} reply
+   *   holdAfter N sends N chunks and then waits for release().
+   */
+  async queueReply(reply) {
+    await this.#post("/_fake/replies", reply);
+  }
+
+  /** Lets a held reply continue. */
+  async release() {
+    await this.#post("/_fake/release", {});
+  }
+
+  /** Clears queued replies and recorded requests and restores the default models. */
+  async reset() {
+    await this.#post("/_fake/reset", {});
+  }
+
+  /**
+   * Sets the installed models. A chat for any other model gets 404 "model not found".
+   *
+   * @param {string[]} models
+   */
+  async setModels(models) {
+    await this.#post("/_fake/models", { models });
+  }
+
+  /**
+   * Returns the recorded chat requests in Ollama's format, oldest first.
+   *
+   * @returns {Promise<OllamaChatRequest[]>}
+   */
+  async chatRequests() {
+    const response = await fetch(`${this.url}/_fake/requests`);
+    assert.equal(response.status, 200, `GET /_fake/requests answered ${response.status}`);
+    return /** @type {OllamaChatRequest[]} */ (await response.json());
+  }
+
+  /**
+   * @param {string} route
+   * @param {unknown} body
+   */
+  async #post(route, body) {
+    const response = await fetch(`${this.url}${route}`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    assert.equal(response.status, 204, `POST ${route} answered ${response.status}: ${await response.text()}`);
+  }
+}
+
+/**
+ * Creates a profile through the API, as the first-run form would, so that a
+ * test can start at the profile picker.
+ *
+ * @param {string} hearthUrl
+ * @param {string} name
+ * @param {string} password
+ */
+export async function createProfileThroughApi(hearthUrl, name, password) {
+  const response = await fetch(`${hearthUrl}/api/auth/profiles`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ name, password }),
+  });
+  assert.equal(response.status, 201, `POST /api/auth/profiles answered ${response.status}: ${await response.text()}`);
+}
+
+/**
+ * Signs in from the profile picker and waits for the signed-in screen.
+ *
+ * @param {import("playwright-core").Page} page
+ * @param {string} name
+ * @param {string} password
+ */
+export async function signInThroughPicker(page, name, password) {
+  await page.getByRole("button", { name: new RegExp(`^${escapeRegExp(name)}\\b`) }).click();
+  await page.getByLabel("Password", { exact: true }).fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign out" }).waitFor();
+}
+
+/**
+ * Sends a message from the composer by pressing Enter.
+ *
+ * @param {import("playwright-core").Page} page
+ * @param {string} text
+ */
+export async function sendMessage(page, text) {
+  const composer = page.getByRole("textbox", { name: "Message" });
+  await composer.fill(text);
+  await composer.press("Enter");
+}
+
+/**
+ * Polls check until it returns true, and fails with the last value it
+ * returned (or the last error it threw) when time runs out. This is the
+ * harness's stand-in for Playwright Test's `expect.poll`, which
+ * playwright-core does not include.
+ *
+ * @param {string} description  What is awaited, for the failure message.
+ * @param {() => Promise<unknown>} check  Returns true when the condition holds, or a value to report.
+ * @param {{ timeoutMs?: number }} [options]
+ */
+export async function waitUntil(description, check, { timeoutMs = defaultWaitMs } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  /** @type {unknown} */
+  let last;
+  for (;;) {
+    try {
+      last = await check();
+      if (last === true) {
+        return;
+      }
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() >= deadline) {
+      const lastResult = last instanceof Error ? last.message : JSON.stringify(last);
+      assert.fail(`timed out after ${timeoutMs} ms waiting until ${description}; last result: ${lastResult}`);
+    }
+    await delay(50);
+  }
+}
+
+/**
+ * Waits until the locator's text equals expected, or matches it when
+ * expected is a regular expression, and returns the text.
+ *
+ * @param {import("playwright-core").Locator} locator
+ * @param {string | RegExp} expected
+ * @param {{ timeoutMs?: number }} [options]
+ * @returns {Promise<string>}
+ */
+export async function expectText(locator, expected, options) {
+  let text = "";
+  await waitUntil(
+    `${locator} has text ${expected}`,
+    async () => {
+      text = (await locator.innerText({ timeout: 1_000 })).trim();
+      const matches = typeof expected === "string" ? text === expected : expected.test(text);
+      return matches || text;
+    },
+    options,
+  );
+  return text;
+}
+
+// requireExecutable returns the path in the environment variable, after
+// checking that it names an executable file.
+/** @param {string} variable */
+function requireExecutable(variable) {
+  const file = process.env[variable];
+  if (file === undefined || file === "") {
+    throw new Error(
+      `${variable} is not set: build the binaries first (see frontend/README.md) and set HEARTH_BIN and FAKE_OLLAMA_BIN`,
+    );
+  }
+  try {
+    accessSync(file, constants.X_OK);
+  } catch {
+    throw new Error(`${variable}=${file} is not an executable file`);
+  }
+  return path.resolve(file);
+}
+
+/**
+ * @typedef {object} ServerSpec
+ * @property {string} name       Base name of the log files.
+ * @property {string} command
+ * @property {string[]} args
+ * @property {NodeJS.ProcessEnv} env
+ * @property {RegExp} readyLine  Matches the stdout line that names the URL, in group 1.
+ * @property {string} artifactsDir
+ */
+
+/**
+ * Starts a server process and resolves once it prints its listening line.
+ * Standard error and output are appended to NAME.stderr.log and
+ * NAME.stdout.log, so a restart keeps the earlier run's logs.
+ *
+ * @param {ServerSpec} spec
+ * @returns {Promise<ServerProcess>}
+ */
+async function startServer({ name, command, args, env, readyLine, artifactsDir }) {
+  const stderrLog = createWriteStream(path.join(artifactsDir, `${name}.stderr.log`), { flags: "a" });
+  const stdoutLog = createWriteStream(path.join(artifactsDir, `${name}.stdout.log`), { flags: "a" });
+  const child = spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+  liveChildren.add(child);
+  child.stderr.pipe(stderrLog);
+
+  // Resolves on exit, and also when the process could not be started at all.
+  const exited = new Promise((resolve) => {
+    child.once("exit", resolve);
+    child.once("error", resolve);
+  });
+  /** @type {Promise<string>} */
+  const url = new Promise((resolve, reject) => {
+    const lines = readline.createInterface({ input: child.stdout });
+    lines.on("close", () => stdoutLog.end());
+    lines.on("line", (line) => {
+      stdoutLog.write(`${line}\n`);
+      const match = readyLine.exec(line);
+      if (match?.[1] !== undefined) {
+        resolve(match[1]);
+      }
+    });
+    child.once("error", reject);
+    child.once("exit", (code, signal) =>
+      reject(
+        new Error(
+          `${name} exited with ${signal ?? `code ${code}`} before printing its listening line; see ${artifactsDir}/${name}.stderr.log`,
+        ),
+      ),
+    );
+  });
+
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), stopTimeoutMs);
+      await exited;
+      clearTimeout(timer);
+    }
+    liveChildren.delete(child);
+  };
+
+  /** @type {NodeJS.Timeout | undefined} */
+  let timer;
+  /** @type {Promise<never>} */
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`${name} printed no listening line within ${startTimeoutMs} ms`)),
+      startTimeoutMs,
+    );
+  });
+  try {
+    return { url: await Promise.race([url, timeout]), stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// closedLoopbackPort returns a loopback port that was free a moment ago, by
+// listening on port 0 and closing the listener again.
+/** @returns {Promise<number>} */
+async function closedLoopbackPort() {
+  const server = net.createServer();
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const address = server.address();
+  assert.ok(address !== null, "the listener has no address");
+  assert.ok(typeof address === "object", `the listener's address is ${address}, not a TCP address`);
+  server.close();
+  await once(server, "close");
+  return address.port;
+}
+
+/** @param {string} text */
+function escapeRegExp(text) {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}

@@ -1,0 +1,259 @@
+// Reader for the chat reply stream of POST /api/chat: the UI message stream
+// protocol of the Vercel AI SDK, version 1, sent as server-sent events. Each
+// event is a `data: JSON` line followed by a blank line, and `data: [DONE]`
+// ends the stream.
+
+import { postChat, type ChatRequest, type MessageStatus } from "./api.ts";
+
+/** Metadata the server attaches to the start and finish events. */
+export interface StreamMessageMetadata {
+  threadId?: string;
+  userMessageId?: string;
+  /** Stored status of the reply, sent with the finish event. */
+  status?: MessageStatus;
+}
+
+/**
+ * The stream events that the interface uses. Events of other types (steps,
+ * text-start and text-end, reasoning, tools, data parts) are dropped by the
+ * parser.
+ */
+export type ChatStreamEvent =
+  | { type: "start"; messageId?: string; messageMetadata?: StreamMessageMetadata }
+  | { type: "text-delta"; id: string; delta: string }
+  | { type: "error"; errorText: string }
+  | { type: "finish"; messageMetadata?: StreamMessageMetadata }
+  | { type: "abort" };
+
+/** A stream whose framing or JSON could not be read. */
+export class ChatStreamError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ChatStreamError";
+  }
+}
+
+/**
+ * Sends a chat message and calls onEvent for each event of the reply, in
+ * order. The promise resolves when the stream ends, whether or not a finish
+ * event arrived. It rejects with the signal's AbortError when the caller
+ * aborts, with an ApiError when the server rejects the request, and with a
+ * ChatStreamError when the stream cannot be read.
+ *
+ * Aborting the fetch is not enough to stop a reply inside the desktop window,
+ * whose backend only notices the abort when its next write fails: the caller
+ * also sends POST /api/chat/{threadId}/stop (api.stopChat).
+ *
+ * NOTE: Wails v2.9.2 on Windows (WebView2) buffers whole responses, so there
+ * the reply would appear only once it is complete. This function is the one
+ * place to replace with a transport over Wails events on Windows.
+ */
+export async function streamChat(
+  request: ChatRequest,
+  onEvent: (event: ChatStreamEvent) => void,
+  signal: AbortSignal,
+): Promise<void> {
+  const response = await postChat(request, signal);
+  if (response.body === null) {
+    throw new ChatStreamError("The chat response has no body.");
+  }
+
+  const reader = response.body.getReader();
+  const parser = new ChatStreamParser();
+  try {
+    while (!parser.done) {
+      const { done, value } = await reader.read();
+      const events = done ? parser.end() : parser.push(value);
+      for (const event of events) {
+        onEvent(event);
+      }
+      if (done) {
+        return;
+      }
+    }
+    // [DONE] arrived, so the rest of the body is not needed.
+    await reader.cancel();
+  } catch (err) {
+    // Stop the download when the stream cannot be read or onEvent threw. The
+    // cancel fails harmlessly when the fetch was aborted.
+    await reader.cancel().catch(() => undefined);
+    throw err;
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+/**
+ * Incremental parser for the event stream. Bytes may be split anywhere across
+ * push calls, including inside an event, a line ending or a multi-byte UTF-8
+ * character. Comment lines (starting with ":") and fields other than data are
+ * skipped, as the server-sent events format prescribes.
+ */
+export class ChatStreamParser {
+  /** True once `data: [DONE]` has been read; later input is ignored. */
+  done = false;
+
+  private readonly decoder = new TextDecoder("utf-8");
+  private buffer = "";
+  private dataLines: string[] = [];
+
+  /** Parses the next bytes and returns the events they complete. */
+  push(bytes: Uint8Array): ChatStreamEvent[] {
+    this.buffer += this.decoder.decode(bytes, { stream: true });
+    return this.takeLines(false);
+  }
+
+  /**
+   * Parses what is left when the stream has ended. An event without its
+   * closing blank line is dropped, as in the server-sent events format.
+   */
+  end(): ChatStreamEvent[] {
+    this.buffer += this.decoder.decode();
+    const events = this.takeLines(true);
+    this.dataLines = [];
+    return events;
+  }
+
+  // takeLines consumes every complete line of the buffer. A trailing "\r" is
+  // kept until the next bytes show whether a "\n" follows it, unless the
+  // stream has ended.
+  private takeLines(streamEnded: boolean): ChatStreamEvent[] {
+    const events: ChatStreamEvent[] = [];
+    for (;;) {
+      const lineEnd = this.buffer.search(/[\r\n]/);
+      if (lineEnd === -1) {
+        break;
+      }
+
+      let next = lineEnd + 1;
+      if (this.buffer[lineEnd] === "\r") {
+        if (next === this.buffer.length && !streamEnded) {
+          break;
+        }
+        if (this.buffer[next] === "\n") {
+          next++;
+        }
+      }
+
+      const line = this.buffer.slice(0, lineEnd);
+      this.buffer = this.buffer.slice(next);
+      const event = this.readLine(line);
+      if (event !== undefined) {
+        events.push(event);
+      }
+    }
+    return events;
+  }
+
+  // readLine handles one line and returns the event that a blank line
+  // completes, if it is one that the interface uses.
+  private readLine(line: string): ChatStreamEvent | undefined {
+    if (this.done) {
+      return undefined;
+    }
+    if (line === "") {
+      return this.dispatch();
+    }
+    if (line.startsWith(":")) {
+      return undefined;
+    }
+
+    const colon = line.indexOf(":");
+    const field = colon === -1 ? line : line.slice(0, colon);
+    let value = colon === -1 ? "" : line.slice(colon + 1);
+    if (value.startsWith(" ")) {
+      value = value.slice(1);
+    }
+    if (field === "data") {
+      this.dataLines.push(value);
+    }
+    return undefined;
+  }
+
+  private dispatch(): ChatStreamEvent | undefined {
+    if (this.dataLines.length === 0) {
+      return undefined;
+    }
+    const data = this.dataLines.join("\n");
+    this.dataLines = [];
+
+    if (data === "[DONE]") {
+      this.done = true;
+      return undefined;
+    }
+
+    let value: unknown;
+    try {
+      value = JSON.parse(data);
+    } catch {
+      throw new ChatStreamError(`The chat stream sent an event that is not valid JSON: ${data.slice(0, 200)}`);
+    }
+    return toChatStreamEvent(value);
+  }
+}
+
+// toChatStreamEvent checks the fields the interface reads and returns
+// undefined for an event of another type. An event of a known type with a
+// missing or mistyped field is an error rather than silently dropped text.
+function toChatStreamEvent(value: unknown): ChatStreamEvent | undefined {
+  if (!isObject(value) || typeof value.type !== "string") {
+    throw new ChatStreamError("The chat stream sent an event without a type.");
+  }
+
+  switch (value.type) {
+    case "start": {
+      const event: ChatStreamEvent = { type: "start" };
+      if (typeof value.messageId === "string") {
+        event.messageId = value.messageId;
+      }
+      const metadata = toMetadata(value.messageMetadata);
+      if (metadata !== undefined) {
+        event.messageMetadata = metadata;
+      }
+      return event;
+    }
+    case "text-delta":
+      if (typeof value.id !== "string" || typeof value.delta !== "string") {
+        throw new ChatStreamError("The chat stream sent a text-delta event without its id or delta.");
+      }
+      return { type: "text-delta", id: value.id, delta: value.delta };
+    case "error":
+      if (typeof value.errorText !== "string") {
+        throw new ChatStreamError("The chat stream sent an error event without its errorText.");
+      }
+      return { type: "error", errorText: value.errorText };
+    case "finish": {
+      const event: ChatStreamEvent = { type: "finish" };
+      const metadata = toMetadata(value.messageMetadata);
+      if (metadata !== undefined) {
+        event.messageMetadata = metadata;
+      }
+      return event;
+    }
+    case "abort":
+      return { type: "abort" };
+    default:
+      return undefined;
+  }
+}
+
+function toMetadata(value: unknown): StreamMessageMetadata | undefined {
+  if (!isObject(value)) {
+    return undefined;
+  }
+  const metadata: StreamMessageMetadata = {};
+  if (typeof value.threadId === "string") {
+    metadata.threadId = value.threadId;
+  }
+  if (typeof value.userMessageId === "string") {
+    metadata.userMessageId = value.userMessageId;
+  }
+  if (value.status === "complete" || value.status === "incomplete" || value.status === "error") {
+    metadata.status = value.status;
+  }
+  return metadata;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null;
+}

@@ -1,0 +1,37 @@
+import type { Message } from "../api.ts";
+import { strings } from "../strings.ts";
+
+interface MessageViewProps {
+  message: Message;
+  /** True while the reply is still arriving. */
+  streaming: boolean;
+  /**
+   * Announces a failure with role="alert". Set for replies that fail while
+   * the chat is open, not for failed replies loaded with the thread.
+   */
+  announceFailure: boolean;
+}
+
+/**
+ * Renders one message as plain text. React inserts the content as a text
+ * node, so HTML in it is shown as written and never interpreted.
+ */
+export function MessageView({ message, streaming, announceFailure }: MessageViewProps) {
+  const author = message.role === "user" ? strings.message.you : strings.message.assistant;
+
+  return (
+    <article className={`message message-${message.role}`} data-status={message.status}>
+      <p className="message-author">{author}</p>
+      {message.content !== "" && <div className="message-content">{message.content}</div>}
+      {streaming && <p className="message-status">{strings.message.writing}</p>}
+      {!streaming && message.status === "incomplete" && (
+        <p className="message-status">{strings.message.stopped}</p>
+      )}
+      {!streaming && message.status === "error" && (
+        <p className="alert" role={announceFailure ? "alert" : undefined}>
+          {message.error || strings.message.failed}
+        </p>
+      )}
+    </article>
+  );
+}
