@@ -208,6 +208,9 @@ func TestChatBackendErrors(t *testing.T) {
 				if len(got.Messages) != 1 {
 					t.Fatalf("messages = %+v, want only the user's message", got.Messages)
 				}
+				if !strings.Contains(got.Messages[0].Error, tt.wantError) {
+					t.Fatalf("user message error = %q, want it to contain %q", got.Messages[0].Error, tt.wantError)
+				}
 				return
 			}
 			if len(got.Messages) != 2 || got.Messages[1].Status != tt.wantStored || got.Messages[1].Content != "partial answer" || got.Messages[1].Error == "" {

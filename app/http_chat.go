@@ -90,6 +90,9 @@ func (a *App) handleChat(w http.ResponseWriter, r *http.Request, p auth.Profile)
 			a.log.Error("reply failed", "thread", thread.ID, "profile", p.ID, "err", err)
 		}
 		stream.send(streamPart{Type: "error", ErrorText: message})
+		if reply.ID == "" {
+			a.noteFailedReply(r.Context(), resourceID, userMsg, message)
+		}
 	}
 	metadata := map[string]string{"status": string(status)}
 	if reply.ID != "" {
@@ -99,6 +102,15 @@ func (a *App) handleChat(w http.ResponseWriter, r *http.Request, p auth.Profile)
 	stream.send(streamPart{Type: "finish", MessageMetadata: metadata})
 	stream.finish()
 	return nil
+}
+
+// noteFailedReply stores on the user's message why no reply was written, so
+// that the reason is still shown after the thread is reopened.
+func (a *App) noteFailedReply(ctx context.Context, resourceID string, userMsg memory.Message, reason string) {
+	userMsg.Error = reason
+	if _, err := a.memory.UpdateMessage(context.WithoutCancel(ctx), resourceID, userMsg); err != nil {
+		a.log.Error("store failed reply reason", "thread", userMsg.ThreadID, "message", userMsg.ID, "err", err)
+	}
 }
 
 // chatThread returns the thread a chat request names, or a new thread when it

@@ -38,7 +38,9 @@ type Message struct {
 	Status    Status    `json:"status"`
 	// Model is the model that wrote an assistant message.
 	Model string `json:"model,omitempty"`
-	// Error is the sentence shown to the user when Status is StatusError.
+	// Error is the sentence shown to the user when the message failed: on an
+	// assistant message with StatusError, why the reply stopped; on a user
+	// message, why no reply was written at all.
 	Error string `json:"error,omitempty"`
 	// PromptTokens and ReplyTokens are the counts the backend reported, if any.
 	PromptTokens int `json:"promptTokens,omitempty"`

@@ -60,6 +60,10 @@ describe("model errors", { timeout: 120_000 }, () => {
       await signInThroughPicker(page, name, password);
       await expectText(messages.nth(0).locator(".message-content"), message);
       assert.match(await messages.nth(0).innerText(), /^You\b/);
+
+      // The reason the reply failed is kept with the message.
+      assert.equal(await messages.count(), 1);
+      assert.match(await messages.nth(0).locator(".alert").innerText(), new RegExp(`ollama pull ${testModel.replace(".", "\\.")}`));
     });
   });
 });

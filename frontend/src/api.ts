@@ -51,7 +51,10 @@ export interface Message {
   createdAt: string;
   status: MessageStatus;
   model?: string;
-  /** Sentence for the user that says why the reply failed. */
+  /**
+   * Sentence for the user that says why the reply failed. On a user message it
+   * means the reply failed before any text was written, so none was stored.
+   */
   error?: string;
 }
 

@@ -27,7 +27,8 @@ export function MessageView({ message, streaming, announceFailure }: MessageView
       {!streaming && message.status === "incomplete" && (
         <p className="message-status">{strings.message.stopped}</p>
       )}
-      {!streaming && message.status === "error" && (
+      {message.role === "user" && message.error && <p className="alert">{message.error}</p>}
+      {!streaming && message.role === "assistant" && message.status === "error" && (
         <p className="alert" role={announceFailure ? "alert" : undefined}>
           {message.error || strings.message.failed}
         </p>
