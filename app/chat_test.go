@@ -179,8 +179,10 @@ func TestChatBackendErrors(t *testing.T) {
 			wantError: "out of memory",
 		},
 		{
-			name:       "connection dropped",
-			setup:      func(env *testEnv) { env.fake.Enqueue(ollamatest.Reply{Chunks: []string{"partial", " answer", " lost"}, DropAfter: 2}) },
+			name: "connection dropped",
+			setup: func(env *testEnv) {
+				env.fake.Enqueue(ollamatest.Reply{Chunks: []string{"partial", " answer", " lost"}, DropAfter: 2})
+			},
 			wantError:  "ended before the reply was finished",
 			wantStored: "error",
 		},

@@ -1,7 +1,7 @@
 package auth
 
 import (
-		"crypto/subtle"
+	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -25,6 +25,14 @@ var defaultArgonParams = argonParams{Memory: 19 * 1024, Time: 2, Threads: 1, Key
 
 const saltLength = 16
 
+// Limits on the cost parameters that verifyPassword accepts from a stored
+// hash. They admit the settings that RFC 9106 recommends (2 GiB with 1 pass,
+// or 64 MiB with 3 passes) and leave room to raise the passes.
+const (
+	maxArgonMemory = 2 * 1024 * 1024 // KiB
+	maxArgonTime   = 16              // passes
+)
+
 var errMalformedHash = errors.New("malformed password hash")
 
 // hashPassword returns the password's argon2id hash in the PHC string format,
@@ -44,12 +52,18 @@ func verifyPassword(password, encoded string) (bool, error) {
 	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" {
 		return false, errMalformedHash
 	}
-	var version int
-	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
+	if parts[2] != fmt.Sprintf("v=%d", argon2.Version) {
 		return false, errMalformedHash
 	}
 	var p argonParams
 	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &p.Threads); err != nil {
+		return false, errMalformedHash
+	}
+	// Sscanf ignores text after the last number, so only the canonical form
+	// is accepted. The bounds stop a corrupted hash from making argon2.IDKey
+	// panic (zero passes or lanes) or allocate without limit.
+	if parts[3] != fmt.Sprintf("m=%d,t=%d,p=%d", p.Memory, p.Time, p.Threads) ||
+		p.Time == 0 || p.Time > maxArgonTime || p.Threads == 0 || p.Memory > maxArgonMemory {
 		return false, errMalformedHash
 	}
 	b64 := base64.RawStdEncoding

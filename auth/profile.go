@@ -59,13 +59,35 @@ func normalizeName(name string) (display, folded string, err error) {
 	if length > MaxNameLength {
 		return "", "", &InputError{Field: "name", Reason: fmt.Sprintf("The name has %d characters; use at most %d.", length, MaxNameLength)}
 	}
-	for _, r := range display {
-		if unicode.IsControl(r) {
-			return "", "", &InputError{Field: "name", Reason: "The name contains a control character such as a line break; use letters, digits, spaces and punctuation."}
-		}
+	if err := checkNameCharacters(display); err != nil {
+		return "", "", err
 	}
 	folded = norm.NFC.String(cases.Fold().String(display))
 	return display, folded, nil
+}
+
+// checkNameCharacters rejects line breaks, control characters and invisible
+// formatting characters such as bidirectional overrides, which could make
+// one name look like another, and names with nothing visible in them. The
+// zero-width joiner and non-joiner stay allowed because some scripts and
+// emoji sequences need them.
+func checkNameCharacters(name string) error {
+	visible := false
+	for _, r := range name {
+		joiner := r == '\u200c' || r == '\u200d'
+		switch {
+		case unicode.IsControl(r) || unicode.In(r, unicode.Zl, unicode.Zp):
+			return &InputError{Field: "name", Reason: "The name contains a control character such as a line break; use letters, digits, spaces and punctuation."}
+		case unicode.Is(unicode.Cf, r) && !joiner:
+			return &InputError{Field: "name", Reason: fmt.Sprintf("The name contains the invisible formatting character U+%04X; remove it.", r)}
+		case !unicode.IsSpace(r) && !unicode.Is(unicode.Mn, r) && !joiner:
+			visible = true
+		}
+	}
+	if !visible {
+		return &InputError{Field: "name", Reason: "The name has no visible characters; use letters, digits or punctuation."}
+	}
+	return nil
 }
 
 // checkPassword enforces the length rules on a new password.

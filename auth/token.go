@@ -40,10 +40,13 @@ type claims struct {
 }
 
 // newTokenParser returns a parser that accepts only HS256 tokens from Hearth
-// for Hearth, with an expiry, judged by the clock now.
+// for Hearth, with an expiry, judged by the clock now. Strict decoding
+// rejects base64 segments whose unused trailing bits are set, so that no
+// other string verifies as the same token.
 func newTokenParser(now func() time.Time) *jwt.Parser {
 	return jwt.NewParser(
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithStrictDecoding(),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
 		jwt.WithIssuer(tokenIssuer),

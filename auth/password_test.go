@@ -1,0 +1,139 @@
+package auth
+
+import (
+	"encoding/base64"
+	"errors"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// phcPattern matches the PHC string that hashPassword writes with
+// defaultArgonParams and captures the salt and the key.
+var phcPattern = regexp.MustCompile(`^\$argon2id\$v=19\$m=19456,t=2,p=1\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$`)
+
+// splitPHC returns the decoded salt and key of a hash matching phcPattern.
+func splitPHC(t *testing.T, hash string) (salt, key []byte) {
+	t.Helper()
+	m := phcPattern.FindStringSubmatch(hash)
+	if m == nil {
+		t.Fatalf("hash %q does not match %s", hash, phcPattern)
+	}
+	salt, err := base64.RawStdEncoding.DecodeString(m[1])
+	if err != nil {
+		t.Fatalf("decode salt %q: %v", m[1], err)
+	}
+	key, err = base64.RawStdEncoding.DecodeString(m[2])
+	if err != nil {
+		t.Fatalf("decode key %q: %v", m[2], err)
+	}
+	return salt, key
+}
+
+func TestStoredHashFormat(t *testing.T) {
+	s, db := newStore(t)
+	p := mustCreate(t, s, "", "Ada", testPassword)
+
+	hash := readRecord(t, db, p.ID).PasswordHash
+	salt, key := splitPHC(t, hash)
+	if len(salt) != 16 {
+		t.Errorf("salt has %d bytes, want 16", len(salt))
+	}
+	if len(key) != 32 {
+		t.Errorf("key has %d bytes, want 32", len(key))
+	}
+}
+
+func TestHashSaltsDiffer(t *testing.T) {
+	a := hashPassword(testPassword, defaultArgonParams)
+	b := hashPassword(testPassword, defaultArgonParams)
+
+	saltA, keyA := splitPHC(t, a)
+	saltB, keyB := splitPHC(t, b)
+	if string(saltA) == string(saltB) {
+		t.Errorf("two hashes of one password share the salt %x", saltA)
+	}
+	if string(keyA) == string(keyB) {
+		t.Error("two hashes of one password share the key")
+	}
+
+	for _, hash := range []string{a, b} {
+		ok, err := verifyPassword(testPassword, hash)
+		if err != nil || !ok {
+			t.Errorf("verifyPassword(right password, %q) = %v, %v, want true, nil", hash, ok, err)
+		}
+	}
+}
+
+func TestVerifyPassword(t *testing.T) {
+	hash := hashPassword(testPassword, defaultArgonParams)
+
+	tests := []struct {
+		name     string
+		password string
+		want     bool
+	}{
+		{"right", testPassword, true},
+		{"wrong", testPassword + "!", false},
+		{"case differs", strings.ToUpper(testPassword), false},
+		{"empty", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := verifyPassword(tt.password, hash)
+			if err != nil {
+				t.Fatalf("error = %v", err)
+			}
+			if got != tt.want {
+				t.Errorf("verifyPassword = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestVerifyPasswordMalformed(t *testing.T) {
+	salt := base64.RawStdEncoding.EncodeToString([]byte("saltsaltsaltsalt"))
+	key := base64.RawStdEncoding.EncodeToString([]byte("keykeykeykeykeykeykeykeykeykeyke"))
+	tests := []struct {
+		name string
+		hash string
+	}{
+		{"empty", ""},
+		{"plain text", testPassword},
+		{"too few fields", "$argon2id$v=19$m=19456,t=2,p=1$" + salt},
+		{"too many fields", "$argon2id$v=19$m=19456,t=2,p=1$" + salt + "$" + key + "$x"},
+		{"text before first $", "x$argon2id$v=19$m=19456,t=2,p=1$" + salt + "$" + key},
+		{"argon2i", "$argon2i$v=19$m=19456,t=2,p=1$" + salt + "$" + key},
+		{"bcrypt", "$2b$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy"},
+		{"old version", "$argon2id$v=16$m=19456,t=2,p=1$" + salt + "$" + key},
+		{"text after version", "$argon2id$v=19x$m=19456,t=2,p=1$" + salt + "$" + key},
+		{"missing parameter", "$argon2id$v=19$m=19456,t=2$" + salt + "$" + key},
+		{"text after parameters", "$argon2id$v=19$m=19456,t=2,p=1x$" + salt + "$" + key},
+		{"negative memory", "$argon2id$v=19$m=-1,t=2,p=1$" + salt + "$" + key},
+		{"zero passes", "$argon2id$v=19$m=19456,t=0,p=1$" + salt + "$" + key},
+		{"zero lanes", "$argon2id$v=19$m=19456,t=2,p=0$" + salt + "$" + key},
+		{"256 lanes", "$argon2id$v=19$m=19456,t=2,p=256$" + salt + "$" + key},
+		{"4 TiB memory", "$argon2id$v=19$m=4294967295,t=2,p=1$" + salt + "$" + key},
+		{"4 billion passes", "$argon2id$v=19$m=19456,t=4294967295,p=1$" + salt + "$" + key},
+		{"salt not base64", "$argon2id$v=19$m=19456,t=2,p=1$!!!!$" + key},
+		{"salt padded", "$argon2id$v=19$m=19456,t=2,p=1$" + salt + "==$" + key},
+		{"key not base64", "$argon2id$v=19$m=19456,t=2,p=1$" + salt + "$!!!!"},
+		{"empty key", "$argon2id$v=19$m=19456,t=2,p=1$" + salt + "$"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Fatalf("verifyPassword(%q) panicked: %v", tt.hash, r)
+				}
+			}()
+			ok, err := verifyPassword(testPassword, tt.hash)
+			if !errors.Is(err, errMalformedHash) {
+				t.Errorf("error = %v, want %v", err, errMalformedHash)
+			}
+			if ok {
+				t.Error("verifyPassword = true, want false")
+			}
+		})
+	}
+}
