@@ -82,9 +82,7 @@ func (a *App) authenticate(r *http.Request) (auth.Profile, error) {
 	if err != nil {
 		return auth.Profile{}, err
 	}
-	if info, ok := r.Context().Value(requestInfoKey{}).(*requestInfo); ok {
-		info.profileID = p.ID
-	}
+	setRequestProfileID(r, p.ID)
 	return p, nil
 }
 
@@ -156,6 +154,13 @@ type requestInfo struct {
 }
 
 type requestInfoKey struct{}
+
+// setRequestProfileID records the profile making the request for the log.
+func setRequestProfileID(r *http.Request, id string) {
+	if info, ok := r.Context().Value(requestInfoKey{}).(*requestInfo); ok {
+		info.profileID = id
+	}
+}
 
 func requestProfileID(r *http.Request) string {
 	if info, ok := r.Context().Value(requestInfoKey{}).(*requestInfo); ok {

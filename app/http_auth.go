@@ -82,6 +82,7 @@ func (a *App) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	setRequestProfileID(r, token.Profile.ID)
 	writeJSON(w, http.StatusOK, map[string]any{
 		"token":     token.Token,
 		"expiresAt": token.ExpiresAt,

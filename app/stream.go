@@ -14,11 +14,12 @@ import (
 const (
 	uiStreamHeader  = "x-vercel-ai-ui-message-stream"
 	uiStreamVersion = "v1"
-
-	// keepAliveInterval is how often an idle stream gets an SSE comment line,
-	// so that proxies and clients do not drop it.
-	keepAliveInterval = 15 * time.Second
 )
+
+// keepAliveInterval is how often a stream gets an SSE comment line, so that
+// proxies and clients do not drop it while the model is silent. Tests
+// shorten it.
+var keepAliveInterval = 15 * time.Second
 
 // streamPart is one part of the UI message stream. Fields that a part type
 // does not use stay empty and are left out of the JSON.
@@ -42,9 +43,9 @@ type uiStream struct {
 	rc       *http.ResponseController
 	onBroken context.CancelFunc
 	broken   bool
+	closed   bool // set when the handler is done with the response
 
 	stopKeepAlive chan struct{}
-	closeOnce     sync.Once
 }
 
 // startUIStream writes the stream's headers and starts the keep-alive
@@ -73,14 +74,21 @@ func (s *uiStream) send(p streamPart) bool {
 	return s.write("data: " + string(data) + "\n\n")
 }
 
-// finish writes the end marker and stops the keep-alive comments.
+// finish writes the end marker and closes the stream.
 func (s *uiStream) finish() {
 	s.write("data: [DONE]\n\n")
 	s.close()
 }
 
+// close stops all writing, the keep-alive comments included, so that nothing
+// touches the response after the handler returns. It is safe to call twice.
 func (s *uiStream) close() {
-	s.closeOnce.Do(func() { close(s.stopKeepAlive) })
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.closed {
+		s.closed = true
+		close(s.stopKeepAlive)
+	}
 }
 
 func (s *uiStream) keepAlive() {
@@ -101,7 +109,7 @@ func (s *uiStream) keepAlive() {
 func (s *uiStream) write(text string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.broken {
+	if s.broken || s.closed {
 		return false
 	}
 	if _, err := s.w.Write([]byte(text)); err != nil {
