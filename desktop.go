@@ -42,8 +42,8 @@ const startupWait = 10 * time.Second
 // The data file is opened in OnStartup rather than before wails.Run: Wails
 // checks its single-instance lock only inside Run, and a second launch must
 // reach that check to bring the first window forward instead of failing on
-// the data file's lock. The window starts hidden and is shown once the data
-// file is open.
+// the data file's lock. The window starts hidden and is shown once the page
+// has loaded.
 func runDesktop(opts config) error {
 	if runtime.GOOS == "linux" && os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
 		return errNoDisplay
@@ -81,6 +81,11 @@ func runDesktop(opts config) error {
 			opened = a
 			handler.ready(a.Handler())
 			log.Info("window opened", "data", opts.dataDir, "backend", opts.ollamaURL, "model", opts.model)
+		},
+		// The window is shown once the page has loaded, which needs the data
+		// file. Showing it from OnStartup instead races with the hide that
+		// StartHidden queues on the main thread, and the hide can win.
+		OnDomReady: func(ctx context.Context) {
 			wailsruntime.WindowShow(ctx)
 		},
 		OnShutdown: func(ctx context.Context) {

@@ -26,7 +26,7 @@ const DataFileName = "hearth.db"
 
 // lockTimeout is how long Open waits for another process to release the
 // data file before giving up.
-const lockTimeout = time.Second
+const lockTimeout = 750 * time.Millisecond
 
 // closeTimeout bounds how long Close waits for running replies to be stored.
 const closeTimeout = 5 * time.Second
@@ -66,7 +66,7 @@ type App struct {
 
 // Open opens the data file in cfg.DataDir and returns a ready App. If another
 // process holds the file, Open returns an error wrapping ErrAlreadyRunning
-// within about a second instead of waiting.
+// after lockTimeout instead of waiting.
 func Open(cfg Config) (*App, error) {
 	if cfg.Model == nil {
 		return nil, errors.New("open app: no model backend configured")

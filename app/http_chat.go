@@ -61,7 +61,7 @@ func (a *App) handleChat(w http.ResponseWriter, r *http.Request, p auth.Profile)
 	}
 
 	w.Header().Set("X-Thread-Id", thread.ID)
-	stream := startUIStream(w, cancel)
+	stream := startUIStream(w, cancel, keepAliveInterval)
 	defer stream.close()
 
 	replyID := memory.NewID()

@@ -14,12 +14,11 @@ import (
 const (
 	uiStreamHeader  = "x-vercel-ai-ui-message-stream"
 	uiStreamVersion = "v1"
-)
 
-// keepAliveInterval is how often a stream gets an SSE comment line, so that
-// proxies and clients do not drop it while the model is silent. Tests
-// shorten it.
-var keepAliveInterval = 15 * time.Second
+	// keepAliveInterval is how often a stream gets an SSE comment line, so
+	// that proxies and clients do not drop it while the model is silent.
+	keepAliveInterval = 15 * time.Second
+)
 
 // streamPart is one part of the UI message stream. Fields that a part type
 // does not use stay empty and are left out of the JSON.
@@ -48,9 +47,9 @@ type uiStream struct {
 	stopKeepAlive chan struct{}
 }
 
-// startUIStream writes the stream's headers and starts the keep-alive
-// comments. The caller must call close when done.
-func startUIStream(w http.ResponseWriter, onBroken context.CancelFunc) *uiStream {
+// startUIStream writes the stream's headers and starts a keep-alive comment
+// every keepAlive. The caller must call close when done.
+func startUIStream(w http.ResponseWriter, onBroken context.CancelFunc, keepAlive time.Duration) *uiStream {
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream; charset=utf-8")
 	h.Set("Cache-Control", "no-cache")
@@ -60,7 +59,7 @@ func startUIStream(w http.ResponseWriter, onBroken context.CancelFunc) *uiStream
 
 	s := &uiStream{w: w, rc: http.NewResponseController(w), onBroken: onBroken, stopKeepAlive: make(chan struct{})}
 	s.flush()
-	go s.keepAlive()
+	go s.keepAlive(keepAlive)
 	return s
 }
 
@@ -91,8 +90,8 @@ func (s *uiStream) close() {
 	}
 }
 
-func (s *uiStream) keepAlive() {
-	t := time.NewTicker(keepAliveInterval)
+func (s *uiStream) keepAlive(interval time.Duration) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {

@@ -36,7 +36,7 @@ func TestStreamWriteErrorCancels(t *testing.T) {
 	w := &failingWriter{header: http.Header{}, failAfter: 1}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	s := startUIStream(w, cancel)
+	s := startUIStream(w, cancel, keepAliveInterval)
 	defer s.close()
 
 	if !s.send(streamPart{Type: "start"}) {
@@ -55,7 +55,7 @@ func TestStreamWriteErrorCancels(t *testing.T) {
 
 func TestStreamHeaders(t *testing.T) {
 	rec := httptest.NewRecorder()
-	s := startUIStream(rec, nil)
+	s := startUIStream(rec, nil, keepAliveInterval)
 	s.send(streamPart{Type: "text-delta", ID: "t", Delta: "héllo"})
 	s.finish()
 
@@ -72,12 +72,9 @@ func TestStreamHeaders(t *testing.T) {
 }
 
 func TestStreamKeepAlive(t *testing.T) {
-	old := keepAliveInterval
-	keepAliveInterval = 5 * time.Millisecond
-	t.Cleanup(func() { keepAliveInterval = old })
-
+	const interval = 5 * time.Millisecond
 	w := &lockedRecorder{rec: httptest.NewRecorder()}
-	s := startUIStream(w, nil)
+	s := startUIStream(w, nil, interval)
 	deadline := time.Now().Add(5 * time.Second)
 	for !strings.Contains(w.body(), ": keep-alive\n\n") {
 		if time.Now().After(deadline) {
@@ -89,7 +86,7 @@ func TestStreamKeepAlive(t *testing.T) {
 
 	// Nothing is written once the stream is closed.
 	closedBody := w.body()
-	time.Sleep(20 * keepAliveInterval)
+	time.Sleep(20 * interval)
 	if got := w.body(); got != closedBody {
 		t.Fatalf("stream wrote %q after close", strings.TrimPrefix(got, closedBody))
 	}

@@ -1,0 +1,99 @@
+# Build, run and test Hearth. On Debian 12 or Ubuntu with Go and Node
+# installed, `make run` and `make test` install everything else they need.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := build
+# The test steps must run in the order written, even under make -j.
+.NOTPARALLEL:
+
+GO ?= go
+NPM ?= npm
+
+BIN := build/bin
+ARTIFACTS := tmp
+
+# Without the production tag, Wails builds a binary that only prints
+# "Wails applications will not build without the correct build tags".
+# webkit2_41 selects WebKitGTK 4.1, the version Debian 12 and Ubuntu 22.04+ ship.
+DESKTOP_TAGS := desktop,production,webkit2_41
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -w -s -X main.version=$(VERSION)
+
+# GTK and WebKitGTK headers for the desktop build; Xvfb, ImageMagick,
+# x11-utils and xdotool for the desktop smoke test; Chromium for the browser
+# end-to-end tests.
+APT_PACKAGES := libgtk-3-dev libwebkit2gtk-4.1-dev pkg-config build-essential \
+	xvfb imagemagick x11-utils xdotool chromium
+
+# The browser tests drive /usr/bin/chromium unless CHROMIUM_BIN names another.
+CHROMIUM_BIN ?= $(firstword $(shell command -v chromium chromium-browser 2>/dev/null))
+
+FRONTEND_SOURCES := $(shell find frontend/src frontend/public frontend/e2e -type f 2>/dev/null) \
+	frontend/index.html frontend/package.json frontend/vite.config.ts $(wildcard frontend/tsconfig*.json)
+# npm ci writes node_modules/.package-lock.json, so it stands for the whole install.
+NODE_MODULES := frontend/node_modules/.package-lock.json
+
+.PHONY: deps system-packages build run test test-go test-frontend test-e2e test-desktop clean FORCE
+
+# deps: install missing apt packages, the frontend's npm packages and the Go modules
+deps: system-packages $(NODE_MODULES)
+	$(GO) mod download
+
+system-packages:
+	@scripts/install-system-packages.sh $(APT_PACKAGES)
+
+$(NODE_MODULES): frontend/package-lock.json
+	cd frontend && $(NPM) ci
+	touch $@
+
+# build: build the frontend, the desktop binary and the fake Ollama used by the tests
+build: $(BIN)/hearth $(BIN)/fake-ollama
+
+frontend/dist/index.html: $(FRONTEND_SOURCES) $(NODE_MODULES)
+	cd frontend && $(NPM) run build
+
+# The Go binaries are always handed to go build, whose cache makes an
+# unchanged rebuild take about a second.
+$(BIN)/hearth: frontend/dist/index.html FORCE
+	CGO_ENABLED=1 $(GO) build -tags $(DESKTOP_TAGS) -ldflags "$(LDFLAGS)" -o $@ .
+
+$(BIN)/fake-ollama: FORCE
+	$(GO) build -o $@ ./app/ollamatest/cmd/fake-ollama
+
+# run: install, build and open the Hearth window
+run: deps build
+	@if [ -z "$${DISPLAY:-}" ] && [ -z "$${WAYLAND_DISPLAY:-}" ]; then \
+		echo "No display found (DISPLAY and WAYLAND_DISPLAY are unset), so the Hearth window cannot open." >&2; \
+		echo "Run $(BIN)/hearth serve instead and open http://127.0.0.1:8787 in a browser." >&2; \
+		exit 1; \
+	fi
+	$(BIN)/hearth
+
+# test: install, build, then run every check; screenshots and logs go to tmp/
+test: deps build test-go test-frontend test-e2e test-desktop
+
+test-go:
+	$(GO) vet ./...
+	$(GO) vet -tags smoke .
+	$(GO) test -race ./...
+
+test-frontend: $(NODE_MODULES)
+	cd frontend && $(NPM) run typecheck
+	cd frontend && $(NPM) test
+
+test-e2e: build
+	cd frontend && HEARTH_BIN=$(abspath $(BIN)/hearth) FAKE_OLLAMA_BIN=$(abspath $(BIN)/fake-ollama) \
+		E2E_ARTIFACTS=$(abspath $(ARTIFACTS)/e2e) $(if $(CHROMIUM_BIN),CHROMIUM_BIN=$(CHROMIUM_BIN)) \
+		$(NPM) run test:e2e
+
+# The smoke test starts its own Xvfb and writes to tmp/desktop-smoke/.
+test-desktop: build
+	HEARTH_DESKTOP_BIN=$(abspath $(BIN)/hearth) $(GO) test -tags smoke -run TestDesktopSmoke -count=1 -v .
+
+# clean: remove the binaries, the built frontend and the test artifacts
+clean:
+	rm -rf $(BIN) $(ARTIFACTS)
+	find frontend/dist -mindepth 1 ! -name .gitkeep -delete
+
+FORCE:
