@@ -36,9 +36,11 @@ const usage = `Hearth is a private AI assistant for everyone who shares this com
 
 Usage:
   hearth [--data DIR]                 open the Hearth window
-  hearth serve [--addr ADDR] [--data DIR]
-                                      serve the same interface and API on a
-                                      loopback address for a browser or scripts
+  hearth serve [--addr ADDR] [--allow-remote] [--data DIR]
+                                      serve the same interface and API for a
+                                      browser or scripts on ADDR (default
+                                      %s); an address that other
+                                      computers can reach needs --allow-remote
   hearth version                      print the version
 
 Environment:
@@ -113,6 +115,13 @@ func parseConfig(name string, args []string, serve bool) (config, error) {
 	}
 	if fs.NArg() > 0 {
 		return config{}, fmt.Errorf("unexpected argument %q (run hearth help for the usage)", fs.Arg(0))
+	}
+	// An empty --data, as from an unset shell variable, must not fall back to
+	// the user's real data directory.
+	dataFlagSet := false
+	fs.Visit(func(f *flag.Flag) { dataFlagSet = dataFlagSet || f.Name == "data" })
+	if dataFlagSet && opts.dataDir == "" {
+		return config{}, errors.New("--data is empty: give a directory, or leave the flag out to use the default")
 	}
 
 	if opts.dataDir == "" {
@@ -200,5 +209,5 @@ func printUsage(w io.Writer) {
 	if err != nil {
 		dir = "unknown"
 	}
-	fmt.Fprintf(w, usage, dir, DefaultModel)
+	fmt.Fprintf(w, usage, defaultServeAddr, dir, DefaultModel)
 }

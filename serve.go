@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -39,6 +40,7 @@ func runServe(opts config) error {
 
 	a, err := openApp(opts, log)
 	if err != nil {
+		log.Error("start failed", "err", err)
 		return err
 	}
 	defer a.Close()
@@ -49,7 +51,7 @@ func runServe(opts config) error {
 	}
 	url := "http://" + listener.Addr().String()
 	srv := &http.Server{
-		Handler:           app.RestrictHosts(a.Handler(), listener.Addr().String()),
+		Handler:           app.RestrictHosts(a.Handler(), listener.Addr().String(), opts.allowRemote),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 
@@ -78,7 +80,7 @@ func runServe(opts config) error {
 
 // isLoopback reports whether host names this computer only.
 func isLoopback(host string) bool {
-	if host == "localhost" {
+	if strings.EqualFold(host, "localhost") {
 		return true
 	}
 	ip := net.ParseIP(host)

@@ -3,7 +3,9 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"hearth/memory"
 )
@@ -47,9 +49,11 @@ func NewAgent(store *memory.Store, model Model) *Agent {
 // no text is not stored.
 //
 // The stored message gets the id replyID, which the caller may already have
-// sent to its client. Reply returns the stored message (with an empty ID if
-// none was stored) and the error that ended the reply early, if any: ctx's
-// error or a *BackendError.
+// sent to its client. Reply returns the stored message, or when none was
+// stored a message with an empty ID that carries only the status and error,
+// together with the error that ended the reply early, if any: ctx's error or
+// a *BackendError. A reply that outgrows memory.MaxContentBytes is cut there
+// and stored as incomplete.
 func (a *Agent) Reply(ctx context.Context, resourceID, threadID, replyID string, onDelta func(string)) (memory.Message, error) {
 	history, err := a.memory.LastMessages(ctx, resourceID, threadID, a.lastMessages)
 	if err != nil {
@@ -88,8 +92,14 @@ func (a *Agent) Reply(ctx context.Context, resourceID, threadID, replyID string,
 		if c.Content == "" {
 			return nil
 		}
-		reply.Content += c.Content
-		onDelta(c.Content)
+		piece, fits := fitContent(reply.Content, c.Content)
+		reply.Content += piece
+		if piece != "" {
+			onDelta(piece)
+		}
+		if !fits {
+			return errReplyTooLong
+		}
 		if !stored || a.now().Sub(lastSave) >= progressInterval {
 			saveErr = save()
 			return saveErr
@@ -105,17 +115,42 @@ func (a *Agent) Reply(ctx context.Context, resourceID, threadID, replyID string,
 		reply.Status = memory.StatusComplete
 	case errors.Is(chatErr, context.Canceled) || errors.Is(chatErr, context.DeadlineExceeded):
 		reply.Status = memory.StatusIncomplete
+	case errors.Is(chatErr, errReplyTooLong):
+		reply.Status = memory.StatusIncomplete
+		_, reply.Error = backendMessage(chatErr)
 	default:
 		reply.Status = memory.StatusError
 		_, reply.Error = backendMessage(chatErr)
 	}
 	if reply.Content == "" {
-		return memory.Message{}, chatErr
+		return memory.Message{Status: reply.Status, Error: reply.Error}, chatErr
 	}
 	if err := save(); err != nil {
 		return memory.Message{}, err
 	}
 	return reply, chatErr
+}
+
+// errReplyTooLong ends a reply that would not fit in one stored message.
+var errReplyTooLong = &BackendError{
+	Code:    CodeReplyTooLong,
+	Message: fmt.Sprintf("The reply reached the limit of %d bytes for one message and was cut off here.", memory.MaxContentBytes),
+	Err:     errors.New("reply exceeds the message size limit"),
+}
+
+// fitContent returns the part of piece that can be added to content without
+// passing memory.MaxContentBytes, cut at a character boundary, and whether
+// all of piece fits.
+func fitContent(content, piece string) (string, bool) {
+	room := memory.MaxContentBytes - len(content)
+	if len(piece) <= room {
+		return piece, true
+	}
+	cut := max(room, 0)
+	for cut > 0 && !utf8.RuneStart(piece[cut]) {
+		cut--
+	}
+	return piece[:cut], false
 }
 
 // prompt turns a thread's history into the messages sent to the model.

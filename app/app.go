@@ -19,10 +19,18 @@ import (
 
 	"hearth/auth"
 	"hearth/memory"
+	"hearth/seal"
 )
 
-// DataFileName is the name of the bbolt file inside the data directory.
-const DataFileName = "hearth.db"
+// Names of the files inside the data directory.
+const (
+	// DataFileName is the bbolt file with every profile's data.
+	DataFileName = "hearth.db"
+	// InstallKeyFileName holds the key that seals the token signing keys. It
+	// is apart from the data file so that a copy of that file alone cannot
+	// forge tokens.
+	InstallKeyFileName = "install.key"
+)
 
 // lockTimeout is how long Open waits for another process to release the
 // data file before giving up.
@@ -80,7 +88,12 @@ func Open(cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	profiles, err := auth.Open(db)
+	installKey, err := loadInstallKey(cfg.DataDir)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	profiles, err := auth.Open(db, installKey)
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -118,11 +131,12 @@ func (a *App) StopReplies(ctx context.Context) {
 }
 
 // Close stops running replies, giving them up to closeTimeout to be stored,
-// and closes the data file.
+// locks every profile and closes the data file.
 func (a *App) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 	defer cancel()
 	a.StopReplies(ctx)
+	a.profiles.Close()
 	return a.db.Close()
 }
 
@@ -143,4 +157,56 @@ func openDB(dir string) (*bbolt.DB, error) {
 		return nil, fmt.Errorf("open data file %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// loadInstallKey reads the install key from dir, creating it on first start.
+func loadInstallKey(dir string) (*seal.Key, error) {
+	path := filepath.Join(dir, InstallKeyFileName)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return createInstallKey(path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read install key %s: %w", path, err)
+	}
+	defer clear(b)
+	key, err := seal.KeyFrom(b)
+	if err != nil {
+		return nil, fmt.Errorf("install key %s has %d bytes, want %d: restore it from a backup, or delete it to make a new one (everyone then signs in again)", path, len(b), seal.KeySize)
+	}
+	return key, nil
+}
+
+// createInstallKey writes a new random key to path, readable by the owner
+// only. It writes a temporary file and renames it, so a crash never leaves a
+// short key behind.
+func createInstallKey(path string) (*seal.Key, error) {
+	key := seal.NewKey()
+	b := key.Bytes()
+	defer clear(b)
+
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".install.key-*")
+	if err != nil {
+		return nil, fmt.Errorf("create install key: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return nil, fmt.Errorf("create install key: %w", err)
+	}
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return nil, fmt.Errorf("write install key: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return nil, fmt.Errorf("write install key: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return nil, fmt.Errorf("write install key: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return nil, fmt.Errorf("save install key %s: %w", path, err)
+	}
+	return key, nil
 }

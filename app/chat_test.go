@@ -10,8 +10,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"hearth/app/ollamatest"
+	"hearth/memory"
 )
 
 func textReply(chunks ...string) ollamatest.Reply {
@@ -222,6 +224,38 @@ func TestChatBackendErrors(t *testing.T) {
 	}
 }
 
+func TestChatReplyCutAtLimit(t *testing.T) {
+	env := newTestEnv(t)
+	token := env.signUp("", "Ada")
+	thread := env.createThread(token)
+	// Three chunks of 400,000 bytes, the last of them made of 2-byte
+	// characters, so the cut falls inside the third chunk.
+	chunk := strings.Repeat("a", 400_000)
+	env.fake.Enqueue(ollamatest.Reply{Chunks: []string{chunk, chunk, strings.Repeat("é", 200_000), "never sent"}})
+
+	_, parts := env.chat(token, map[string]string{"message": "write a lot", "threadId": thread.ID})
+	streamed := streamText(parts)
+	if len(streamed) > memory.MaxContentBytes || !utf8.ValidString(streamed) {
+		t.Fatalf("streamed %d bytes (valid UTF-8: %v), want at most %d valid bytes", len(streamed), utf8.ValidString(streamed), memory.MaxContentBytes)
+	}
+	if !strings.Contains(streamError(parts), "cut off") {
+		t.Fatalf("stream error = %q, want it to say the reply was cut off", streamError(parts))
+	}
+
+	got := env.getThread(token, thread.ID)
+	if len(got.Messages) != 2 {
+		t.Fatalf("thread has %d messages, want 2", len(got.Messages))
+	}
+	reply := got.Messages[1]
+	if reply.Content != streamed || reply.Status != "incomplete" || !strings.Contains(reply.Error, "cut off") {
+		t.Fatalf("stored reply: %d bytes, status %q, error %q; want the streamed %d bytes, incomplete, cut off",
+			len(reply.Content), reply.Status, reply.Error, len(streamed))
+	}
+	if got.Messages[0].Error != "" {
+		t.Fatalf("user message error = %q, want none because a reply was stored", got.Messages[0].Error)
+	}
+}
+
 func TestChatOllamaUnreachable(t *testing.T) {
 	env := newTestEnv(t)
 	env.stop()
@@ -316,8 +350,14 @@ func TestRestartKeepsThread(t *testing.T) {
 	env.stop()
 	env.start(env.fake.URL())
 
-	// The old token stays valid across a restart; a new sign-in works too.
-	for _, tok := range []string{token, env.login("Ada", "password-Ada")} {
+	// After a restart the old token is still valid but the profile is locked
+	// until its password is given again.
+	var locked errorBody
+	env.mustJSON("GET", "/api/threads/"+threadID, token, nil, http.StatusUnauthorized, &locked)
+	if locked.Error.Code != CodeLocked {
+		t.Fatalf("after restart code = %q, want %q", locked.Error.Code, CodeLocked)
+	}
+	for _, tok := range []string{env.login("Ada", "password-Ada"), token} {
 		got := env.getThread(tok, threadID)
 		if len(got.Messages) != 2 || got.Messages[0].Content != "remember this" || got.Messages[1].Content != "Remembered reply" {
 			t.Fatalf("after restart messages = %+v, want both messages", got.Messages)
@@ -330,6 +370,7 @@ func TestRestartKeepsThread(t *testing.T) {
 func readParts(body io.Reader, events chan<- streamPart) {
 	defer close(events)
 	sc := bufio.NewScanner(body)
+	sc.Buffer(nil, 4<<20) // a delta can be as large as a whole message
 	for sc.Scan() {
 		data, ok := strings.CutPrefix(sc.Text(), "data: ")
 		if !ok || data == "[DONE]" {

@@ -3,6 +3,8 @@ package app
 import (
 	"errors"
 	"net/http"
+	"strconv"
+	"time"
 
 	"hearth/auth"
 	"hearth/memory"
@@ -11,15 +13,18 @@ import (
 // Error codes of the API's error responses. The frontend's copy is in
 // frontend/src/api.ts.
 const (
-	CodeUnauthorized    = "unauthorized"
-	CodeInvalidToken    = "invalid_token"
-	CodeForbidden       = "forbidden"
-	CodeNotFound        = "not_found"
-	CodeInvalidRequest  = "invalid_request"
-	CodeConflict        = "conflict"
-	CodeTooLarge        = "too_large"
-	CodeUnsupportedType = "unsupported_media_type"
-	CodeInternal        = "internal"
+	CodeUnauthorized     = "unauthorized"
+	CodeInvalidToken     = "invalid_token"
+	CodeLocked           = "locked"
+	CodeForbidden        = "forbidden"
+	CodeNotFound         = "not_found"
+	CodeInvalidRequest   = "invalid_request"
+	CodeConflict         = "conflict"
+	CodeRateLimited      = "rate_limited"
+	CodeTooLarge         = "too_large"
+	CodeMethodNotAllowed = "method_not_allowed"
+	CodeUnsupportedType  = "unsupported_media_type"
+	CodeInternal         = "internal"
 )
 
 // Sentences for errors that several routes share.
@@ -36,6 +41,8 @@ type apiError struct {
 	Message string `json:"message"`
 	// Field names the rejected input, when one input is at fault.
 	Field string `json:"field,omitempty"`
+	// RetryAfter, when set, is sent as the Retry-After header.
+	RetryAfter time.Duration `json:"-"`
 }
 
 func (e *apiError) Error() string { return e.Code + ": " + e.Message }
@@ -52,6 +59,7 @@ func toAPIError(err error) *apiError {
 	var ae *apiError
 	var authInput *auth.InputError
 	var memoryInput *memory.InputError
+	var throttled *auth.ThrottledError
 	switch {
 	case errors.As(err, &ae):
 		return ae
@@ -61,6 +69,13 @@ func toAPIError(err error) *apiError {
 		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Message: memoryInput.Reason, Field: memoryInput.Field}
 	case errors.Is(err, auth.ErrInvalidCredentials):
 		return &apiError{Status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: "The profile name or password is wrong."}
+	case errors.As(err, &throttled):
+		return &apiError{Status: http.StatusTooManyRequests, Code: CodeRateLimited, RetryAfter: throttled.RetryAfter,
+			Message: "Too many failed attempts. Wait the time given in the Retry-After header, then try again."}
+	case errors.Is(err, auth.ErrLocked):
+		return &apiError{Status: http.StatusUnauthorized, Code: CodeLocked, Message: "Your profile is locked. Enter your password to unlock it."}
+	case errors.Is(err, auth.ErrLastAdmin):
+		return &apiError{Status: http.StatusConflict, Code: CodeConflict, Message: "This is the last administrator. Make another profile an administrator first."}
 	case errors.Is(err, auth.ErrInvalidToken):
 		return &apiError{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Message: "Your session is not valid. Sign in again."}
 	case errors.Is(err, auth.ErrForbidden):
@@ -79,8 +94,17 @@ func toAPIError(err error) *apiError {
 // once here, with the request's route and profile.
 func (a *App) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	ae := toAPIError(err)
+	if ae.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(ae.RetryAfter)))
+	}
 	if ae.Status == http.StatusInternalServerError {
 		a.log.Error("request failed", "method", r.Method, "route", r.Pattern, "profile", requestProfileID(r), "err", err)
 	}
 	writeJSON(w, ae.Status, errorBody{Error: ae})
+}
+
+// retryAfterSeconds rounds a wait up to whole seconds, the unit of the
+// Retry-After header.
+func retryAfterSeconds(d time.Duration) int {
+	return int((d + time.Second - 1) / time.Second)
 }

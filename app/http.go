@@ -1,7 +1,9 @@
 package app
 
 import (
+	"bytes"
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,8 +13,10 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"hearth/auth"
+	"hearth/seal"
 )
 
 // maxBodyBytes is the largest request body the API reads.
@@ -21,8 +25,29 @@ const maxBodyBytes = 2 << 20
 // handlerFunc is an API handler that returns its error instead of writing it.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
-// profileHandlerFunc is an API handler for a signed-in profile.
-type profileHandlerFunc func(w http.ResponseWriter, r *http.Request, p auth.Profile) error
+// sessionHandlerFunc is an API handler for a signed-in profile, locked or
+// not.
+type sessionHandlerFunc func(w http.ResponseWriter, r *http.Request, sess auth.Session) error
+
+// userHandlerFunc is an API handler for a signed-in profile whose data key is
+// unlocked.
+type userHandlerFunc func(w http.ResponseWriter, r *http.Request, u user) error
+
+// user is the signed-in, unlocked profile making a request.
+type user struct {
+	auth.Profile
+	// key is a copy of the profile's data key, wiped when the request ends.
+	key *seal.Key
+}
+
+// Names of the session cookies a browser on hearth serve gets at sign-in,
+// and of the header that must repeat the CSRF cookie. The frontend's copy
+// is in frontend/src/api.ts.
+const (
+	sessionCookie = "hearth_session"
+	csrfCookie    = "hearth_csrf"
+	csrfHeader    = "X-CSRF-Token"
+)
 
 // routes builds the router: the API under /api/ and the user interface in ui
 // everywhere else.
@@ -32,22 +57,46 @@ func (a *App) routes(ui fs.FS) http.Handler {
 	mux.Handle("GET /api/health", a.public(a.handleHealth))
 	mux.Handle("GET /api/auth/profiles", a.public(a.handleListProfiles))
 	mux.Handle("POST /api/auth/profiles", a.public(a.handleCreateProfile))
+	mux.Handle("PATCH /api/auth/profiles/{profileId}", a.signedIn(a.handleSetRole))
+	mux.Handle("DELETE /api/auth/profiles/{profileId}", a.signedIn(a.handleDeleteProfile))
 	mux.Handle("POST /api/auth/login", a.public(a.handleLogin))
+	mux.Handle("POST /api/auth/logout", a.signedIn(a.handleLogout))
 	mux.Handle("GET /api/auth/me", a.signedIn(a.handleMe))
+	mux.Handle("POST /api/auth/password", a.signedIn(a.handleChangePassword))
+	mux.Handle("POST /api/auth/recover", a.public(a.handleRecover))
 
-	mux.Handle("GET /api/threads", a.signedIn(a.handleListThreads))
-	mux.Handle("POST /api/threads", a.signedIn(a.handleCreateThread))
-	mux.Handle("GET /api/threads/{threadId}", a.signedIn(a.handleGetThread))
+	mux.Handle("GET /api/threads", a.unlocked(a.handleListThreads))
+	mux.Handle("POST /api/threads", a.unlocked(a.handleCreateThread))
+	mux.Handle("GET /api/threads/{threadId}", a.unlocked(a.handleGetThread))
 
-	mux.Handle("POST /api/chat", a.signedIn(a.handleChat))
-	mux.Handle("POST /api/chat/{threadId}/stop", a.signedIn(a.handleStopChat))
+	mux.Handle("POST /api/chat", a.unlocked(a.handleChat))
+	mux.Handle("POST /api/chat/{threadId}/stop", a.unlocked(a.handleStopChat))
 
 	mux.Handle("/api/", a.public(func(w http.ResponseWriter, r *http.Request) error {
-		return &apiError{Status: http.StatusNotFound, Code: CodeNotFound, Message: fmt.Sprintf("There is no API route %s %s.", r.Method, r.URL.Path)}
+		return routeNotFound(mux, w, r)
 	}))
 	mux.Handle("/", uiHandler(ui))
 
 	return a.logRequests(securityHeaders(mux))
+}
+
+// routeNotFound answers a request that matched no API route: 405 with an
+// Allow header when the path exists for other methods, 404 otherwise.
+func routeNotFound(mux *http.ServeMux, w http.ResponseWriter, r *http.Request) error {
+	var allowed []string
+	for _, method := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = method
+		if _, pattern := mux.Handler(probe); pattern != "/api/" && pattern != "" {
+			allowed = append(allowed, method)
+		}
+	}
+	if len(allowed) > 0 {
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		return &apiError{Status: http.StatusMethodNotAllowed, Code: CodeMethodNotAllowed,
+			Message: fmt.Sprintf("%s %s is not supported; use %s.", r.Method, r.URL.Path, strings.Join(allowed, " or "))}
+	}
+	return &apiError{Status: http.StatusNotFound, Code: CodeNotFound, Message: fmt.Sprintf("There is no API route %s %s.", r.Method, r.URL.Path)}
 }
 
 // public adapts a handler that needs no sign-in.
@@ -59,44 +108,103 @@ func (a *App) public(h handlerFunc) http.Handler {
 	})
 }
 
-// signedIn adapts a handler that needs a valid token. The profile it receives
-// is read from the store on every request.
-func (a *App) signedIn(h profileHandlerFunc) http.Handler {
+// signedIn adapts a handler that needs a valid session. The profile it
+// receives is read from the store on every request.
+func (a *App) signedIn(h sessionHandlerFunc) http.Handler {
 	return a.public(func(w http.ResponseWriter, r *http.Request) error {
-		p, err := a.authenticate(r)
+		sess, err := a.authenticate(r)
 		if err != nil {
 			return err
 		}
-		return h(w, r, p)
+		return h(w, r, sess)
 	})
 }
 
-// authenticate returns the profile whose token the request carries.
-func (a *App) authenticate(r *http.Request) (auth.Profile, error) {
-	header := r.Header.Get("Authorization")
-	token, ok := strings.CutPrefix(header, "Bearer ")
-	if header == "" || !ok {
-		return auth.Profile{}, &apiError{Status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: "Sign in first."}
-	}
-	p, err := a.profiles.Verify(r.Context(), strings.TrimSpace(token))
-	if err != nil {
-		return auth.Profile{}, err
-	}
-	setRequestProfileID(r, p.ID)
-	return p, nil
+// unlocked adapts a handler that reads or writes the profile's data, which
+// needs the profile's data key in memory.
+func (a *App) unlocked(h userHandlerFunc) http.Handler {
+	return a.signedIn(func(w http.ResponseWriter, r *http.Request, sess auth.Session) error {
+		key, err := a.profiles.DataKey(sess.Profile.ID)
+		if err != nil {
+			return err
+		}
+		defer key.Wipe()
+		return h(w, r, user{Profile: sess.Profile, key: key})
+	})
 }
 
-// decodeJSON reads the request body as one JSON value into dst. It accepts
-// only application/json, at most maxBodyBytes, and no unknown fields. The
-// body is read to its end because the desktop window's requests report no
-// length.
+// authenticate returns the session the request proves, by its bearer token
+// or by its session cookie. A request that relies on the cookie and changes
+// state must also repeat the CSRF cookie in a header: a page on another site
+// can make the browser send the cookie, but cannot read it.
+func (a *App) authenticate(r *http.Request) (auth.Session, error) {
+	token, err := requestToken(r)
+	if err != nil {
+		return auth.Session{}, err
+	}
+	sess, err := a.profiles.Verify(r.Context(), token)
+	if err != nil {
+		return auth.Session{}, err
+	}
+	setRequestProfileID(r, sess.Profile.ID)
+	return sess, nil
+}
+
+// requestToken returns the token of the request's bearer header or, failing
+// that, of its session cookie after checking the CSRF header.
+func requestToken(r *http.Request) (string, error) {
+	if header := r.Header.Get("Authorization"); header != "" {
+		// The scheme name is case-insensitive (RFC 9110, section 11.1).
+		scheme, token, ok := strings.Cut(header, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
+			return "", &apiError{Status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: "The Authorization header must be Bearer followed by a token. Sign in to get one."}
+		}
+		return strings.TrimSpace(token), nil
+	}
+
+	cookie, err := r.Cookie(sessionCookie)
+	if err != nil || cookie.Value == "" {
+		return "", &apiError{Status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: "Sign in first."}
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		csrf, err := r.Cookie(csrfCookie)
+		sent := r.Header.Get(csrfHeader)
+		if err != nil || csrf.Value == "" || subtle.ConstantTimeCompare([]byte(csrf.Value), []byte(sent)) != 1 {
+			return "", &apiError{Status: http.StatusForbidden, Code: CodeForbidden, Message: "The request did not repeat the CSRF token in the X-CSRF-Token header. Reload the page and try again."}
+		}
+	}
+	return cookie.Value, nil
+}
+
+// decodeJSON reads the request body as one JSON object into dst. It accepts
+// only application/json, at most maxBodyBytes, valid UTF-8, and no unknown
+// fields. The body is read to its end because the desktop window's requests
+// report no length.
 func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mediaType != "application/json" {
 		return &apiError{Status: http.StatusUnsupportedMediaType, Code: CodeUnsupportedType, Message: "Send the request body as JSON with the header Content-Type: application/json."}
 	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	if err != nil {
+		return jsonError(err)
+	}
+	return decodeBody(body, dst)
+}
 
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+// decodeBody decodes one JSON object from body into dst.
+func decodeBody(body []byte, dst any) error {
+	// encoding/json would silently replace invalid UTF-8 with U+FFFD, which
+	// would store something other than what was sent.
+	if !utf8.Valid(body) {
+		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Message: "The request body is not valid UTF-8."}
+	}
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) > 0 && trimmed[0] != '{' {
+		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Message: "The request body must be a JSON object."}
+	}
+
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return jsonError(err)
@@ -105,6 +213,23 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Message: "The request body must contain a single JSON object."}
 	}
 	return nil
+}
+
+// decodeOptionalJSON is decodeJSON for a body that may be left out: an
+// empty body, with or without a Content-Type, leaves dst as it is.
+func decodeOptionalJSON(w http.ResponseWriter, r *http.Request, dst any) error {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	if err != nil {
+		return jsonError(err)
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mediaType != "application/json" {
+		return &apiError{Status: http.StatusUnsupportedMediaType, Code: CodeUnsupportedType, Message: "Send the request body as JSON with the header Content-Type: application/json."}
+	}
+	return decodeBody(body, dst)
 }
 
 // jsonError describes a decoding error in terms of the request's fields.

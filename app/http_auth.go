@@ -1,7 +1,12 @@
 package app
 
 import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"net"
 	"net/http"
+	"time"
 
 	"hearth/auth"
 )
@@ -16,6 +21,15 @@ type profileView struct {
 
 func viewProfile(p auth.Profile) profileView {
 	return profileView{ID: p.ID, Name: p.Name, Role: p.Role}
+}
+
+// sessionView is the answer to every request that starts a session.
+type sessionView struct {
+	Token       string      `json:"token"`
+	ExpiresAt   time.Time   `json:"expiresAt"`
+	CSRFToken   string      `json:"csrfToken"`
+	Profile     profileView `json:"profile"`
+	RecoveryKey string      `json:"recoveryKey,omitempty"`
 }
 
 func (a *App) handleHealth(w http.ResponseWriter, r *http.Request) error {
@@ -54,19 +68,66 @@ func (a *App) handleCreateProfile(w http.ResponseWriter, r *http.Request) error 
 	}
 
 	actorID := ""
-	if r.Header.Get("Authorization") != "" {
+	if _, err := requestToken(r); err == nil {
 		actor, err := a.authenticate(r)
 		if err != nil {
 			return err
 		}
-		actorID = actor.ID
+		actorID = actor.Profile.ID
 	}
-	p, err := a.profiles.CreateProfile(r.Context(), actorID, req.Name, req.Password)
+	p, recoveryKey, err := a.profiles.CreateProfile(r.Context(), actorID, req.Name, req.Password)
 	if err != nil {
 		return err
 	}
 	a.log.Info("profile created", "profile", p.ID, "role", p.Role, "by", actorID)
-	writeJSON(w, http.StatusCreated, map[string]any{"profile": viewProfile(p)})
+	writeJSON(w, http.StatusCreated, map[string]any{"profile": viewProfile(p), "recoveryKey": recoveryKey})
+	return nil
+}
+
+func (a *App) handleSetRole(w http.ResponseWriter, r *http.Request, sess auth.Session) error {
+	var req struct {
+		Role auth.Role `json:"role"`
+	}
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	p, err := a.profiles.SetRole(r.Context(), sess.Profile.ID, r.PathValue("profileId"), req.Role)
+	if err != nil {
+		return err
+	}
+	a.log.Info("profile role changed", "profile", p.ID, "role", p.Role, "by", sess.Profile.ID)
+	writeJSON(w, http.StatusOK, viewProfile(p))
+	return nil
+}
+
+// handleDeleteProfile deletes a profile and erases its threads. The profile
+// record goes first: from then on its data key is gone and the threads are
+// unreadable, so a crash before they are erased leaves nothing readable.
+func (a *App) handleDeleteProfile(w http.ResponseWriter, r *http.Request, sess auth.Session) error {
+	var req struct {
+		Password string `json:"password"`
+	}
+	if err := decodeOptionalJSON(w, r, &req); err != nil {
+		return err
+	}
+	targetID := r.PathValue("profileId")
+	deleted, err := a.profiles.DeleteProfile(r.Context(), sess.Profile.ID, targetID, req.Password, clientID(r))
+	if errors.Is(err, auth.ErrInvalidCredentials) {
+		a.logFailedAttempt(r, "profile deletion", err)
+		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Field: "password", Message: "The password is wrong. Enter your password to delete your own profile."}
+	}
+	if err != nil {
+		a.logFailedAttempt(r, "profile deletion", err)
+		return err
+	}
+	a.log.Info("profile deleted", "profile", deleted.ID, "by", sess.Profile.ID)
+	if err := a.memory.DeleteResource(r.Context(), deleted.ResourceID()); err != nil {
+		return err
+	}
+	if deleted.ID == sess.Profile.ID {
+		clearSessionCookies(w)
+	}
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
@@ -78,20 +139,127 @@ func (a *App) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	token, err := a.profiles.Login(r.Context(), req.Name, req.Password)
+	token, err := a.profiles.Login(r.Context(), req.Name, req.Password, clientID(r))
 	if err != nil {
+		a.logFailedAttempt(r, "sign-in", err)
 		return err
 	}
 	setRequestProfileID(r, token.Profile.ID)
+	a.startSession(w, token, "")
+	return nil
+}
+
+func (a *App) handleLogout(w http.ResponseWriter, r *http.Request, sess auth.Session) error {
+	if err := a.profiles.Logout(r.Context(), sess); err != nil {
+		return err
+	}
+	clearSessionCookies(w)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (a *App) handleMe(w http.ResponseWriter, r *http.Request, sess auth.Session) error {
 	writeJSON(w, http.StatusOK, map[string]any{
-		"token":     token.Token,
-		"expiresAt": token.ExpiresAt,
-		"profile":   viewProfile(token.Profile),
+		"id":     sess.Profile.ID,
+		"name":   sess.Profile.Name,
+		"role":   sess.Profile.Role,
+		"locked": sess.Locked,
 	})
 	return nil
 }
 
-func (a *App) handleMe(w http.ResponseWriter, r *http.Request, p auth.Profile) error {
-	writeJSON(w, http.StatusOK, viewProfile(p))
+func (a *App) handleChangePassword(w http.ResponseWriter, r *http.Request, sess auth.Session) error {
+	var req struct {
+		Current string `json:"current"`
+		New     string `json:"new"`
+	}
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	token, err := a.profiles.ChangePassword(r.Context(), sess.Profile.ID, req.Current, req.New, clientID(r))
+	if errors.Is(err, auth.ErrInvalidCredentials) {
+		a.logFailedAttempt(r, "password change", err)
+		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Field: "current", Message: "The current password is wrong."}
+	}
+	if err != nil {
+		a.logFailedAttempt(r, "password change", err)
+		return err
+	}
+	a.log.Info("password changed", "profile", sess.Profile.ID)
+	a.startSession(w, token, "")
 	return nil
+}
+
+func (a *App) handleRecover(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Name        string `json:"name"`
+		RecoveryKey string `json:"recoveryKey"`
+		NewPassword string `json:"newPassword"`
+	}
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	token, recoveryKey, err := a.profiles.Recover(r.Context(), req.Name, req.RecoveryKey, req.NewPassword, clientID(r))
+	if errors.Is(err, auth.ErrInvalidCredentials) {
+		a.logFailedAttempt(r, "recovery", err)
+		return &apiError{Status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: "The profile name or recovery key is wrong."}
+	}
+	if err != nil {
+		a.logFailedAttempt(r, "recovery", err)
+		return err
+	}
+	setRequestProfileID(r, token.Profile.ID)
+	a.log.Info("password reset with recovery key", "profile", token.Profile.ID)
+	a.startSession(w, token, recoveryKey)
+	return nil
+}
+
+// startSession answers a successful sign-in: the token in the body for the
+// desktop window and scripts, and the session and CSRF cookies for a
+// browser.
+func (a *App) startSession(w http.ResponseWriter, token auth.Token, recoveryKey string) {
+	csrf := make([]byte, 32)
+	rand.Read(csrf)
+	csrfToken := base64.RawURLEncoding.EncodeToString(csrf)
+
+	http.SetCookie(w, &http.Cookie{
+		Name: sessionCookie, Value: token.Token, Path: "/api", Expires: token.ExpiresAt,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode,
+	})
+	http.SetCookie(w, &http.Cookie{
+		Name: csrfCookie, Value: csrfToken, Path: "/", Expires: token.ExpiresAt,
+		SameSite: http.SameSiteStrictMode,
+	})
+	writeJSON(w, http.StatusOK, sessionView{
+		Token: token.Token, ExpiresAt: token.ExpiresAt, CSRFToken: csrfToken,
+		Profile: viewProfile(token.Profile), RecoveryKey: recoveryKey,
+	})
+}
+
+func clearSessionCookies(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Path: "/api", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Path: "/", MaxAge: -1, SameSite: http.SameSiteStrictMode})
+}
+
+// logFailedAttempt logs a failed or throttled sign-in, password change or
+// recovery, with the client but without the name typed.
+func (a *App) logFailedAttempt(r *http.Request, what string, err error) {
+	var throttled *auth.ThrottledError
+	switch {
+	case errors.As(err, &throttled):
+		a.log.Warn(what+" throttled", "client", clientID(r), "retryAfter", throttled.RetryAfter.Round(time.Second))
+	case errors.Is(err, auth.ErrInvalidCredentials):
+		a.log.Info(what+" failed", "client", clientID(r))
+	}
+}
+
+// clientID names where a request comes from, for sign-in throttling: the
+// remote IP address on hearth serve, and "window" for the desktop window,
+// whose requests have no remote address.
+func clientID(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil || host == "" {
+		return "window"
+	}
+	return host
 }

@@ -3,11 +3,11 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"unicode/utf8"
 
-	"hearth/auth"
 	"hearth/memory"
 )
 
@@ -25,7 +25,7 @@ type chatRequest struct {
 // as a UI message stream. Everything that can be checked is checked before
 // the stream starts, so those errors are plain JSON errors; a failure of the
 // model arrives as an error part inside the stream.
-func (a *App) handleChat(w http.ResponseWriter, r *http.Request, p auth.Profile) error {
+func (a *App) handleChat(w http.ResponseWriter, r *http.Request, u user) error {
 	var req chatRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
@@ -33,11 +33,15 @@ func (a *App) handleChat(w http.ResponseWriter, r *http.Request, p auth.Profile)
 	if strings.TrimSpace(req.Message) == "" {
 		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Field: "message", Message: "The message is empty; type something to send."}
 	}
+	if len(req.Message) > memory.MaxContentBytes {
+		return &apiError{Status: http.StatusRequestEntityTooLarge, Code: CodeTooLarge, Field: "message",
+			Message: fmt.Sprintf("The message is %d bytes long; the limit is %d bytes. Split it into shorter messages.", len(req.Message), memory.MaxContentBytes)}
+	}
 	if len(req.ClientRequestID) > maxClientRequestIDBytes || !utf8.ValidString(req.ClientRequestID) {
 		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Field: "clientRequestId", Message: "The clientRequestId must be valid text of at most 128 bytes."}
 	}
 
-	resourceID := p.ResourceID()
+	resourceID := u.ResourceID()
 	thread, err := a.chatThread(r.Context(), resourceID, req.ThreadID)
 	if err != nil {
 		return err
@@ -75,24 +79,22 @@ func (a *App) handleChat(w http.ResponseWriter, r *http.Request, p auth.Profile)
 	})
 
 	stream.send(streamPart{Type: "text-end", ID: textID})
-	status := memory.StatusComplete
-	switch {
-	case err == nil:
-	case errors.Is(err, context.Canceled):
-		status = memory.StatusIncomplete
-	default:
-		status = memory.StatusError
+	if err != nil && !errors.Is(err, context.Canceled) {
 		code, message := backendMessage(err)
 		var be *BackendError
 		if errors.As(err, &be) {
-			a.log.Warn("reply failed", "thread", thread.ID, "profile", p.ID, "code", code, "err", err)
+			a.log.Warn("reply failed", "thread", thread.ID, "profile", u.ID, "code", code, "err", err)
 		} else {
-			a.log.Error("reply failed", "thread", thread.ID, "profile", p.ID, "err", err)
+			a.log.Error("reply failed", "thread", thread.ID, "profile", u.ID, "err", err)
 		}
 		stream.send(streamPart{Type: "error", ErrorText: message})
 		if reply.ID == "" {
 			a.noteFailedReply(r.Context(), resourceID, userMsg, message)
 		}
+	}
+	status := reply.Status
+	if status == "" {
+		status = memory.StatusError
 	}
 	metadata := map[string]string{"status": string(status)}
 	if reply.ID != "" {
@@ -125,9 +127,9 @@ func (a *App) chatThread(ctx context.Context, resourceID, threadID string) (memo
 // handleStopChat cancels the reply being written in a thread. It answers 204
 // whether or not a reply was running, so that a stop racing the reply's end
 // is not an error.
-func (a *App) handleStopChat(w http.ResponseWriter, r *http.Request, p auth.Profile) error {
+func (a *App) handleStopChat(w http.ResponseWriter, r *http.Request, u user) error {
 	threadID := r.PathValue("threadId")
-	if _, err := a.memory.Thread(r.Context(), p.ResourceID(), threadID); err != nil {
+	if _, err := a.memory.Thread(r.Context(), u.ResourceID(), threadID); err != nil {
 		return err
 	}
 	a.generations.stop(threadID)

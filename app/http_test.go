@@ -253,6 +253,9 @@ func TestRequestBodyErrors(t *testing.T) {
 		{"two objects", "application/json", `{"message":"a"}{"message":"b"}`, http.StatusBadRequest, ""},
 		{"empty message", "application/json", `{"message":"   "}`, http.StatusBadRequest, "message"},
 		{"too large", "application/json", `{"message":"` + strings.Repeat("a", maxBodyBytes) + `"}`, http.StatusRequestEntityTooLarge, ""},
+		{"array body", "application/json", `[{"message":"hi"}]`, http.StatusBadRequest, ""},
+		{"invalid UTF-8", "application/json", "{\"message\":\"caf\xe9\"}", http.StatusBadRequest, ""},
+		{"message over 1 MiB", "application/json", `{"message":"` + strings.Repeat("a", memory.MaxContentBytes+1) + `"}`, http.StatusRequestEntityTooLarge, "message"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -276,6 +279,54 @@ func TestRequestBodyErrors(t *testing.T) {
 	if n := len(env.fake.ChatRequests()); n != 0 {
 		t.Fatalf("model received %d chat requests, want 0", n)
 	}
+	// A rejected chat creates no thread.
+	var threads []threadJSON
+	env.mustJSON("GET", "/api/threads", token, nil, http.StatusOK, &threads)
+	if len(threads) != 0 {
+		t.Fatalf("rejected chats left %d threads, want 0", len(threads))
+	}
+}
+
+func TestBearerSchemeAnyCase(t *testing.T) {
+	env := newTestEnv(t)
+	token := env.signUp("", "Ada")
+	for _, scheme := range []string{"Bearer", "bearer", "BEARER"} {
+		req := env.newRequest("GET", "/api/threads", "", nil)
+		req.Header.Set("Authorization", scheme+" "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("scheme %q: status %d, want 200", scheme, resp.StatusCode)
+		}
+	}
+}
+
+func TestCreateThreadWithoutBody(t *testing.T) {
+	env := newTestEnv(t)
+	token := env.signUp("", "Ada")
+	req := env.newRequest("POST", "/api/threads", token, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("status %d, want 201", resp.StatusCode)
+	}
+}
+
+func TestWrongMethod(t *testing.T) {
+	env := newTestEnv(t)
+	resp, body := env.do("DELETE", "/api/threads", "", nil)
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Fatalf("status %d, want 405; body %s", resp.StatusCode, body)
+	}
+	if got := resp.Header.Get("Allow"); got != "GET, POST" {
+		t.Fatalf("Allow = %q, want %q", got, "GET, POST")
+	}
 }
 
 func TestUnknownAPIRoute(t *testing.T) {
@@ -298,9 +349,15 @@ func TestUIServedWithFallback(t *testing.T) {
 			t.Errorf("GET %s: Content-Security-Policy %q, want script-src 'self'", path, csp)
 		}
 	}
-	resp, _ := env.do("GET", "/missing.js", "", nil)
-	if resp.StatusCode != http.StatusNotFound {
-		t.Errorf("GET /missing.js: status %d, want 404", resp.StatusCode)
+	for _, path := range []string{"/missing.js", "/assets/", "/.gitkeep", "/assets/.hidden.js"} {
+		resp, _ := env.do("GET", path, "", nil)
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s: status %d, want 404", path, resp.StatusCode)
+		}
+	}
+	resp, body := env.do("GET", "/assets/app.js", "", nil)
+	if resp.StatusCode != http.StatusOK || string(body) != "console.log(1)" {
+		t.Errorf("GET /assets/app.js: status %d, body %q", resp.StatusCode, body)
 	}
 }
 
@@ -335,9 +392,29 @@ func TestSecondOpenFailsFast(t *testing.T) {
 }
 
 func TestRestrictHosts(t *testing.T) {
-	h := RestrictHosts(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
-	}), "127.0.0.1:8787")
+	})
+	h := RestrictHosts(ok, "127.0.0.1:8787", false)
+	remote := RestrictHosts(ok, "[::]:8787", true)
+	for _, tt := range []struct {
+		host string
+		want int
+	}{
+		{"192.0.2.2:8787", http.StatusNoContent},
+		{"[2001:db8::1]:8787", http.StatusNoContent},
+		{"localhost:8787", http.StatusNoContent},
+		{"evil.example:8787", http.StatusMisdirectedRequest},
+		{"192.0.2.2:9999", http.StatusMisdirectedRequest},
+	} {
+		req := httptest.NewRequest("GET", "/api/health", nil)
+		req.Host = tt.host
+		rec := httptest.NewRecorder()
+		remote.ServeHTTP(rec, req)
+		if rec.Code != tt.want {
+			t.Errorf("allow-remote, Host %q: status %d, want %d", tt.host, rec.Code, tt.want)
+		}
+	}
 	tests := []struct {
 		host string
 		want int
@@ -348,6 +425,7 @@ func TestRestrictHosts(t *testing.T) {
 		{"[::1]:8787", http.StatusNoContent},
 		{"evil.example:8787", http.StatusMisdirectedRequest},
 		{"127.0.0.1:9999", http.StatusMisdirectedRequest},
+		{"192.0.2.2:8787", http.StatusMisdirectedRequest},
 		{"", http.StatusMisdirectedRequest},
 	}
 	for _, tt := range tests {

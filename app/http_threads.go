@@ -3,7 +3,6 @@ package app
 import (
 	"net/http"
 
-	"hearth/auth"
 	"hearth/memory"
 )
 
@@ -11,8 +10,8 @@ import (
 // GET /api/threads/{threadId} returns.
 const threadMessagesLimit = 50
 
-func (a *App) handleListThreads(w http.ResponseWriter, r *http.Request, p auth.Profile) error {
-	threads, err := a.memory.Threads(r.Context(), p.ResourceID())
+func (a *App) handleListThreads(w http.ResponseWriter, r *http.Request, u user) error {
+	threads, err := a.memory.Threads(r.Context(), u.ResourceID())
 	if err != nil {
 		return err
 	}
@@ -20,14 +19,14 @@ func (a *App) handleListThreads(w http.ResponseWriter, r *http.Request, p auth.P
 	return nil
 }
 
-func (a *App) handleCreateThread(w http.ResponseWriter, r *http.Request, p auth.Profile) error {
+func (a *App) handleCreateThread(w http.ResponseWriter, r *http.Request, u user) error {
 	var req struct {
 		Title string `json:"title"`
 	}
-	if err := decodeJSON(w, r, &req); err != nil {
+	if err := decodeOptionalJSON(w, r, &req); err != nil {
 		return err
 	}
-	t, err := a.memory.CreateThread(r.Context(), p.ResourceID(), req.Title)
+	t, err := a.memory.CreateThread(r.Context(), u.ResourceID(), req.Title)
 	if err != nil {
 		return err
 	}
@@ -35,13 +34,13 @@ func (a *App) handleCreateThread(w http.ResponseWriter, r *http.Request, p auth.
 	return nil
 }
 
-func (a *App) handleGetThread(w http.ResponseWriter, r *http.Request, p auth.Profile) error {
+func (a *App) handleGetThread(w http.ResponseWriter, r *http.Request, u user) error {
 	threadID := r.PathValue("threadId")
-	t, err := a.memory.Thread(r.Context(), p.ResourceID(), threadID)
+	t, err := a.memory.Thread(r.Context(), u.ResourceID(), threadID)
 	if err != nil {
 		return err
 	}
-	messages, err := a.memory.LastMessages(r.Context(), p.ResourceID(), threadID, threadMessagesLimit)
+	messages, err := a.memory.LastMessages(r.Context(), u.ResourceID(), threadID, threadMessagesLimit)
 	if err != nil {
 		return err
 	}

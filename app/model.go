@@ -49,6 +49,7 @@ const (
 	CodeModelNotFound       = "model_not_found"
 	CodeBackendDisconnected = "backend_disconnected"
 	CodeBackendFailed       = "backend_error"
+	CodeReplyTooLong        = "reply_too_long"
 )
 
 // BackendError is a model backend failure, described for the person using
@@ -63,7 +64,7 @@ func (e *BackendError) Error() string {
 	if e.Err == nil {
 		return e.Code
 	}
-	return e.Code + ": " + e.Err.Error()
+	return e.Code + ": " + shorten(e.Err.Error(), 2*maxBackendMessage)
 }
 
 func (e *BackendError) Unwrap() error { return e.Err }

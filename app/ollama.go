@@ -9,9 +9,14 @@ import (
 	"net/url"
 	"strings"
 	"syscall"
+	"unicode/utf8"
 
 	"github.com/ollama/ollama/api"
 )
+
+// maxBackendMessage bounds how much of a backend's own error text is shown to
+// the user and logged.
+const maxBackendMessage = 300
 
 // DefaultOllamaURL is where a local Ollama server listens unless OLLAMA_HOST
 // says otherwise.
@@ -124,7 +129,7 @@ func (o *Ollama) translate(err error) error {
 		}
 		return &BackendError{
 			Code:    CodeBackendFailed,
-			Message: fmt.Sprintf("Ollama answered with an error: %s", status.ErrorMessage),
+			Message: fmt.Sprintf("Ollama answered with an error: %s", shorten(status.ErrorMessage, maxBackendMessage)),
 			Err:     err,
 		}
 	}
@@ -139,7 +144,19 @@ func (o *Ollama) translate(err error) error {
 	}
 	return &BackendError{
 		Code:    CodeBackendFailed,
-		Message: fmt.Sprintf("Ollama failed: %v", err),
+		Message: fmt.Sprintf("Ollama failed: %s", shorten(err.Error(), maxBackendMessage)),
 		Err:     err,
 	}
+}
+
+// shorten cuts s to at most n bytes at a character boundary, marking the cut
+// with an ellipsis.
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }

@@ -41,7 +41,12 @@ func (env *testEnv) start(ollamaURL string) {
 	if err != nil {
 		env.t.Fatal(err)
 	}
-	ui := fstest.MapFS{"index.html": {Data: []byte("<!doctype html><title>Hearth</title>")}}
+	ui := fstest.MapFS{
+		"index.html":        {Data: []byte("<!doctype html><title>Hearth</title>")},
+		"assets/app.js":     {Data: []byte("console.log(1)")},
+		"assets/.hidden.js": {Data: []byte("hidden")},
+		".gitkeep":          {Data: nil},
+	}
 	a, err := Open(Config{DataDir: env.dataDir, Model: model, UI: ui, Version: "test", Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		env.t.Fatalf("open app: %v", err)
@@ -197,6 +202,7 @@ func readStream(t *testing.T, body io.Reader) []streamPart {
 	var parts []streamPart
 	sawDone := false
 	sc := bufio.NewScanner(body)
+	sc.Buffer(nil, 4<<20) // a delta can be as large as a whole message
 	for sc.Scan() {
 		line := sc.Text()
 		if line == "" || strings.HasPrefix(line, ":") {

@@ -44,15 +44,23 @@ func uiHandler(ui fs.FS) http.Handler {
 		w.Header().Set("Content-Security-Policy", contentSecurityPolicy)
 
 		name := strings.TrimPrefix(path.Clean(r.URL.Path), "/")
-		if name != "" && path.Ext(name) == "" {
-			if _, err := fs.Stat(ui, name); errors.Is(err, fs.ErrNotExist) {
-				r2 := r.Clone(r.Context())
-				r2.URL.Path = "/"
-				files.ServeHTTP(w, r2)
-				return
-			}
+		if name == "" {
+			files.ServeHTTP(w, r)
+			return
 		}
-		files.ServeHTTP(w, r)
+		// Folders are not listed, and dot files such as .gitkeep are not
+		// part of the interface.
+		info, err := fs.Stat(ui, name)
+		switch {
+		case err == nil && !info.IsDir() && !hasDotSegment(name):
+			files.ServeHTTP(w, r)
+		case errors.Is(err, fs.ErrNotExist) && path.Ext(name) == "":
+			r2 := r.Clone(r.Context())
+			r2.URL.Path = "/"
+			files.ServeHTTP(w, r2)
+		default:
+			http.NotFound(w, r)
+		}
 	})
 }
 
@@ -63,4 +71,15 @@ func notBuilt() http.Handler {
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write([]byte(notBuiltPage))
 	})
+}
+
+// hasDotSegment reports whether any element of a slash-separated path starts
+// with a dot.
+func hasDotSegment(name string) bool {
+	for _, part := range strings.Split(name, "/") {
+		if strings.HasPrefix(part, ".") {
+			return true
+		}
+	}
+	return false
 }

@@ -1,6 +1,10 @@
 package auth
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+	"time"
+)
 
 var (
 	// ErrNotFound is returned when a profile does not exist.
@@ -10,18 +14,38 @@ var (
 	// one after normalisation (Unicode NFC and case folding).
 	ErrNameTaken = errors.New("profile name already taken")
 
-	// ErrInvalidCredentials is returned by Login when the name is unknown or
-	// the password is wrong. The two cases are deliberately the same error.
+	// ErrInvalidCredentials is returned when a name and password, or a name
+	// and recovery key, do not match a profile. An unknown name and a wrong
+	// secret are deliberately the same error.
 	ErrInvalidCredentials = errors.New("invalid profile name or password")
 
 	// ErrForbidden is returned when the acting profile's role does not allow
 	// the operation, such as a user creating another profile.
 	ErrForbidden = errors.New("operation not allowed for this profile")
 
+	// ErrLastAdmin is returned when an operation would leave no admin.
+	ErrLastAdmin = errors.New("the last admin cannot be removed or demoted")
+
 	// ErrInvalidToken is returned by Verify for every token that does not
 	// prove a current session. It carries no detail on purpose.
 	ErrInvalidToken = errors.New("invalid token")
+
+	// ErrLocked is returned by DataKey when the profile's data key is not in
+	// memory: nobody signed in since the process started, or the profile was
+	// locked by sign-out or by being idle.
+	ErrLocked = errors.New("profile locked")
 )
+
+// ThrottledError is returned by the sign-in and recovery operations while
+// too many recent failures make the next attempt wait.
+type ThrottledError struct {
+	// RetryAfter is how long to wait before the next attempt.
+	RetryAfter time.Duration
+}
+
+func (e *ThrottledError) Error() string {
+	return fmt.Sprintf("too many failed attempts: retry after %v", e.RetryAfter)
+}
 
 // InputError is returned when a profile name or password breaks a rule. Its
 // message is written for the person typing it.

@@ -29,14 +29,16 @@ const (
 	MaxPasswordBytes  = 1024 // bytes; longer input is rejected before hashing
 )
 
-// Profile is one person using Hearth. It never contains secrets, so it can be
-// returned by the API as it is.
+// Profile is one person using Hearth. It contains no secrets.
 type Profile struct {
 	ID        string    `json:"id"`
 	Name      string    `json:"name"`
 	Role      Role      `json:"role"`
 	CreatedAt time.Time `json:"createdAt"`
 	UpdatedAt time.Time `json:"updatedAt"`
+	// IdleLock is how long the profile stays unlocked without a request;
+	// zero means until sign-out or quit.
+	IdleLock time.Duration `json:"-"`
 }
 
 // ResourceID returns the id under which the memory store keeps the profile's

@@ -48,7 +48,7 @@ func TestNameRejected(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, _ := newStore(t)
-			_, err := s.CreateProfile(context.Background(), "", tt.profileName, testPassword)
+			_, _, err := s.CreateProfile(context.Background(), "", tt.profileName, testPassword)
 			wantInputError(t, err, "name")
 		})
 	}
@@ -106,7 +106,7 @@ func TestNameUnique(t *testing.T) {
 			s, _ := newStore(t)
 			admin := mustCreate(t, s, "", tt.existing, testPassword)
 
-			_, err := s.CreateProfile(context.Background(), admin.ID, tt.next, testPassword)
+			_, _, err := s.CreateProfile(context.Background(), admin.ID, tt.next, testPassword)
 			if !errors.Is(err, tt.want) {
 				t.Errorf("CreateProfile(%q) after %q: error = %v, want %v", tt.next, tt.existing, err, tt.want)
 			}
@@ -136,7 +136,7 @@ func TestPasswordRules(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, _ := newStore(t)
-			_, err := s.CreateProfile(context.Background(), "", "Ada", tt.password)
+			_, _, err := s.CreateProfile(context.Background(), "", "Ada", tt.password)
 			if tt.ok {
 				if err != nil {
 					t.Fatalf("error = %v, want nil", err)

@@ -3,7 +3,9 @@ package auth
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -12,17 +14,23 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"go.etcd.io/bbolt"
+
+	"hearth/seal"
 )
 
 var (
-	profilesBucket = []byte("profiles")      // profile id → profileRecord JSON
-	namesBucket    = []byte("profile_names") // folded name → profile id
+	profilesBucket = []byte("profiles")       // profile id → profileRecord JSON
+	namesBucket    = []byte("profile_names")  // folded name → profile id
+	revokedBucket  = []byte("revoked_tokens") // token id → expiry (RFC 3339)
 )
 
 // profileRecordVersion is the schema version of profileRecord.
-const profileRecordVersion = 1
+const profileRecordVersion = 2
 
-// profileRecord is a profile as stored in bbolt, secrets included.
+// profileRecord is a profile as stored in bbolt. Its secrets are stored only
+// as hashes or sealed: the data key under a key derived from the password and
+// again under one derived from the recovery key, the signing key under the
+// install key.
 type profileRecord struct {
 	Version      int       `json:"v"`
 	ID           string    `json:"id"`
@@ -31,36 +39,53 @@ type profileRecord struct {
 	CreatedAt    time.Time `json:"createdAt"`
 	UpdatedAt    time.Time `json:"updatedAt"`
 	PasswordHash string    `json:"passwordHash"`
-	// SigningKey signs and verifies this profile's tokens.
-	// TODO: store it wrapped by the install key instead of in the clear.
-	SigningKey []byte `json:"signingKey"`
+
+	KDF               kdfParams `json:"kdf"`
+	DataKeyByPassword []byte    `json:"dataKeyByPassword"`
+	RecoverySalt      []byte    `json:"recoverySalt"`
+	DataKeyByRecovery []byte    `json:"dataKeyByRecovery"`
+	SigningKey        []byte    `json:"signingKey"`
+
 	// TokenVersion is copied into every token; raising it revokes them all.
 	TokenVersion int `json:"tokenVersion"`
+	// IdleLock is how long the profile stays unlocked without a request;
+	// zero means it stays unlocked until sign-out or quit.
+	IdleLock time.Duration `json:"idleLock"`
 }
 
 func (r *profileRecord) profile() Profile {
-	return Profile{ID: r.ID, Name: r.Name, Role: r.Role, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+	return Profile{ID: r.ID, Name: r.Name, Role: r.Role, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, IdleLock: r.IdleLock}
 }
 
-// Store keeps profiles in a bbolt database, checks passwords and issues and
-// verifies tokens. It is safe for concurrent use.
+// Store keeps profiles in a bbolt database, checks passwords and recovery
+// keys, issues and verifies tokens, and holds the data keys of unlocked
+// profiles in memory. It is safe for concurrent use.
 type Store struct {
-	db       *bbolt.DB
-	params   argonParams
-	tokenTTL time.Duration
-	now      func() time.Time
-	parser   *jwt.Parser
+	db         *bbolt.DB
+	installKey *seal.Key
+	params     argonParams
+	tokenTTL   time.Duration
+	now        func() time.Time
+	parser     *jwt.Parser
+	unlocked   *unlockedProfiles
+
+	// attemptMu is held by one password or recovery key check at a time,
+	// from its throttle check until its failure is counted, so that
+	// concurrent attempts cannot all pass the throttle before any failure is
+	// counted.
+	attemptMu sync.Mutex
 
 	dummyOnce sync.Once
-	dummyHash string // hash checked for unknown names, so they cost as much as known ones
+	dummy     profileRecord // checked for unknown names, so they cost as much as known ones
 }
 
 // Open prepares the profile buckets in db and returns a Store that uses them.
-// The caller keeps ownership of db and closes it after the Store is no longer
-// used.
-func Open(db *bbolt.DB) (*Store, error) {
+// installKey seals the token signing keys; it is kept outside the data file
+// so that a copy of the file alone cannot forge tokens. The caller keeps
+// ownership of db and calls Close before closing it.
+func Open(db *bbolt.DB, installKey *seal.Key) (*Store, error) {
 	err := db.Update(func(tx *bbolt.Tx) error {
-		for _, name := range [][]byte{profilesBucket, namesBucket} {
+		for _, name := range [][]byte{profilesBucket, namesBucket, revokedBucket, failuresBucket} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}
@@ -70,33 +95,51 @@ func Open(db *bbolt.DB) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, params: defaultArgonParams, tokenTTL: DefaultTokenTTL, now: time.Now}
+	s := &Store{
+		db:         db,
+		installKey: installKey,
+		params:     defaultArgonParams,
+		tokenTTL:   DefaultTokenTTL,
+		now:        time.Now,
+		unlocked:   newUnlockedProfiles(),
+	}
 	s.parser = newTokenParser(func() time.Time { return s.now() })
 	return s, nil
 }
 
-// CreateProfile creates a profile with the given name and password. The first
-// profile of a fresh store becomes an admin and needs no actor. Every later
-// profile is a user and must be created by an admin: actor is the id of the
-// signed-in profile making the request, and its role is read from the store,
-// not from a token.
-func (s *Store) CreateProfile(ctx context.Context, actorID, name, password string) (Profile, error) {
+// Close locks every profile, wiping the data keys from memory.
+func (s *Store) Close() {
+	s.unlocked.lockAll()
+}
+
+// CreateProfile creates a profile with the given name and password and
+// returns it with its recovery key, which is shown to the user once and
+// never stored in the clear. The first profile of a fresh store becomes an
+// admin and needs no actor. Every later profile is a user and must be created
+// by an admin: actorID is the id of the signed-in profile making the request,
+// and its role is read from the store, not from a token.
+func (s *Store) CreateProfile(ctx context.Context, actorID, name, password string) (Profile, string, error) {
 	display, folded, err := normalizeName(name)
 	if err != nil {
-		return Profile{}, err
+		return Profile{}, "", err
 	}
 	if err := checkPassword(password); err != nil {
-		return Profile{}, err
+		return Profile{}, "", err
 	}
 
-	// Hash outside the write transaction: argon2id takes tens of milliseconds
-	// and would block every other writer.
-	hash := hashPassword(password, s.params)
+	// Derive keys outside the write transaction: argon2id takes tens of
+	// milliseconds and would block every other writer.
 	now := s.now().UTC()
 	rec := profileRecord{
 		Version: profileRecordVersion, ID: newProfileID(), Name: display, Role: RoleUser,
-		CreatedAt: now, UpdatedAt: now, PasswordHash: hash, SigningKey: randomBytes(32), TokenVersion: 1,
+		CreatedAt: now, UpdatedAt: now, TokenVersion: 1, IdleLock: DefaultIdleLock,
 	}
+	dataKey := seal.NewKey()
+	defer dataKey.Wipe()
+	s.setPassword(&rec, dataKey, password)
+	recoveryKey := setRecoveryKey(&rec, dataKey)
+	s.setSigningKey(&rec)
+
 	err = s.db.Update(func(tx *bbolt.Tx) error {
 		profiles := tx.Bucket(profilesBucket)
 		names := tx.Bucket(namesBucket)
@@ -116,9 +159,9 @@ func (s *Store) CreateProfile(ctx context.Context, actorID, name, password strin
 		return names.Put([]byte(folded), []byte(rec.ID))
 	})
 	if err != nil {
-		return Profile{}, fmt.Errorf("create profile: %w", err)
+		return Profile{}, "", fmt.Errorf("create profile: %w", err)
 	}
-	return rec.profile(), nil
+	return rec.profile(), recoveryKey, nil
 }
 
 // Profiles returns every profile, sorted by name.
@@ -158,48 +201,419 @@ func (s *Store) Profile(ctx context.Context, id string) (Profile, error) {
 	return p, nil
 }
 
-// Login checks a name and password and returns a signed token for the
-// profile. An unknown name and a wrong password both return
-// ErrInvalidCredentials after the same amount of hashing work.
-func (s *Store) Login(ctx context.Context, name, password string) (Token, error) {
-	var rec *profileRecord
-	_, folded, nameErr := normalizeName(name)
-	if nameErr == nil {
-		err := s.db.View(func(tx *bbolt.Tx) error {
-			id := tx.Bucket(namesBucket).Get([]byte(folded))
-			if id == nil {
-				return nil
-			}
-			var err error
-			rec, err = getProfile(tx.Bucket(profilesBucket), string(id))
-			return err
-		})
-		if err != nil {
-			return Token{}, fmt.Errorf("login: %w", err)
-		}
+// Login checks a name and password, unlocks the profile and returns a signed
+// token for it. client names where the attempt comes from, for throttling.
+// An unknown name and a wrong password both return ErrInvalidCredentials
+// after the same amount of key derivation. While recent failures for the
+// name or the client are too many, Login returns *ThrottledError without
+// checking the password.
+func (s *Store) Login(ctx context.Context, name, password, client string) (Token, error) {
+	keys := throttleKeys(throttleName(name), client)
+	rec, done, err := s.beginAttempt(keys, name)
+	if err != nil {
+		return Token{}, fmt.Errorf("login: %w", err)
 	}
+	defer done()
 
-	if rec == nil || len(password) > MaxPasswordBytes {
-		// Spend the same work as a real check so timing does not reveal
-		// whether the name exists.
-		_, _ = verifyPassword(password, s.dummyPasswordHash())
-		return Token{}, ErrInvalidCredentials
-	}
-	ok, err := verifyPassword(password, rec.PasswordHash)
+	dataKey, ok, err := s.openWithPassword(rec, password)
 	if err != nil {
 		return Token{}, fmt.Errorf("login %s: %w", rec.ID, err)
 	}
 	if !ok {
-		return Token{}, ErrInvalidCredentials
+		return Token{}, s.failAttempt(keys)
 	}
+
+	if err := s.db.Update(func(tx *bbolt.Tx) error { return clearFailures(tx, keys[0]) }); err != nil {
+		dataKey.Wipe()
+		return Token{}, fmt.Errorf("login %s: %w", rec.ID, err)
+	}
+	s.unlocked.unlock(rec.ID, dataKey, rec.IdleLock, s.now())
 	return s.issueToken(rec)
 }
 
-func (s *Store) dummyPasswordHash() string {
-	s.dummyOnce.Do(func() {
-		s.dummyHash = hashPassword("hearth-dummy-password", s.params)
+// Logout revokes the session's token and locks its profile, which ends every
+// other session's access to the profile's data until someone signs in again.
+func (s *Store) Logout(ctx context.Context, sess Session) error {
+	s.unlocked.lock(sess.Profile.ID)
+	now := s.now()
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		revoked := tx.Bucket(revokedBucket)
+		if err := revoked.Put([]byte(sess.TokenID), []byte(sess.ExpiresAt.UTC().Format(time.RFC3339))); err != nil {
+			return err
+		}
+		return pruneRevoked(revoked, now)
 	})
-	return s.dummyHash
+	if err != nil {
+		return fmt.Errorf("logout %s: %w", sess.Profile.ID, err)
+	}
+	return nil
+}
+
+// DataKey returns a copy of the data key of an unlocked profile, or
+// ErrLocked. The caller owns the copy and should wipe it when done. Each call
+// counts as activity for the idle lock.
+func (s *Store) DataKey(profileID string) (*seal.Key, error) {
+	k, ok := s.unlocked.use(profileID, s.now())
+	if !ok {
+		return nil, ErrLocked
+	}
+	return k, nil
+}
+
+// ChangePassword replaces a profile's password after checking the current
+// one. The data key is wrapped again under the new password, so no data is
+// re-encrypted. Every token of the profile is revoked; the returned token is
+// the caller's new session.
+func (s *Store) ChangePassword(ctx context.Context, profileID, current, newPassword, client string) (Token, error) {
+	if err := checkPassword(newPassword); err != nil {
+		return Token{}, err
+	}
+	p, err := s.Profile(ctx, profileID)
+	if err != nil {
+		return Token{}, err
+	}
+	keys := throttleKeys(throttleName(p.Name), client)
+	rec, done, err := s.beginAttempt(keys, p.Name)
+	if err != nil {
+		return Token{}, fmt.Errorf("change password of %s: %w", profileID, err)
+	}
+	defer done()
+	dataKey, ok, err := s.openWithPassword(rec, current)
+	if err != nil {
+		return Token{}, fmt.Errorf("change password of %s: %w", profileID, err)
+	}
+	if !ok {
+		return Token{}, s.failAttempt(keys)
+	}
+	defer dataKey.Wipe()
+
+	rec.UpdatedAt = s.now().UTC()
+	rec.TokenVersion++
+	s.setPassword(rec, dataKey, newPassword)
+	if err := s.replaceProfile(rec, keys[0]); err != nil {
+		return Token{}, fmt.Errorf("change password of %s: %w", profileID, err)
+	}
+	s.unlockCopy(rec, dataKey)
+	return s.issueToken(rec)
+}
+
+// Recover sets a new password with the recovery key when the old password is
+// forgotten. The data key stays the same, so all data stays readable. The
+// recovery key is replaced too, and the new one is returned with a token;
+// every older token of the profile is revoked. Wrong keys are throttled like
+// wrong passwords, and an unknown name gives the same error as a wrong key.
+func (s *Store) Recover(ctx context.Context, name, recoveryKey, newPassword, client string) (Token, string, error) {
+	if err := checkPassword(newPassword); err != nil {
+		return Token{}, "", err
+	}
+	keys := throttleKeys(throttleName(name), client)
+	rec, done, err := s.beginAttempt(keys, name)
+	if err != nil {
+		return Token{}, "", fmt.Errorf("recover: %w", err)
+	}
+	defer done()
+
+	raw, valid := parseRecoveryKey(recoveryKey)
+	if !valid {
+		raw = make([]byte, recoveryKeyBytes)
+	}
+	dataKey, err := recoveryWrapKey(raw, rec.RecoverySalt).OpenKey(rec.DataKeyByRecovery, dataKeyByRecoveryAD(rec.ID))
+	if err != nil || !valid || rec == &s.dummy {
+		if dataKey != nil {
+			dataKey.Wipe()
+		}
+		return Token{}, "", s.failAttempt(keys)
+	}
+	defer dataKey.Wipe()
+
+	rec.UpdatedAt = s.now().UTC()
+	rec.TokenVersion++
+	s.setPassword(rec, dataKey, newPassword)
+	newRecoveryKey := setRecoveryKey(rec, dataKey)
+	if err := s.replaceProfile(rec, keys[0]); err != nil {
+		return Token{}, "", fmt.Errorf("recover %s: %w", rec.ID, err)
+	}
+	s.unlockCopy(rec, dataKey)
+	tok, err := s.issueToken(rec)
+	if err != nil {
+		return Token{}, "", err
+	}
+	return tok, newRecoveryKey, nil
+}
+
+// DeleteProfile deletes targetID and locks it. An admin may delete any
+// profile; anyone may delete their own profile after giving its password
+// again. The last admin cannot be deleted. The caller erases the profile's
+// data, which is unreadable from here on because its key is gone.
+func (s *Store) DeleteProfile(ctx context.Context, actorID, targetID, password, client string) (Profile, error) {
+	if actorID == targetID {
+		p, err := s.Profile(ctx, actorID)
+		if err != nil {
+			return Profile{}, err
+		}
+		keys := throttleKeys(throttleName(p.Name), client)
+		rec, done, err := s.beginAttempt(keys, p.Name)
+		if err != nil {
+			return Profile{}, fmt.Errorf("delete profile %s: %w", targetID, err)
+		}
+		defer done()
+		dataKey, ok, err := s.openWithPassword(rec, password)
+		if err != nil {
+			return Profile{}, fmt.Errorf("delete profile %s: %w", targetID, err)
+		}
+		if !ok {
+			return Profile{}, s.failAttempt(keys)
+		}
+		dataKey.Wipe()
+	}
+
+	var deleted Profile
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		profiles := tx.Bucket(profilesBucket)
+		if actorID != targetID {
+			if err := requireAdmin(profiles, actorID); err != nil {
+				return err
+			}
+		}
+		rec, err := getProfile(profiles, targetID)
+		if err != nil {
+			return err
+		}
+		if rec.Role == RoleAdmin {
+			if n, err := countAdmins(profiles); err != nil {
+				return err
+			} else if n <= 1 {
+				return ErrLastAdmin
+			}
+		}
+
+		_, folded, err := normalizeName(rec.Name)
+		if err != nil {
+			return fmt.Errorf("stored name of %s: %w", rec.ID, err)
+		}
+		if err := tx.Bucket(namesBucket).Delete([]byte(folded)); err != nil {
+			return err
+		}
+		if err := clearFailures(tx, throttleKeys(folded, "")[0]); err != nil {
+			return err
+		}
+		deleted = rec.profile()
+		return profiles.Delete([]byte(targetID))
+	})
+	if err != nil {
+		return Profile{}, fmt.Errorf("delete profile %s: %w", targetID, err)
+	}
+	s.unlocked.lock(targetID)
+	return deleted, nil
+}
+
+// SetRole changes a profile's role. Only an admin may, and the last admin
+// cannot be demoted.
+func (s *Store) SetRole(ctx context.Context, actorID, targetID string, role Role) (Profile, error) {
+	if role != RoleAdmin && role != RoleUser {
+		return Profile{}, &InputError{Field: "role", Reason: fmt.Sprintf("The role %q does not exist; use admin or user.", role)}
+	}
+	var p Profile
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		profiles := tx.Bucket(profilesBucket)
+		if err := requireAdmin(profiles, actorID); err != nil {
+			return err
+		}
+		rec, err := getProfile(profiles, targetID)
+		if err != nil {
+			return err
+		}
+		if rec.Role == RoleAdmin && role != RoleAdmin {
+			if n, err := countAdmins(profiles); err != nil {
+				return err
+			} else if n <= 1 {
+				return ErrLastAdmin
+			}
+		}
+		rec.Role = role
+		rec.UpdatedAt = s.now().UTC()
+		p = rec.profile()
+		return putProfile(profiles, rec)
+	})
+	if err != nil {
+		return Profile{}, fmt.Errorf("set role of %s: %w", targetID, err)
+	}
+	return p, nil
+}
+
+// SetIdleLock sets how long profileID stays unlocked without a request; zero
+// means until sign-out or quit.
+func (s *Store) SetIdleLock(ctx context.Context, profileID string, idleLock time.Duration) error {
+	if idleLock < 0 {
+		return &InputError{Field: "idleLock", Reason: "The idle lock time cannot be negative; use 0 for never."}
+	}
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		profiles := tx.Bucket(profilesBucket)
+		rec, err := getProfile(profiles, profileID)
+		if err != nil {
+			return err
+		}
+		rec.IdleLock = idleLock
+		rec.UpdatedAt = s.now().UTC()
+		return putProfile(profiles, rec)
+	})
+	if err != nil {
+		return fmt.Errorf("set idle lock of %s: %w", profileID, err)
+	}
+	s.unlocked.setIdleLock(profileID, idleLock)
+	return nil
+}
+
+// beginAttempt waits for the attempt in progress, if any, and checks the
+// throttle for keys. It returns the record of the profile named name, or the
+// dummy record when there is none, so that the caller spends the same work
+// either way. Unless it returns an error, the caller calls the returned
+// function once the attempt's failure, if any, has been counted.
+func (s *Store) beginAttempt(keys [][]byte, name string) (*profileRecord, func(), error) {
+	s.attemptMu.Lock()
+	now := s.now()
+	var rec *profileRecord
+	var wait time.Duration
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		var err error
+		if wait, err = retryAfter(tx, keys, now); err != nil || wait > 0 {
+			return err
+		}
+		_, folded, nameErr := normalizeName(name)
+		if nameErr != nil {
+			return nil
+		}
+		id := tx.Bucket(namesBucket).Get([]byte(folded))
+		if id == nil {
+			return nil
+		}
+		rec, err = getProfile(tx.Bucket(profilesBucket), string(id))
+		return err
+	})
+	if err != nil {
+		s.attemptMu.Unlock()
+		return nil, nil, err
+	}
+	if wait > 0 {
+		s.attemptMu.Unlock()
+		return nil, nil, &ThrottledError{RetryAfter: wait}
+	}
+	if rec == nil {
+		rec = s.dummyRecord()
+	}
+	return rec, s.attemptMu.Unlock, nil
+}
+
+// failAttempt counts a failed attempt and returns ErrInvalidCredentials.
+func (s *Store) failAttempt(keys [][]byte) error {
+	now := s.now()
+	if err := s.db.Update(func(tx *bbolt.Tx) error { return recordFailure(tx, keys, now) }); err != nil {
+		return fmt.Errorf("count failed attempt: %w", err)
+	}
+	return ErrInvalidCredentials
+}
+
+// openWithPassword checks password against rec and unwraps rec's data key.
+// It reports false for a wrong password or the dummy record, after the same
+// work as a right one.
+func (s *Store) openWithPassword(rec *profileRecord, password string) (*seal.Key, bool, error) {
+	// A longer password never matches, because none was accepted when set,
+	// but it still costs the same work as one that might.
+	tooLong := len(password) > MaxPasswordBytes
+	if tooLong {
+		password = password[:MaxPasswordBytes]
+	}
+	match, err := verifyPassword(password, rec.PasswordHash)
+	if err != nil {
+		return nil, false, err
+	}
+	dataKey, openErr := passwordKey(password, rec.KDF).OpenKey(rec.DataKeyByPassword, dataKeyByPasswordAD(rec.ID))
+	if !match || tooLong || rec == &s.dummy {
+		if dataKey != nil {
+			dataKey.Wipe()
+		}
+		return nil, false, nil
+	}
+	if openErr != nil {
+		return nil, false, fmt.Errorf("unwrap data key: %w", openErr)
+	}
+	return dataKey, true, nil
+}
+
+// setPassword stores a new password hash and wraps dataKey under a key
+// derived from the password with a fresh salt.
+func (s *Store) setPassword(rec *profileRecord, dataKey *seal.Key, password string) {
+	rec.PasswordHash = hashPassword(password, s.params)
+	rec.KDF = newKDFParams(s.params)
+	rec.DataKeyByPassword = passwordKey(password, rec.KDF).SealKey(dataKey, dataKeyByPasswordAD(rec.ID))
+}
+
+// setRecoveryKey makes a new recovery key, wraps dataKey under it and
+// returns the key's display form.
+func setRecoveryKey(rec *profileRecord, dataKey *seal.Key) string {
+	display, raw := newRecoveryKey()
+	defer clear(raw)
+	rec.RecoverySalt = randomBytes(saltLength)
+	rec.DataKeyByRecovery = recoveryWrapKey(raw, rec.RecoverySalt).SealKey(dataKey, dataKeyByRecoveryAD(rec.ID))
+	return display
+}
+
+// setSigningKey gives rec a new token signing key sealed by the install key.
+func (s *Store) setSigningKey(rec *profileRecord) {
+	k := seal.NewKey()
+	defer k.Wipe()
+	rec.SigningKey = s.installKey.SealKey(k, signingKeyAD(rec.ID))
+}
+
+// replaceProfile writes rec over the stored profile but keeps the stored
+// role and idle lock, which SetRole or SetIdleLock may have changed while the
+// caller derived keys from its older copy. Unless throttleKey is nil, it also
+// clears the failed attempts counted under that key.
+func (s *Store) replaceProfile(rec *profileRecord, throttleKey []byte) error {
+	return s.db.Update(func(tx *bbolt.Tx) error {
+		profiles := tx.Bucket(profilesBucket)
+		stored, err := getProfile(profiles, rec.ID)
+		if err != nil {
+			return err
+		}
+		rec.Role, rec.IdleLock = stored.Role, stored.IdleLock
+		if throttleKey != nil {
+			if err := clearFailures(tx, throttleKey); err != nil {
+				return err
+			}
+		}
+		return putProfile(profiles, rec)
+	})
+}
+
+// unlockCopy unlocks rec's profile with a copy of dataKey, which the caller
+// keeps and wipes.
+func (s *Store) unlockCopy(rec *profileRecord, dataKey *seal.Key) {
+	k, _ := seal.KeyFrom(dataKey.Bytes())
+	s.unlocked.unlock(rec.ID, k, rec.IdleLock, s.now())
+}
+
+func (s *Store) dummyRecord() *profileRecord {
+	s.dummyOnce.Do(func() {
+		s.dummy = profileRecord{ID: "dummy"}
+		dataKey := seal.NewKey()
+		defer dataKey.Wipe()
+		s.setPassword(&s.dummy, dataKey, base64.RawURLEncoding.EncodeToString(randomBytes(32)))
+		setRecoveryKey(&s.dummy, dataKey)
+	})
+	return &s.dummy
+}
+
+// throttleName returns the folded form of a typed name for the throttle
+// counters. A typed name that is not a valid name is replaced by its SHA-256
+// hash, because it can be longer than the 32 KiB that bbolt allows in a key.
+// The hash form is longer than MaxNameLength, so no valid name shares it.
+func throttleName(name string) string {
+	if _, folded, err := normalizeName(name); err == nil {
+		return folded
+	}
+	sum := sha256.Sum256([]byte(name))
+	return "invalid:" + hex.EncodeToString(sum[:])
 }
 
 // requireAdmin returns ErrForbidden unless actorID names an admin profile.
@@ -214,6 +628,42 @@ func requireAdmin(profiles *bbolt.Bucket, actorID string) error {
 	return nil
 }
 
+func countAdmins(profiles *bbolt.Bucket) (int, error) {
+	n := 0
+	err := profiles.ForEach(func(k, v []byte) error {
+		var rec profileRecord
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return fmt.Errorf("decode profile %s: %w", k, err)
+		}
+		if rec.Role == RoleAdmin {
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+// pruneRevoked deletes revocations of tokens that have expired anyway.
+func pruneRevoked(revoked *bbolt.Bucket, now time.Time) error {
+	var expired [][]byte
+	err := revoked.ForEach(func(k, v []byte) error {
+		exp, err := time.Parse(time.RFC3339, string(v))
+		if err != nil || now.After(exp.Add(tokenLeeway)) {
+			expired = append(expired, append([]byte(nil), k...))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, k := range expired {
+		if err := revoked.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // getProfile decodes the record stored under id. The result does not share
 // memory with the transaction.
 func getProfile(profiles *bbolt.Bucket, id string) (*profileRecord, error) {
@@ -224,6 +674,9 @@ func getProfile(profiles *bbolt.Bucket, id string) (*profileRecord, error) {
 	var rec profileRecord
 	if err := json.Unmarshal(v, &rec); err != nil {
 		return nil, fmt.Errorf("decode profile %s: %w", id, err)
+	}
+	if rec.Version != profileRecordVersion {
+		return nil, fmt.Errorf("profile %s has schema version %d, want %d", id, rec.Version, profileRecordVersion)
 	}
 	return &rec, nil
 }

@@ -31,6 +31,17 @@ type Token struct {
 	Profile   Profile   `json:"profile"`
 }
 
+// Session is what a verified token proves: who signs the request, which
+// token it is, and whether the profile's data key is in memory.
+type Session struct {
+	Profile   Profile
+	TokenID   string
+	ExpiresAt time.Time
+	// Locked is set when the profile's data key is not in memory, so the
+	// profile's data cannot be read until its password is given again.
+	Locked bool
+}
+
 // claims are the JWT claims of a Hearth token. Role is informational: every
 // request reads the role from the profile record instead.
 type claims struct {
@@ -58,8 +69,23 @@ func newTokenParser(now func() time.Time) *jwt.Parser {
 
 // issueToken signs a token for rec with rec's own signing key. The header's
 // kid names the profile so that Verify can pick the key before checking the
-// signature.
+// signature. When the signing key cannot be unsealed, because the install
+// key was replaced, the profile gets a new signing key; its older tokens stop
+// working, which is what a lost install key means anyway.
 func (s *Store) issueToken(rec *profileRecord) (Token, error) {
+	key, err := s.installKey.OpenKey(rec.SigningKey, signingKeyAD(rec.ID))
+	if err != nil {
+		rec.TokenVersion++
+		s.setSigningKey(rec)
+		if err := s.replaceProfile(rec, nil); err != nil {
+			return Token{}, fmt.Errorf("replace signing key of %s: %w", rec.ID, err)
+		}
+		if key, err = s.installKey.OpenKey(rec.SigningKey, signingKeyAD(rec.ID)); err != nil {
+			return Token{}, fmt.Errorf("unseal signing key of %s: %w", rec.ID, err)
+		}
+	}
+	defer key.Wipe()
+
 	now := s.now().UTC().Truncate(time.Second)
 	expires := now.Add(s.tokenTTL)
 	t := jwt.NewWithClaims(jwt.SigningMethodHS256, claims{
@@ -76,20 +102,21 @@ func (s *Store) issueToken(rec *profileRecord) (Token, error) {
 		Version: rec.TokenVersion,
 	})
 	t.Header["kid"] = rec.ID
-	signed, err := t.SignedString(rec.SigningKey)
+	signed, err := t.SignedString(key.Bytes())
 	if err != nil {
 		return Token{}, fmt.Errorf("sign token for %s: %w", rec.ID, err)
 	}
 	return Token{Token: signed, ExpiresAt: expires, Profile: rec.profile()}, nil
 }
 
-// Verify checks a token and returns the current state of the profile it was
-// issued to. Every failure returns ErrInvalidToken, whatever the cause: a bad
-// signature, an unknown or deleted profile, an expired token or a token
-// version that has been raised since.
-func (s *Store) Verify(ctx context.Context, token string) (Profile, error) {
+// Verify checks a token and returns the session it proves, with the current
+// state of its profile. Every failure returns ErrInvalidToken, whatever the
+// cause: a bad signature, an unknown or deleted profile, an expired or
+// revoked token, or a token version that has been raised since. A valid
+// token for a locked profile is a Session with Locked set, not an error.
+func (s *Store) Verify(ctx context.Context, token string) (Session, error) {
 	if token == "" || len(token) > maxTokenBytes {
-		return Profile{}, ErrInvalidToken
+		return Session{}, ErrInvalidToken
 	}
 
 	// The key function reads the profile named by kid, so the record used to
@@ -108,16 +135,34 @@ func (s *Store) Verify(ctx context.Context, token string) (Profile, error) {
 		if err != nil {
 			return nil, ErrInvalidToken
 		}
-		return rec.SigningKey, nil
+		key, err := s.installKey.OpenKey(rec.SigningKey, signingKeyAD(rec.ID))
+		if err != nil {
+			return nil, ErrInvalidToken
+		}
+		defer key.Wipe()
+		return key.Bytes(), nil
 	}
 
 	var c claims
 	parsed, err := s.parser.ParseWithClaims(token, &c, keyFunc)
 	if err != nil || !parsed.Valid || rec == nil {
-		return Profile{}, ErrInvalidToken
+		return Session{}, ErrInvalidToken
 	}
-	if c.Subject != rec.ID || c.Version != rec.TokenVersion {
-		return Profile{}, ErrInvalidToken
+	if c.Subject != rec.ID || c.Version != rec.TokenVersion || c.ID == "" || c.ExpiresAt == nil {
+		return Session{}, ErrInvalidToken
 	}
-	return rec.profile(), nil
+	revoked := false
+	err = s.db.View(func(tx *bbolt.Tx) error {
+		revoked = tx.Bucket(revokedBucket).Get([]byte(c.ID)) != nil
+		return nil
+	})
+	if err != nil || revoked {
+		return Session{}, ErrInvalidToken
+	}
+
+	key, unlocked := s.unlocked.use(rec.ID, s.now())
+	if unlocked {
+		key.Wipe()
+	}
+	return Session{Profile: rec.profile(), TokenID: c.ID, ExpiresAt: c.ExpiresAt.Time, Locked: !unlocked}, nil
 }

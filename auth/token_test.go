@@ -10,6 +10,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"go.etcd.io/bbolt"
+
+	"hearth/seal"
 )
 
 // testNow is the fixed clock of the token tests.
@@ -44,15 +46,15 @@ func forge(tb testing.TB, method jwt.SigningMethod, key any, rec profileRecord, 
 }
 
 // wantInvalidToken fails the test unless Verify rejects token with
-// ErrInvalidToken and an empty profile.
+// ErrInvalidToken and an empty session.
 func wantInvalidToken(t *testing.T, s *Store, token string) {
 	t.Helper()
-	p, err := s.Verify(context.Background(), token)
+	sess, err := s.Verify(context.Background(), token)
 	if !errors.Is(err, ErrInvalidToken) {
 		t.Errorf("Verify error = %v, want %v", err, ErrInvalidToken)
 	}
-	if p != (Profile{}) {
-		t.Errorf("Verify profile = %+v, want zero", p)
+	if sess != (Session{}) {
+		t.Errorf("Verify session = %+v, want zero", sess)
 	}
 }
 
@@ -62,8 +64,7 @@ func TestVerifyForged(t *testing.T) {
 	ada := mustCreate(t, s, "", "Ada", testPassword)
 	grace := mustCreate(t, s, ada.ID, "Grace", testPassword)
 	adaRec := readRecord(t, db, ada.ID)
-	graceRec := readRecord(t, db, grace.ID)
-	key := adaRec.SigningKey
+	key := signingKey(t, s, db, ada.ID)
 
 	tests := []struct {
 		name   string
@@ -98,7 +99,8 @@ func TestVerifyForged(t *testing.T) {
 		{name: "no iss", edit: func(h map[string]any, c jwt.MapClaims) { delete(c, "iss") }},
 		{name: "wrong aud", edit: func(h map[string]any, c jwt.MapClaims) { c["aud"] = "hearth-remote" }},
 		{name: "no aud", edit: func(h map[string]any, c jwt.MapClaims) { delete(c, "aud") }},
-		{name: "other profile's key", key: graceRec.SigningKey},
+		{name: "other profile's key", key: signingKey(t, s, db, grace.ID)},
+		{name: "sealed signing key", key: adaRec.SigningKey},
 		{name: "empty key", key: []byte{}},
 		{name: "unknown kid", edit: func(h map[string]any, c jwt.MapClaims) {
 			h["kid"], c["sub"] = "no-such-profile", "no-such-profile"
@@ -127,12 +129,12 @@ func TestVerifyForged(t *testing.T) {
 				wantInvalidToken(t, s, token)
 				return
 			}
-			p, err := s.Verify(context.Background(), token)
+			sess, err := s.Verify(context.Background(), token)
 			if err != nil {
 				t.Fatalf("Verify error = %v, want nil", err)
 			}
-			if p.ID != ada.ID {
-				t.Errorf("Verify profile = %s, want %s", p.ID, ada.ID)
+			if sess.Profile.ID != ada.ID {
+				t.Errorf("Verify profile = %s, want %s", sess.Profile.ID, ada.ID)
 			}
 		})
 	}
@@ -263,10 +265,7 @@ func TestVerifyReturnsCurrentProfile(t *testing.T) {
 	rec.Role = RoleUser
 	writeRecord(t, db, rec)
 
-	p, err := s.Verify(context.Background(), token)
-	if err != nil {
-		t.Fatalf("Verify error: %v", err)
-	}
+	p := mustVerify(t, s, token).Profile
 	if p.Name != "Ada Lovelace" || p.Role != RoleUser {
 		t.Errorf("Verify profile name, role = %q, %q, want %q, %q", p.Name, p.Role, "Ada Lovelace", RoleUser)
 	}
@@ -289,17 +288,23 @@ func TestVerifyDeletedProfile(t *testing.T) {
 
 // FuzzVerify checks that no input makes Verify panic and that the only
 // string it accepts is the one valid token. The token is built from a fixed
-// key, id and clock, so every fuzzing worker process has the same one.
+// signing key, id and clock, so every fuzzing worker process has the same
+// one, although each seals the signing key under its own install key.
 func FuzzVerify(f *testing.F) {
 	s, db := newStore(f)
 	s.now = func() time.Time { return testNow }
+	key := []byte("0123456789abcdef0123456789abcdef")
+	sealKey, err := seal.KeyFrom(key)
+	if err != nil {
+		f.Fatal(err)
+	}
 	rec := profileRecord{
 		Version: profileRecordVersion, ID: "fuzz-profile", Name: "Fuzz", Role: RoleAdmin,
 		CreatedAt: testNow, UpdatedAt: testNow, PasswordHash: "unused",
-		SigningKey: []byte("0123456789abcdef0123456789abcdef"), TokenVersion: 1,
+		SigningKey: s.installKey.SealKey(sealKey, signingKeyAD("fuzz-profile")), TokenVersion: 1,
 	}
 	writeRecord(f, db, rec)
-	valid := forge(f, jwt.SigningMethodHS256, rec.SigningKey, rec, nil)
+	valid := forge(f, jwt.SigningMethodHS256, key, rec, nil)
 	if _, err := s.Verify(context.Background(), valid); err != nil {
 		f.Fatalf("Verify(valid token) error = %v", err)
 	}
@@ -313,14 +318,15 @@ func FuzzVerify(f *testing.F) {
 	f.Add(parts[0] + "." + parts[1] + "." + alterUnusedBits(parts[2]))
 	f.Add(parts[1] + "." + parts[0] + "." + parts[2])
 	f.Add(forge(f, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, rec, nil))
-	f.Add(forge(f, jwt.SigningMethodHS512, rec.SigningKey, rec, nil))
-	f.Add(forge(f, jwt.SigningMethodHS256, rec.SigningKey, rec, func(h map[string]any, c jwt.MapClaims) {
+	f.Add(forge(f, jwt.SigningMethodHS512, key, rec, nil))
+	f.Add(forge(f, jwt.SigningMethodHS256, rec.SigningKey, rec, nil))
+	f.Add(forge(f, jwt.SigningMethodHS256, key, rec, func(h map[string]any, c jwt.MapClaims) {
 		c["exp"] = testNow.Add(-time.Hour).Unix()
 	}))
 	f.Add(base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"HS256","kid":"fuzz-profile"}`)) + "." + parts[1] + "." + parts[2])
 
 	f.Fuzz(func(t *testing.T, token string) {
-		p, err := s.Verify(context.Background(), token)
+		sess, err := s.Verify(context.Background(), token)
 		if token == valid {
 			if err != nil {
 				t.Fatalf("Verify(valid token) error = %v", err)
@@ -328,7 +334,7 @@ func FuzzVerify(f *testing.F) {
 			return
 		}
 		if err == nil {
-			t.Fatalf("Verify(%q) accepted a token other than the valid one, profile %+v", token, p)
+			t.Fatalf("Verify(%q) accepted a token other than the valid one, session %+v", token, sess)
 		}
 		if !errors.Is(err, ErrInvalidToken) {
 			t.Fatalf("Verify(%q) error = %v, want %v", token, err, ErrInvalidToken)
@@ -347,4 +353,133 @@ func BenchmarkVerify(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+func TestVerifyDeletedProfileKey(t *testing.T) {
+	ctx := context.Background()
+	s, db := newStore(t)
+	s.now = func() time.Time { return testNow }
+	ada := mustCreate(t, s, "", "Ada", testPassword)
+	grace := mustCreate(t, s, ada.ID, "Grace", testPassword)
+	token := mustLogin(t, s, "Grace", testPassword).Token
+	oldRec := readRecord(t, db, grace.ID)
+	oldKey := signingKey(t, s, db, grace.ID)
+
+	if _, err := s.DeleteProfile(ctx, ada.ID, grace.ID, "", testClient); err != nil {
+		t.Fatal(err)
+	}
+	again := mustCreate(t, s, ada.ID, "Grace", testPassword)
+	newRec := readRecord(t, db, again.ID)
+
+	tests := []struct {
+		name  string
+		token string
+	}{
+		{"token issued before deletion", token},
+		{"old key, old id", forge(t, jwt.SigningMethodHS256, oldKey, oldRec, nil)},
+		{"old key, new profile's id", forge(t, jwt.SigningMethodHS256, oldKey, newRec, nil)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			wantInvalidToken(t, s, tt.token)
+		})
+	}
+
+	// The control shows that the new profile's own key still works.
+	mustVerify(t, s, forge(t, jwt.SigningMethodHS256, signingKey(t, s, db, again.ID), newRec, nil))
+}
+
+func TestVerifyAfterLogout(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	mustCreate(t, s, "", "Ada", testPassword)
+	first := mustLogin(t, s, "Ada", testPassword).Token
+	second := mustLogin(t, s, "Ada", testPassword).Token
+
+	if err := s.Logout(ctx, mustVerify(t, s, first)); err != nil {
+		t.Fatalf("Logout error: %v", err)
+	}
+	wantInvalidToken(t, s, first)
+
+	// Other sessions of the profile stay signed in, but locked.
+	if sess := mustVerify(t, s, second); !sess.Locked {
+		t.Error("other session after Logout: Locked = false, want true")
+	}
+}
+
+func TestVerifyAfterPasswordChange(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	ada := mustCreate(t, s, "", "Ada", testPassword)
+	old := mustLogin(t, s, "Ada", testPassword).Token
+
+	tok, err := s.ChangePassword(ctx, ada.ID, testPassword, testNewPassword, testClient)
+	if err != nil {
+		t.Fatalf("ChangePassword error: %v", err)
+	}
+	wantInvalidToken(t, s, old)
+	mustVerify(t, s, tok.Token)
+}
+
+func TestVerifyAfterRecover(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	_, recoveryKey := mustCreateWithKey(t, s, "", "Ada", testPassword)
+	old := mustLogin(t, s, "Ada", testPassword).Token
+
+	tok, _, err := s.Recover(ctx, "Ada", recoveryKey, testNewPassword, testClient)
+	if err != nil {
+		t.Fatalf("Recover error: %v", err)
+	}
+	wantInvalidToken(t, s, old)
+	mustVerify(t, s, tok.Token)
+}
+
+func TestVerifyIgnoresRoleClaim(t *testing.T) {
+	s, db := newStore(t)
+	s.now = func() time.Time { return testNow }
+	ada := mustCreate(t, s, "", "Ada", testPassword)
+	grace := mustCreate(t, s, ada.ID, "Grace", testPassword)
+	graceRec := readRecord(t, db, grace.ID)
+
+	// A token signed with Grace's own key that claims the admin role proves
+	// who she is, not what she may do.
+	claimsAdmin := forge(t, jwt.SigningMethodHS256, signingKey(t, s, db, grace.ID), graceRec, func(h map[string]any, c jwt.MapClaims) {
+		c["role"] = string(RoleAdmin)
+	})
+	if sess := mustVerify(t, s, claimsAdmin); sess.Profile.Role != RoleUser {
+		t.Errorf("Verify role = %q, want the stored %q", sess.Profile.Role, RoleUser)
+	}
+
+	// The same claim edited into a real token without signing it again
+	// breaks the signature.
+	parts := strings.Split(mustLogin(t, s, "Grace", testPassword).Token, ".")
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := strings.Replace(string(payload), `"role":"user"`, `"role":"admin"`, 1)
+	if edited == string(payload) {
+		t.Fatalf("payload %s has no user role claim to edit", payload)
+	}
+	wantInvalidToken(t, s, parts[0]+"."+base64.RawURLEncoding.EncodeToString([]byte(edited))+"."+parts[2])
+}
+
+func TestVerifyOtherInstallKey(t *testing.T) {
+	s, db := newStore(t)
+	mustCreate(t, s, "", "Ada", testPassword)
+	token := mustLogin(t, s, "Ada", testPassword).Token
+
+	// The same data file opened with another install key cannot unseal the
+	// signing key, so it accepts no token signed with it.
+	other := openStore(t, db, seal.NewKey())
+	wantInvalidToken(t, other, token)
+
+	// Signing in there gives Ada a new signing key sealed under the other
+	// install key, which the first install key cannot unseal in turn.
+	otherToken := mustLogin(t, other, "Ada", testPassword).Token
+	mustVerify(t, other, otherToken)
+	wantInvalidToken(t, s, otherToken)
+	wantInvalidToken(t, s, token)
+	wantInvalidToken(t, other, token)
 }

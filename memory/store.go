@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -170,6 +171,35 @@ func (s *Store) Threads(ctx context.Context, resourceID string) ([]Thread, error
 	return threads, nil
 }
 
+// DeleteResource erases every thread of resourceID with its messages, in one
+// transaction. Deleting a resource that has no threads is not an error.
+func (s *Store) DeleteResource(ctx context.Context, resourceID string) error {
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		resources := tx.Bucket(resourcesBucket)
+		owned := resources.Bucket([]byte(resourceID))
+		if owned == nil {
+			return nil
+		}
+		var threadIDs [][]byte
+		if err := owned.ForEach(func(k, _ []byte) error {
+			threadIDs = append(threadIDs, slices.Clone(k))
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, id := range threadIDs {
+			if err := deleteThread(tx, id); err != nil {
+				return err
+			}
+		}
+		return resources.DeleteBucket([]byte(resourceID))
+	})
+	if err != nil {
+		return fmt.Errorf("delete resource %s: %w", resourceID, err)
+	}
+	return nil
+}
+
 // AppendMessage adds m to the end of thread m.ThreadID if resourceID owns
 // it, and returns the message as stored, with its creation time. An empty ID
 // gets a new one from NewID; a caller that needs the id before the message
@@ -300,6 +330,20 @@ func (s *Store) LastMessages(ctx context.Context, resourceID, threadID string, n
 	return messages, nil
 }
 
+// deleteThread removes a thread's record and its message buckets.
+func deleteThread(tx *bbolt.Tx, threadID []byte) error {
+	for _, name := range [][]byte{messagesBucket, messageIDsBucket} {
+		b := tx.Bucket(name)
+		if b.Bucket(threadID) == nil {
+			continue
+		}
+		if err := b.DeleteBucket(threadID); err != nil {
+			return err
+		}
+	}
+	return tx.Bucket(threadsBucket).Delete(threadID)
+}
+
 // ownedThread returns the record of threadID if resourceID owns it, and
 // ErrNotFound otherwise, whether the thread is missing or someone else's.
 func ownedThread(tx *bbolt.Tx, resourceID, threadID string) (*threadRecord, error) {
@@ -398,6 +442,12 @@ func checkTitle(title string) error {
 	}
 	if n := utf8.RuneCountInString(title); n > MaxTitleLength {
 		return &InputError{Field: "title", Reason: fmt.Sprintf("The title has %d characters; use at most %d.", n, MaxTitleLength)}
+	}
+	for _, r := range title {
+		joiner := r == '\u200c' || r == '\u200d'
+		if unicode.IsControl(r) || unicode.In(r, unicode.Zl, unicode.Zp) || (unicode.Is(unicode.Cf, r) && !joiner) {
+			return &InputError{Field: "title", Reason: fmt.Sprintf("The title contains the control or formatting character U+%04X, such as a line break; remove it.", r)}
+		}
 	}
 	return nil
 }

@@ -163,6 +163,9 @@ func TestCreateThreadRejected(t *testing.T) {
 		{"201 characters", strings.Repeat("a", 201)},
 		{"201 multi-byte characters", strings.Repeat("日", 201)},
 		{"invalid UTF-8", "Trip\xff"},
+		{"NUL", "Trip\x00"},
+		{"inner line break", "Trip\nto Rome"},
+		{"bidi override", "Trip\u202eemoR"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

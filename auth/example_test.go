@@ -1,0 +1,95 @@
+package auth_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+
+	"go.etcd.io/bbolt"
+
+	"hearth/auth"
+	"hearth/seal"
+)
+
+// Example shows a profile's life: creation, sign-in, reading its data key
+// and sign-out, after which the key is locked away again.
+func Example() {
+	dir, err := os.MkdirTemp("", "hearth-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	db, err := bbolt.Open(filepath.Join(dir, "hearth.db"), 0o600, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+
+	// The install key is kept outside the data file, such as in the
+	// operating system's keychain.
+	store, err := auth.Open(db, seal.NewKey())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+
+	ctx := context.Background()
+	ada, recoveryKey, err := store.CreateProfile(ctx, "", "Ada", "correct horse battery")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(ada.Name, ada.Role, len(recoveryKey), "characters in the recovery key")
+
+	_, err = store.DataKey(ada.ID)
+	fmt.Println("before sign-in:", err)
+
+	token, err := store.Login(ctx, "Ada", "correct horse battery", "127.0.0.1")
+	if err != nil {
+		log.Fatal(err)
+	}
+	sess, err := store.Verify(ctx, token.Token)
+	if err != nil {
+		log.Fatal(err)
+	}
+	key, err := store.DataKey(sess.Profile.ID)
+	if err != nil {
+		log.Fatal(err)
+	}
+	sealed := key.Seal([]byte("first thread"), []byte("threads/1"))
+	key.Wipe()
+	fmt.Println("signed in, locked:", sess.Locked)
+
+	if err := store.Logout(ctx, sess); err != nil {
+		log.Fatal(err)
+	}
+	_, err = store.DataKey(ada.ID)
+	fmt.Println("after sign-out:", errors.Is(err, auth.ErrLocked))
+	_, err = store.Verify(ctx, token.Token)
+	fmt.Println("old token:", err)
+
+	// Signing in again unlocks the same data key.
+	if _, err := store.Login(ctx, "Ada", "correct horse battery", "127.0.0.1"); err != nil {
+		log.Fatal(err)
+	}
+	key, err = store.DataKey(ada.ID)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer key.Wipe()
+	plaintext, err := key.Open(sealed, []byte("threads/1"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("signed in again:", string(plaintext))
+
+	// Output:
+	// Ada admin 39 characters in the recovery key
+	// before sign-in: profile locked
+	// signed in, locked: false
+	// after sign-out: true
+	// old token: invalid token
+	// signed in again: first thread
+}

@@ -1,0 +1,344 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"go.etcd.io/bbolt"
+)
+
+// wantThrottled fails the test unless err is a *ThrottledError asking to
+// wait retryAfter.
+func wantThrottled(t *testing.T, err error, retryAfter time.Duration) {
+	t.Helper()
+	var throttled *ThrottledError
+	if !errors.As(err, &throttled) {
+		t.Fatalf("error = %v, want *ThrottledError", err)
+	}
+	if throttled.RetryAfter != retryAfter {
+		t.Errorf("RetryAfter = %v, want %v", throttled.RetryAfter, retryAfter)
+	}
+}
+
+// failLogins signs in n times as name from client with a wrong password and
+// fails the test unless each attempt returns ErrInvalidCredentials.
+func failLogins(t *testing.T, s *Store, n int, name, client string) {
+	t.Helper()
+	for i := range n {
+		if _, err := s.Login(context.Background(), name, testPassword+"!", client); !errors.Is(err, ErrInvalidCredentials) {
+			t.Fatalf("wrong password %d of %d for %q from %q: error = %v, want %v", i+1, n, name, client, err, ErrInvalidCredentials)
+		}
+	}
+}
+
+// countedFailures returns how many failures the counter key holds within the
+// window at now.
+func countedFailures(t *testing.T, s *Store, key []byte) int {
+	t.Helper()
+	var n int
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		rec, err := readFailures(tx, key, s.now())
+		n = len(rec.Failures)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestThrottleAfterFiveFailures(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	clock := useClock(s, testNow)
+	mustCreate(t, s, "", "Ada", testPassword)
+
+	failLogins(t, s, throttleFreeFailures, "Ada", testClient)
+
+	// The next attempt waits, even with the right password, which is not
+	// checked.
+	_, err := s.Login(ctx, "Ada", testPassword, testClient)
+	wantThrottled(t, err, time.Second)
+	clock.Advance(400 * time.Millisecond)
+	_, err = s.Login(ctx, "Ada", testPassword, testClient)
+	wantThrottled(t, err, 600*time.Millisecond)
+
+	// Throttled attempts are not counted, so the wait is unchanged.
+	clock.Advance(600 * time.Millisecond)
+	mustLogin(t, s, "Ada", testPassword)
+
+	// Success clears the name's failures but not the client's, so that
+	// signing in to one profile does not buy more guesses at another.
+	if n := countedFailures(t, s, throttleKeys("ada", testClient)[0]); n != 0 {
+		t.Errorf("name counter after success = %d, want 0", n)
+	}
+	if n := countedFailures(t, s, throttleKeys("ada", testClient)[1]); n != throttleFreeFailures {
+		t.Errorf("client counter after success = %d, want %d", n, throttleFreeFailures)
+	}
+	failLogins(t, s, 1, "Ada", testClient)
+	_, err = s.Login(ctx, "Ada", testPassword, testClient)
+	wantThrottled(t, err, 2*time.Second)
+}
+
+func TestThrottleDoubling(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	clock := useClock(s, testNow)
+	mustCreate(t, s, "", "Ada", testPassword)
+	failLogins(t, s, throttleFreeFailures, "Ada", testClient)
+
+	for i, wait := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second} {
+		_, err := s.Login(ctx, "Ada", testPassword, testClient)
+		wantThrottled(t, err, wait)
+
+		clock.Advance(wait - time.Millisecond)
+		_, err = s.Login(ctx, "Ada", testPassword, testClient)
+		wantThrottled(t, err, time.Millisecond)
+
+		clock.Advance(time.Millisecond)
+		if _, err := s.Login(ctx, "Ada", testPassword+"!", testClient); !errors.Is(err, ErrInvalidCredentials) {
+			t.Fatalf("failure %d: error = %v, want %v", throttleFreeFailures+i+1, err, ErrInvalidCredentials)
+		}
+	}
+}
+
+func TestThrottleWait(t *testing.T) {
+	tests := []struct {
+		failures int
+		want     time.Duration
+	}{
+		{0, 0},
+		{throttleFreeFailures - 1, 0},
+		{throttleFreeFailures, time.Second},
+		{throttleFreeFailures + 1, 2 * time.Second},
+		{throttleFreeFailures + 2, 4 * time.Second},
+		{throttleFreeFailures + 9, 512 * time.Second},
+		// 1024 s would pass the cap.
+		{throttleFreeFailures + 10, throttleMaxWait},
+		{throttleFreeFailures + 100, throttleMaxWait},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%d failures", tt.failures), func(t *testing.T) {
+			s, _ := newStore(t)
+			useClock(s, testNow)
+			keys := throttleKeys("ada", testClient)
+
+			// All failures at one instant, which Login alone could not
+			// reach, because it waits between them.
+			err := s.db.Update(func(tx *bbolt.Tx) error {
+				for range tt.failures {
+					if err := recordFailure(tx, keys[:1], testNow); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			// The store has no profiles, so an attempt that may go ahead
+			// fails as an unknown name.
+			_, err = s.Login(context.Background(), "Ada", testPassword, testClient)
+			if tt.want == 0 {
+				if !errors.Is(err, ErrInvalidCredentials) {
+					t.Errorf("error = %v, want %v", err, ErrInvalidCredentials)
+				}
+				return
+			}
+			wantThrottled(t, err, tt.want)
+		})
+	}
+}
+
+func TestThrottleWindow(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	clock := useClock(s, testNow)
+	mustCreate(t, s, "", "Ada", testPassword)
+
+	failLogins(t, s, throttleFreeFailures, "Ada", testClient)
+	clock.Advance(throttleWindow - time.Second)
+	if n := countedFailures(t, s, throttleKeys("ada", testClient)[0]); n != throttleFreeFailures {
+		t.Errorf("failures counted just inside the window = %d, want %d", n, throttleFreeFailures)
+	}
+
+	// Once the window has passed, the old failures are forgotten, so five
+	// more are free. Were they remembered, the second would wait 2 s.
+	clock.Advance(time.Second)
+	failLogins(t, s, throttleFreeFailures, "Ada", testClient)
+	_, err := s.Login(ctx, "Ada", testPassword, testClient)
+	wantThrottled(t, err, time.Second)
+}
+
+func TestThrottleSurvivesRestart(t *testing.T) {
+	s, db := newStore(t)
+	useClock(s, testNow)
+	mustCreate(t, s, "", "Ada", testPassword)
+	failLogins(t, s, throttleFreeFailures, "Ada", testClient)
+
+	installKey := s.installKey
+	s.Close()
+	path := db.Path()
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	restarted := openStore(t, openDB(t, path), installKey)
+	useClock(restarted, testNow)
+
+	_, err := restarted.Login(context.Background(), "Ada", testPassword, testClient)
+	wantThrottled(t, err, time.Second)
+}
+
+func TestThrottlePerClient(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	useClock(s, testNow)
+	mustCreate(t, s, "", "Ada", testPassword)
+
+	// One client guessing a different name each time is throttled by its
+	// client counter, for every name.
+	for i := range throttleFreeFailures {
+		failLogins(t, s, 1, fmt.Sprintf("Nobody %d", i), "10.0.0.1")
+	}
+	_, err := s.Login(ctx, "Ada", testPassword, "10.0.0.1")
+	wantThrottled(t, err, time.Second)
+	_, err = s.Login(ctx, "Nobody 9", testPassword, "10.0.0.1")
+	wantThrottled(t, err, time.Second)
+
+	// Another client is not affected.
+	if _, err := s.Login(ctx, "Ada", testPassword, "10.0.0.2"); err != nil {
+		t.Errorf("Login from another client: error = %v, want nil", err)
+	}
+
+	// Many clients guessing one name are throttled by its name counter.
+	for i := range throttleFreeFailures {
+		failLogins(t, s, 1, "Ada", fmt.Sprintf("10.0.1.%d", i))
+	}
+	_, err = s.Login(ctx, "Ada", testPassword, "10.0.1.99")
+	wantThrottled(t, err, time.Second)
+	_, err = s.Login(ctx, "ADA", testPassword, "10.0.1.100")
+	wantThrottled(t, err, time.Second)
+}
+
+func TestThrottleUnknownNameLikeKnown(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	clock := useClock(s, testNow)
+	mustCreate(t, s, "", "Ada", testPassword)
+
+	// The same sequence against a known and an unknown name, each from its
+	// own client, must give the same errors and waits.
+	want := []string{"invalid", "invalid", "invalid", "invalid", "invalid", "wait 500ms", "invalid", "wait 1.5s"}
+	for _, name := range []string{"Ada", "Nobody"} {
+		clock.Advance(throttleWindow)
+		var got []string
+		for range want {
+			_, err := s.Login(ctx, name, testPassword+"!", "client of "+name)
+			got = append(got, describeAttempt(err))
+			clock.Advance(500 * time.Millisecond)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("Login(%q) results every 500 ms = %q, want %q", name, got, want)
+		}
+	}
+}
+
+// describeAttempt returns "invalid" for ErrInvalidCredentials, "wait" and
+// the duration for a *ThrottledError, and the message of any other error.
+func describeAttempt(err error) string {
+	var throttled *ThrottledError
+	switch {
+	case errors.Is(err, ErrInvalidCredentials):
+		return "invalid"
+	case errors.As(err, &throttled):
+		return "wait " + throttled.RetryAfter.String()
+	case err == nil:
+		return "success"
+	}
+	return err.Error()
+}
+
+func TestThrottleSharedAcrossOperations(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	clock := useClock(s, testNow)
+	ada, recoveryKey := mustCreateWithKey(t, s, "", "Ada", testPassword)
+	grace := mustCreate(t, s, ada.ID, "Grace", testPassword)
+
+	ops := map[string]func(name string, profileID string) error{
+		"Login": func(name, _ string) error {
+			_, err := s.Login(ctx, name, testPassword+"!", testClient)
+			return err
+		},
+		"Recover": func(name, _ string) error {
+			_, _, err := s.Recover(ctx, name, flipRecoveryKey(recoveryKey), testNewPassword, testClient)
+			return err
+		},
+		"ChangePassword": func(_, profileID string) error {
+			_, err := s.ChangePassword(ctx, profileID, testPassword+"!", testNewPassword, testClient)
+			return err
+		},
+		"DeleteProfile": func(_, profileID string) error {
+			_, err := s.DeleteProfile(ctx, profileID, profileID, testPassword+"!", testClient)
+			return err
+		},
+	}
+	order := []string{"Login", "Recover", "ChangePassword", "DeleteProfile"}
+
+	// Five failures spread over the four operations throttle each of them.
+	for _, last := range order {
+		t.Run(last, func(t *testing.T) {
+			clock.Advance(throttleWindow)
+			for i := range throttleFreeFailures {
+				op := order[i%len(order)]
+				if err := ops[op]("Grace", grace.ID); !errors.Is(err, ErrInvalidCredentials) {
+					t.Fatalf("failure %d by %s: error = %v, want %v", i+1, op, err, ErrInvalidCredentials)
+				}
+			}
+			wantThrottled(t, ops[last]("Grace", grace.ID), time.Second)
+		})
+	}
+
+	// The right secrets are refused too while the wait lasts.
+	_, _, err := s.Recover(ctx, "Ada", recoveryKey, testNewPassword, testClient)
+	wantThrottled(t, err, time.Second)
+	_, err = s.ChangePassword(ctx, ada.ID, testPassword, testNewPassword, testClient)
+	wantThrottled(t, err, time.Second)
+}
+
+// TestThrottleConcurrent checks that attempts made at the same time cannot
+// all pass the throttle before any of their failures is counted.
+func TestThrottleConcurrent(t *testing.T) {
+	s, _ := newStore(t)
+	useClock(s, testNow)
+	mustCreate(t, s, "", "Ada", testPassword)
+
+	const attempts = 12
+	errs := make([]error, attempts)
+	var wg sync.WaitGroup
+	for i := range attempts {
+		wg.Go(func() {
+			_, errs[i] = s.Login(context.Background(), "Ada", testPassword+"!", testClient)
+		})
+	}
+	wg.Wait()
+
+	checked := 0
+	for _, err := range errs {
+		var throttled *ThrottledError
+		switch {
+		case errors.Is(err, ErrInvalidCredentials):
+			checked++
+		case !errors.As(err, &throttled):
+			t.Errorf("error = %v, want %v or *ThrottledError", err, ErrInvalidCredentials)
+		}
+	}
+	if checked != throttleFreeFailures {
+		t.Errorf("%d of %d concurrent wrong passwords were checked, want %d", checked, attempts, throttleFreeFailures)
+	}
+}
