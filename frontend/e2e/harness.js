@@ -277,11 +277,12 @@ export class FakeOllama {
 
 /**
  * Creates a profile through the API, as the first-run form would, so that a
- * test can start at the profile picker.
+ * test can start at the profile picker. It returns the profile's recovery key.
  *
  * @param {string} hearthUrl
  * @param {string} name
  * @param {string} password
+ * @returns {Promise<string>}
  */
 export async function createProfileThroughApi(hearthUrl, name, password) {
   const response = await fetch(`${hearthUrl}/api/auth/profiles`, {
@@ -289,7 +290,100 @@ export async function createProfileThroughApi(hearthUrl, name, password) {
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ name, password }),
   });
-  assert.equal(response.status, 201, `POST /api/auth/profiles answered ${response.status}: ${await response.text()}`);
+  const text = await response.text();
+  assert.equal(response.status, 201, `POST /api/auth/profiles answered ${response.status}: ${text}`);
+  const body = /** @type {{ recoveryKey: string }} */ (JSON.parse(text));
+  assert.match(body.recoveryKey, recoveryKeyPattern);
+  return body.recoveryKey;
+}
+
+/** The display form of a recovery key: 8 groups of 4 Crockford base32 characters. */
+export const recoveryKeyPattern = /^[0-9A-Z]{4}(-[0-9A-Z]{4}){7}$/;
+
+/**
+ * Signs in through the API, as a script would, and returns the status and,
+ * on success, the bearer token.
+ *
+ * @param {string} hearthUrl
+ * @param {string} name
+ * @param {string} password
+ * @returns {Promise<{ status: number, token: string | null }>}
+ */
+export async function loginThroughApi(hearthUrl, name, password) {
+  const response = await fetch(`${hearthUrl}/api/auth/login`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ name, password }),
+  });
+  if (response.status !== 200) {
+    await response.body?.cancel();
+    return { status: response.status, token: null };
+  }
+  const body = /** @type {{ token: string }} */ (await response.json());
+  return { status: response.status, token: body.token };
+}
+
+/**
+ * Sends GET /api/threads with the given credentials and returns the status
+ * and the error code, to check whether a session is still accepted.
+ *
+ * @param {string} hearthUrl
+ * @param {{ token?: string, cookie?: string }} credentials
+ * @returns {Promise<{ status: number, code: string | null }>}
+ */
+export async function threadsStatus(hearthUrl, { token, cookie }) {
+  /** @type {Record<string, string>} */
+  const headers = {};
+  if (token !== undefined) {
+    headers["Authorization"] = `Bearer ${token}`;
+  }
+  if (cookie !== undefined) {
+    headers["Cookie"] = cookie;
+  }
+  const response = await fetch(`${hearthUrl}/api/threads`, { headers });
+  const text = await response.text();
+  /** @type {string | null} */
+  let code = null;
+  try {
+    code = JSON.parse(text)?.error?.code ?? null;
+  } catch {
+    // A success has no error code.
+  }
+  return { status: response.status, code };
+}
+
+/**
+ * Returns the browser's cookies for Hearth as a Cookie header value, so that
+ * a test can replay the page's session outside the browser.
+ *
+ * @param {import("playwright-core").Page} page
+ * @param {string} hearthUrl
+ * @returns {Promise<string>}
+ */
+export async function cookieHeader(page, hearthUrl) {
+  const cookies = await page.context().cookies(`${hearthUrl}/api/threads`);
+  return cookies.map((cookie) => `${cookie.name}=${cookie.value}`).join("; ");
+}
+
+/**
+ * Returns the number of entries in the page's localStorage and sessionStorage.
+ *
+ * @param {import("playwright-core").Page} page
+ * @returns {Promise<{ local: number, session: number }>}
+ */
+export async function webStorageSizes(page) {
+  return page.evaluate(() => ({ local: localStorage.length, session: sessionStorage.length }));
+}
+
+/**
+ * Waits until the workspace of the named profile is on screen.
+ *
+ * @param {import("playwright-core").Page} page
+ * @param {string} name
+ */
+export async function waitForWorkspace(page, name) {
+  await page.getByText(`Signed in as ${name}`).waitFor();
+  await page.getByRole("button", { name: "Sign out" }).waitFor();
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   signInThroughPicker,
   startSuite,
   testModel,
+  waitForWorkspace,
 } from "./harness.js";
 
 const name = "Linus";
@@ -55,9 +56,10 @@ describe("model errors", { timeout: 120_000 }, () => {
       assert.equal(await log.locator("img").count(), 0, "HTML in the message was rendered");
       await suite.screenshot("model-not-installed.png");
 
-      // The user's message was stored before the model was asked.
+      // The user's message was stored before the model was asked. The reload
+      // keeps the profile signed in.
       await page.reload();
-      await signInThroughPicker(page, name, password);
+      await waitForWorkspace(page, name);
       await expectText(messages.nth(0).locator(".message-content"), message);
       assert.match(await messages.nth(0).innerText(), /^You\b/);
 

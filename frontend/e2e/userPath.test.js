@@ -1,11 +1,19 @@
 // @ts-check
-// The whole path of a new user: first run, a streamed reply, a stopped reply,
-// and the same chats after Hearth restarts.
+// The whole path of a new user: first run with its recovery key, a streamed
+// reply, a stopped reply, and the same chats after Hearth restarts.
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 
-import { expectText, sendMessage, signInThroughPicker, startSuite, testModel, waitUntil } from "./harness.js";
+import {
+  expectText,
+  recoveryKeyPattern,
+  sendMessage,
+  startSuite,
+  testModel,
+  waitForWorkspace,
+  waitUntil,
+} from "./harness.js";
 
 const name = "Ada";
 const password = "correct horse battery";
@@ -27,16 +35,40 @@ describe("user path", { timeout: 120_000 }, () => {
       const { page } = suite;
       const fake = /** @type {import("./harness.js").FakeOllama} */ (suite.fake);
 
-      // First run: create the administrator profile, which signs in.
+      // First run: create the administrator profile. The strength hint
+      // follows the password as it is typed.
       await page.goto(suite.hearth.url);
       await page.getByRole("heading", { name: "Create your profile" }).waitFor();
       await page.getByText(/first profile is the administrator/).waitFor();
       await page.getByLabel("Name").fill(name);
-      await page.getByLabel("Password", { exact: true }).fill(password);
+      const passwordField = page.getByLabel("Password", { exact: true });
+      await passwordField.fill("abc");
+      await page.getByText("Too short: 3 of at least 8 characters.").waitFor();
+      await passwordField.fill(password);
+      await page.getByText("Strong.").waitFor();
+      assert.match(await passwordField.getAttribute("aria-describedby") ?? "", /password-hint/);
       await page.getByLabel("Confirm password").fill(password);
       await page.getByRole("button", { name: "Create profile" }).click();
-      await page.getByRole("button", { name: "Sign out" }).waitFor();
-      await page.getByText(`Signed in as ${name}`).waitFor();
+
+      // The recovery key is shown once, and Continue waits for the checkbox.
+      await page.getByRole("heading", { name: "Save your recovery key" }).waitFor();
+      const key = (await page.locator(".recovery-key").innerText()).trim();
+      assert.match(key, recoveryKeyPattern);
+      await page.getByText(/lose both your password and this recovery key/).waitFor();
+      const continueButton = page.getByRole("button", { name: "Continue" });
+      assert.equal(await continueButton.isDisabled(), true, "Continue is enabled before the checkbox is ticked");
+      assert.equal(await page.getByRole("button", { name: "Sign out" }).count(), 0, "signed in before Continue");
+
+      // Copy puts the key on the clipboard, as the server grouped it.
+      await page.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: suite.hearth.url });
+      await page.getByRole("button", { name: "Copy" }).click();
+      await page.getByText("The recovery key was copied to the clipboard.").waitFor();
+      assert.equal(await page.evaluate(() => navigator.clipboard.readText()), key);
+      await suite.screenshot("recovery-key.png");
+
+      await page.getByRole("checkbox", { name: "I have saved my recovery key" }).check();
+      await continueButton.click();
+      await waitForWorkspace(page, name);
 
       // A new thread opens with an empty message list.
       const threads = page.getByRole("navigation", { name: "Chats" });
@@ -73,10 +105,16 @@ describe("user path", { timeout: 120_000 }, () => {
       assert.match(request.model, new RegExp(`^${testModel}(:latest)?$`));
       assert.equal(request.messages.at(-1)?.content, "Hello there");
 
-      // After a restart on the same data, the thread and both messages are back.
+      // After a restart on the same data, the session cookie is still valid
+      // but the profile is locked. Unlocking brings back the thread and both
+      // messages.
       await suite.restartHearth();
       await page.reload();
-      await signInThroughPicker(page, name, password);
+      const unlock = page.getByRole("dialog", { name: "Hearth is locked" });
+      await unlock.waitFor();
+      await unlock.getByLabel("Password", { exact: true }).fill(password);
+      await unlock.getByRole("button", { name: "Unlock" }).click();
+      await unlock.waitFor({ state: "detached" });
       const thread = threads.getByRole("button", { name: /New Conversation/ });
       await thread.waitFor();
       assert.equal(await threads.getByRole("listitem").count(), 1);
@@ -117,9 +155,10 @@ describe("user path", { timeout: 120_000 }, () => {
       await fake.release();
 
       // The server stored the partial reply as incomplete. The stopped chat
-      // is the most recently updated one, so it opens after sign-in.
+      // is the most recently updated one, so it opens after the reload, which
+      // keeps the profile signed in.
       await page.reload();
-      await signInThroughPicker(page, name, password);
+      await waitForWorkspace(page, name);
       await expectText(messages.nth(0).locator(".message-content"), "Tell me\na story");
       await expectText(messages.nth(1).locator(".message-content"), "Once");
       await messages.nth(1).getByText("Stopped").waitFor();

@@ -1,12 +1,32 @@
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
-import { ApiError, listThreads, login, setUnauthorizedHandler, signOut, stopChat } from "./api.ts";
+import {
+  ApiError,
+  changePassword,
+  createThread,
+  getThread,
+  listThreads,
+  login,
+  logout,
+  parseRetryAfter,
+  recover,
+  resumeSession,
+  setSessionHandlers,
+  stopChat,
+} from "./api.ts";
 import { strings } from "./strings.ts";
 
 type FetchArguments = [string, RequestInit];
 
-function jsonResponse(status: number, body: unknown): Response {
-  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
+function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "Content-Type": "application/json", ...headers },
+  });
+}
+
+function errorResponse(status: number, code: string, message: string, headers: Record<string, string> = {}): Response {
+  return jsonResponse(status, { error: { code, message } }, headers);
 }
 
 // stubFetch replaces fetch with a mock that returns the given responses in order.
@@ -22,15 +42,50 @@ function stubFetch(...responses: Response[]) {
   return fetchMock;
 }
 
+// headersOf returns the headers of the index-th recorded fetch call.
+function headersOf(fetchMock: ReturnType<typeof stubFetch>, index: number): Headers {
+  const call = fetchMock.mock.calls[index];
+  if (call === undefined) {
+    throw new Error(`fetch was called ${fetchMock.mock.calls.length} times, not ${index + 1}`);
+  }
+  return new Headers(call[1].headers);
+}
+
+function initOf(fetchMock: ReturnType<typeof stubFetch>, index: number): RequestInit {
+  const call = fetchMock.mock.calls[index];
+  if (call === undefined) {
+    throw new Error(`fetch was called ${fetchMock.mock.calls.length} times, not ${index + 1}`);
+  }
+  return call[1];
+}
+
+const profile = { id: "p1", name: "Ada", role: "admin" };
+
 const loginAnswer = {
   token: "secret-token",
   expiresAt: "2030-01-01T00:00:00Z",
-  profile: { id: "p1", name: "Ada", role: "admin" },
+  csrfToken: "csrf-from-login",
+  profile,
 };
 
-afterEach(() => {
-  signOut();
-  setUnauthorizedHandler(null);
+const invalidToken = () => errorResponse(401, "invalid_token", "Your session is not valid. Sign in again.");
+const locked = () => errorResponse(401, "locked", "This profile is locked. Sign in again to unlock it.");
+const wrongPassword = () => errorResponse(401, "unauthorized", "The profile name or password is wrong.");
+
+const handlers = { onLocked: vi.fn(), onEnded: vi.fn() };
+
+beforeEach(() => {
+  handlers.onLocked.mockReset();
+  handlers.onEnded.mockReset();
+  setSessionHandlers(handlers);
+});
+
+afterEach(async () => {
+  // Clear the session that a test started. logout() clears it whatever the
+  // server returns.
+  stubFetch(new Response(null, { status: 204 }));
+  await logout();
+  setSessionHandlers(null);
   vi.unstubAllGlobals();
 });
 
@@ -44,25 +99,120 @@ describe("api client", () => {
     const [loginUrl, loginInit] = fetchMock.mock.calls[0] as FetchArguments;
     expect(loginUrl).toBe("/api/auth/login");
     expect(loginInit.body).toBe(JSON.stringify({ name: "Ada", password: "correct horse" }));
-    expect(new Headers(loginInit.headers).has("Authorization")).toBe(false);
-
-    const [, threadsInit] = fetchMock.mock.calls[1] as FetchArguments;
-    expect(new Headers(threadsInit.headers).get("Authorization")).toBe("Bearer secret-token");
+    expect(headersOf(fetchMock, 0).has("Authorization")).toBe(false);
+    expect(headersOf(fetchMock, 1).get("Authorization")).toBe("Bearer secret-token");
   });
 
-  it("forgets the token on sign-out", async () => {
-    const fetchMock = stubFetch(jsonResponse(200, loginAnswer), jsonResponse(200, []));
+  it("sends credentials same-origin on every request", async () => {
+    const fetchMock = stubFetch(jsonResponse(200, loginAnswer), jsonResponse(200, []), new Response(null, { status: 204 }));
 
     await login("Ada", "correct horse");
-    signOut();
     await listThreads();
+    await stopChat("t1");
 
-    const [, threadsInit] = fetchMock.mock.calls[1] as FetchArguments;
-    expect(new Headers(threadsInit.headers).has("Authorization")).toBe(false);
+    expect(fetchMock.mock.calls).toHaveLength(3);
+    for (const [index] of fetchMock.mock.calls.entries()) {
+      expect(initOf(fetchMock, index).credentials).toBe("same-origin");
+    }
+  });
+
+  it("sends the CSRF token on POST only", async () => {
+    const thread = { id: "t1", title: "New Conversation" };
+    const fetchMock = stubFetch(
+      jsonResponse(200, loginAnswer),
+      jsonResponse(200, []),
+      jsonResponse(200, { thread, messages: [] }),
+      jsonResponse(201, thread),
+      new Response(null, { status: 204 }),
+    );
+
+    await login("Ada", "correct horse");
+    await listThreads();
+    await getThread("t1");
+    await createThread();
+    await stopChat("t1");
+
+    expect(headersOf(fetchMock, 1).has("X-CSRF-Token")).toBe(false);
+    expect(headersOf(fetchMock, 2).has("X-CSRF-Token")).toBe(false);
+    expect(headersOf(fetchMock, 3).get("X-CSRF-Token")).toBe("csrf-from-login");
+    expect(headersOf(fetchMock, 4).get("X-CSRF-Token")).toBe("csrf-from-login");
+  });
+
+  it("reads the CSRF token from the cookie after a reload", async () => {
+    vi.stubGlobal("document", { cookie: "theme=light; hearth_csrf=csrf-from-cookie; other=1" });
+    const fetchMock = stubFetch(
+      jsonResponse(200, { ...profile, locked: false }),
+      jsonResponse(200, []),
+      jsonResponse(201, { id: "t1" }),
+    );
+
+    const me = await resumeSession();
+    await listThreads();
+    await createThread();
+
+    expect(me.locked).toBe(false);
+    expect(fetchMock.mock.calls[0]?.[0]).toBe("/api/auth/me");
+    expect(headersOf(fetchMock, 0).has("Authorization")).toBe(false);
+    expect(headersOf(fetchMock, 1).has("X-CSRF-Token")).toBe(false);
+    expect(headersOf(fetchMock, 2).get("X-CSRF-Token")).toBe("csrf-from-cookie");
+    expect(headersOf(fetchMock, 2).has("Authorization")).toBe(false);
+  });
+
+  it("sends no CSRF header without a session", async () => {
+    vi.stubGlobal("document", { cookie: "" });
+    const fetchMock = stubFetch(jsonResponse(200, loginAnswer));
+
+    await login("Ada", "correct horse");
+
+    expect(headersOf(fetchMock, 0).has("X-CSRF-Token")).toBe(false);
+  });
+
+  it("logout revokes and clears the session", async () => {
+    const fetchMock = stubFetch(jsonResponse(200, loginAnswer), new Response(null, { status: 204 }), invalidToken());
+
+    await login("Ada", "correct horse");
+    await logout();
+    await expect(listThreads()).rejects.toMatchObject({ code: "invalid_token" });
+
+    const [logoutUrl, logoutInit] = fetchMock.mock.calls[1] as FetchArguments;
+    expect(logoutUrl).toBe("/api/auth/logout");
+    expect(logoutInit.method).toBe("POST");
+    expect(headersOf(fetchMock, 1).get("Authorization")).toBe("Bearer secret-token");
+    expect(headersOf(fetchMock, 1).get("X-CSRF-Token")).toBe("csrf-from-login");
+    expect(headersOf(fetchMock, 2).has("Authorization")).toBe(false);
+    // The 401 after sign-out is not news about a session.
+    expect(handlers.onEnded).not.toHaveBeenCalled();
+  });
+
+  it("logout counts a 401 as signed out", async () => {
+    stubFetch(jsonResponse(200, loginAnswer), invalidToken());
+
+    await login("Ada", "correct horse");
+
+    await expect(logout()).resolves.toBeUndefined();
+    expect(handlers.onEnded).not.toHaveBeenCalled();
+  });
+
+  it("logout clears session when unreachable", async () => {
+    const fetchMock = stubFetch(jsonResponse(200, loginAnswer));
+    await login("Ada", "correct horse");
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async () => {
+        throw new TypeError("Failed to fetch");
+      }),
+    );
+
+    await expect(logout()).rejects.toMatchObject({ code: "network_error" });
+
+    vi.stubGlobal("fetch", fetchMock);
+    fetchMock.mockResolvedValueOnce(jsonResponse(200, []));
+    await listThreads();
+    expect(headersOf(fetchMock, 1).has("Authorization")).toBe(false);
   });
 
   it("turns the error shape into an ApiError", async () => {
-    stubFetch(jsonResponse(401, { error: { code: "unauthorized", message: "The profile name or password is wrong." } }));
+    stubFetch(wrongPassword());
 
     const result = login("Ada", "wrong");
 
@@ -75,7 +225,7 @@ describe("api client", () => {
   });
 
   it("keeps the message of an unknown error code", async () => {
-    stubFetch(jsonResponse(404, { error: { code: "brand_new_code", message: "Gone fishing." } }));
+    stubFetch(errorResponse(404, "brand_new_code", "Gone fishing."));
 
     await expect(listThreads()).rejects.toMatchObject({ code: "not_found", status: 404, message: "Gone fishing." });
   });
@@ -113,31 +263,255 @@ describe("api client", () => {
     await expect(stopChat("t1")).resolves.toBeUndefined();
   });
 
-  it("calls the unauthorized handler when the token is rejected", async () => {
-    const handler = vi.fn();
-    setUnauthorizedHandler(handler);
-    const fetchMock = stubFetch(
-      jsonResponse(200, loginAnswer),
-      jsonResponse(401, { error: { code: "invalid_token", message: "Your session is not valid. Sign in again." } }),
-      jsonResponse(200, []),
-    );
+  it("reads Retry-After of a 429", async () => {
+    stubFetch(errorResponse(429, "rate_limited", "Too many failed sign-ins.", { "Retry-After": "8" }));
+
+    await expect(login("Ada", "wrong")).rejects.toMatchObject({
+      code: "rate_limited",
+      status: 429,
+      message: "Too many failed sign-ins.",
+      retryAfterSeconds: 8,
+    });
+  });
+
+  it("gives rate_limited to a 429 without the error shape", async () => {
+    stubFetch(new Response("slow down", { status: 429 }));
+
+    await expect(login("Ada", "wrong")).rejects.toMatchObject({ code: "rate_limited", retryAfterSeconds: null });
+  });
+});
+
+describe("session errors", () => {
+  it("invalid_token ends the session", async () => {
+    const fetchMock = stubFetch(jsonResponse(200, loginAnswer), invalidToken(), jsonResponse(200, []));
 
     await login("Ada", "correct horse");
     await expect(listThreads()).rejects.toMatchObject({ code: "invalid_token" });
-    expect(handler).toHaveBeenCalledTimes(1);
+    expect(handlers.onEnded).toHaveBeenCalledTimes(1);
+    expect(handlers.onLocked).not.toHaveBeenCalled();
 
     // The rejected token is not sent again.
     await listThreads();
-    const [, retryInit] = fetchMock.mock.calls[2] as FetchArguments;
-    expect(new Headers(retryInit.headers).has("Authorization")).toBe(false);
+    expect(headersOf(fetchMock, 2).has("Authorization")).toBe(false);
   });
 
-  it("does not call the unauthorized handler for a wrong password", async () => {
-    const handler = vi.fn();
-    setUnauthorizedHandler(handler);
-    stubFetch(jsonResponse(401, { error: { code: "unauthorized", message: "The profile name or password is wrong." } }));
+  it("unauthorized on a session route ends the session", async () => {
+    stubFetch(jsonResponse(200, loginAnswer), errorResponse(401, "unauthorized", "Sign in first."));
+
+    await login("Ada", "correct horse");
+    await expect(createThread()).rejects.toMatchObject({ code: "unauthorized" });
+
+    expect(handlers.onEnded).toHaveBeenCalledTimes(1);
+    expect(handlers.onLocked).not.toHaveBeenCalled();
+  });
+
+  it("locked keeps the session", async () => {
+    const fetchMock = stubFetch(jsonResponse(200, loginAnswer), locked(), jsonResponse(200, []));
+
+    await login("Ada", "correct horse");
+    await expect(listThreads()).rejects.toMatchObject({ code: "locked", status: 401 });
+    expect(handlers.onLocked).toHaveBeenCalledTimes(1);
+    expect(handlers.onEnded).not.toHaveBeenCalled();
+
+    // The token is still valid, and is sent again.
+    await listThreads();
+    expect(headersOf(fetchMock, 2).get("Authorization")).toBe("Bearer secret-token");
+  });
+
+  it("locked after a resumed session is reported", async () => {
+    stubFetch(jsonResponse(200, { ...profile, locked: true }), locked());
+
+    const me = await resumeSession();
+    await expect(getThread("t1")).rejects.toMatchObject({ code: "locked" });
+
+    expect(me.locked).toBe(true);
+    expect(handlers.onLocked).toHaveBeenCalledTimes(1);
+  });
+
+  it("no session on load is not reported", async () => {
+    stubFetch(errorResponse(401, "unauthorized", "Sign in first."));
+
+    await expect(resumeSession()).rejects.toMatchObject({ status: 401 });
+
+    expect(handlers.onEnded).not.toHaveBeenCalled();
+  });
+
+  it("wrong password does not end the session", async () => {
+    stubFetch(wrongPassword());
 
     await expect(login("Ada", "wrong")).rejects.toBeInstanceOf(ApiError);
-    expect(handler).not.toHaveBeenCalled();
+
+    expect(handlers.onEnded).not.toHaveBeenCalled();
+  });
+
+  it("wrong password while locked keeps the session", async () => {
+    const fetchMock = stubFetch(jsonResponse(200, loginAnswer), locked(), wrongPassword(), jsonResponse(200, []));
+
+    await login("Ada", "correct horse");
+    await expect(listThreads()).rejects.toMatchObject({ code: "locked" });
+    await expect(login("Ada", "wrong")).rejects.toMatchObject({ code: "unauthorized" });
+    await listThreads();
+
+    expect(handlers.onEnded).not.toHaveBeenCalled();
+    expect(headersOf(fetchMock, 3).get("Authorization")).toBe("Bearer secret-token");
+  });
+
+  it("ignores a 401 from an earlier session", async () => {
+    let answerOldRequest: (response: Response) => void = () => undefined;
+    const oldAnswer = new Promise<Response>((resolve) => {
+      answerOldRequest = resolve;
+    });
+    const fetchMock = stubFetch(jsonResponse(200, loginAnswer));
+    await login("Ada", "correct horse");
+
+    fetchMock.mockReturnValueOnce(oldAnswer);
+    const oldRequest = listThreads();
+    fetchMock.mockResolvedValueOnce(jsonResponse(200, { ...loginAnswer, token: "second-token" }));
+    await login("Ada", "correct horse");
+    answerOldRequest(invalidToken());
+
+    await expect(oldRequest).rejects.toMatchObject({ code: "invalid_token" });
+    expect(handlers.onEnded).not.toHaveBeenCalled();
+
+    fetchMock.mockResolvedValueOnce(jsonResponse(200, []));
+    await listThreads();
+    expect(headersOf(fetchMock, 3).get("Authorization")).toBe("Bearer second-token");
+  });
+});
+
+describe("session replaced in another tab", () => {
+  it("new CSRF cookie ends the session", async () => {
+    const page = { cookie: "hearth_csrf=first" };
+    vi.stubGlobal("document", page);
+    const fetchMock = stubFetch(jsonResponse(200, { ...profile, locked: false }));
+    await resumeSession();
+
+    page.cookie = "hearth_csrf=second";
+
+    await expect(listThreads()).rejects.toMatchObject({ code: "invalid_token", status: 401 });
+    expect(fetchMock).toHaveBeenCalledTimes(1);
+    expect(handlers.onEnded).toHaveBeenCalledTimes(1);
+  });
+
+  it("cleared CSRF cookie ends the session", async () => {
+    const page = { cookie: "hearth_csrf=first" };
+    vi.stubGlobal("document", page);
+    stubFetch(jsonResponse(200, { ...profile, locked: false }));
+    await resumeSession();
+
+    page.cookie = "";
+
+    await expect(createThread()).rejects.toMatchObject({ code: "invalid_token" });
+    expect(handlers.onEnded).toHaveBeenCalledTimes(1);
+  });
+
+  it("logout leaves the other tab's session alone", async () => {
+    const page = { cookie: "hearth_csrf=first" };
+    vi.stubGlobal("document", page);
+    const fetchMock = stubFetch(jsonResponse(200, { ...profile, locked: false }));
+    await resumeSession();
+
+    page.cookie = "hearth_csrf=second";
+    await logout();
+
+    expect(fetchMock).toHaveBeenCalledTimes(1);
+  });
+
+  it("bearer token ignores the cookie", async () => {
+    const page = { cookie: "hearth_csrf=csrf-from-login" };
+    vi.stubGlobal("document", page);
+    const fetchMock = stubFetch(jsonResponse(200, loginAnswer), jsonResponse(200, []));
+    await login("Ada", "correct horse");
+
+    page.cookie = "hearth_csrf=second";
+    await listThreads();
+
+    expect(headersOf(fetchMock, 1).get("Authorization")).toBe("Bearer secret-token");
+    expect(handlers.onEnded).not.toHaveBeenCalled();
+  });
+});
+
+describe("password change and recovery", () => {
+  it("changePassword replaces the session", async () => {
+    const fetchMock = stubFetch(
+      jsonResponse(200, loginAnswer),
+      jsonResponse(200, { ...loginAnswer, token: "new-token", csrfToken: "new-csrf" }),
+      jsonResponse(201, { id: "t1" }),
+    );
+
+    await login("Ada", "correct horse");
+    await changePassword("correct horse", "battery staple");
+    await createThread();
+
+    const [url, init] = fetchMock.mock.calls[1] as FetchArguments;
+    expect(url).toBe("/api/auth/password");
+    expect(init.body).toBe(JSON.stringify({ current: "correct horse", new: "battery staple" }));
+    expect(headersOf(fetchMock, 1).get("X-CSRF-Token")).toBe("csrf-from-login");
+    expect(headersOf(fetchMock, 2).get("Authorization")).toBe("Bearer new-token");
+    expect(headersOf(fetchMock, 2).get("X-CSRF-Token")).toBe("new-csrf");
+  });
+
+  it("wrong current password keeps the session", async () => {
+    const wrongCurrent = errorResponse(400, "invalid_request", "The current password is wrong.");
+    const fetchMock = stubFetch(jsonResponse(200, loginAnswer), wrongCurrent, jsonResponse(200, []));
+
+    await login("Ada", "correct horse");
+    await expect(changePassword("wrong", "battery staple")).rejects.toMatchObject({ code: "invalid_request" });
+    await listThreads();
+
+    expect(handlers.onEnded).not.toHaveBeenCalled();
+    expect(headersOf(fetchMock, 2).get("Authorization")).toBe("Bearer secret-token");
+  });
+
+  it("changePassword with an ended session is reported", async () => {
+    stubFetch(jsonResponse(200, loginAnswer), invalidToken());
+
+    await login("Ada", "correct horse");
+    await expect(changePassword("correct horse", "battery staple")).rejects.toMatchObject({ code: "invalid_token" });
+
+    expect(handlers.onEnded).toHaveBeenCalledTimes(1);
+  });
+
+  it("recover starts a session and returns the new key", async () => {
+    const fetchMock = stubFetch(
+      jsonResponse(200, { ...loginAnswer, recoveryKey: "AAAA-BBBB", token: "recovered-token" }),
+      jsonResponse(200, []),
+    );
+
+    const result = await recover("Ada", "old-key", "battery staple");
+    await listThreads();
+
+    expect(result.recoveryKey).toBe("AAAA-BBBB");
+    const [url, init] = fetchMock.mock.calls[0] as FetchArguments;
+    expect(url).toBe("/api/auth/recover");
+    expect(init.body).toBe(JSON.stringify({ name: "Ada", recoveryKey: "old-key", newPassword: "battery staple" }));
+    expect(headersOf(fetchMock, 1).get("Authorization")).toBe("Bearer recovered-token");
+  });
+
+  it("wrong recovery key does not end a session", async () => {
+    stubFetch(errorResponse(401, "unauthorized", "The profile name or recovery key is wrong."));
+
+    await expect(recover("Ada", "wrong", "battery staple")).rejects.toMatchObject({ code: "unauthorized" });
+
+    expect(handlers.onEnded).not.toHaveBeenCalled();
+  });
+});
+
+describe("parseRetryAfter", () => {
+  const now = Date.parse("2030-01-01T00:00:00Z");
+
+  it.each([
+    { value: "0", want: 0 },
+    { value: "17", want: 17 },
+    { value: " 3 ", want: 3 },
+    { value: "Tue, 01 Jan 2030 00:00:05 GMT", want: 5 },
+    { value: "Tue, 01 Jan 2030 00:00:04 GMT", want: 4 },
+    { value: "Mon, 31 Dec 2029 23:59:00 GMT", want: 0 },
+  ])("reads $value", ({ value, want }) => {
+    expect(parseRetryAfter(value, now)).toBe(want);
+  });
+
+  it.each([null, "", "soon", "-1", "1.5"])("rejects %j", (value) => {
+    expect(parseRetryAfter(value, now)).toBeNull();
   });
 });

@@ -15,12 +15,36 @@ export interface Profile {
 /** Permission level of a profile beyond its own data. The Go twin is auth.Role. */
 export type ProfileRole = "admin" | "user";
 
-/** The response to a successful sign-in. */
+/** The signed-in profile as GET /api/auth/me returns it. */
+export interface SessionProfile extends Profile {
+  /**
+   * True when the session is valid but the profile's data key is not in
+   * memory: signing in again with the password unlocks it.
+   */
+  locked: boolean;
+}
+
+/** The response to a successful sign-in or password change: a new session. */
 export interface LoginResult {
   token: string;
   /** RFC 3339 time after which the token is rejected. */
   expiresAt: string;
+  /** Value of the X-CSRF-Token header, the same as the hearth_csrf cookie. */
+  csrfToken: string;
   profile: Profile;
+}
+
+/** The response to a successful recovery: a new session and a new recovery key. */
+export interface RecoverResult extends LoginResult {
+  /** The replacement recovery key, shown to the user once. The old one no longer works. */
+  recoveryKey: string;
+}
+
+/** The response to creating a profile. */
+export interface CreatedProfile {
+  profile: Profile;
+  /** The profile's recovery key, shown to the user once and never again. */
+  recoveryKey: string;
 }
 
 /** A conversation between one profile and the assistant. */
@@ -85,10 +109,12 @@ export type ApiErrorCode = (typeof serverErrorCodes)[number] | "network_error" |
 const serverErrorCodes = [
   "unauthorized",
   "invalid_token",
+  "locked",
   "forbidden",
   "not_found",
   "invalid_request",
   "conflict",
+  "rate_limited",
   "too_large",
   "unsupported_media_type",
   "internal",
@@ -99,97 +125,235 @@ export class ApiError extends Error {
   readonly code: ApiErrorCode;
   /** HTTP status of the response, or 0 when no response arrived. */
   readonly status: number;
+  /**
+   * Seconds to wait before trying again, from the Retry-After header of a 429
+   * response, or null when the response named no wait.
+   */
+  readonly retryAfterSeconds: number | null;
 
-  constructor(code: ApiErrorCode, message: string, status: number) {
+  constructor(code: ApiErrorCode, message: string, status: number, retryAfterSeconds: number | null = null) {
     super(message);
     this.name = "ApiError";
     this.code = code;
     this.status = status;
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }
 
-// The bearer token of the signed-in profile. It lives only in this variable,
-// never in localStorage or sessionStorage, so reloading the page signs out.
-let authToken: string | null = null;
-
-let unauthorizedHandler: (() => void) | null = null;
-
-/**
- * Sets the function called when the server rejects the token of the signed-in
- * profile (HTTP 401 on a request that carried a token), for example after the
- * token expired.
- */
-export function setUnauthorizedHandler(handler: (() => void) | null): void {
-  unauthorizedHandler = handler;
+/** Functions that App registers to hear that the current session changed on the server. */
+export interface SessionHandlers {
+  /** The profile locked (401 `locked`): its password unlocks it again. */
+  onLocked: () => void;
+  /**
+   * The server no longer accepts the session (401 `invalid_token` or
+   * `unauthorized`), for example after the token expired or was revoked.
+   * The client has already cleared the session when this is called.
+   */
+  onEnded: () => void;
 }
 
-/** Forgets the token. Later calls that need a signed-in profile fail with 401. */
-export function signOut(): void {
-  // TODO: revoke the token on the server once the API has a sign-out route.
-  authToken = null;
+// The cookie with the CSRF token, which `hearth serve` sets on sign-in next to
+// the HttpOnly session cookie hearth_session (docs/api.md, "Sessions").
+const csrfCookieName = "hearth_csrf";
+
+// The current session. The bearer token and the CSRF token live only in these
+// variables, never in localStorage or sessionStorage. In a browser on `hearth
+// serve` the session also lives in the HttpOnly cookie hearth_session, which
+// survives a reload (see resumeSession). Inside the desktop window the token
+// in memory is the session.
+let authToken: string | null = null;
+let csrfToken: string | null = null;
+
+// sessionActive is true from a sign-in (or a resumed cookie session) until
+// sign-out or until the server ends the session. Only during that time is a
+// 401 response news about the signed-in profile.
+let sessionActive = false;
+
+// sessionGeneration changes on every sign-in and sign-out. A 401 response to a
+// request sent under an earlier generation is not about the current session,
+// so it is not reported.
+let sessionGeneration = 0;
+
+let sessionHandlers: SessionHandlers | null = null;
+
+/** Sets the functions called when the server locks or ends the current session. */
+export function setSessionHandlers(handlers: SessionHandlers | null): void {
+  sessionHandlers = handlers;
+}
+
+/**
+ * The meaning of a 401 response to a request. "public": the route needs no
+ * session, so a 401 is the caller's business (a wrong password). "session":
+ * every 401 is news about the session.
+ */
+type AuthMode = "public" | "session";
+
+/** Reports whether err is the server's response for a locked profile. */
+export function isLockedError(err: unknown): boolean {
+  return err instanceof ApiError && err.code === "locked";
+}
+
+/** Returns the sentence to show for a failed call. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 export function listProfiles(): Promise<Profile[]> {
-  return requestJson<Profile[]>("GET", "/api/auth/profiles");
+  return requestJson<Profile[]>("GET", "/api/auth/profiles", "public");
 }
 
 /**
- * Creates a profile. The first profile on a fresh install needs no token and
- * becomes the administrator; later ones need an administrator's token.
+ * Creates a profile and returns it with its recovery key. The first profile
+ * on a fresh install needs no session and becomes the administrator, but
+ * later ones need an administrator's session. Creating a profile does not sign in.
  */
-export async function createProfile(name: string, password: string): Promise<Profile> {
-  const body = await requestJson<{ profile: Profile }>("POST", "/api/auth/profiles", {
-    name,
-    password,
-  });
-  return body.profile;
+export function createProfile(name: string, password: string): Promise<CreatedProfile> {
+  return requestJson<CreatedProfile>("POST", "/api/auth/profiles", "session", { name, password });
 }
 
-/** Signs in and keeps the returned token for the calls that follow. */
+/**
+ * Asks the server whether this browser already has a session, which the
+ * cookie from an earlier page load proves, and adopts it. It rejects with a
+ * 401 ApiError when there is none. A locked profile resolves with locked set.
+ */
+export async function resumeSession(): Promise<SessionProfile> {
+  const me = await requestJson<SessionProfile>("GET", "/api/auth/me", "public");
+  csrfToken = readCookie(csrfCookieName);
+  sessionActive = true;
+  sessionGeneration++;
+  return me;
+}
+
+/**
+ * Signs in, which also unlocks the profile, and keeps the returned session
+ * for the calls that follow.
+ */
 export async function login(name: string, password: string): Promise<LoginResult> {
-  const result = await requestJson<LoginResult>("POST", "/api/auth/login", { name, password });
-  authToken = result.token;
+  const result = await requestJson<LoginResult>("POST", "/api/auth/login", "public", { name, password });
+  startSession(result);
   return result;
+}
+
+/**
+ * Sets a new password with the recovery key and signs in. The result contains
+ * the replacement recovery key: from now on the old one no longer works.
+ */
+export async function recover(name: string, recoveryKey: string, newPassword: string): Promise<RecoverResult> {
+  const result = await requestJson<RecoverResult>("POST", "/api/auth/recover", "public", {
+    name,
+    recoveryKey,
+    newPassword,
+  });
+  startSession(result);
+  return result;
+}
+
+/**
+ * Changes the signed-in profile's password. The server ends every other
+ * session of the profile and returns a new one, which replaces the
+ * current session here (and its cookies in a browser).
+ */
+export async function changePassword(current: string, newPassword: string): Promise<LoginResult> {
+  const result = await requestJson<LoginResult>("POST", "/api/auth/password", "session", {
+    current,
+    new: newPassword,
+  });
+  startSession(result);
+  return result;
+}
+
+/**
+ * Signs out on the server, which revokes the token, locks the profile and
+ * clears the cookies, and then clears the session here. The session is
+ * cleared even when the request fails, and a 401 counts as success because
+ * the session had already ended.
+ */
+export async function logout(): Promise<void> {
+  // The cookie now belongs to a session that another tab started, which is
+  // not this page's to end.
+  if (cookieSessionReplaced()) {
+    endSession();
+    return;
+  }
+
+  try {
+    await requestJson<undefined>("POST", "/api/auth/logout", "public");
+  } catch (err) {
+    if (!(err instanceof ApiError && err.status === 401)) {
+      throw err;
+    }
+  } finally {
+    endSession();
+  }
 }
 
 /** Lists the signed-in profile's threads, newest first. */
 export function listThreads(): Promise<Thread[]> {
-  return requestJson<Thread[]>("GET", "/api/threads");
+  return requestJson<Thread[]>("GET", "/api/threads", "session");
 }
 
 export function createThread(title?: string): Promise<Thread> {
-  return requestJson<Thread>("POST", "/api/threads", title === undefined ? {} : { title });
+  return requestJson<Thread>("POST", "/api/threads", "session", title === undefined ? {} : { title });
 }
 
 /** Fetches a thread with its last 50 messages, oldest first. */
 export function getThread(threadId: string): Promise<ThreadWithMessages> {
-  return requestJson<ThreadWithMessages>("GET", `/api/threads/${encodeURIComponent(threadId)}`);
+  return requestJson<ThreadWithMessages>("GET", `/api/threads/${encodeURIComponent(threadId)}`, "session");
 }
 
 /**
  * Sends a chat message and returns the response once its status is known,
  * with the body still streaming. Read the body with streamChat.
  */
-export async function postChat(request: ChatRequest, signal: AbortSignal): Promise<Response> {
-  const response = await send("POST", "/api/chat", request, signal, "text/event-stream");
-  if (!response.ok) {
-    throw await errorFromResponse(response);
-  }
-  return response;
+export function postChat(request: ChatRequest, signal: AbortSignal): Promise<Response> {
+  return send("POST", "/api/chat", "session", request, signal, "text/event-stream");
 }
 
 /** Asks the server to stop the running reply of a thread. */
 export async function stopChat(threadId: string): Promise<void> {
-  await requestJson<undefined>("POST", `/api/chat/${encodeURIComponent(threadId)}/stop`);
+  await requestJson<undefined>("POST", `/api/chat/${encodeURIComponent(threadId)}/stop`, "session");
+}
+
+/**
+ * Returns the number of seconds to wait that a Retry-After header value
+ * requests: either a number of seconds or an HTTP date (RFC 9110, section
+ * 10.2.3). It returns null for a missing or unreadable value.
+ */
+export function parseRetryAfter(value: string | null, now: number = Date.now()): number | null {
+  if (value === null) {
+    return null;
+  }
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) {
+    return Number(trimmed);
+  }
+  // Every HTTP date format names the day or month in letters. The check keeps
+  // Date.parse from reading a value such as "-1" or "1.5" as a year.
+  const date = /[a-z]/i.test(trimmed) ? Date.parse(trimmed) : Number.NaN;
+  if (Number.isNaN(date)) {
+    return null;
+  }
+  return Math.max(0, Math.ceil((date - now) / 1000));
+}
+
+function startSession(result: LoginResult): void {
+  authToken = result.token;
+  csrfToken = result.csrfToken;
+  sessionActive = true;
+  sessionGeneration++;
+}
+
+function endSession(): void {
+  authToken = null;
+  csrfToken = null;
+  sessionActive = false;
+  sessionGeneration++;
 }
 
 // requestJson sends a request and decodes its JSON response. A 204 response
 // resolves to undefined.
-async function requestJson<T>(method: string, path: string, body?: object): Promise<T> {
-  const response = await send(method, path, body, undefined, "application/json");
-  if (!response.ok) {
-    throw await errorFromResponse(response);
-  }
+async function requestJson<T>(method: string, path: string, mode: AuthMode, body?: object): Promise<T> {
+  const response = await send(method, path, mode, body, undefined, "application/json");
   if (response.status === 204) {
     return undefined as T;
   }
@@ -203,23 +367,44 @@ async function requestJson<T>(method: string, path: string, body?: object): Prom
   }
 }
 
+// send sends a request with the session's credentials and returns the
+// response when its status is 2xx. Otherwise it rejects with an ApiError,
+// after notifying the session handlers when the response ends or locks the
+// current session.
 async function send(
   method: string,
   path: string,
+  mode: AuthMode,
   body: object | undefined,
   signal: AbortSignal | undefined,
   accept: string,
 ): Promise<Response> {
+  if (mode !== "public" && cookieSessionReplaced()) {
+    endSession();
+    sessionHandlers?.onEnded();
+    throw new ApiError("invalid_token", strings.errors.sessionReplaced, 401);
+  }
+
   const headers: Record<string, string> = { Accept: accept };
   if (body !== undefined) {
     headers["Content-Type"] = "application/json";
   }
-  const sentToken = authToken;
-  if (sentToken !== null) {
-    headers["Authorization"] = `Bearer ${sentToken}`;
+  if (authToken !== null) {
+    headers["Authorization"] = `Bearer ${authToken}`;
+  }
+  // The server checks this header on every request that the session cookie
+  // authenticates, other than GET and HEAD, to reject requests that another
+  // site makes the browser send.
+  if (method !== "GET" && method !== "HEAD") {
+    const csrf = csrfToken ?? readCookie(csrfCookieName);
+    if (csrf !== null) {
+      headers["X-CSRF-Token"] = csrf;
+    }
   }
 
-  const init: RequestInit = { method, headers };
+  // same-origin is fetch's default, and is spelled out because the session
+  // cookie depends on it.
+  const init: RequestInit = { method, headers, credentials: "same-origin" };
   if (body !== undefined) {
     init.body = JSON.stringify(body);
   }
@@ -227,6 +412,7 @@ async function send(
     init.signal = signal;
   }
 
+  const generation = sessionGeneration;
   let response: Response;
   try {
     response = await fetch(path, init);
@@ -237,15 +423,29 @@ async function send(
     }
     throw new ApiError("network_error", strings.errors.network, 0);
   }
-
-  // Only a request that carried the current token can prove that the token is
-  // no longer accepted. A wrong password also gets a 401, but that request
-  // carries no token.
-  if (response.status === 401 && sentToken !== null && sentToken === authToken) {
-    authToken = null;
-    unauthorizedHandler?.();
+  if (response.ok) {
+    return response;
   }
-  return response;
+
+  const error = await errorFromResponse(response);
+  if (response.status === 401 && sessionActive && generation === sessionGeneration) {
+    reportSessionError(error, mode);
+  }
+  throw error;
+}
+
+// reportSessionError notifies the session handlers of what a 401 response
+// means for the current session.
+function reportSessionError(error: ApiError, mode: AuthMode): void {
+  if (mode === "public") {
+    return;
+  }
+  if (error.code === "locked") {
+    sessionHandlers?.onLocked();
+    return;
+  }
+  endSession();
+  sessionHandlers?.onEnded();
 }
 
 async function errorFromResponse(response: Response): Promise<ApiError> {
@@ -255,15 +455,17 @@ async function errorFromResponse(response: Response): Promise<ApiError> {
   } catch {
     // The body is optional for an error; the status alone still describes it.
   }
+  const retryAfter = response.status === 429 ? parseRetryAfter(response.headers.get("Retry-After")) : null;
 
   const parsed = parseErrorBody(text, response.status);
   if (parsed !== null) {
-    return new ApiError(parsed.code, parsed.message, response.status);
+    return new ApiError(parsed.code, parsed.message, response.status, retryAfter);
   }
   return new ApiError(
     codeForStatus(response.status),
     strings.errors.httpStatus(response.status),
     response.status,
+    retryAfter,
   );
 }
 
@@ -302,9 +504,39 @@ function codeForStatus(status: number): ApiErrorCode {
       return "not_found";
     case 409:
       return "conflict";
+    case 413:
+      return "too_large";
+    case 415:
+      return "unsupported_media_type";
+    case 429:
+      return "rate_limited";
     default:
       return "internal";
   }
+}
+
+// cookieSessionReplaced reports whether the session resumed from the cookie
+// was replaced since, by a sign-in or sign-out in another tab. Without a
+// bearer token, this page's requests act for whichever profile the cookie
+// names now. The CSRF cookie changes with every sign-in and sign-out, so a
+// new value means that the profile on screen is no longer the one signed in.
+function cookieSessionReplaced(): boolean {
+  return sessionActive && authToken === null && csrfToken !== null && readCookie(csrfCookieName) !== csrfToken;
+}
+
+// readCookie returns the value of the cookie name that the page can read, or
+// null. The desktop window may have no cookies at all.
+function readCookie(name: string): string | null {
+  if (typeof document === "undefined") {
+    return null;
+  }
+  for (const pair of document.cookie.split(";")) {
+    const separator = pair.indexOf("=");
+    if (separator !== -1 && pair.slice(0, separator).trim() === name) {
+      return pair.slice(separator + 1).trim();
+    }
+  }
+  return null;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -1,66 +1,143 @@
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 
-import { listProfiles, setUnauthorizedHandler, signOut, type Profile } from "../api.ts";
+import {
+  ApiError,
+  errorMessage,
+  listProfiles,
+  logout,
+  resumeSession,
+  setSessionHandlers,
+  type Profile,
+} from "../api.ts";
 import { strings } from "../strings.ts";
 import { FirstRunForm } from "./FirstRunForm.tsx";
 import { ProfilePicker } from "./ProfilePicker.tsx";
+import { UnlockDialog } from "./UnlockDialog.tsx";
 import { Workspace } from "./Workspace.tsx";
 
-// Screen is what the window shows. The token itself is kept by api.ts.
+// SignOutReason is the button that ended a session. All three sign out on the
+// server, which locks the profile, and differ only in what the picker shows
+// next.
+type SignOutReason = "sign-out" | "lock" | "switch-profile";
+
+// Screen is what the window shows. The session itself is kept by api.ts.
 type Screen =
   | { kind: "loading" }
   | { kind: "load-failed"; reason: string }
   | { kind: "first-run" }
-  | { kind: "pick-profile"; profiles: Profile[]; notice: string | null }
-  | { kind: "signed-in"; profile: Profile };
+  | { kind: "pick-profile"; profiles: Profile[]; notice: string | null; initialProfile: Profile | null }
+  | { kind: "signed-in"; profile: Profile; locked: boolean }
+  | { kind: "signing-out"; profile: Profile; reason: SignOutReason };
 
-/** Renders the whole interface: first run, profile picker, or the signed-in workspace. */
+/**
+ * Renders the whole interface: first run, profile picker, or the signed-in
+ * workspace, with the unlock prompt over it while the profile is locked.
+ */
 export function App() {
   const [screen, setScreen] = useState<Screen>({ kind: "loading" });
+  const signOutStarted = useRef<Screen | null>(null);
 
   // showProfiles fetches the profiles and shows the first-run form when there
-  // are none, the picker otherwise. The notice is shown above the picker.
-  const showProfiles = useCallback(async (notice: string | null) => {
+  // are none, the picker otherwise. The notice is shown above the picker, and
+  // the profile with id chosenId, if any, opens with its password form.
+  const showProfiles = useCallback(async (notice: string | null, chosenId: string | null = null) => {
     setScreen({ kind: "loading" });
     try {
       const profiles = await listProfiles();
-      setScreen(
-        profiles.length === 0 ? { kind: "first-run" } : { kind: "pick-profile", profiles, notice },
-      );
+      if (profiles.length === 0) {
+        setScreen({ kind: "first-run" });
+        return;
+      }
+      const initialProfile = profiles.find((profile) => profile.id === chosenId) ?? null;
+      setScreen({ kind: "pick-profile", profiles, notice, initialProfile });
     } catch (err) {
-      setScreen({ kind: "load-failed", reason: err instanceof Error ? err.message : String(err) });
+      setScreen({ kind: "load-failed", reason: errorMessage(err) });
     }
   }, []);
 
-  useEffect(() => {
-    void showProfiles(null);
-  }, [showProfiles]);
-
-  useEffect(() => {
-    setUnauthorizedHandler(() => void showProfiles(strings.picker.sessionEnded));
-    return () => setUnauthorizedHandler(null);
-  }, [showProfiles]);
-
-  // Forget the token once the workspace is gone. React runs the workspace's
-  // cleanup first, and that cleanup still needs the token to stop a reply
-  // that is being written.
-  useEffect(() => {
-    if (screen.kind !== "signed-in") {
-      signOut();
+  // start resumes the session of an earlier page load, which the session
+  // cookie proves in a browser on `hearth serve`. Without one (401, and
+  // always inside the desktop window) it shows the picker.
+  const start = useCallback(async () => {
+    setScreen({ kind: "loading" });
+    try {
+      const me = await resumeSession();
+      setScreen({ kind: "signed-in", profile: { id: me.id, name: me.name, role: me.role }, locked: me.locked });
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) {
+        await showProfiles(null);
+      } else {
+        setScreen({ kind: "load-failed", reason: errorMessage(err) });
+      }
     }
-  }, [screen.kind]);
+  }, [showProfiles]);
+
+  useEffect(() => {
+    void start();
+  }, [start]);
+
+  useEffect(() => {
+    setSessionHandlers({
+      onLocked: () =>
+        setScreen((current) =>
+          current.kind === "signed-in" && !current.locked ? { ...current, locked: true } : current,
+        ),
+      onEnded: () => void showProfiles(strings.picker.sessionEnded),
+    });
+    return () => setSessionHandlers(null);
+  }, [showProfiles]);
+
+  const beginSignOut = useCallback((reason: SignOutReason) => {
+    setScreen((current) =>
+      current.kind === "signed-in" ? { kind: "signing-out", profile: current.profile, reason } : current,
+    );
+  }, []);
+
+  // Sign out once the workspace is gone. React runs the workspace's cleanup
+  // first, and that cleanup still needs the session to stop a reply that is
+  // being written. The ref keeps a second run of this effect (React's strict
+  // mode in development) from signing out twice.
+  useEffect(() => {
+    if (screen.kind !== "signing-out" || signOutStarted.current === screen) {
+      return;
+    }
+    signOutStarted.current = screen;
+
+    const chosenId = screen.reason === "lock" ? screen.profile.id : null;
+    const notice = noticeAfterSignOut(screen.reason);
+    logout().then(
+      () => showProfiles(notice, chosenId),
+      (err: unknown) => showProfiles(strings.picker.signOutFailed(errorMessage(err)), chosenId),
+    );
+  }, [screen, showProfiles]);
 
   const handleSignedIn = useCallback((profile: Profile) => {
-    setScreen({ kind: "signed-in", profile });
+    setScreen({ kind: "signed-in", profile, locked: false });
+  }, []);
+
+  const handleUnlocked = useCallback((profile: Profile) => {
+    setScreen((current) => (current.kind === "signed-in" ? { kind: "signed-in", profile, locked: false } : current));
   }, []);
 
   if (screen.kind === "signed-in") {
     return (
-      <Workspace
-        profile={screen.profile}
-        onSignOut={() => void showProfiles(strings.picker.signedOut)}
-        onSwitchProfile={() => void showProfiles(null)}
-      />
+      <>
+        <Workspace
+          key={screen.profile.id}
+          profile={screen.profile}
+          locked={screen.locked}
+          onSignOut={() => beginSignOut("sign-out")}
+          onLock={() => beginSignOut("lock")}
+          onSwitchProfile={() => beginSignOut("switch-profile")}
+        />
+        {screen.locked && (
+          <UnlockDialog
+            profile={screen.profile}
+            onUnlocked={handleUnlocked}
+            onSwitchProfile={() => beginSignOut("switch-profile")}
+          />
+        )}
+      </>
     );
   }
 
@@ -69,21 +146,38 @@ export function App() {
       <div className="auth-card">
         <p className="brand">{strings.appName}</p>
         {screen.kind === "loading" && <p aria-live="polite">{strings.loading.profiles}</p>}
+        {screen.kind === "signing-out" && <p aria-live="polite">{strings.workspace.signingOut}</p>}
         {screen.kind === "load-failed" && (
           <>
             <p role="alert" className="alert">
               {strings.startup.loadFailed(screen.reason)}
             </p>
-            <button type="button" onClick={() => void showProfiles(null)}>
+            <button type="button" onClick={() => void start()}>
               {strings.startup.retry}
             </button>
           </>
         )}
         {screen.kind === "first-run" && <FirstRunForm onSignedIn={handleSignedIn} />}
         {screen.kind === "pick-profile" && (
-          <ProfilePicker profiles={screen.profiles} notice={screen.notice} onSignedIn={handleSignedIn} />
+          <ProfilePicker
+            profiles={screen.profiles}
+            notice={screen.notice}
+            initialProfile={screen.initialProfile}
+            onSignedIn={handleSignedIn}
+          />
         )}
       </div>
     </main>
   );
+}
+
+function noticeAfterSignOut(reason: SignOutReason): string | null {
+  switch (reason) {
+    case "sign-out":
+      return strings.picker.signedOut;
+    case "lock":
+      return strings.picker.locked;
+    case "switch-profile":
+      return null;
+  }
 }

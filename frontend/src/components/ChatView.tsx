@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useId, useRef, useState } from "react";
 
-import { getThread, stopChat, type Message, type Thread } from "../api.ts";
+import { errorMessage, getThread, isLockedError, stopChat, type Message, type Thread } from "../api.ts";
 import { ChatStreamError, streamChat, type ChatStreamEvent } from "../chatStream.ts";
 import { strings } from "../strings.ts";
 import { Composer } from "./Composer.tsx";
@@ -10,6 +10,11 @@ interface ChatViewProps {
   threadId: string;
   /** Title from the thread list, which is refreshed after each reply. */
   title: string | null;
+  /**
+   * True while the profile is locked: the view does not load the thread
+   * then, and loads it again once the profile is unlocked.
+   */
+  locked: boolean;
   /** Called when a reply ends in any way, so that the thread list can be refreshed. */
   onReplyEnded: () => void;
 }
@@ -28,37 +33,46 @@ const stickToBottomThreshold = 48;
 /**
  * Renders one thread: its messages, the reply being streamed and the
  * composer. Leaving the view (opening another thread, signing out) stops a
- * running reply.
+ * running reply. Locking the profile keeps the view and its draft.
  */
-export function ChatView({ threadId, title, onReplyEnded }: ChatViewProps) {
+export function ChatView({ threadId, title, locked, onReplyEnded }: ChatViewProps) {
   const headingId = useId();
   const [thread, setThread] = useState<Thread | null>(null);
   const [entries, setEntries] = useState<Entry[]>([]);
   const [loadError, setLoadError] = useState<string | null>(null);
   const [streamingId, setStreamingId] = useState<string | null>(null);
+  const [draft, setDraft] = useState("");
   const abortRef = useRef<AbortController | null>(null);
   const logRef = useRef<HTMLDivElement>(null);
   const stickToBottom = useRef(true);
 
+  // Load the thread, and load it again after the profile is unlocked: while it
+  // was locked, the messages on screen may have fallen behind the server.
   useEffect(() => {
+    if (locked) {
+      return;
+    }
     let cancelled = false;
     getThread(threadId).then(
       (result) => {
         if (!cancelled) {
           setThread(result.thread);
           setEntries(result.messages.map((message) => ({ message, live: false })));
+          setLoadError(null);
         }
       },
       (err: unknown) => {
-        if (!cancelled) {
-          setLoadError(strings.chat.loadFailed(err instanceof Error ? err.message : String(err)));
+        // A locked profile shows the unlock prompt, and unlocking loads the
+        // thread again, so the error is not shown here.
+        if (!cancelled && !isLockedError(err)) {
+          setLoadError(strings.chat.loadFailed(errorMessage(err)));
         }
       },
     );
     return () => {
       cancelled = true;
     };
-  }, [threadId]);
+  }, [threadId, locked]);
 
   // Stop a running reply when the view goes away.
   useEffect(() => {
@@ -85,11 +99,12 @@ export function ChatView({ threadId, title, onReplyEnded }: ChatViewProps) {
       // the stream fills in. Both use local ids; the server's copies are
       // fetched the next time the thread is opened.
       const sentAt = new Date().toISOString();
+      const userMessageId = localId();
       const replyId = localId();
       setEntries((previous) => [
         ...previous,
         {
-          message: { id: localId(), threadId, role: "user", content: text, createdAt: sentAt, status: "complete" },
+          message: { id: userMessageId, threadId, role: "user", content: text, createdAt: sentAt, status: "complete" },
           live: true,
         },
         {
@@ -132,6 +147,7 @@ export function ChatView({ threadId, title, onReplyEnded }: ChatViewProps) {
         }
       };
 
+      let rejectedAsLocked = false;
       try {
         await streamChat({ message: text, threadId, clientRequestId: localId() }, handleEvent, controller.signal);
         if (!ended) {
@@ -142,6 +158,14 @@ export function ChatView({ threadId, title, onReplyEnded }: ChatViewProps) {
       } catch (err) {
         if (controller.signal.aborted) {
           updateReply((reply) => ({ ...reply, status: "incomplete" }));
+        } else if (isLockedError(err)) {
+          // The server stored nothing, so the message goes back into the
+          // composer to be sent again once the unlock prompt is answered.
+          rejectedAsLocked = true;
+          setEntries((previous) =>
+            previous.filter((entry) => entry.message.id !== userMessageId && entry.message.id !== replyId),
+          );
+          setDraft((current) => (current === "" ? text : current));
         } else {
           updateReply((reply) => ({ ...reply, status: "error", error: describeSendError(err) }));
         }
@@ -150,7 +174,9 @@ export function ChatView({ threadId, title, onReplyEnded }: ChatViewProps) {
           abortRef.current = null;
         }
         setStreamingId(null);
-        onReplyEnded();
+        if (!rejectedAsLocked) {
+          onReplyEnded();
+        }
       }
     },
     [threadId, onReplyEnded],
@@ -219,7 +245,13 @@ export function ChatView({ threadId, title, onReplyEnded }: ChatViewProps) {
                 {strings.chat.stop}
               </button>
             )}
-            <Composer disabled={streaming} onSend={(text) => void send(text)} />
+            {/* Disabled while locked, so that the composer takes the focus back after unlocking. */}
+            <Composer
+              text={draft}
+              onTextChange={setDraft}
+              disabled={streaming || locked}
+              onSend={(text) => void send(text)}
+            />
           </div>
         </>
       )}
@@ -244,7 +276,7 @@ function describeSendError(err: unknown): string {
     console.error(err);
     return strings.chat.unreadableReply;
   }
-  return err instanceof Error ? err.message : String(err);
+  return errorMessage(err);
 }
 
 // localId returns a random id for a message shown before the server stores

@@ -1,22 +1,34 @@
-import { useEffect, useId, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
+import { useEffect, useId, useRef, type FormEvent, type KeyboardEvent } from "react";
 
 import { strings } from "../strings.ts";
 
 interface ComposerProps {
-  /** True while a reply streams: the message cannot be edited or sent. */
+  /**
+   * The draft. The caller owns it so that it can put back a message that the
+   * server rejected because the profile was locked.
+   */
+  text: string;
+  onTextChange: (text: string) => void;
+  /**
+   * True while a reply streams or the profile is locked: the message cannot be
+   * edited or sent. The field takes the focus when this turns false.
+   */
   disabled: boolean;
   /** Receives the message with surrounding white space removed, never blank. */
   onSend: (text: string) => void;
 }
 
-/** Renders the message field. Enter sends the message, Shift+Enter starts a new line. */
-export function Composer({ disabled, onSend }: ComposerProps) {
+/**
+ * Renders the message field. Enter sends the message and empties the field,
+ * Shift+Enter starts a new line.
+ */
+export function Composer({ text, onTextChange, disabled, onSend }: ComposerProps) {
   const id = useId();
-  const [text, setText] = useState("");
   const textarea = useRef<HTMLTextAreaElement>(null);
   const wasDisabled = useRef(disabled);
 
-  // A disabled textarea loses the focus, so give it back when the reply ends.
+  // A disabled textarea loses the focus, so give it back when the reply ends
+  // or the profile is unlocked.
   useEffect(() => {
     if (wasDisabled.current && !disabled) {
       textarea.current?.focus();
@@ -30,7 +42,7 @@ export function Composer({ disabled, onSend }: ComposerProps) {
       return;
     }
     onSend(message);
-    setText("");
+    onTextChange("");
   }
 
   function handleSubmit(event: FormEvent<HTMLFormElement>) {
@@ -59,7 +71,7 @@ export function Composer({ disabled, onSend }: ComposerProps) {
         placeholder={strings.composer.placeholder}
         disabled={disabled}
         value={text}
-        onChange={(event) => setText(event.target.value)}
+        onChange={(event) => onTextChange(event.target.value)}
         onKeyDown={handleKeyDown}
       />
       <button type="submit" className="primary" disabled={disabled || text.trim() === ""}>

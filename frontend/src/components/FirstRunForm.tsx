@@ -1,18 +1,26 @@
 import { useId, useState, type FormEvent } from "react";
 
-import { createProfile, login, type Profile } from "../api.ts";
+import { createProfile, errorMessage, login, type Profile } from "../api.ts";
+import { checkNewPassword } from "../passwords.ts";
 import { strings } from "../strings.ts";
-
-/** Minimum password length, the same limit the server enforces for new profiles. */
-export const minPasswordLength = 8;
+import { PasswordStrengthHint } from "./PasswordStrengthHint.tsx";
+import { RecoveryKeyView } from "./RecoveryKeyView.tsx";
 
 interface FirstRunFormProps {
   onSignedIn: (profile: Profile) => void;
 }
 
+// CreatedStep is the profile just created, kept until the user has saved the
+// recovery key and signs in with the password typed in the form.
+interface CreatedStep {
+  name: string;
+  password: string;
+  recoveryKey: string;
+}
+
 /**
  * Form shown on a fresh install: it creates the first profile, which becomes
- * the administrator, and then signs in with it.
+ * the administrator, shows its recovery key once, and then signs in.
  */
 export function FirstRunForm({ onSignedIn }: FirstRunFormProps) {
   const id = useId();
@@ -21,11 +29,12 @@ export function FirstRunForm({ onSignedIn }: FirstRunFormProps) {
   const [confirmation, setConfirmation] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [submitting, setSubmitting] = useState(false);
+  const [created, setCreated] = useState<CreatedStep | null>(null);
 
   async function handleSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
 
-    const problem = validate(name, password, confirmation);
+    const problem = name.trim() === "" ? strings.firstRun.nameMissing : checkNewPassword(password, confirmation);
     if (problem !== null) {
       setError(problem);
       return;
@@ -34,13 +43,20 @@ export function FirstRunForm({ onSignedIn }: FirstRunFormProps) {
     setError(null);
     setSubmitting(true);
     try {
-      await createProfile(name.trim(), password);
-      const result = await login(name.trim(), password);
-      onSignedIn(result.profile);
+      const result = await createProfile(name.trim(), password);
+      setCreated({ name: result.profile.name, password, recoveryKey: result.recoveryKey });
     } catch (err) {
-      setError(err instanceof Error ? err.message : String(err));
+      setError(errorMessage(err));
       setSubmitting(false);
     }
+  }
+
+  if (created !== null) {
+    const signIn = async () => {
+      const result = await login(created.name, created.password);
+      onSignedIn(result.profile);
+    };
+    return <RecoveryKeyView recoveryKey={created.recoveryKey} replacesOldKey={false} onContinue={signIn} />;
   }
 
   return (
@@ -70,9 +86,7 @@ export function FirstRunForm({ onSignedIn }: FirstRunFormProps) {
           value={password}
           onChange={(event) => setPassword(event.target.value)}
         />
-        <p id={`${id}-password-hint`} className="hint">
-          {strings.firstRun.passwordHint}
-        </p>
+        <PasswordStrengthHint id={`${id}-password-hint`} password={password} />
       </div>
 
       <div className="field">
@@ -97,18 +111,4 @@ export function FirstRunForm({ onSignedIn }: FirstRunFormProps) {
       </button>
     </form>
   );
-}
-
-// validate returns the first problem with the form's values, or null.
-function validate(name: string, password: string, confirmation: string): string | null {
-  if (name.trim() === "") {
-    return strings.firstRun.nameMissing;
-  }
-  if (password.length < minPasswordLength) {
-    return strings.firstRun.passwordTooShort;
-  }
-  if (password !== confirmation) {
-    return strings.firstRun.passwordsDiffer;
-  }
-  return null;
 }

@@ -2,36 +2,71 @@ import { useState } from "react";
 
 import type { Profile } from "../api.ts";
 import { strings } from "../strings.ts";
+import { RecoverForm } from "./RecoverForm.tsx";
 import { SignInForm } from "./SignInForm.tsx";
 
 interface ProfilePickerProps {
   profiles: Profile[];
-  /** Sentence shown above the profiles, such as "You are signed out." */
+  /** Sentence shown above the picker, such as "You are signed out." */
   notice: string | null;
+  /** Profile whose password form opens at once, such as the one just locked. */
+  initialProfile: Profile | null;
   onSignedIn: (profile: Profile) => void;
 }
 
-/** Renders the profiles on this computer as tiles. Choosing one shows the password form. */
-export function ProfilePicker({ profiles, notice, onSignedIn }: ProfilePickerProps) {
-  const [chosen, setChosen] = useState<Profile | null>(null);
+// Step is what the picker shows: the tiles, the password form of the chosen
+// profile, or its recovery form.
+type Step = { kind: "tiles" } | { kind: "sign-in"; profile: Profile } | { kind: "recover"; profile: Profile };
 
-  if (chosen !== null) {
-    return <SignInForm profile={chosen} onSignedIn={onSignedIn} onBack={() => setChosen(null)} />;
+/** Renders the profiles on this computer as tiles. Choosing one shows the password form. */
+export function ProfilePicker({ profiles, notice, initialProfile, onSignedIn }: ProfilePickerProps) {
+  const [step, setStep] = useState<Step>(
+    initialProfile === null ? { kind: "tiles" } : { kind: "sign-in", profile: initialProfile },
+  );
+
+  const noticeView = notice !== null && (
+    <p className="notice" role="status">
+      {notice}
+    </p>
+  );
+
+  if (step.kind === "sign-in") {
+    return (
+      <div className="stack">
+        {noticeView}
+        <SignInForm
+          profile={step.profile}
+          onSignedIn={onSignedIn}
+          onBack={() => setStep({ kind: "tiles" })}
+          onForgotPassword={() => setStep({ kind: "recover", profile: step.profile })}
+        />
+      </div>
+    );
+  }
+
+  if (step.kind === "recover") {
+    return (
+      <RecoverForm
+        profile={step.profile}
+        onSignedIn={onSignedIn}
+        onBack={() => setStep({ kind: "sign-in", profile: step.profile })}
+      />
+    );
   }
 
   return (
     <div className="stack">
       <h1>{strings.picker.title}</h1>
-      {notice !== null && (
-        <p className="notice" role="status">
-          {notice}
-        </p>
-      )}
+      {noticeView}
       <p>{strings.picker.intro}</p>
       <ul className="profile-tiles" aria-label={strings.picker.profilesLabel}>
         {profiles.map((profile) => (
           <li key={profile.id}>
-            <button type="button" className="profile-tile" onClick={() => setChosen(profile)}>
+            <button
+              type="button"
+              className="profile-tile"
+              onClick={() => setStep({ kind: "sign-in", profile })}
+            >
               <span className="profile-initial" aria-hidden="true">
                 {initialOf(profile.name)}
               </span>

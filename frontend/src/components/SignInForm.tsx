@@ -1,25 +1,37 @@
 import { useId, useRef, useState, type FormEvent } from "react";
 
-import { login, type Profile } from "../api.ts";
+import { errorMessage, login, type Profile } from "../api.ts";
 import { strings } from "../strings.ts";
+import { useRetryCountdown } from "../useRetryCountdown.ts";
+import { RetryNotice } from "./RetryNotice.tsx";
 
 interface SignInFormProps {
   profile: Profile;
   onSignedIn: (profile: Profile) => void;
   /** Returns to the list of profiles. */
   onBack: () => void;
+  /** Opens the form that sets a new password with the recovery key. */
+  onForgotPassword: () => void;
 }
 
-/** Password form for the chosen profile. A rejected password shows the server's message. */
-export function SignInForm({ profile, onSignedIn, onBack }: SignInFormProps) {
+/**
+ * Password form for the chosen profile. A rejected password shows the
+ * server's message. After too many failures the server rejects attempts for a
+ * while (HTTP 429), and the Sign in button stays disabled until then.
+ */
+export function SignInForm({ profile, onSignedIn, onBack, onForgotPassword }: SignInFormProps) {
   const id = useId();
   const [password, setPassword] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [submitting, setSubmitting] = useState(false);
+  const countdown = useRetryCountdown();
   const passwordInput = useRef<HTMLInputElement>(null);
 
   async function handleSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
+    if (countdown.secondsLeft > 0) {
+      return;
+    }
     if (password === "") {
       setError(strings.signIn.passwordMissing);
       passwordInput.current?.focus();
@@ -27,13 +39,18 @@ export function SignInForm({ profile, onSignedIn, onBack }: SignInFormProps) {
     }
 
     setError(null);
+    countdown.clear();
     setSubmitting(true);
     try {
       const result = await login(profile.name, password);
       onSignedIn(result.profile);
     } catch (err) {
-      setError(err instanceof Error ? err.message : String(err));
-      setPassword("");
+      // A throttled attempt was not checked, so the password stays in the
+      // field for the next attempt. A wrong one is cleared.
+      if (!countdown.startFrom(err)) {
+        setError(errorMessage(err));
+        setPassword("");
+      }
       setSubmitting(false);
       passwordInput.current?.focus();
     }
@@ -57,6 +74,9 @@ export function SignInForm({ profile, onSignedIn, onBack }: SignInFormProps) {
           value={password}
           onChange={(event) => setPassword(event.target.value)}
         />
+        <button type="button" className="link" onClick={onForgotPassword}>
+          {strings.signIn.forgotPassword}
+        </button>
       </div>
 
       {error !== null && (
@@ -64,9 +84,10 @@ export function SignInForm({ profile, onSignedIn, onBack }: SignInFormProps) {
           {error}
         </p>
       )}
+      <RetryNotice countdown={countdown} />
 
       <div className="actions">
-        <button type="submit" className="primary" disabled={submitting}>
+        <button type="submit" className="primary" disabled={submitting || countdown.secondsLeft > 0}>
           {submitting ? strings.signIn.submitting : strings.signIn.submit}
         </button>
         <button type="button" onClick={onBack}>

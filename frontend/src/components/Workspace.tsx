@@ -1,13 +1,22 @@
 import { useCallback, useEffect, useState } from "react";
 
-import { createThread, listThreads, type Profile, type Thread } from "../api.ts";
+import { createThread, errorMessage, isLockedError, listThreads, type Profile, type Thread } from "../api.ts";
 import { strings } from "../strings.ts";
+import { ChangePasswordDialog } from "./ChangePasswordDialog.tsx";
 import { ChatView } from "./ChatView.tsx";
 import { ThreadList } from "./ThreadList.tsx";
 
 interface WorkspaceProps {
   profile: Profile;
+  /**
+   * True while the profile is locked. The workspace stays on screen under the
+   * unlock prompt, keeps the open thread and the draft, and loads nothing
+   * until it is unlocked.
+   */
+  locked: boolean;
   onSignOut: () => void;
+  /** Signs out but keeps this profile chosen in the picker. */
+  onLock: () => void;
   onSwitchProfile: () => void;
 }
 
@@ -16,15 +25,18 @@ interface WorkspaceProps {
  * sidebar and the open thread's chat. After sign-in it opens the most
  * recently updated thread, if there is one.
  */
-export function Workspace({ profile, onSignOut, onSwitchProfile }: WorkspaceProps) {
+export function Workspace({ profile, locked, onSignOut, onLock, onSwitchProfile }: WorkspaceProps) {
   const [threads, setThreads] = useState<Thread[] | null>(null);
   const [threadsError, setThreadsError] = useState<string | null>(null);
   const [openThreadId, setOpenThreadId] = useState<string | null>(null);
   const [creating, setCreating] = useState(false);
   const [newChatError, setNewChatError] = useState<string | null>(null);
+  const [changingPassword, setChangingPassword] = useState(false);
 
   // refreshThreads fetches the thread list. It returns the threads, or null
-  // when the request failed and the error is shown instead.
+  // when the request failed and the error is shown instead. A locked profile
+  // shows no error here, because the unlock prompt covers the workspace and
+  // the list is fetched again after unlocking.
   const refreshThreads = useCallback(async (): Promise<Thread[] | null> => {
     try {
       const list = await listThreads();
@@ -32,12 +44,18 @@ export function Workspace({ profile, onSignOut, onSwitchProfile }: WorkspaceProp
       setThreadsError(null);
       return list;
     } catch (err) {
-      setThreadsError(err instanceof Error ? err.message : String(err));
+      if (!isLockedError(err)) {
+        setThreadsError(errorMessage(err));
+      }
       return null;
     }
   }, []);
 
+  // Fetch the threads after sign-in and again after unlocking.
   useEffect(() => {
+    if (locked) {
+      return;
+    }
     let cancelled = false;
     void refreshThreads().then((list) => {
       const newest = list?.[0];
@@ -48,7 +66,7 @@ export function Workspace({ profile, onSignOut, onSwitchProfile }: WorkspaceProp
     return () => {
       cancelled = true;
     };
-  }, [refreshThreads]);
+  }, [refreshThreads, locked]);
 
   async function handleNewChat() {
     setCreating(true);
@@ -58,7 +76,9 @@ export function Workspace({ profile, onSignOut, onSwitchProfile }: WorkspaceProp
       setOpenThreadId(thread.id);
       await refreshThreads();
     } catch (err) {
-      setNewChatError(strings.workspace.newChatFailed(err instanceof Error ? err.message : String(err)));
+      if (!isLockedError(err)) {
+        setNewChatError(strings.workspace.newChatFailed(errorMessage(err)));
+      }
     } finally {
       setCreating(false);
     }
@@ -71,13 +91,19 @@ export function Workspace({ profile, onSignOut, onSwitchProfile }: WorkspaceProp
   const openThread = threads?.find((thread) => thread.id === openThreadId);
 
   return (
-    <div className="workspace">
+    <div className="workspace" inert={locked}>
       <header className="workspace-header">
         <p className="brand">{strings.appName}</p>
         <p className="signed-in-as">{strings.workspace.signedInAs(profile.name)}</p>
         <div className="actions">
+          <button type="button" onClick={() => setChangingPassword(true)}>
+            {strings.changePassword.open}
+          </button>
           <button type="button" onClick={onSwitchProfile}>
             {strings.workspace.switchProfile}
+          </button>
+          <button type="button" onClick={onLock}>
+            {strings.workspace.lock}
           </button>
           <button type="button" onClick={onSignOut}>
             {strings.workspace.signOut}
@@ -119,10 +145,13 @@ export function Workspace({ profile, onSignOut, onSwitchProfile }: WorkspaceProp
             key={openThreadId}
             threadId={openThreadId}
             title={openThread?.title ?? null}
+            locked={locked}
             onReplyEnded={handleReplyEnded}
           />
         )}
       </main>
+
+      {changingPassword && !locked && <ChangePasswordDialog onClose={() => setChangingPassword(false)} />}
     </div>
   );
 }
