@@ -25,12 +25,17 @@ var crockford = base32.NewEncoding("0123456789ABCDEFGHJKMNPQRSTVWXYZ").WithPaddi
 // newRecoveryKey returns a new recovery key in its display form and its bytes.
 func newRecoveryKey() (display string, raw []byte) {
 	raw = randomBytes(recoveryKeyBytes)
+	return formatRecoveryKey(raw), raw
+}
+
+// formatRecoveryKey writes raw recovery key bytes in their display form.
+func formatRecoveryKey(raw []byte) string {
 	encoded := crockford.EncodeToString(raw)
 	groups := make([]string, 0, len(encoded)/recoveryGroup)
 	for i := 0; i < len(encoded); i += recoveryGroup {
 		groups = append(groups, encoded[i:i+recoveryGroup])
 	}
-	return strings.Join(groups, "-"), raw
+	return strings.Join(groups, "-")
 }
 
 // parseRecoveryKey reads a recovery key as a person may type it: in any case,

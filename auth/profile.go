@@ -2,6 +2,7 @@ package auth
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -64,32 +65,75 @@ func normalizeName(name string) (display, folded string, err error) {
 	if err := checkNameCharacters(display); err != nil {
 		return "", "", err
 	}
-	folded = norm.NFC.String(cases.Fold().String(display))
-	return display, folded, nil
+	return display, nameKey(display), nil
 }
 
-// checkNameCharacters rejects line breaks, control characters and invisible
-// formatting characters such as bidirectional overrides, which could make
-// one name look like another, and names with nothing visible in them. The
-// zero-width joiner and non-joiner stay allowed because some scripts and
-// emoji sequences need them.
+// nameKey returns the form under which names are compared for uniqueness:
+// compatibility-normalised (NFKC, so that fullwidth "Ａｄａ" is "Ada"), case
+// folded, and without the zero-width joiners that checkNameCharacters lets
+// through.
+func nameKey(display string) string {
+	key := cases.Fold().String(norm.NFKC.String(display))
+	key = strings.NewReplacer("\u200c", "", "\u200d", "").Replace(key)
+	return norm.NFKC.String(key)
+}
+
+// checkNameCharacters rejects characters that could make one name look like
+// another on the sign-in screen, or look empty: line breaks and control
+// characters, invisible formatting characters such as bidirectional
+// overrides, other default-ignorable characters such as the combining
+// grapheme joiner and Hangul fillers, variation selectors except the emoji
+// one after a symbol, letters of the Latin, Cyrillic and Greek alphabets
+// mixed in one name, and names with nothing visible in them. The zero-width
+// joiner and non-joiner stay allowed because some scripts and emoji
+// sequences need them.
 func checkNameCharacters(name string) error {
 	visible := false
+	var previous rune
+	var alphabets []string
 	for _, r := range name {
 		joiner := r == '\u200c' || r == '\u200d'
 		switch {
 		case unicode.IsControl(r) || unicode.In(r, unicode.Zl, unicode.Zp):
 			return &InputError{Field: "name", Reason: "The name contains a control character such as a line break; use letters, digits, spaces and punctuation."}
-		case unicode.Is(unicode.Cf, r) && !joiner:
-			return &InputError{Field: "name", Reason: fmt.Sprintf("The name contains the invisible formatting character U+%04X; remove it.", r)}
-		case !unicode.IsSpace(r) && !unicode.Is(unicode.Mn, r) && !joiner:
+		case joiner:
+		case unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r):
+			return &InputError{Field: "name", Reason: fmt.Sprintf("The name contains the invisible character U+%04X; remove it.", r)}
+		case unicode.Is(unicode.Variation_Selector, r) && !(r == '\ufe0f' && unicode.Is(unicode.So, previous)):
+			return &InputError{Field: "name", Reason: fmt.Sprintf("The name contains the variation selector U+%04X, which is invisible here; remove it.", r)}
+		case r == '\u2800':
+			// The Braille pattern blank is a symbol that shows as nothing.
+		case unicode.In(r, unicode.L, unicode.N, unicode.P, unicode.S):
 			visible = true
 		}
+		if alphabet := confusableAlphabet(r); alphabet != "" && !slices.Contains(alphabets, alphabet) {
+			alphabets = append(alphabets, alphabet)
+		}
+		previous = r
 	}
 	if !visible {
 		return &InputError{Field: "name", Reason: "The name has no visible characters; use letters, digits or punctuation."}
 	}
+	if len(alphabets) > 1 {
+		return &InputError{Field: "name", Reason: fmt.Sprintf("The name mixes letters of the %s alphabets, which can make it look like another name; use letters of one alphabet.", strings.Join(alphabets, " and "))}
+	}
 	return nil
+}
+
+// confusableAlphabet names the alphabet of a letter from Latin, Cyrillic or
+// Greek, whose letters often look alike, and returns "" for any other rune.
+func confusableAlphabet(r rune) string {
+	switch {
+	case !unicode.IsLetter(r):
+		return ""
+	case unicode.Is(unicode.Latin, r):
+		return "Latin"
+	case unicode.Is(unicode.Cyrillic, r):
+		return "Cyrillic"
+	case unicode.Is(unicode.Greek, r):
+		return "Greek"
+	}
+	return ""
 }
 
 // checkPassword enforces the length rules on a new password.

@@ -44,6 +44,13 @@ func TestNameRejected(t *testing.T) {
 		{"paragraph separator U+2029", "Ada\u2029Lovelace"},
 		{"combining marks only", "\u0301\u0301"},
 		{"joiners only", "\u200d\u200c"},
+		{"combining grapheme joiner", "Bob\u034f"},
+		{"variation selector after a letter", "Bob\ufe0f"},
+		{"Hangul filler U+3164", "\u3164"},
+		{"Hangul fillers U+115F U+1160", "\u115f\u1160"},
+		{"Braille blank only", "\u2800\u2800"},
+		{"Cyrillic A in a Latin name", "\u0410lice"},
+		{"Greek omicron in a Latin name", "B\u03bfb"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -68,6 +75,8 @@ func TestNameAccepted(t *testing.T) {
 		{"inner spaces kept", "Ada  Lovelace", "Ada  Lovelace"},
 		{"stored as NFC", "Jose\u0301", "Jos\u00e9"},
 		{"CJK and emoji", "小林 🦊", "小林 🦊"},
+		{"emoji with the emoji variation selector", "Sam \u2764\ufe0f", "Sam \u2764\ufe0f"},
+		{"all Cyrillic", "\u0410\u043d\u043d\u0430", "\u0410\u043d\u043d\u0430"},
 		{"emoji joined by ZWJ", "Sam \U0001F469\u200D\U0001F4BB", "Sam \U0001F469\u200D\U0001F4BB"},
 		{"Persian with ZWNJ", "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645", "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"},
 	}
@@ -98,6 +107,8 @@ func TestNameUnique(t *testing.T) {
 		{"sharp s and SS", "Straße", "STRASSE", ErrNameTaken},
 		{"capital sharp s", "STRAẞE", "strasse", ErrNameTaken},
 		{"Greek final sigma", "ΟΔΥΣΣΕΥΣ", "οδυσσευς", ErrNameTaken},
+		{"fullwidth letters", "Alice", "\uff21\uff4c\uff49\uff43\uff45", ErrNameTaken},
+		{"hidden zero-width joiner", "Alice", "Al\u200dice", ErrNameTaken},
 		{"different name", "Ada", "Ada Lovelace", nil},
 		{"accent differs", "Jose", "José", nil},
 	}

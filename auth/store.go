@@ -14,6 +14,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"go.etcd.io/bbolt"
+	"golang.org/x/text/collate"
+	"golang.org/x/text/language"
 
 	"hearth/seal"
 )
@@ -72,7 +74,8 @@ type Store struct {
 	// attemptMu is held by one password or recovery key check at a time,
 	// from its throttle check until its failure is counted, so that
 	// concurrent attempts cannot all pass the throttle before any failure is
-	// counted.
+	// counted. New profiles' keys are derived under it too, so at most one
+	// request at a time holds argon2id's memory.
 	attemptMu sync.Mutex
 
 	dummyOnce sync.Once
@@ -104,6 +107,10 @@ func Open(db *bbolt.DB, installKey *seal.Key) (*Store, error) {
 		unlocked:   newUnlockedProfiles(),
 	}
 	s.parser = newTokenParser(func() time.Time { return s.now() })
+	// The dummy record costs two argon2id runs. Building it now, off the
+	// caller's path, keeps the first unknown name from taking longer than a
+	// known one.
+	go s.dummyRecord()
 	return s, nil
 }
 
@@ -126,9 +133,23 @@ func (s *Store) CreateProfile(ctx context.Context, actorID, name, password strin
 	if err := checkPassword(password); err != nil {
 		return Profile{}, "", err
 	}
+	// Refuse a caller who may not create profiles before spending argon2id
+	// work on them. The transaction below checks again, because a first
+	// profile may appear in between.
+	if err := s.db.View(func(tx *bbolt.Tx) error {
+		profiles := tx.Bucket(profilesBucket)
+		if profiles.Stats().KeyN == 0 {
+			return nil
+		}
+		return requireAdmin(profiles, actorID)
+	}); err != nil {
+		return Profile{}, "", fmt.Errorf("create profile: %w", err)
+	}
 
 	// Derive keys outside the write transaction: argon2id takes tens of
-	// milliseconds and would block every other writer.
+	// milliseconds and would block every other writer. The keys are derived
+	// one profile at a time, like sign-in attempts, so parallel requests
+	// cannot add up argon2id's memory.
 	now := s.now().UTC()
 	rec := profileRecord{
 		Version: profileRecordVersion, ID: newProfileID(), Name: display, Role: RoleUser,
@@ -136,7 +157,9 @@ func (s *Store) CreateProfile(ctx context.Context, actorID, name, password strin
 	}
 	dataKey := seal.NewKey()
 	defer dataKey.Wipe()
+	s.attemptMu.Lock()
 	s.setPassword(&rec, dataKey, password)
+	s.attemptMu.Unlock()
 	recoveryKey := setRecoveryKey(&rec, dataKey)
 	s.setSigningKey(&rec)
 
@@ -164,7 +187,8 @@ func (s *Store) CreateProfile(ctx context.Context, actorID, name, password strin
 	return rec.profile(), recoveryKey, nil
 }
 
-// Profiles returns every profile, sorted by name.
+// Profiles returns every profile, sorted by name in the Unicode collation
+// order.
 func (s *Store) Profiles(ctx context.Context) ([]Profile, error) {
 	var list []Profile
 	err := s.db.View(func(tx *bbolt.Tx) error {
@@ -180,7 +204,10 @@ func (s *Store) Profiles(ctx context.Context) ([]Profile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list profiles: %w", err)
 	}
-	sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
+	// The Unicode collation order puts "Álvaro" next to "Alice" rather than
+	// after "Zoë", as byte order would.
+	c := collate.New(language.Und)
+	sort.SliceStable(list, func(i, j int) bool { return c.CompareString(list[i].Name, list[j].Name) < 0 })
 	return list, nil
 }
 
@@ -387,10 +414,9 @@ func (s *Store) DeleteProfile(ctx context.Context, actorID, targetID, password, 
 			}
 		}
 
-		_, folded, err := normalizeName(rec.Name)
-		if err != nil {
-			return fmt.Errorf("stored name of %s: %w", rec.ID, err)
-		}
+		// The stored name passed the rules of the version that created it,
+		// which may differ from today's, so it is only keyed, not checked.
+		folded := nameKey(rec.Name)
 		if err := tx.Bucket(namesBucket).Delete([]byte(folded)); err != nil {
 			return err
 		}

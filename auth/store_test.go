@@ -909,3 +909,22 @@ func BenchmarkRecover(b *testing.B) {
 		recoveryKey = next
 	}
 }
+
+func TestProfilesSortedByCollation(t *testing.T) {
+	s, _ := newStore(t)
+	admin := mustCreate(t, s, "", "zoë", testPassword)
+	for _, name := range []string{"Álvaro", "bob", "Alice", "Zack"} {
+		mustCreate(t, s, admin.ID, name, testPassword)
+	}
+	list, err := s.Profiles(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range list {
+		got = append(got, p.Name)
+	}
+	if want := "Alice Álvaro bob Zack zoë"; strings.Join(got, " ") != want {
+		t.Fatalf("Profiles order = %q, want %q", strings.Join(got, " "), want)
+	}
+}

@@ -8,9 +8,11 @@ import (
 	"go.etcd.io/bbolt"
 )
 
-// Sign-in throttling: after throttleFreeFailures failed attempts within
-// throttleWindow, each further attempt waits, starting at throttleFirstWait
-// and doubling with each failure up to throttleMaxWait.
+// Sign-in throttling: after throttleFreeFailures failed attempts, each
+// further attempt waits, starting at throttleFirstWait and doubling with each
+// failure up to throttleMaxWait. A counter is forgotten once throttleWindow
+// has passed since its last wait ended, so someone who waits out every delay
+// keeps the count growing until the wait reaches its cap.
 const (
 	throttleWindow       = 15 * time.Minute
 	throttleFreeFailures = 5
@@ -20,9 +22,23 @@ const (
 
 var failuresBucket = []byte("signin_failures") // counter key → failureRecord JSON
 
-// failureRecord lists the times of recent failed attempts, newest last.
+// failureRecord counts the failed attempts under one key.
 type failureRecord struct {
-	Failures []time.Time `json:"failures"`
+	Count int       `json:"count"`
+	Last  time.Time `json:"last"`
+}
+
+// wait returns how long after the last failure the next attempt must wait.
+func (r failureRecord) wait() time.Duration {
+	if r.Count < throttleFreeFailures {
+		return 0
+	}
+	return min(throttleFirstWait<<min(r.Count-throttleFreeFailures, 20), throttleMaxWait)
+}
+
+// expired reports whether the counter is old enough at now to be forgotten.
+func (r failureRecord) expired(now time.Time) bool {
+	return now.Sub(r.Last.Add(r.wait())) >= throttleWindow
 }
 
 // throttleKeys returns the counters a sign-in attempt is judged by: one for
@@ -41,27 +57,26 @@ func retryAfter(tx *bbolt.Tx, keys [][]byte, now time.Time) (time.Duration, erro
 		if err != nil {
 			return 0, err
 		}
-		n := len(rec.Failures)
-		if n < throttleFreeFailures {
-			continue
-		}
-		backoff := throttleFirstWait << min(n-throttleFreeFailures, 20)
-		backoff = min(backoff, throttleMaxWait)
-		if until := rec.Failures[n-1].Add(backoff); until.After(now) {
+		if until := rec.Last.Add(rec.wait()); rec.Count > 0 && until.After(now) {
 			wait = max(wait, until.Sub(now))
 		}
 	}
 	return wait, nil
 }
 
-// recordFailure adds a failed attempt at now to every counter in keys.
+// recordFailure adds a failed attempt at now to every counter in keys, and
+// deletes the counters of others that have expired.
 func recordFailure(tx *bbolt.Tx, keys [][]byte, now time.Time) error {
+	if err := pruneFailures(tx, now); err != nil {
+		return err
+	}
 	for _, key := range keys {
 		rec, err := readFailures(tx, key, now)
 		if err != nil {
 			return err
 		}
-		rec.Failures = append(rec.Failures, now)
+		rec.Count++
+		rec.Last = now
 		v, err := json.Marshal(rec)
 		if err != nil {
 			return fmt.Errorf("encode failures of %s: %w", key, err)
@@ -78,8 +93,8 @@ func clearFailures(tx *bbolt.Tx, key []byte) error {
 	return tx.Bucket(failuresBucket).Delete(key)
 }
 
-// readFailures returns the failures under key that are still inside the
-// window at now.
+// readFailures returns the counter under key, or an empty one if it has
+// expired at now.
 func readFailures(tx *bbolt.Tx, key []byte, now time.Time) (failureRecord, error) {
 	var rec failureRecord
 	v := tx.Bucket(failuresBucket).Get(key)
@@ -89,12 +104,31 @@ func readFailures(tx *bbolt.Tx, key []byte, now time.Time) (failureRecord, error
 	if err := json.Unmarshal(v, &rec); err != nil {
 		return rec, fmt.Errorf("decode failures of %s: %w", key, err)
 	}
-	kept := rec.Failures[:0]
-	for _, at := range rec.Failures {
-		if now.Sub(at) < throttleWindow {
-			kept = append(kept, at)
+	if rec.expired(now) {
+		return failureRecord{}, nil
+	}
+	return rec, nil
+}
+
+// pruneFailures deletes every counter that has expired at now, so that the
+// bucket does not keep one entry per name ever tried.
+func pruneFailures(tx *bbolt.Tx, now time.Time) error {
+	b := tx.Bucket(failuresBucket)
+	var expired [][]byte
+	err := b.ForEach(func(k, v []byte) error {
+		var rec failureRecord
+		if json.Unmarshal(v, &rec) != nil || rec.expired(now) {
+			expired = append(expired, append([]byte(nil), k...))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, k := range expired {
+		if err := b.Delete(k); err != nil {
+			return err
 		}
 	}
-	rec.Failures = kept
-	return rec, nil
+	return nil
 }

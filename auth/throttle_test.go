@@ -42,7 +42,7 @@ func countedFailures(t *testing.T, s *Store, key []byte) int {
 	var n int
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		rec, err := readFailures(tx, key, s.now())
-		n = len(rec.Failures)
+		n = rec.Count
 		return err
 	})
 	if err != nil {
@@ -162,14 +162,15 @@ func TestThrottleWindow(t *testing.T) {
 	mustCreate(t, s, "", "Ada", testPassword)
 
 	failLogins(t, s, throttleFreeFailures, "Ada", testClient)
-	clock.Advance(throttleWindow - time.Second)
+	// The fifth failure started a wait of 1 s; the window runs from its end.
+	clock.Advance(time.Second + throttleWindow - time.Millisecond)
 	if n := countedFailures(t, s, throttleKeys("ada", testClient)[0]); n != throttleFreeFailures {
 		t.Errorf("failures counted just inside the window = %d, want %d", n, throttleFreeFailures)
 	}
 
 	// Once the window has passed, the old failures are forgotten, so five
 	// more are free. Were they remembered, the second would wait 2 s.
-	clock.Advance(time.Second)
+	clock.Advance(time.Millisecond)
 	failLogins(t, s, throttleFreeFailures, "Ada", testClient)
 	_, err := s.Login(ctx, "Ada", testPassword, testClient)
 	wantThrottled(t, err, time.Second)
@@ -293,7 +294,7 @@ func TestThrottleSharedAcrossOperations(t *testing.T) {
 	// Five failures spread over the four operations throttle each of them.
 	for _, last := range order {
 		t.Run(last, func(t *testing.T) {
-			clock.Advance(throttleWindow)
+			clock.Advance(throttleWindow + throttleMaxWait)
 			for i := range throttleFreeFailures {
 				op := order[i%len(order)]
 				if err := ops[op]("Grace", grace.ID); !errors.Is(err, ErrInvalidCredentials) {
@@ -309,6 +310,57 @@ func TestThrottleSharedAcrossOperations(t *testing.T) {
 	wantThrottled(t, err, time.Second)
 	_, err = s.ChangePassword(ctx, ada.ID, testPassword, testNewPassword, testClient)
 	wantThrottled(t, err, time.Second)
+}
+
+// TestThrottlePatientGuesserReachesCap checks that waiting out every delay
+// does not reset the count: the wait keeps doubling until it reaches its cap.
+func TestThrottlePatientGuesserReachesCap(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	clock := useClock(s, testNow)
+	mustCreate(t, s, "", "Ada", testPassword)
+
+	var lastWait time.Duration
+	for i := range throttleFreeFailures + 12 {
+		_, err := s.Login(ctx, "Ada", testPassword+"!", testClient)
+		var throttled *ThrottledError
+		if errors.As(err, &throttled) {
+			lastWait = throttled.RetryAfter
+			clock.Advance(throttled.RetryAfter)
+			_, err = s.Login(ctx, "Ada", testPassword+"!", testClient)
+		}
+		if !errors.Is(err, ErrInvalidCredentials) {
+			t.Fatalf("guess %d: error = %v, want %v", i+1, err, ErrInvalidCredentials)
+		}
+	}
+	if lastWait != throttleMaxWait {
+		t.Fatalf("last wait = %v, want the cap %v", lastWait, throttleMaxWait)
+	}
+}
+
+func TestThrottlePrunesExpiredCounters(t *testing.T) {
+	s, _ := newStore(t)
+	clock := useClock(s, testNow)
+	mustCreate(t, s, "", "Ada", testPassword)
+	for _, name := range []string{"Nobody", "Someone", "Anyone"} {
+		failLogins(t, s, 1, name, "client-"+name)
+	}
+	clock.Advance(throttleWindow)
+	failLogins(t, s, 1, "Ada", testClient)
+
+	var keys []string
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		return tx.Bucket(failuresBucket).ForEach(func(k, _ []byte) error {
+			keys = append(keys, string(k))
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 2 {
+		t.Fatalf("counters after pruning = %q, want only Ada's name and client", keys)
+	}
 }
 
 // TestThrottleConcurrent checks that attempts made at the same time cannot
