@@ -419,3 +419,33 @@ func TestRecoverWithRecoveryKey(t *testing.T) {
 	env.mustJSON("POST", "/api/auth/recover", "", map[string]string{"name": "Ada", "recoveryKey": created.RecoveryKey, "newPassword": "another password"}, http.StatusUnauthorized, nil)
 	env.login("Ada", "brand new password")
 }
+
+func TestIdleLockSetting(t *testing.T) {
+	env := newTestEnv(t)
+	token := env.signUp("", "Ada")
+
+	var me struct {
+		IdleLockMinutes int `json:"idleLockMinutes"`
+	}
+	env.mustJSON("GET", "/api/auth/me", token, nil, http.StatusOK, &me)
+	if me.IdleLockMinutes != 15 {
+		t.Fatalf("default idle lock = %d minutes, want 15", me.IdleLockMinutes)
+	}
+	env.mustJSON("PATCH", "/api/auth/me", token, map[string]int{"idleLockMinutes": 0}, http.StatusOK, &me)
+	if me.IdleLockMinutes != 0 {
+		t.Fatalf("idle lock after setting never = %d, want 0", me.IdleLockMinutes)
+	}
+	env.mustJSON("PATCH", "/api/auth/me", token, map[string]int{"idleLockMinutes": 30}, http.StatusOK, &me)
+	env.mustJSON("GET", "/api/auth/me", token, nil, http.StatusOK, &me)
+	if me.IdleLockMinutes != 30 {
+		t.Fatalf("idle lock = %d minutes, want 30", me.IdleLockMinutes)
+	}
+
+	for _, body := range []any{map[string]int{"idleLockMinutes": -1}, map[string]int{"idleLockMinutes": maxIdleLockMinutes + 1}, map[string]string{}} {
+		var out errorBody
+		env.mustJSON("PATCH", "/api/auth/me", token, body, http.StatusBadRequest, &out)
+		if out.Error.Field != "idleLockMinutes" {
+			t.Errorf("body %v: field %q, want idleLockMinutes", body, out.Error.Field)
+		}
+	}
+}

@@ -62,6 +62,7 @@ func (a *App) routes(ui fs.FS) http.Handler {
 	mux.Handle("POST /api/auth/login", a.public(a.handleLogin))
 	mux.Handle("POST /api/auth/logout", a.signedIn(a.handleLogout))
 	mux.Handle("GET /api/auth/me", a.signedIn(a.handleMe))
+	mux.Handle("PATCH /api/auth/me", a.signedIn(a.handleUpdateMe))
 	mux.Handle("POST /api/auth/password", a.signedIn(a.handleChangePassword))
 	mux.Handle("POST /api/auth/recover", a.public(a.handleRecover))
 

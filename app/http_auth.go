@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"time"
@@ -158,14 +159,50 @@ func (a *App) handleLogout(w http.ResponseWriter, r *http.Request, sess auth.Ses
 	return nil
 }
 
+// maxIdleLockMinutes bounds the idle lock a profile can choose: one week.
+const maxIdleLockMinutes = 7 * 24 * 60
+
 func (a *App) handleMe(w http.ResponseWriter, r *http.Request, sess auth.Session) error {
-	writeJSON(w, http.StatusOK, map[string]any{
-		"id":     sess.Profile.ID,
-		"name":   sess.Profile.Name,
-		"role":   sess.Profile.Role,
-		"locked": sess.Locked,
-	})
+	writeJSON(w, http.StatusOK, meView(sess.Profile, sess.Locked))
 	return nil
+}
+
+// handleUpdateMe changes the signed-in profile's own settings: for now, how
+// many idle minutes lock it (0 for never).
+func (a *App) handleUpdateMe(w http.ResponseWriter, r *http.Request, sess auth.Session) error {
+	var req struct {
+		IdleLockMinutes *int `json:"idleLockMinutes"`
+	}
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if req.IdleLockMinutes == nil {
+		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Field: "idleLockMinutes", Message: "Send idleLockMinutes: the minutes without a request after which the profile locks, or 0 for never."}
+	}
+	minutes := *req.IdleLockMinutes
+	if minutes < 0 || minutes > maxIdleLockMinutes {
+		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Field: "idleLockMinutes",
+			Message: fmt.Sprintf("The idle lock must be between 0 (never) and %d minutes.", maxIdleLockMinutes)}
+	}
+	if err := a.profiles.SetIdleLock(r.Context(), sess.Profile.ID, time.Duration(minutes)*time.Minute); err != nil {
+		return err
+	}
+	p, err := a.profiles.Profile(r.Context(), sess.Profile.ID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, meView(p, sess.Locked))
+	return nil
+}
+
+func meView(p auth.Profile, locked bool) map[string]any {
+	return map[string]any{
+		"id":              p.ID,
+		"name":            p.Name,
+		"role":            p.Role,
+		"locked":          locked,
+		"idleLockMinutes": int(p.IdleLock / time.Minute),
+	}
 }
 
 func (a *App) handleChangePassword(w http.ResponseWriter, r *http.Request, sess auth.Session) error {
