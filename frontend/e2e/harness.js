@@ -78,10 +78,16 @@ process.on("exit", () => {
  * @property {FakeOllama | null} fake The fake Ollama, or null for a suite without one.
  * @property {ServerProcess} hearth   The running `hearth serve`.
  * @property {import("playwright-core").Page} page
+ * @property {(label: string) => Promise<import("playwright-core").Page>} openBrowser
+ *   Starts a second Chromium with its own profile folder, so its cookies are
+ *   apart from page's, as for another person at the same computer. Its
+ *   console goes to browser-console-LABEL.log, and it stops with the suite.
  * @property {() => Promise<void>} restartHearth  Stops Hearth and starts it again on the same address and data.
- * @property {(file: string) => Promise<void>} screenshot  Saves a PNG of the page into artifactsDir.
+ * @property {(file: string, target?: import("playwright-core").Page) => Promise<void>} screenshot
+ *   Saves a PNG of target, by default page, into artifactsDir.
  * @property {(testName: string, fn: () => Promise<void>) => Promise<void>} captureFailure
- *   Runs a test body and, when it fails, saves a screenshot named after the test.
+ *   Runs a test body and, when it fails, saves a screenshot named after the
+ *   test of page and of each browser from openBrowser.
  * @property {() => Promise<void>} close  Stops everything and removes the temp folders.
  */
 
@@ -150,28 +156,16 @@ export async function startSuite(name, options = {}) {
     cleanups.push(() => hearth.stop());
 
     // 3. Chromium with a fresh profile folder, and a log of the page's console.
-    const context = await chromium.launchPersistentContext(path.join(tempDir, "chromium-profile"), {
-      executablePath: chromiumBin,
-      headless: true,
-      args: chromiumArgs,
-      viewport: { width: 1100, height: 760 },
-    });
-    cleanups.push(() => context.close());
-    const page = context.pages()[0] ?? (await context.newPage());
-    const consoleLog = createWriteStream(path.join(artifactsDir, "browser-console.log"));
-    cleanups.push(async () => {
-      consoleLog.end();
-      await once(consoleLog, "close");
-    });
-    /** @param {string} line */
-    const logConsole = (line) => {
-      // The page may still log while the suite closes, after the file is closed.
-      if (!consoleLog.writableEnded) {
-        consoleLog.write(`${line}\n`);
-      }
-    };
-    page.on("console", (message) => logConsole(`${message.type()}: ${message.text()}`));
-    page.on("pageerror", (err) => logConsole(`pageerror: ${err.stack ?? err.message}`));
+    const browser = await launchBrowser(
+      chromiumBin,
+      path.join(tempDir, "chromium-profile"),
+      path.join(artifactsDir, "browser-console.log"),
+    );
+    cleanups.push(browser.close);
+    const { page } = browser;
+
+    /** @type {Map<string, import("playwright-core").Page>} */
+    const otherPages = new Map();
 
     /** @type {Suite} */
     const suite = {
@@ -181,27 +175,82 @@ export async function startSuite(name, options = {}) {
       fake,
       hearth,
       page,
+      async openBrowser(label) {
+        assert.ok(!otherPages.has(label), `a browser labelled ${label} is already open`);
+        const other = await launchBrowser(
+          chromiumBin,
+          path.join(tempDir, `chromium-profile-${label}`),
+          path.join(artifactsDir, `browser-console-${label}.log`),
+        );
+        cleanups.push(other.close);
+        otherPages.set(label, other.page);
+        return other.page;
+      },
       async restartHearth() {
         const addr = new URL(hearth.url).host;
         await hearth.stop();
         hearth = await startHearth(addr);
         suite.hearth = hearth;
       },
-      async screenshot(file) {
-        await page.screenshot({ path: path.join(artifactsDir, file), fullPage: true });
+      async screenshot(file, target = page) {
+        await target.screenshot({ path: path.join(artifactsDir, file), fullPage: true });
       },
       async captureFailure(testName, fn) {
         try {
           await fn();
         } catch (err) {
-          const file = `failed-${testName.replace(/[^a-z0-9]+/gi, "-")}.png`;
-          await suite.screenshot(file).catch(() => undefined);
+          const base = `failed-${testName.replace(/[^a-z0-9]+/gi, "-")}`;
+          await suite.screenshot(`${base}.png`).catch(() => undefined);
+          for (const [label, other] of otherPages) {
+            await suite.screenshot(`${base}-${label}.png`, other).catch(() => undefined);
+          }
           throw err;
         }
       },
       close,
     };
     return suite;
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/**
+ * Launches Chromium with the profile folder profileDir and writes the
+ * console of its page, and the page's uncaught errors, to consoleFile.
+ *
+ * @param {string} chromiumBin
+ * @param {string} profileDir
+ * @param {string} consoleFile
+ * @returns {Promise<{ page: import("playwright-core").Page, close: () => Promise<void> }>}
+ */
+async function launchBrowser(chromiumBin, profileDir, consoleFile) {
+  const context = await chromium.launchPersistentContext(profileDir, {
+    executablePath: chromiumBin,
+    headless: true,
+    args: chromiumArgs,
+    viewport: { width: 1100, height: 760 },
+  });
+  const consoleLog = createWriteStream(consoleFile);
+  const close = async () => {
+    await context.close();
+    consoleLog.end();
+    await once(consoleLog, "close");
+  };
+
+  try {
+    const page = context.pages()[0] ?? (await context.newPage());
+    /** @param {string} line */
+    const logConsole = (line) => {
+      // The page may still log while the browser closes, after the file is closed.
+      if (!consoleLog.writableEnded) {
+        consoleLog.write(`${line}\n`);
+      }
+    };
+    page.on("console", (message) => logConsole(`${message.type()}: ${message.text()}`));
+    page.on("pageerror", (err) => logConsole(`pageerror: ${err.stack ?? err.message}`));
+    return { page, close };
   } catch (err) {
     await close();
     throw err;
@@ -277,17 +326,24 @@ export class FakeOllama {
 
 /**
  * Creates a profile through the API, as the first-run form would, so that a
- * test can start at the profile picker. It returns the profile's recovery key.
+ * test can start at the profile picker. Every profile after the first needs
+ * an administrator's bearer token. It returns the profile's recovery key.
  *
  * @param {string} hearthUrl
  * @param {string} name
  * @param {string} password
+ * @param {string} [adminToken]
  * @returns {Promise<string>}
  */
-export async function createProfileThroughApi(hearthUrl, name, password) {
+export async function createProfileThroughApi(hearthUrl, name, password, adminToken) {
+  /** @type {Record<string, string>} */
+  const headers = { "Content-Type": "application/json" };
+  if (adminToken !== undefined) {
+    headers["Authorization"] = `Bearer ${adminToken}`;
+  }
   const response = await fetch(`${hearthUrl}/api/auth/profiles`, {
     method: "POST",
-    headers: { "Content-Type": "application/json" },
+    headers,
     body: JSON.stringify({ name, password }),
   });
   const text = await response.text();
@@ -363,6 +419,73 @@ export async function threadsStatus(hearthUrl, { token, cookie }) {
 export async function cookieHeader(page, hearthUrl) {
   const cookies = await page.context().cookies(`${hearthUrl}/api/threads`);
   return cookies.map((cookie) => `${cookie.name}=${cookie.value}`).join("; ");
+}
+
+/**
+ * Returns the profiles that GET /api/auth/profiles lists, sorted by name.
+ *
+ * @param {string} hearthUrl
+ * @returns {Promise<Array<{ id: string, name: string, role: string }>>}
+ */
+export async function profilesThroughApi(hearthUrl) {
+  const response = await fetch(`${hearthUrl}/api/auth/profiles`);
+  assert.equal(response.status, 200, `GET /api/auth/profiles answered ${response.status}`);
+  return /** @type {Array<{ id: string, name: string, role: string }>} */ (await response.json());
+}
+
+// Accessibility roles of the controls that a person operates, each of which
+// needs an accessible name.
+const controlRoles = new Set([
+  "button",
+  "checkbox",
+  "combobox",
+  "link",
+  "listbox",
+  "menuitem",
+  "radio",
+  "searchbox",
+  "slider",
+  "spinbutton",
+  "switch",
+  "tab",
+  "textbox",
+]);
+
+/**
+ * Returns the controls on the page that have no accessible name, as
+ * "ROLE: HTML" strings, empty when every control is labelled. It reads
+ * Chromium's accessibility tree through the DevTools protocol, so the names
+ * are the ones Chromium computes from labels, aria-label, aria-labelledby and
+ * the text inside, and passes on to screen readers.
+ *
+ * @param {import("playwright-core").Page} page
+ * @returns {Promise<string[]>}
+ */
+export async function unlabelledControls(page) {
+  const cdp = await page.context().newCDPSession(page);
+  try {
+    await cdp.send("Accessibility.enable");
+    await cdp.send("DOM.enable");
+    const { nodes } = await cdp.send("Accessibility.getFullAXTree");
+    /** @type {string[]} */
+    const unlabelled = [];
+    for (const node of nodes) {
+      const role = String(node.role?.value ?? "");
+      const name = String(node.name?.value ?? "").trim();
+      if (node.ignored || !controlRoles.has(role) || name !== "") {
+        continue;
+      }
+      let html = `backend node ${node.backendDOMNodeId}`;
+      if (node.backendDOMNodeId !== undefined) {
+        const { outerHTML } = await cdp.send("DOM.getOuterHTML", { backendNodeId: node.backendDOMNodeId });
+        html = outerHTML.slice(0, 200);
+      }
+      unlabelled.push(`${role}: ${html}`);
+    }
+    return unlabelled;
+  } finally {
+    await cdp.detach();
+  }
 }
 
 /**

@@ -3,14 +3,19 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import {
   ApiError,
   changePassword,
+  createProfile,
   createThread,
+  deleteOwnProfile,
+  deleteProfile,
   getThread,
+  listProfiles,
   listThreads,
   login,
   logout,
   parseRetryAfter,
   recover,
   resumeSession,
+  setProfileRole,
   setSessionHandlers,
   stopChat,
 } from "./api.ts";
@@ -27,6 +32,10 @@ function jsonResponse(status: number, body: unknown, headers: Record<string, str
 
 function errorResponse(status: number, code: string, message: string, headers: Record<string, string> = {}): Response {
   return jsonResponse(status, { error: { code, message } }, headers);
+}
+
+function fieldErrorResponse(status: number, code: string, message: string, field: string): Response {
+  return jsonResponse(status, { error: { code, message, field } });
 }
 
 // stubFetch replaces fetch with a mock that returns the given responses in order.
@@ -494,6 +503,178 @@ describe("password change and recovery", () => {
     await expect(recover("Ada", "wrong", "battery staple")).rejects.toMatchObject({ code: "unauthorized" });
 
     expect(handlers.onEnded).not.toHaveBeenCalled();
+  });
+});
+
+describe("profile management", () => {
+  const bob = { id: "p2", name: "Bob", role: "user" };
+  const lastAdmin = () =>
+    errorResponse(409, "conflict", "This is the last administrator. Make another profile an administrator first.");
+
+  it("listProfiles sends GET without a session", async () => {
+    const fetchMock = stubFetch(jsonResponse(200, [profile, bob]));
+
+    const list = await listProfiles();
+
+    expect(list).toEqual([profile, bob]);
+    const [url, init] = fetchMock.mock.calls[0] as FetchArguments;
+    expect(url).toBe("/api/auth/profiles");
+    expect(init.method).toBe("GET");
+    expect(headersOf(fetchMock, 0).has("X-CSRF-Token")).toBe(false);
+  });
+
+  it("createProfile sends the admin's session", async () => {
+    const fetchMock = stubFetch(jsonResponse(200, loginAnswer), jsonResponse(201, { profile: bob, recoveryKey: "KEY" }));
+
+    await login("Ada", "correct horse");
+    const created = await createProfile("Bob", "battery staple");
+
+    expect(created).toEqual({ profile: bob, recoveryKey: "KEY" });
+    const [url, init] = fetchMock.mock.calls[1] as FetchArguments;
+    expect(url).toBe("/api/auth/profiles");
+    expect(init.method).toBe("POST");
+    expect(init.body).toBe(JSON.stringify({ name: "Bob", password: "battery staple" }));
+    expect(headersOf(fetchMock, 1).get("Authorization")).toBe("Bearer secret-token");
+    expect(headersOf(fetchMock, 1).get("X-CSRF-Token")).toBe("csrf-from-login");
+    expect(headersOf(fetchMock, 1).get("Content-Type")).toBe("application/json");
+  });
+
+  it("createProfile reports a taken name on its field", async () => {
+    stubFetch(
+      jsonResponse(200, loginAnswer),
+      fieldErrorResponse(409, "conflict", "A profile with this name already exists. Choose another name.", "name"),
+    );
+
+    await login("Ada", "correct horse");
+
+    await expect(createProfile("Bob", "battery staple")).rejects.toMatchObject({
+      code: "conflict",
+      status: 409,
+      field: "name",
+      message: "A profile with this name already exists. Choose another name.",
+    });
+  });
+
+  it("setProfileRole sends PATCH with the role", async () => {
+    const promoted = { ...bob, role: "admin" };
+    const fetchMock = stubFetch(jsonResponse(200, loginAnswer), jsonResponse(200, promoted));
+
+    await login("Ada", "correct horse");
+    const changed = await setProfileRole("p2", "admin");
+
+    expect(changed).toEqual(promoted);
+    const [url, init] = fetchMock.mock.calls[1] as FetchArguments;
+    expect(url).toBe("/api/auth/profiles/p2");
+    expect(init.method).toBe("PATCH");
+    expect(init.body).toBe(JSON.stringify({ role: "admin" }));
+    expect(headersOf(fetchMock, 1).get("Authorization")).toBe("Bearer secret-token");
+    expect(headersOf(fetchMock, 1).get("X-CSRF-Token")).toBe("csrf-from-login");
+  });
+
+  it("setProfileRole encodes the id in the path", async () => {
+    const fetchMock = stubFetch(jsonResponse(200, loginAnswer), jsonResponse(200, bob));
+
+    await login("Ada", "correct horse");
+    await setProfileRole("a/b?c", "user");
+
+    expect(fetchMock.mock.calls[1]?.[0]).toBe("/api/auth/profiles/a%2Fb%3Fc");
+  });
+
+  it("setProfileRole keeps the last admin's sentence", async () => {
+    stubFetch(jsonResponse(200, loginAnswer), lastAdmin());
+
+    await login("Ada", "correct horse");
+
+    await expect(setProfileRole("p1", "user")).rejects.toMatchObject({
+      code: "conflict",
+      status: 409,
+      field: null,
+      message: "This is the last administrator. Make another profile an administrator first.",
+    });
+    expect(handlers.onEnded).not.toHaveBeenCalled();
+  });
+
+  it("deleteProfile sends DELETE without a body", async () => {
+    const fetchMock = stubFetch(jsonResponse(200, loginAnswer), new Response(null, { status: 204 }), jsonResponse(200, []));
+
+    await login("Ada", "correct horse");
+    await expect(deleteProfile("p2")).resolves.toBeUndefined();
+    await listThreads();
+
+    const [url, init] = fetchMock.mock.calls[1] as FetchArguments;
+    expect(url).toBe("/api/auth/profiles/p2");
+    expect(init.method).toBe("DELETE");
+    expect(init.body).toBeUndefined();
+    expect(headersOf(fetchMock, 1).has("Content-Type")).toBe(false);
+    expect(headersOf(fetchMock, 1).get("Authorization")).toBe("Bearer secret-token");
+    expect(headersOf(fetchMock, 1).get("X-CSRF-Token")).toBe("csrf-from-login");
+    // Deleting another profile keeps this session.
+    expect(headersOf(fetchMock, 2).get("Authorization")).toBe("Bearer secret-token");
+  });
+
+  it("deleteOwnProfile sends the password and ends the session", async () => {
+    const fetchMock = stubFetch(jsonResponse(200, loginAnswer), new Response(null, { status: 204 }), invalidToken());
+
+    await login("Ada", "correct horse");
+    await expect(deleteOwnProfile("p1", "correct horse")).resolves.toBeUndefined();
+    await expect(listThreads()).rejects.toMatchObject({ status: 401 });
+
+    const [url, init] = fetchMock.mock.calls[1] as FetchArguments;
+    expect(url).toBe("/api/auth/profiles/p1");
+    expect(init.method).toBe("DELETE");
+    expect(init.body).toBe(JSON.stringify({ password: "correct horse" }));
+    expect(headersOf(fetchMock, 1).get("Content-Type")).toBe("application/json");
+    expect(headersOf(fetchMock, 1).get("Authorization")).toBe("Bearer secret-token");
+    expect(headersOf(fetchMock, 1).get("X-CSRF-Token")).toBe("csrf-from-login");
+    expect(headersOf(fetchMock, 2).has("Authorization")).toBe(false);
+    // The page ended the session itself, so the 401 afterwards is not news.
+    expect(handlers.onEnded).not.toHaveBeenCalled();
+  });
+
+  it("deleteOwnProfile sends CSRF from the cookie", async () => {
+    vi.stubGlobal("document", { cookie: "hearth_csrf=csrf-from-cookie" });
+    const fetchMock = stubFetch(jsonResponse(200, { ...profile, locked: false }), new Response(null, { status: 204 }));
+
+    await resumeSession();
+    await deleteOwnProfile("p1", "correct horse");
+
+    expect(headersOf(fetchMock, 1).has("Authorization")).toBe(false);
+    expect(headersOf(fetchMock, 1).get("X-CSRF-Token")).toBe("csrf-from-cookie");
+  });
+
+  it("deleteOwnProfile wrong password keeps the session", async () => {
+    const wrong = fieldErrorResponse(
+      400,
+      "invalid_request",
+      "The password is wrong. Enter your password to delete your own profile.",
+      "password",
+    );
+    const fetchMock = stubFetch(jsonResponse(200, loginAnswer), wrong, jsonResponse(200, []));
+
+    await login("Ada", "correct horse");
+    const result = deleteOwnProfile("p1", "wrong");
+
+    await expect(result).rejects.toBeInstanceOf(ApiError);
+    await expect(result).rejects.toMatchObject({ code: "invalid_request", status: 400, field: "password" });
+    await listThreads();
+    expect(headersOf(fetchMock, 2).get("Authorization")).toBe("Bearer secret-token");
+    expect(handlers.onEnded).not.toHaveBeenCalled();
+  });
+
+  it("deleteOwnProfile last admin keeps the session", async () => {
+    const fetchMock = stubFetch(jsonResponse(200, loginAnswer), lastAdmin(), jsonResponse(200, []));
+
+    await login("Ada", "correct horse");
+    await expect(deleteOwnProfile("p1", "correct horse")).rejects.toMatchObject({ code: "conflict", status: 409 });
+    await listThreads();
+
+    expect(headersOf(fetchMock, 2).get("Authorization")).toBe("Bearer secret-token");
+  });
+
+  it("ignores a field that is not a string", async () => {
+    stubFetch(jsonResponse(400, { error: { code: "invalid_request", message: "Bad.", field: 7 } }));
+
+    await expect(listProfiles()).rejects.toMatchObject({ code: "invalid_request", field: null });
   });
 });
 

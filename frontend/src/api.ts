@@ -117,6 +117,7 @@ const serverErrorCodes = [
   "rate_limited",
   "too_large",
   "unsupported_media_type",
+  "method_not_allowed",
   "internal",
 ] as const;
 
@@ -130,13 +131,25 @@ export class ApiError extends Error {
    * response, or null when the response named no wait.
    */
   readonly retryAfterSeconds: number | null;
+  /**
+   * Name of the request field that the server rejected, such as "name" or
+   * "password", or null when no single input is at fault.
+   */
+  readonly field: string | null;
 
-  constructor(code: ApiErrorCode, message: string, status: number, retryAfterSeconds: number | null = null) {
+  constructor(
+    code: ApiErrorCode,
+    message: string,
+    status: number,
+    retryAfterSeconds: number | null = null,
+    field: string | null = null,
+  ) {
     super(message);
     this.name = "ApiError";
     this.code = code;
     this.status = status;
     this.retryAfterSeconds = retryAfterSeconds;
+    this.field = field;
   }
 }
 
@@ -209,6 +222,35 @@ export function listProfiles(): Promise<Profile[]> {
  */
 export function createProfile(name: string, password: string): Promise<CreatedProfile> {
   return requestJson<CreatedProfile>("POST", "/api/auth/profiles", "session", { name, password });
+}
+
+/**
+ * Gives a profile the role "admin" or "user" and returns the changed profile.
+ * Only an administrator may do this. Demoting the last administrator is
+ * rejected with a 409 `conflict`.
+ */
+export function setProfileRole(profileId: string, role: ProfileRole): Promise<Profile> {
+  return requestJson<Profile>("PATCH", profilePath(profileId), "session", { role });
+}
+
+/**
+ * Deletes another profile, which erases its threads and messages and ends its
+ * sessions. Only an administrator may do this. To delete the signed-in
+ * profile itself, use deleteOwnProfile.
+ */
+export async function deleteProfile(profileId: string): Promise<void> {
+  await requestJson<undefined>("DELETE", profilePath(profileId), "session");
+}
+
+/**
+ * Deletes the signed-in profile, whose id is profileId, after the server
+ * checks its password, and then clears the session here because the profile
+ * and its sessions no longer exist. A wrong password is a 400 ApiError with
+ * field "password", and the last administrator gets a 409 `conflict`.
+ */
+export async function deleteOwnProfile(profileId: string, password: string): Promise<void> {
+  await requestJson<undefined>("DELETE", profilePath(profileId), "session", { password });
+  endSession();
 }
 
 /**
@@ -336,6 +378,10 @@ export function parseRetryAfter(value: string | null, now: number = Date.now()):
   return Math.max(0, Math.ceil((date - now) / 1000));
 }
 
+function profilePath(profileId: string): string {
+  return `/api/auth/profiles/${encodeURIComponent(profileId)}`;
+}
+
 function startSession(result: LoginResult): void {
   authToken = result.token;
   csrfToken = result.csrfToken;
@@ -459,7 +505,7 @@ async function errorFromResponse(response: Response): Promise<ApiError> {
 
   const parsed = parseErrorBody(text, response.status);
   if (parsed !== null) {
-    return new ApiError(parsed.code, parsed.message, response.status, retryAfter);
+    return new ApiError(parsed.code, parsed.message, response.status, retryAfter, parsed.field);
   }
   return new ApiError(
     codeForStatus(response.status),
@@ -469,9 +515,12 @@ async function errorFromResponse(response: Response): Promise<ApiError> {
   );
 }
 
-// parseErrorBody reads the {"error": {"code", "message"}} shape, or returns
-// null when the text has another shape.
-function parseErrorBody(text: string, status: number): { code: ApiErrorCode; message: string } | null {
+// parseErrorBody reads the {"error": {"code", "message", "field"?}} shape,
+// or returns null when the text has another shape.
+function parseErrorBody(
+  text: string,
+  status: number,
+): { code: ApiErrorCode; message: string; field: string | null } | null {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -482,14 +531,14 @@ function parseErrorBody(text: string, status: number): { code: ApiErrorCode; mes
     return null;
   }
 
-  const { code, message } = value.error;
+  const { code, message, field } = value.error;
   if (typeof message !== "string") {
     return null;
   }
   // A code this client does not know yet is replaced by the one its status
   // implies, but the server's sentence is kept.
   const known = serverErrorCodes.find((candidate) => candidate === code);
-  return { code: known ?? codeForStatus(status), message };
+  return { code: known ?? codeForStatus(status), message, field: typeof field === "string" ? field : null };
 }
 
 function codeForStatus(status: number): ApiErrorCode {
@@ -506,6 +555,8 @@ function codeForStatus(status: number): ApiErrorCode {
       return "conflict";
     case 413:
       return "too_large";
+    case 405:
+      return "method_not_allowed";
     case 415:
       return "unsupported_media_type";
     case 429:

@@ -57,6 +57,17 @@ export const strings = {
     confirm: "I have saved my recovery key",
     continue: "Continue",
     continuing: "Signing in…",
+    // The key of a profile that an administrator created for someone else,
+    // shown to the administrator.
+    givenTo: {
+      title: (name: string) => `Recovery key for ${name}`,
+      intro: (name: string) =>
+        `Give this recovery key to ${name}. With it, ${name} can set a new password if they forget theirs. Hearth shows it only now: it cannot show it again.`,
+      warning: (name: string) =>
+        `${name} should keep it somewhere safe and apart from the password, such as in a password manager or on paper. Whoever loses both the password and this recovery key loses the data of this profile for good: nobody can get it back, not even an administrator.`,
+      confirm: (name: string) => `I have saved this recovery key for ${name}`,
+      done: "Done",
+    },
   },
 
   picker: {
@@ -67,6 +78,7 @@ export const strings = {
     signedOut: "You are signed out.",
     locked: "Hearth is locked. Enter your password to continue.",
     sessionEnded: "Your session has ended. Sign in again.",
+    profileDeleted: "Your profile and its conversations were deleted.",
     signOutFailed: (reason: string) =>
       `Hearth's server may still count you as signed in, because signing out failed: ${reason}`,
   },
@@ -123,6 +135,65 @@ export const strings = {
     currentMissing: "Enter your current password.",
     done: "Your password was changed. Every other session of this profile was signed out, and your recovery key stays the same.",
     close: "Close",
+  },
+
+  profiles: {
+    open: "Profiles",
+    title: "Profiles",
+    intro:
+      "Everyone who shares this computer can have a profile. A profile's conversations open only with its password or its recovery key, and an administrator can see neither.",
+    tableCaption: "Profiles on this computer",
+    nameColumn: "Name",
+    roleColumn: "Role",
+    actionsColumn: "Actions",
+    you: "(you)",
+    roleAdmin: "Administrator",
+    roleUser: "User",
+    makeAdmin: "Make administrator",
+    makeUser: "Make user",
+    delete: "Delete",
+    add: "Add profile",
+    close: "Close",
+    loadFailed: (reason: string) => `The profiles could not be loaded: ${reason}`,
+    retry: "Try again",
+    created: (name: string) => `The profile ${name} was added. ${name} can now sign in with the password you chose.`,
+    nowAdmin: (name: string) => `${name} is now an administrator.`,
+    nowUser: (name: string) => `${name} is now a user.`,
+    deleted: (name: string) => `The profile ${name} and its conversations were deleted.`,
+  },
+
+  addProfile: {
+    title: "Add a profile",
+    intro:
+      "Choose a name and a first password for the person who will use this profile, and tell them the password. They can change it after signing in.",
+    name: "Name",
+    password: "Password",
+    confirmPassword: "Confirm password",
+    submit: "Add profile",
+    submitting: "Adding profile…",
+    cancel: "Cancel",
+    nameMissing: "Enter a name for the profile.",
+  },
+
+  deleteProfile: {
+    title: (name: string) => `Delete ${name}?`,
+    warning: (name: string) =>
+      `This deletes the profile ${name} and erases all of its conversations. They cannot be recovered: not with the password, not with the recovery key, not by an administrator.`,
+    submit: (name: string) => `Delete ${name}`,
+    submitting: "Deleting…",
+    cancel: "Cancel",
+  },
+
+  deleteOwnProfile: {
+    open: "Delete my profile",
+    title: "Delete my profile",
+    warning: (name: string) =>
+      `This deletes your profile ${name} and erases all of its conversations. They cannot be recovered: not with your recovery key, not by an administrator.`,
+    password: "Your password",
+    passwordMissing: "Enter your password to confirm.",
+    submit: "Delete my profile",
+    submitting: "Deleting profile…",
+    cancel: "Cancel",
   },
 
   workspace: {

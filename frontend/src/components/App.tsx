@@ -115,6 +115,18 @@ export function App() {
     setScreen({ kind: "signed-in", profile, locked: false });
   }, []);
 
+  // handleProfileChanged keeps the workspace's profile in step after the
+  // administrator changed their own role.
+  const handleProfileChanged = useCallback((profile: Profile) => {
+    setScreen((current) => (current.kind === "signed-in" ? { ...current, profile } : current));
+  }, []);
+
+  // handleProfileDeleted shows the picker, or the first-run form when no
+  // profile is left. api.deleteOwnProfile has already ended the session.
+  const handleProfileDeleted = useCallback(() => {
+    void showProfiles(strings.picker.profileDeleted);
+  }, [showProfiles]);
+
   const handleUnlocked = useCallback((profile: Profile) => {
     setScreen((current) => (current.kind === "signed-in" ? { kind: "signed-in", profile, locked: false } : current));
   }, []);
@@ -129,6 +141,8 @@ export function App() {
           onSignOut={() => beginSignOut("sign-out")}
           onLock={() => beginSignOut("lock")}
           onSwitchProfile={() => beginSignOut("switch-profile")}
+          onProfileChanged={handleProfileChanged}
+          onProfileDeleted={handleProfileDeleted}
         />
         {screen.locked && (
           <UnlockDialog

@@ -1,4 +1,4 @@
-import { Fragment, useId, useState } from "react";
+import { Fragment, useEffect, useId, useRef, useState } from "react";
 
 import { errorMessage } from "../api.ts";
 import { strings } from "../strings.ts";
@@ -8,7 +8,18 @@ interface RecoveryKeyViewProps {
   recoveryKey: string;
   /** True when the key replaces an earlier one, after a recovery. */
   replacesOldKey: boolean;
-  /** Signs in, or enters the workspace. A rejection is shown on this screen. */
+  /**
+   * Name of the profile that an administrator just created for someone else.
+   * With it, the text tells the administrator to give the key to that person.
+   * Without it, the key is the reader's own.
+   */
+  givenTo?: string;
+  /** Level of the title: 1 on a screen of its own (the default), 3 inside a titled dialog. */
+  headingLevel?: 1 | 3;
+  /**
+   * Signs in, enters the workspace, or returns to the list of profiles. A
+   * rejection is shown on this screen.
+   */
   onContinue: () => Promise<void>;
 }
 
@@ -16,14 +27,26 @@ type CopyState = "idle" | "copied" | "failed";
 
 /**
  * Shows a recovery key the one time the server sends it. Continue stays
- * disabled until the user confirms that the key is saved.
+ * disabled until the user confirms that the key is saved. The title takes the
+ * focus when the view appears, so that a screen reader starts reading there.
  */
-export function RecoveryKeyView({ recoveryKey, replacesOldKey, onContinue }: RecoveryKeyViewProps) {
+export function RecoveryKeyView({
+  recoveryKey,
+  replacesOldKey,
+  givenTo,
+  headingLevel = 1,
+  onContinue,
+}: RecoveryKeyViewProps) {
   const id = useId();
+  const heading = useRef<HTMLHeadingElement>(null);
   const [saved, setSaved] = useState(false);
   const [copyState, setCopyState] = useState<CopyState>("idle");
   const [continuing, setContinuing] = useState(false);
   const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    heading.current?.focus();
+  }, []);
 
   async function handleCopy() {
     try {
@@ -51,10 +74,26 @@ export function RecoveryKeyView({ recoveryKey, replacesOldKey, onContinue }: Rec
     }
   }
 
+  const Heading = headingLevel === 1 ? "h1" : "h3";
+  let title: string = replacesOldKey ? strings.recoveryKey.newTitle : strings.recoveryKey.title;
+  let intro: string = strings.recoveryKey.intro;
+  let warning: string = strings.recoveryKey.warning;
+  let confirm: string = strings.recoveryKey.confirm;
+  let continueLabel: string = continuing ? strings.recoveryKey.continuing : strings.recoveryKey.continue;
+  if (givenTo !== undefined) {
+    title = strings.recoveryKey.givenTo.title(givenTo);
+    intro = strings.recoveryKey.givenTo.intro(givenTo);
+    warning = strings.recoveryKey.givenTo.warning(givenTo);
+    confirm = strings.recoveryKey.givenTo.confirm(givenTo);
+    continueLabel = strings.recoveryKey.givenTo.done;
+  }
+
   return (
     <section className="stack" aria-labelledby={`${id}-title`}>
-      <h1 id={`${id}-title`}>{replacesOldKey ? strings.recoveryKey.newTitle : strings.recoveryKey.title}</h1>
-      <p>{strings.recoveryKey.intro}</p>
+      <Heading ref={heading} id={`${id}-title`} tabIndex={-1}>
+        {title}
+      </Heading>
+      <p>{intro}</p>
       {replacesOldKey && <p className="notice">{strings.recoveryKey.replaced}</p>}
 
       <div className="field">
@@ -71,11 +110,11 @@ export function RecoveryKeyView({ recoveryKey, replacesOldKey, onContinue }: Rec
         {copyState === "failed" && strings.recoveryKey.copyFailed}
       </p>
 
-      <p className="warning">{strings.recoveryKey.warning}</p>
+      <p className="warning">{warning}</p>
 
       <label className="checkbox">
         <input type="checkbox" checked={saved} onChange={(event) => setSaved(event.target.checked)} />
-        {strings.recoveryKey.confirm}
+        {confirm}
       </label>
 
       {error !== null && (
@@ -85,7 +124,7 @@ export function RecoveryKeyView({ recoveryKey, replacesOldKey, onContinue }: Rec
       )}
 
       <button type="button" className="primary" disabled={!saved || continuing} onClick={() => void handleContinue()}>
-        {continuing ? strings.recoveryKey.continuing : strings.recoveryKey.continue}
+        {continueLabel}
       </button>
     </section>
   );

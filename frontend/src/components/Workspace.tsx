@@ -4,9 +4,19 @@ import { createThread, errorMessage, isLockedError, listThreads, type Profile, t
 import { strings } from "../strings.ts";
 import { ChangePasswordDialog } from "./ChangePasswordDialog.tsx";
 import { ChatView } from "./ChatView.tsx";
+import { DeleteOwnProfileDialog } from "./DeleteOwnProfileDialog.tsx";
+import { ProfilesDialog } from "./ProfilesDialog.tsx";
 import { ThreadList } from "./ThreadList.tsx";
 
 interface WorkspaceProps {
+  /**
+   * The signed-in profile. Its role decides whether the Profiles button is
+   * shown.
+   * NOTE: the role is the one the server sent at sign-in or page load. A
+   * change that another administrator makes shows after the next sign-in or
+   * reload, and until then the server rejects what the old role no longer
+   * allows (403).
+   */
   profile: Profile;
   /**
    * True while the profile is locked. The workspace stays on screen under the
@@ -18,20 +28,35 @@ interface WorkspaceProps {
   /** Signs out but keeps this profile chosen in the picker. */
   onLock: () => void;
   onSwitchProfile: () => void;
+  /** Called when the profile changed its own role in the Profiles dialog. */
+  onProfileChanged: (profile: Profile) => void;
+  /** Called after the profile deleted itself. The session has already ended by then. */
+  onProfileDeleted: () => void;
 }
+
+// WorkspaceDialog is the modal dialog open over the workspace, if any.
+type WorkspaceDialog = "change-password" | "profiles" | "delete-own-profile";
 
 /**
  * Renders the signed-in screen: a header with the profile, the threads in a
  * sidebar and the open thread's chat. After sign-in it opens the most
  * recently updated thread, if there is one.
  */
-export function Workspace({ profile, locked, onSignOut, onLock, onSwitchProfile }: WorkspaceProps) {
+export function Workspace({
+  profile,
+  locked,
+  onSignOut,
+  onLock,
+  onSwitchProfile,
+  onProfileChanged,
+  onProfileDeleted,
+}: WorkspaceProps) {
   const [threads, setThreads] = useState<Thread[] | null>(null);
   const [threadsError, setThreadsError] = useState<string | null>(null);
   const [openThreadId, setOpenThreadId] = useState<string | null>(null);
   const [creating, setCreating] = useState(false);
   const [newChatError, setNewChatError] = useState<string | null>(null);
-  const [changingPassword, setChangingPassword] = useState(false);
+  const [openDialog, setOpenDialog] = useState<WorkspaceDialog | null>(null);
 
   // refreshThreads fetches the thread list. It returns the threads, or null
   // when the request failed and the error is shown instead. A locked profile
@@ -96,8 +121,16 @@ export function Workspace({ profile, locked, onSignOut, onLock, onSwitchProfile 
         <p className="brand">{strings.appName}</p>
         <p className="signed-in-as">{strings.workspace.signedInAs(profile.name)}</p>
         <div className="actions">
-          <button type="button" onClick={() => setChangingPassword(true)}>
+          {profile.role === "admin" && (
+            <button type="button" onClick={() => setOpenDialog("profiles")}>
+              {strings.profiles.open}
+            </button>
+          )}
+          <button type="button" onClick={() => setOpenDialog("change-password")}>
             {strings.changePassword.open}
+          </button>
+          <button type="button" onClick={() => setOpenDialog("delete-own-profile")}>
+            {strings.deleteOwnProfile.open}
           </button>
           <button type="button" onClick={onSwitchProfile}>
             {strings.workspace.switchProfile}
@@ -151,7 +184,22 @@ export function Workspace({ profile, locked, onSignOut, onLock, onSwitchProfile 
         )}
       </main>
 
-      {changingPassword && !locked && <ChangePasswordDialog onClose={() => setChangingPassword(false)} />}
+      {openDialog === "change-password" && !locked && <ChangePasswordDialog onClose={() => setOpenDialog(null)} />}
+      {openDialog === "profiles" && profile.role === "admin" && !locked && (
+        <ProfilesDialog
+          self={profile}
+          onSelfChanged={(changed) => {
+            // The only change an administrator can make to their own role is
+            // a demotion, which ends their access to the dialog.
+            setOpenDialog(null);
+            onProfileChanged(changed);
+          }}
+          onClose={() => setOpenDialog(null)}
+        />
+      )}
+      {openDialog === "delete-own-profile" && !locked && (
+        <DeleteOwnProfileDialog profile={profile} onDeleted={onProfileDeleted} onClose={() => setOpenDialog(null)} />
+      )}
     </div>
   );
 }
