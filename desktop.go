@@ -71,6 +71,11 @@ func runDesktop(opts config) error {
 		OnStartup: func(ctx context.Context) {
 			windowCtx = ctx
 			a, err := openApp(opts, log)
+			var damaged *app.DamagedFileError
+			if errors.As(err, &damaged) && askStartFresh(ctx, damaged) {
+				opts.startFresh = true
+				a, err = openApp(opts, log)
+			}
 			if err != nil {
 				// Nothing is open yet, so exiting here loses nothing. Quitting
 				// through Wails is not safe before its main loop runs.
@@ -110,6 +115,22 @@ func runDesktop(opts config) error {
 		return fmt.Errorf("run window: %w", err)
 	}
 	return nil
+}
+
+// askStartFresh asks whether to move a damaged data file aside and start
+// with an empty one.
+func askStartFresh(ctx context.Context, damaged *app.DamagedFileError) bool {
+	const startFresh, quit = "Start fresh", "Quit"
+	answer, err := wailsruntime.MessageDialog(ctx, wailsruntime.MessageDialogOptions{
+		Type:  wailsruntime.QuestionDialog,
+		Title: "Hearth's data file is damaged",
+		Message: fmt.Sprintf("Hearth cannot read %s (%v).\n\nStart fresh moves the file aside, keeping it for recovery, "+
+			"and starts with no profiles. Quit leaves everything as it is, so that you can restore a backup.", damaged.Path, damaged.Err),
+		Buttons:       []string{startFresh, quit},
+		DefaultButton: quit,
+		CancelButton:  quit,
+	})
+	return err == nil && answer == startFresh
 }
 
 // singleInstanceID names the single-instance lock after the data directory,

@@ -35,13 +35,16 @@ const DefaultModel = "llama3.2"
 const usage = `Hearth is a private AI assistant for everyone who shares this computer.
 
 Usage:
-  hearth [--data DIR]                 open the Hearth window
+  hearth [--data DIR] [--start-fresh] open the Hearth window
   hearth serve [--addr ADDR] [--allow-remote] [--data DIR]
                                       serve the same interface and API for a
                                       browser or scripts on ADDR (default
                                       %s); an address that other
                                       computers can reach needs --allow-remote
   hearth version                      print the version
+
+--start-fresh moves a damaged data file aside (to hearth.db.damaged-TIME)
+and starts with an empty one; a data file that opens is never moved.
 
 Environment:
   HEARTH_DATA_DIR   data directory (default: %s)
@@ -91,6 +94,7 @@ type config struct {
 	dataDir     string
 	addr        string
 	allowRemote bool
+	startFresh  bool
 	ollamaURL   string
 	model       string
 }
@@ -102,6 +106,7 @@ func parseConfig(name string, args []string, serve bool) (config, error) {
 	fs.SetOutput(io.Discard)
 	opts := config{}
 	fs.StringVar(&opts.dataDir, "data", os.Getenv("HEARTH_DATA_DIR"), "data `directory`")
+	fs.BoolVar(&opts.startFresh, "start-fresh", false, "if the data file is damaged, move it aside and start with an empty one")
 	if serve {
 		fs.StringVar(&opts.addr, "addr", defaultServeAddr, "address to listen on, loopback unless --allow-remote")
 		fs.BoolVar(&opts.allowRemote, "allow-remote", false, "allow --addr to be an address other computers can reach")
@@ -179,7 +184,7 @@ func openApp(opts config, log *slog.Logger) (*app.App, error) {
 	if err != nil {
 		return nil, err
 	}
-	return app.Open(app.Config{DataDir: opts.dataDir, Model: model, UI: ui, Version: version, Logger: log})
+	return app.Open(app.Config{DataDir: opts.dataDir, Model: model, UI: ui, Version: version, Logger: log, StartFresh: opts.startFresh})
 }
 
 // newLogger logs to stderr and to a rotating file in the data directory.

@@ -54,8 +54,8 @@ func NewAgent(store *memory.Store, model Model) *Agent {
 // together with the error that ended the reply early, if any: ctx's error or
 // a *BackendError. A reply that outgrows memory.MaxContentBytes is cut there
 // and stored as incomplete.
-func (a *Agent) Reply(ctx context.Context, resourceID, threadID, replyID string, onDelta func(string)) (memory.Message, error) {
-	history, err := a.memory.LastMessages(ctx, resourceID, threadID, a.lastMessages)
+func (a *Agent) Reply(ctx context.Context, owner memory.Owner, threadID, replyID string, onDelta func(string)) (memory.Message, error) {
+	history, err := a.memory.LastMessages(ctx, owner, threadID, a.lastMessages)
 	if err != nil {
 		return memory.Message{}, err
 	}
@@ -71,9 +71,9 @@ func (a *Agent) Reply(ctx context.Context, resourceID, threadID, replyID string,
 		var saved memory.Message
 		var err error
 		if stored {
-			saved, err = a.memory.UpdateMessage(saveCtx, resourceID, reply)
+			saved, err = a.memory.UpdateMessage(saveCtx, owner, reply)
 		} else {
-			saved, err = a.memory.AppendMessage(saveCtx, resourceID, reply)
+			saved, err = a.memory.AppendMessage(saveCtx, owner, reply)
 		}
 		if err != nil {
 			return err

@@ -6,42 +6,19 @@ package app
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
 	"time"
 
 	"go.etcd.io/bbolt"
-	bolterrors "go.etcd.io/bbolt/errors"
 
 	"hearth/auth"
 	"hearth/memory"
-	"hearth/seal"
 )
-
-// Names of the files inside the data directory.
-const (
-	// DataFileName is the bbolt file with every profile's data.
-	DataFileName = "hearth.db"
-	// InstallKeyFileName holds the key that seals the token signing keys. It
-	// is apart from the data file so that a copy of that file alone cannot
-	// forge tokens.
-	InstallKeyFileName = "install.key"
-)
-
-// lockTimeout is how long Open waits for another process to release the
-// data file before giving up.
-const lockTimeout = 750 * time.Millisecond
 
 // closeTimeout bounds how long Close waits for running replies to be stored.
 const closeTimeout = 5 * time.Second
-
-// ErrAlreadyRunning is returned by Open when another Hearth process holds
-// the data file.
-var ErrAlreadyRunning = errors.New("Hearth is already running")
 
 // Config is what Open needs to start Hearth.
 type Config struct {
@@ -57,6 +34,9 @@ type Config struct {
 	Version string
 	// Logger receives operational logs; nil means slog.Default().
 	Logger *slog.Logger
+	// StartFresh moves a damaged data file aside and starts with an empty
+	// one. A data file that opens is used as it is.
+	StartFresh bool
 }
 
 // App is a running Hearth: its data file, its stores and its HTTP handler.
@@ -85,6 +65,17 @@ func Open(cfg Config) (*App, error) {
 	}
 
 	db, err := openDB(cfg.DataDir)
+	var damaged *DamagedFileError
+	if errors.As(err, &damaged) && cfg.StartFresh {
+		// The file was just found damaged, so it is moved without opening
+		// it again: a fault while opening leaves it locked by this process.
+		aside, moveErr := moveAside(damaged.Path)
+		if moveErr != nil {
+			return nil, moveErr
+		}
+		log.Warn("damaged data file moved aside; starting with an empty one", "movedTo", aside)
+		db, err = openDB(cfg.DataDir)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -138,75 +129,4 @@ func (a *App) Close() error {
 	a.StopReplies(ctx)
 	a.profiles.Close()
 	return a.db.Close()
-}
-
-// openDB opens or creates the data file in dir.
-func openDB(dir string) (*bbolt.DB, error) {
-	if dir == "" {
-		return nil, errors.New("open data file: no data directory set")
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("create data directory %s: %w", dir, err)
-	}
-	path := filepath.Join(dir, DataFileName)
-	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: lockTimeout})
-	if errors.Is(err, bolterrors.ErrTimeout) {
-		return nil, fmt.Errorf("%w with data directory %s: use that window or stop `hearth serve`, or start this one with another --data directory", ErrAlreadyRunning, dir)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("open data file %s: %w", path, err)
-	}
-	return db, nil
-}
-
-// loadInstallKey reads the install key from dir, creating it on first start.
-func loadInstallKey(dir string) (*seal.Key, error) {
-	path := filepath.Join(dir, InstallKeyFileName)
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return createInstallKey(path)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read install key %s: %w", path, err)
-	}
-	defer clear(b)
-	key, err := seal.KeyFrom(b)
-	if err != nil {
-		return nil, fmt.Errorf("install key %s has %d bytes, want %d: restore it from a backup, or delete it to make a new one (everyone then signs in again)", path, len(b), seal.KeySize)
-	}
-	return key, nil
-}
-
-// createInstallKey writes a new random key to path, readable by the owner
-// only. It writes a temporary file and renames it, so a crash never leaves a
-// short key behind.
-func createInstallKey(path string) (*seal.Key, error) {
-	key := seal.NewKey()
-	b := key.Bytes()
-	defer clear(b)
-
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".install.key-*")
-	if err != nil {
-		return nil, fmt.Errorf("create install key: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return nil, fmt.Errorf("create install key: %w", err)
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return nil, fmt.Errorf("write install key: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return nil, fmt.Errorf("write install key: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return nil, fmt.Errorf("write install key: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return nil, fmt.Errorf("save install key %s: %w", path, err)
-	}
-	return key, nil
 }

@@ -313,9 +313,21 @@ func TestDeleteProfileErasesData(t *testing.T) {
 	if resp, _ := env.do("GET", "/api/threads", bob, nil); resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("deleted profile's token: status %d, want 401", resp.StatusCode)
 	}
-	threads, err := env.app.memory.Threads(t.Context(), "user_"+bobID)
-	if err != nil || len(threads) != 0 {
-		t.Fatalf("deleted profile still has %d threads (err %v), want 0", len(threads), err)
+	// Nothing of Bob's is left in the data file.
+	left := 0
+	err := env.app.db.View(func(tx *bbolt.Tx) error {
+		if tx.Bucket([]byte("resources")).Bucket([]byte("user_"+bobID)) != nil {
+			left++
+		}
+		return tx.Bucket([]byte("threads")).ForEach(func(_, v []byte) error {
+			if bytes.Contains(v, []byte(`"user_`+bobID+`"`)) {
+				left++
+			}
+			return nil
+		})
+	})
+	if err != nil || left != 0 {
+		t.Fatalf("deleted profile still has %d records (err %v), want 0", left, err)
 	}
 	var profiles []profileView
 	env.mustJSON("GET", "/api/auth/profiles", "", nil, http.StatusOK, &profiles)

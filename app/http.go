@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"hearth/auth"
+	"hearth/memory"
 	"hearth/seal"
 )
 
@@ -38,6 +39,11 @@ type user struct {
 	auth.Profile
 	// key is a copy of the profile's data key, wiped when the request ends.
 	key *seal.Key
+}
+
+// owner returns the memory owner the user acts as.
+func (u user) owner() memory.Owner {
+	return memory.Owner{ResourceID: u.ResourceID(), Key: u.key}
 }
 
 // Names of the session cookies a browser on hearth serve gets at sign-in,

@@ -41,8 +41,8 @@ func (a *App) handleChat(w http.ResponseWriter, r *http.Request, u user) error {
 		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Field: "clientRequestId", Message: "The clientRequestId must be valid text of at most 128 bytes."}
 	}
 
-	resourceID := u.ResourceID()
-	thread, err := a.chatThread(r.Context(), resourceID, req.ThreadID)
+	owner := u.owner()
+	thread, err := a.chatThread(r.Context(), owner, req.ThreadID)
 	if err != nil {
 		return err
 	}
@@ -57,7 +57,7 @@ func (a *App) handleChat(w http.ResponseWriter, r *http.Request, u user) error {
 	}
 	defer release()
 
-	userMsg, err := a.memory.AppendMessage(r.Context(), resourceID, memory.Message{
+	userMsg, err := a.memory.AppendMessage(r.Context(), owner, memory.Message{
 		ThreadID: thread.ID, Role: memory.RoleUser, Content: req.Message, ClientRequestID: req.ClientRequestID,
 	})
 	if err != nil {
@@ -74,7 +74,7 @@ func (a *App) handleChat(w http.ResponseWriter, r *http.Request, u user) error {
 	stream.send(streamPart{Type: "start-step"})
 	stream.send(streamPart{Type: "text-start", ID: textID})
 
-	reply, err := a.agent.Reply(ctx, resourceID, thread.ID, replyID, func(delta string) {
+	reply, err := a.agent.Reply(ctx, owner, thread.ID, replyID, func(delta string) {
 		stream.send(streamPart{Type: "text-delta", ID: textID, Delta: delta})
 	})
 
@@ -89,7 +89,7 @@ func (a *App) handleChat(w http.ResponseWriter, r *http.Request, u user) error {
 		}
 		stream.send(streamPart{Type: "error", ErrorText: message})
 		if reply.ID == "" {
-			a.noteFailedReply(r.Context(), resourceID, userMsg, message)
+			a.noteFailedReply(r.Context(), owner, userMsg, message)
 		}
 	}
 	status := reply.Status
@@ -108,20 +108,20 @@ func (a *App) handleChat(w http.ResponseWriter, r *http.Request, u user) error {
 
 // noteFailedReply stores on the user's message why no reply was written, so
 // that the reason is still shown after the thread is reopened.
-func (a *App) noteFailedReply(ctx context.Context, resourceID string, userMsg memory.Message, reason string) {
+func (a *App) noteFailedReply(ctx context.Context, owner memory.Owner, userMsg memory.Message, reason string) {
 	userMsg.Error = reason
-	if _, err := a.memory.UpdateMessage(context.WithoutCancel(ctx), resourceID, userMsg); err != nil {
+	if _, err := a.memory.UpdateMessage(context.WithoutCancel(ctx), owner, userMsg); err != nil {
 		a.log.Error("store failed reply reason", "thread", userMsg.ThreadID, "message", userMsg.ID, "err", err)
 	}
 }
 
 // chatThread returns the thread a chat request names, or a new thread when it
 // names none.
-func (a *App) chatThread(ctx context.Context, resourceID, threadID string) (memory.Thread, error) {
+func (a *App) chatThread(ctx context.Context, owner memory.Owner, threadID string) (memory.Thread, error) {
 	if threadID == "" {
-		return a.memory.CreateThread(ctx, resourceID, "")
+		return a.memory.CreateThread(ctx, owner, "", nil)
 	}
-	return a.memory.Thread(ctx, resourceID, threadID)
+	return a.memory.Thread(ctx, owner, threadID)
 }
 
 // handleStopChat cancels the reply being written in a thread. It answers 204
@@ -129,7 +129,7 @@ func (a *App) chatThread(ctx context.Context, resourceID, threadID string) (memo
 // is not an error.
 func (a *App) handleStopChat(w http.ResponseWriter, r *http.Request, u user) error {
 	threadID := r.PathValue("threadId")
-	if _, err := a.memory.Thread(r.Context(), u.ResourceID(), threadID); err != nil {
+	if _, err := a.memory.Thread(r.Context(), u.owner(), threadID); err != nil {
 		return err
 	}
 	a.generations.stop(threadID)

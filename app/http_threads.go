@@ -11,7 +11,7 @@ import (
 const threadMessagesLimit = 50
 
 func (a *App) handleListThreads(w http.ResponseWriter, r *http.Request, u user) error {
-	threads, err := a.memory.Threads(r.Context(), u.ResourceID())
+	threads, _, err := a.memory.Threads(r.Context(), u.owner(), memory.ThreadPage{})
 	if err != nil {
 		return err
 	}
@@ -26,7 +26,7 @@ func (a *App) handleCreateThread(w http.ResponseWriter, r *http.Request, u user)
 	if err := decodeOptionalJSON(w, r, &req); err != nil {
 		return err
 	}
-	t, err := a.memory.CreateThread(r.Context(), u.ResourceID(), req.Title)
+	t, err := a.memory.CreateThread(r.Context(), u.owner(), req.Title, nil)
 	if err != nil {
 		return err
 	}
@@ -36,11 +36,11 @@ func (a *App) handleCreateThread(w http.ResponseWriter, r *http.Request, u user)
 
 func (a *App) handleGetThread(w http.ResponseWriter, r *http.Request, u user) error {
 	threadID := r.PathValue("threadId")
-	t, err := a.memory.Thread(r.Context(), u.ResourceID(), threadID)
+	t, err := a.memory.Thread(r.Context(), u.owner(), threadID)
 	if err != nil {
 		return err
 	}
-	messages, err := a.memory.LastMessages(r.Context(), u.ResourceID(), threadID, threadMessagesLimit)
+	messages, err := a.memory.LastMessages(r.Context(), u.owner(), threadID, threadMessagesLimit)
 	if err != nil {
 		return err
 	}

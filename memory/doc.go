@@ -1,27 +1,35 @@
 // Package memory is Hearth's record of every conversation: threads, their
-// messages, and (later) what the assistant remembers about each person.
+// messages, and the working memory document the assistant keeps about each
+// person.
 //
 // Threads belong to a resource, the owner named by a resource id such as
-// "user_<profileId>". Every exported operation on a thread takes the
-// caller's resource id and checks ownership inside the same bbolt
-// transaction, so another resource's thread is ErrNotFound, exactly like a
-// thread that does not exist. There is no method that reads a thread
-// without naming its owner.
+// "user_<profileId>". Every exported operation on a thread takes an Owner,
+// the caller's resource id with its data key, and checks ownership inside
+// the same bbolt transaction, so another resource's thread is ErrNotFound,
+// exactly like a thread that does not exist. There is no method that reads
+// a thread without naming its owner.
+//
+// What a record says is sealed with the owner's data key
+// (XChaCha20-Poly1305, a fresh nonce per write, the record's place as
+// associated data): titles, metadata, message text, parts and errors, and
+// working memory. Ids, times, counts, roles and statuses stay in the clear
+// so that threads can be listed and paged. A record that does not open is
+// returned with Damaged set rather than failing the whole read.
 //
 // Layout in bbolt:
 //
 //	meta                          "schema" → schema version (uint64, big-endian)
 //	threads                       thread id → threadRecord JSON
-//	resources/<resourceID>        thread id → empty (the resource's threads)
+//	resources/<resourceID>/threads  thread id → update time
+//	resources/<resourceID>/recent   update time (big-endian ns) + thread id → empty
 //	messages/<threadID>           sequence (uint64, big-endian) → messageRecord JSON
 //	message_ids/<threadID>        message id → sequence
+//	client_requests/<threadID>    client request id → message id
+//	working_memory/<scope>        "current" and each kept version → workingRecord JSON
 //
 // Message keys are per-thread sequence numbers in big-endian, so a cursor
-// walks a thread in the order its messages were written.
-//
-// NOTE: records are stored as plain JSON. Encryption under each profile's
-// data key is not implemented yet, so the data file is readable by anyone
-// who can copy it.
+// walks a thread in the order its messages were written, and the recent
+// index lists a resource's threads newest first without reading the others.
 //
 // The package does not log.
 package memory

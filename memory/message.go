@@ -1,6 +1,17 @@
 package memory
 
-import "time"
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+	"unicode/utf8"
+
+	"go.etcd.io/bbolt"
+)
 
 // Role is who wrote a message.
 type Role string
@@ -18,15 +29,24 @@ type Status string
 const (
 	// StatusComplete marks a message that was written in full.
 	StatusComplete Status = "complete"
-	// StatusIncomplete marks a reply that was stopped or is still being
-	// generated.
+	// StatusIncomplete marks a reply that was stopped or cut off, or is
+	// still being written.
 	StatusIncomplete Status = "incomplete"
 	// StatusError marks a reply cut off by a backend error.
 	StatusError Status = "error"
 )
 
-// MaxContentBytes is the largest message content the store accepts.
-const MaxContentBytes = 1 << 20
+// Limits on messages.
+const (
+	// MaxContentBytes is the largest message content the store accepts.
+	MaxContentBytes = 1 << 20
+	// MaxClientRequestIDBytes bounds a client's own request id.
+	MaxClientRequestIDBytes = 128
+)
+
+// appendFillPercent is how full bbolt fills the pages of buckets whose keys
+// only grow.
+const appendFillPercent = 0.95
 
 // Message is one turn of a thread.
 type Message struct {
@@ -36,6 +56,9 @@ type Message struct {
 	Content   string    `json:"content"`
 	CreatedAt time.Time `json:"createdAt"`
 	Status    Status    `json:"status"`
+	// Parts are the structured pieces of the message beyond its text, such
+	// as tool calls and their results.
+	Parts []Part `json:"parts,omitempty"`
 	// Model is the model that wrote an assistant message.
 	Model string `json:"model,omitempty"`
 	// Error is the sentence shown to the user when the message failed: on an
@@ -46,6 +69,382 @@ type Message struct {
 	PromptTokens int `json:"promptTokens,omitempty"`
 	ReplyTokens  int `json:"replyTokens,omitempty"`
 	// ClientRequestID is the id the client sent with the request that created
-	// the message.
+	// the message. A second append with the same id returns ErrDuplicate.
 	ClientRequestID string `json:"clientRequestId,omitempty"`
+	// Damaged is set when the message's sealed fields do not open with the
+	// owner's key. Content, Parts and Error are then empty.
+	Damaged bool `json:"damaged,omitempty"`
+}
+
+// Part is a structured piece of a message.
+type Part struct {
+	// Type is "tool-call" or "tool-result".
+	Type       string          `json:"type"`
+	ToolCallID string          `json:"toolCallId,omitempty"`
+	ToolName   string          `json:"toolName,omitempty"`
+	Input      json.RawMessage `json:"input,omitempty"`
+	Output     json.RawMessage `json:"output,omitempty"`
+	// IsError marks a tool result that reports a failure.
+	IsError bool `json:"isError,omitempty"`
+}
+
+// AppendMessage adds m to the end of thread m.ThreadID if o owns it, and
+// returns the message as stored, with its creation time. An empty ID gets a
+// new one from NewID; a caller that needs the id before the message exists
+// may set one from NewID itself. An empty Status is stored as
+// StatusComplete. If the thread already holds a message with m's
+// ClientRequestID, AppendMessage stores nothing and returns that message with
+// ErrDuplicate.
+func (s *Store) AppendMessage(ctx context.Context, o Owner, m Message) (Message, error) {
+	if err := checkMessage(&m); err != nil {
+		return Message{}, err
+	}
+	if m.ID == "" {
+		m.ID = NewID()
+	} else if !ValidID(m.ID) {
+		return Message{}, fmt.Errorf("append message: invalid message id %q", m.ID)
+	}
+	m.CreatedAt = s.now().UTC()
+
+	var duplicate *Message
+	err := s.update(func(tx *bbolt.Tx) error {
+		duplicate = nil
+		rec, err := writableThread(tx, o, m.ThreadID)
+		if err != nil {
+			return err
+		}
+		if m.ClientRequestID != "" {
+			if existing, err := messageByRequest(tx, o, m.ThreadID, m.ClientRequestID); err != nil || existing != nil {
+				duplicate = existing
+				return err
+			}
+		}
+		previous := rec.UpdatedAt
+		if err := appendMessage(tx, o, &m, rec); err != nil {
+			return err
+		}
+		return putThread(tx, m.ThreadID, rec, previous)
+	})
+	if err != nil {
+		return Message{}, fmt.Errorf("append message to thread %s: %w", m.ThreadID, err)
+	}
+	if duplicate != nil {
+		return *duplicate, ErrDuplicate
+	}
+	return m, nil
+}
+
+// UpdateMessage replaces the content, parts, status, error and token counts
+// of the stored message m.ID in thread m.ThreadID, if o owns the thread. It
+// is how a reply written while it streams is completed in place.
+func (s *Store) UpdateMessage(ctx context.Context, o Owner, m Message) (Message, error) {
+	if err := checkMessage(&m); err != nil {
+		return Message{}, err
+	}
+	var stored Message
+	err := s.update(func(tx *bbolt.Tx) error {
+		rec, err := writableThread(tx, o, m.ThreadID)
+		if err != nil {
+			return err
+		}
+		msgs, key, err := messageKey(tx, m.ThreadID, m.ID)
+		if err != nil {
+			return err
+		}
+		var mr messageRecord
+		if err := json.Unmarshal(msgs.Get(key), &mr); err != nil {
+			return fmt.Errorf("decode message %s: %w", m.ID, err)
+		}
+
+		mr.Status, mr.PromptTokens, mr.ReplyTokens = m.Status, m.PromptTokens, m.ReplyTokens
+		secrets := messageSecrets{Content: m.Content, Parts: m.Parts, Error: m.Error}
+		if mr.Sealed, err = sealJSON(o.Key, secrets, messageAD(o.ResourceID, m.ThreadID, m.ID)); err != nil {
+			return err
+		}
+		if err := putMessageRecord(msgs, key, &mr); err != nil {
+			return err
+		}
+		stored = mr.message(o.ResourceID, m.ThreadID, o.Key)
+
+		previous := rec.UpdatedAt
+		rec.UpdatedAt = s.now().UTC()
+		return putThread(tx, m.ThreadID, rec, previous)
+	})
+	if err != nil {
+		return Message{}, fmt.Errorf("update message %s: %w", m.ID, err)
+	}
+	return stored, nil
+}
+
+// LastMessages returns up to n of the newest messages of a thread owned by
+// o, oldest first.
+func (s *Store) LastMessages(ctx context.Context, o Owner, threadID string, n int) ([]Message, error) {
+	return s.MessagesBefore(ctx, o, threadID, "", n)
+}
+
+// MessagesBefore returns up to n of the messages written before beforeID in
+// a thread owned by o, oldest first, so that a client can page backwards.
+// An empty beforeID starts from the newest message.
+func (s *Store) MessagesBefore(ctx context.Context, o Owner, threadID, beforeID string, n int) ([]Message, error) {
+	n = min(max(n, 0), MaxLastMessages)
+	messages := []Message{}
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		if _, err := ownedThread(tx, o, threadID); err != nil {
+			return err
+		}
+		msgs := tx.Bucket(messagesBucket).Bucket([]byte(threadID))
+		if msgs == nil {
+			if beforeID != "" {
+				return ErrNotFound
+			}
+			return nil
+		}
+		c := msgs.Cursor()
+		k, v := c.Last()
+		if beforeID != "" {
+			_, key, err := messageKey(tx, threadID, beforeID)
+			if err != nil {
+				return err
+			}
+			c.Seek(key)
+			k, v = c.Prev()
+		}
+		for ; k != nil && len(messages) < n; k, v = c.Prev() {
+			m, err := decodeMessage(v, o, threadID)
+			if err != nil {
+				return err
+			}
+			messages = append(messages, m)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("messages of thread %s: %w", threadID, err)
+	}
+	slices.Reverse(messages)
+	return messages, nil
+}
+
+// MessageWithNeighbours returns a message and up to span messages on each
+// side of it, oldest first, as semantic recall shows a remembered message in
+// its context.
+func (s *Store) MessageWithNeighbours(ctx context.Context, o Owner, threadID, messageID string, span int) ([]Message, error) {
+	span = min(max(span, 0), MaxLastMessages/2)
+	var messages []Message
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		if _, err := ownedThread(tx, o, threadID); err != nil {
+			return err
+		}
+		msgs, key, err := messageKey(tx, threadID, messageID)
+		if err != nil {
+			return err
+		}
+		c := msgs.Cursor()
+		var before []Message
+		c.Seek(key)
+		for k, v := c.Prev(); k != nil && len(before) < span; k, v = c.Prev() {
+			m, err := decodeMessage(v, o, threadID)
+			if err != nil {
+				return err
+			}
+			before = append(before, m)
+		}
+		slices.Reverse(before)
+		messages = before
+		for k, v := c.Seek(key); k != nil && len(messages) < len(before)+span+1; k, v = c.Next() {
+			m, err := decodeMessage(v, o, threadID)
+			if err != nil {
+				return err
+			}
+			messages = append(messages, m)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("message %s with neighbours: %w", messageID, err)
+	}
+	return messages, nil
+}
+
+// DeleteMessage deletes one message of a thread owned by o.
+func (s *Store) DeleteMessage(ctx context.Context, o Owner, threadID, messageID string) error {
+	err := s.update(func(tx *bbolt.Tx) error {
+		rec, err := ownedThread(tx, o, threadID)
+		if err != nil {
+			return err
+		}
+		msgs, key, err := messageKey(tx, threadID, messageID)
+		if err != nil {
+			return err
+		}
+		var mr messageRecord
+		if err := json.Unmarshal(msgs.Get(key), &mr); err != nil {
+			return fmt.Errorf("decode message %s: %w", messageID, err)
+		}
+		if mr.ClientRequestID != "" {
+			if requests := tx.Bucket(requestsBucket).Bucket([]byte(threadID)); requests != nil {
+				if err := requests.Delete([]byte(mr.ClientRequestID)); err != nil {
+					return err
+				}
+			}
+		}
+		if err := msgs.Delete(key); err != nil {
+			return err
+		}
+		if err := tx.Bucket(messageIDsBucket).Bucket([]byte(threadID)).Delete([]byte(messageID)); err != nil {
+			return err
+		}
+		rec.MessageCount--
+		previous := rec.UpdatedAt
+		rec.UpdatedAt = s.now().UTC()
+		return putThread(tx, threadID, rec, previous)
+	})
+	if err != nil {
+		return fmt.Errorf("delete message %s: %w", messageID, err)
+	}
+	return nil
+}
+
+// appendMessage seals m into a new record at the end of its thread and
+// counts it in rec, which the caller writes back.
+func appendMessage(tx *bbolt.Tx, o Owner, m *Message, rec *threadRecord) error {
+	msgs, err := tx.Bucket(messagesBucket).CreateBucketIfNotExists([]byte(m.ThreadID))
+	if err != nil {
+		return err
+	}
+	ids, err := tx.Bucket(messageIDsBucket).CreateBucketIfNotExists([]byte(m.ThreadID))
+	if err != nil {
+		return err
+	}
+	// Both buckets grow at their end (sequence numbers and time-ordered
+	// ids), so full pages waste no room; bbolt's default of half-full pages
+	// would double the file.
+	msgs.FillPercent, ids.FillPercent = appendFillPercent, appendFillPercent
+	if ids.Get([]byte(m.ID)) != nil {
+		return fmt.Errorf("message id %s already exists", m.ID)
+	}
+	seq, err := msgs.NextSequence()
+	if err != nil {
+		return err
+	}
+	key := sequenceKey(seq)
+
+	mr := messageRecord{
+		ID: m.ID, Role: m.Role, CreatedAt: m.CreatedAt, Status: m.Status, Model: m.Model,
+		PromptTokens: m.PromptTokens, ReplyTokens: m.ReplyTokens, ClientRequestID: m.ClientRequestID,
+	}
+	secrets := messageSecrets{Content: m.Content, Parts: m.Parts, Error: m.Error}
+	if mr.Sealed, err = sealJSON(o.Key, secrets, messageAD(o.ResourceID, m.ThreadID, m.ID)); err != nil {
+		return err
+	}
+	if err := putMessageRecord(msgs, key, &mr); err != nil {
+		return err
+	}
+	if err := ids.Put([]byte(m.ID), key); err != nil {
+		return err
+	}
+	if m.ClientRequestID != "" {
+		requests, err := tx.Bucket(requestsBucket).CreateBucketIfNotExists([]byte(m.ThreadID))
+		if err != nil {
+			return err
+		}
+		if err := requests.Put([]byte(m.ClientRequestID), []byte(m.ID)); err != nil {
+			return err
+		}
+	}
+
+	rec.MessageCount++
+	if m.CreatedAt.After(rec.UpdatedAt) {
+		rec.UpdatedAt = m.CreatedAt
+	}
+	return nil
+}
+
+// messageByRequest returns the message created with clientRequestID in a
+// thread, or nil if there is none.
+func messageByRequest(tx *bbolt.Tx, o Owner, threadID, clientRequestID string) (*Message, error) {
+	requests := tx.Bucket(requestsBucket).Bucket([]byte(threadID))
+	if requests == nil {
+		return nil, nil
+	}
+	id := requests.Get([]byte(clientRequestID))
+	if id == nil {
+		return nil, nil
+	}
+	msgs, key, err := messageKey(tx, threadID, string(id))
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	m, err := decodeMessage(msgs.Get(key), o, threadID)
+	if err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// messageKey returns a thread's messages bucket and the key of messageID in
+// it, or ErrNotFound.
+func messageKey(tx *bbolt.Tx, threadID, messageID string) (*bbolt.Bucket, []byte, error) {
+	msgs := tx.Bucket(messagesBucket).Bucket([]byte(threadID))
+	ids := tx.Bucket(messageIDsBucket).Bucket([]byte(threadID))
+	if msgs == nil || ids == nil || !ValidID(messageID) {
+		return nil, nil, ErrNotFound
+	}
+	key := ids.Get([]byte(messageID))
+	if key == nil || msgs.Get(key) == nil {
+		return nil, nil, ErrNotFound
+	}
+	return msgs, slices.Clone(key), nil
+}
+
+func decodeMessage(v []byte, o Owner, threadID string) (Message, error) {
+	var mr messageRecord
+	if err := json.Unmarshal(v, &mr); err != nil {
+		// A record that is not even JSON is shown as damaged, like one that
+		// does not open, rather than failing the whole read.
+		return Message{ThreadID: threadID, Damaged: true}, nil
+	}
+	return mr.message(o.ResourceID, threadID, o.Key), nil
+}
+
+func putMessageRecord(msgs *bbolt.Bucket, key []byte, mr *messageRecord) error {
+	v, err := json.Marshal(mr)
+	if err != nil {
+		return fmt.Errorf("encode message %s: %w", mr.ID, err)
+	}
+	return msgs.Put(key, v)
+}
+
+// checkMessage validates the fields a caller sets and fills in defaults.
+func checkMessage(m *Message) error {
+	switch m.Role {
+	case RoleUser, RoleAssistant, RoleSystem, RoleTool:
+	default:
+		return fmt.Errorf("invalid message role %q", m.Role)
+	}
+	switch m.Status {
+	case "":
+		m.Status = StatusComplete
+	case StatusComplete, StatusIncomplete, StatusError:
+	default:
+		return fmt.Errorf("invalid message status %q", m.Status)
+	}
+	if len(m.Content) > MaxContentBytes {
+		return &InputError{Field: "message", Reason: fmt.Sprintf("The message is %d bytes long; the limit is %d bytes. Split it into shorter messages.", len(m.Content), MaxContentBytes)}
+	}
+	if !utf8.ValidString(m.Content) {
+		return &InputError{Field: "message", Reason: "The message is not valid UTF-8 text."}
+	}
+	for i, p := range m.Parts {
+		if (len(p.Input) > 0 && !json.Valid(p.Input)) || (len(p.Output) > 0 && !json.Valid(p.Output)) {
+			return &InputError{Field: "parts", Reason: fmt.Sprintf("Part %d of the message has an input or output that is not valid JSON.", i+1)}
+		}
+	}
+	if len(m.ClientRequestID) > MaxClientRequestIDBytes || !utf8.ValidString(m.ClientRequestID) || bytes.ContainsRune([]byte(m.ClientRequestID), 0) {
+		return &InputError{Field: "clientRequestId", Reason: fmt.Sprintf("The clientRequestId must be text of at most %d bytes.", MaxClientRequestIDBytes)}
+	}
+	return nil
 }

@@ -2,16 +2,21 @@ package memory
 
 import (
 	"context"
-	"encoding/binary"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"path/filepath"
+	"reflect"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"go.etcd.io/bbolt"
+
+	"hearth/seal"
 )
 
 const (
@@ -22,14 +27,15 @@ const (
 // testStart is the first reading of the clock set by stepClock.
 var testStart = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 
-// openDB opens the bbolt file at path and closes it when the test ends,
-// unless the test closed it first.
+// openDB opens the bbolt file at path with the batch delay the app uses and
+// closes it when the test ends, unless the test closed it first.
 func openDB(tb testing.TB, path string) *bbolt.DB {
 	tb.Helper()
 	db, err := bbolt.Open(path, 0o600, nil)
 	if err != nil {
 		tb.Fatalf("open bbolt %s: %v", path, err)
 	}
+	db.MaxBatchDelay = time.Millisecond
 	tb.Cleanup(func() {
 		if err := db.Close(); err != nil && !errors.Is(err, bbolt.ErrDatabaseNotOpen) {
 			tb.Errorf("close bbolt: %v", err)
@@ -58,6 +64,11 @@ func newStore(tb testing.TB) (*Store, *bbolt.DB, string) {
 	return s, db, path
 }
 
+// newOwner returns an owner with the given resource id and a new random key.
+func newOwner(resourceID string) Owner {
+	return Owner{ResourceID: resourceID, Key: seal.NewKey()}
+}
+
 // stepClock makes s read a clock that starts at testStart and moves one
 // second forward on every reading, so that each write has its own time.
 func stepClock(s *Store) {
@@ -73,338 +84,204 @@ func stepClock(s *Store) {
 }
 
 // mustCreateThread creates a thread and fails the test if that is rejected.
-func mustCreateThread(tb testing.TB, s *Store, resourceID, title string) Thread {
+func mustCreateThread(tb testing.TB, s *Store, o Owner, title string) Thread {
 	tb.Helper()
-	th, err := s.CreateThread(context.Background(), resourceID, title)
+	th, err := s.CreateThread(context.Background(), o, title, nil)
 	if err != nil {
-		tb.Fatalf("CreateThread(%q, %q) error: %v", resourceID, title, err)
+		tb.Fatalf("CreateThread(%q, %q) error: %v", o.ResourceID, title, err)
 	}
 	return th
 }
 
 // mustAppend appends a message and fails the test if that is rejected.
-func mustAppend(tb testing.TB, s *Store, resourceID string, m Message) Message {
+func mustAppend(tb testing.TB, s *Store, o Owner, m Message) Message {
 	tb.Helper()
-	stored, err := s.AppendMessage(context.Background(), resourceID, m)
+	stored, err := s.AppendMessage(context.Background(), o, m)
 	if err != nil {
-		tb.Fatalf("AppendMessage(%q, thread %s) error: %v", resourceID, m.ThreadID, err)
+		tb.Fatalf("AppendMessage(%q, thread %s) error: %v", o.ResourceID, m.ThreadID, err)
 	}
 	return stored
 }
 
 // mustLast returns the last n messages of a thread and fails the test on an
 // error.
-func mustLast(tb testing.TB, s *Store, resourceID, threadID string, n int) []Message {
+func mustLast(tb testing.TB, s *Store, o Owner, threadID string, n int) []Message {
 	tb.Helper()
-	msgs, err := s.LastMessages(context.Background(), resourceID, threadID, n)
+	msgs, err := s.LastMessages(context.Background(), o, threadID, n)
 	if err != nil {
-		tb.Fatalf("LastMessages(%q, %s, %d) error: %v", resourceID, threadID, n, err)
+		tb.Fatalf("LastMessages(%q, %s, %d) error: %v", o.ResourceID, threadID, n, err)
 	}
 	return msgs
 }
 
 // mustThread returns a thread and fails the test on an error.
-func mustThread(tb testing.TB, s *Store, resourceID, threadID string) Thread {
+func mustThread(tb testing.TB, s *Store, o Owner, threadID string) Thread {
 	tb.Helper()
-	th, err := s.Thread(context.Background(), resourceID, threadID)
+	th, err := s.Thread(context.Background(), o, threadID)
 	if err != nil {
-		tb.Fatalf("Thread(%q, %s) error: %v", resourceID, threadID, err)
+		tb.Fatalf("Thread(%q, %s) error: %v", o.ResourceID, threadID, err)
 	}
 	return th
 }
 
+// mustThreads returns all threads of o, newest first, and fails the test on
+// an error.
+func mustThreads(tb testing.TB, s *Store, o Owner) []Thread {
+	tb.Helper()
+	threads, next, err := s.Threads(context.Background(), o, ThreadPage{})
+	if err != nil {
+		tb.Fatalf("Threads(%q) error: %v", o.ResourceID, err)
+	}
+	if next != "" {
+		tb.Errorf("Threads(%q) without a limit returned next cursor %q, want none", o.ResourceID, next)
+	}
+	return threads
+}
+
+// mustReplace stores a new working memory version and fails the test if that
+// is rejected.
+func mustReplace(tb testing.TB, s *Store, o Owner, u WorkingMemoryUpdate) WorkingMemory {
+	tb.Helper()
+	wm, err := s.ReplaceWorkingMemory(context.Background(), o, u)
+	if err != nil {
+		tb.Fatalf("ReplaceWorkingMemory(%q, thread %q, version %d) error: %v", o.ResourceID, u.ThreadID, u.Version, err)
+	}
+	return wm
+}
+
+// mustWorkingMemory returns a working memory document and fails the test on
+// an error.
+func mustWorkingMemory(tb testing.TB, s *Store, o Owner, threadID string) WorkingMemory {
+	tb.Helper()
+	wm, err := s.WorkingMemory(context.Background(), o, threadID)
+	if err != nil {
+		tb.Fatalf("WorkingMemory(%q, thread %q) error: %v", o.ResourceID, threadID, err)
+	}
+	return wm
+}
+
 // wantInputError fails the test unless err is an *InputError for field.
-func wantInputError(t *testing.T, err error, field string) {
-	t.Helper()
+func wantInputError(tb testing.TB, err error, field string) {
+	tb.Helper()
 	var ie *InputError
 	if !errors.As(err, &ie) {
-		t.Fatalf("error = %v (%T), want *InputError", err, err)
+		tb.Fatalf("error = %v (%T), want *InputError", err, err)
 	}
 	if ie.Field != field {
-		t.Errorf("InputError.Field = %q, want %q", ie.Field, field)
+		tb.Errorf("InputError.Field = %q, want %q", ie.Field, field)
 	}
 	if ie.Reason == "" {
-		t.Error("InputError.Reason is empty")
+		tb.Error("InputError.Reason is empty")
 	}
 }
 
-func TestCreateThreadTitle(t *testing.T) {
-	tests := []struct {
-		name  string
-		title string
-		want  string
-	}{
-		{"empty", "", DefaultThreadTitle},
-		{"spaces only", "  \t\n ", DefaultThreadTitle},
-		{"trimmed", "  Trip to Lisbon \n", "Trip to Lisbon"},
-		{"200 characters", strings.Repeat("a", 200), strings.Repeat("a", 200)},
-		{"200 multi-byte characters", strings.Repeat("日", 200), strings.Repeat("日", 200)},
-		{"201 characters before trimming", " " + strings.Repeat("a", 200), strings.Repeat("a", 200)},
+// threadIDs returns the ID of each thread.
+func threadIDs(threads []Thread) []string {
+	out := make([]string, len(threads))
+	for i, th := range threads {
+		out[i] = th.ID
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s, _, _ := newStore(t)
-			th := mustCreateThread(t, s, resourceA, tt.title)
-			if th.Title != tt.want {
-				t.Errorf("Title = %q, want %q", th.Title, tt.want)
+	return out
+}
+
+// messageIDs returns the ID of each message.
+func messageIDs(msgs []Message) []string {
+	out := make([]string, len(msgs))
+	for i, m := range msgs {
+		out[i] = m.ID
+	}
+	return out
+}
+
+// sameJSON reports whether a and b encode the same JSON value, ignoring
+// spacing and key order.
+func sameJSON(tb testing.TB, a, b []byte) bool {
+	tb.Helper()
+	var va, vb any
+	if err := json.Unmarshal(a, &va); err != nil {
+		tb.Fatalf("decode JSON %s: %v", a, err)
+	}
+	if err := json.Unmarshal(b, &vb); err != nil {
+		tb.Fatalf("decode JSON %s: %v", b, err)
+	}
+	return reflect.DeepEqual(va, vb)
+}
+
+// dumpDB returns every bucket, key, value and bucket sequence of db as lines
+// of text, sorted, so that two snapshots can be compared and searched.
+func dumpDB(tb testing.TB, db *bbolt.DB) []string {
+	tb.Helper()
+	var lines []string
+	var walk func(path string, b *bbolt.Bucket) error
+	walk = func(path string, b *bbolt.Bucket) error {
+		lines = append(lines, fmt.Sprintf("%s sequence=%d", path, b.Sequence()))
+		return b.ForEach(func(k, v []byte) error {
+			if v == nil {
+				return walk(path+"/"+string(k), b.Bucket(k))
 			}
-			if got := mustThread(t, s, resourceA, th.ID).Title; got != tt.want {
-				t.Errorf("stored Title = %q, want %q", got, tt.want)
-			}
+			lines = append(lines, fmt.Sprintf("%s/%q=%q", path, k, v))
+			return nil
 		})
 	}
-}
-
-func TestCreateThreadRejected(t *testing.T) {
-	tests := []struct {
-		name  string
-		title string
-	}{
-		{"201 characters", strings.Repeat("a", 201)},
-		{"201 multi-byte characters", strings.Repeat("日", 201)},
-		{"invalid UTF-8", "Trip\xff"},
-		{"NUL", "Trip\x00"},
-		{"inner line break", "Trip\nto Rome"},
-		{"bidi override", "Trip\u202eemoR"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s, _, _ := newStore(t)
-			_, err := s.CreateThread(context.Background(), resourceA, tt.title)
-			wantInputError(t, err, "title")
-
-			threads, err := s.Threads(context.Background(), resourceA)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(threads) != 0 {
-				t.Errorf("Threads has %d threads after a rejected create, want 0", len(threads))
-			}
+	err := db.View(func(tx *bbolt.Tx) error {
+		return tx.ForEach(func(name []byte, b *bbolt.Bucket) error {
+			return walk(string(name), b)
 		})
-	}
-}
-
-func TestCreateThreadResourceID(t *testing.T) {
-	s, _, _ := newStore(t)
-	for _, id := range []string{"", strings.Repeat("r", maxResourceIDSize+1)} {
-		if _, err := s.CreateThread(context.Background(), id, "Plans"); err == nil {
-			t.Errorf("CreateThread(resource id of %d bytes) error = nil, want an error", len(id))
-		}
-	}
-	mustCreateThread(t, s, strings.Repeat("r", maxResourceIDSize), "Plans")
-}
-
-func TestCreateThreadFields(t *testing.T) {
-	s, _, _ := newStore(t)
-	stepClock(s)
-
-	th := mustCreateThread(t, s, resourceA, "Plans")
-
-	if !ValidID(th.ID) {
-		t.Errorf("ID %q is not a valid id", th.ID)
-	}
-	if th.ResourceID != resourceA {
-		t.Errorf("ResourceID = %q, want %q", th.ResourceID, resourceA)
-	}
-	if !th.CreatedAt.Equal(testStart) || !th.UpdatedAt.Equal(testStart) {
-		t.Errorf("CreatedAt, UpdatedAt = %v, %v, want %v", th.CreatedAt, th.UpdatedAt, testStart)
-	}
-	if th.MessageCount != 0 {
-		t.Errorf("MessageCount = %d, want 0", th.MessageCount)
-	}
-	if string(th.Metadata) != "{}" {
-		t.Errorf("Metadata = %s, want {}", th.Metadata)
-	}
-
-	got := mustThread(t, s, resourceA, th.ID)
-	if got.ID != th.ID || got.Title != th.Title || !got.CreatedAt.Equal(th.CreatedAt) || !got.UpdatedAt.Equal(th.UpdatedAt) {
-		t.Errorf("Thread = %+v, want %+v", got, th)
-	}
-}
-
-func TestThreadsOrder(t *testing.T) {
-	ctx := context.Background()
-	s, _, _ := newStore(t)
-	stepClock(s)
-
-	first := mustCreateThread(t, s, resourceA, "first")
-	second := mustCreateThread(t, s, resourceA, "second")
-	third := mustCreateThread(t, s, resourceA, "third")
-	mustCreateThread(t, s, resourceB, "someone else's")
-
-	wantOrder := func(t *testing.T, want ...Thread) {
-		t.Helper()
-		threads, err := s.Threads(ctx, resourceA)
-		if err != nil {
-			t.Fatalf("Threads error: %v", err)
-		}
-		var got, wantTitles []string
-		for _, th := range threads {
-			got = append(got, th.Title)
-		}
-		for _, th := range want {
-			wantTitles = append(wantTitles, th.Title)
-		}
-		if strings.Join(got, ",") != strings.Join(wantTitles, ",") {
-			t.Errorf("Threads order = %v, want %v", got, wantTitles)
-		}
-	}
-
-	wantOrder(t, third, second, first)
-
-	appended := mustAppend(t, s, resourceA, Message{ThreadID: first.ID, Role: RoleUser, Content: "hello"})
-	wantOrder(t, first, third, second)
-	if got := mustThread(t, s, resourceA, first.ID).UpdatedAt; !got.Equal(appended.CreatedAt) {
-		t.Errorf("UpdatedAt after append = %v, want message CreatedAt %v", got, appended.CreatedAt)
-	}
-
-	reply := mustAppend(t, s, resourceA, Message{ThreadID: second.ID, Role: RoleAssistant, Content: "hi", Status: StatusIncomplete})
-	wantOrder(t, second, first, third)
-
-	mustAppend(t, s, resourceA, Message{ThreadID: third.ID, Role: RoleUser, Content: "hey"})
-	wantOrder(t, third, second, first)
-
-	// Completing a streamed reply counts as an update of its thread.
-	reply.Content, reply.Status = "hi there", StatusComplete
-	if _, err := s.UpdateMessage(ctx, resourceA, reply); err != nil {
-		t.Fatalf("UpdateMessage error: %v", err)
-	}
-	wantOrder(t, second, third, first)
-}
-
-func TestThreadsOrderSameTime(t *testing.T) {
-	s, _, _ := newStore(t)
-	s.now = func() time.Time { return testStart }
-
-	var want []string
-	for i := 0; i < 5; i++ {
-		want = append([]string{mustCreateThread(t, s, resourceA, "").ID}, want...)
-	}
-
-	threads, err := s.Threads(context.Background(), resourceA)
+	})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatalf("dump bbolt: %v", err)
 	}
-	var got []string
-	for _, th := range threads {
-		got = append(got, th.ID)
-	}
-	if strings.Join(got, ",") != strings.Join(want, ",") {
-		t.Errorf("Threads ids = %v, want newest id first %v", got, want)
-	}
+	sort.Strings(lines)
+	return lines
 }
 
-func TestOwnership(t *testing.T) {
-	ctx := context.Background()
-	s, _, _ := newStore(t)
-	th := mustCreateThread(t, s, resourceA, "private")
-	msg := mustAppend(t, s, resourceA, Message{ThreadID: th.ID, Role: RoleUser, Content: "secret"})
-	missing := NewID()
-
-	// Each operation runs on A's thread as B, and on a thread id that does
-	// not exist as B and as A. All three errors must match apart from the id.
-	ops := []struct {
-		name string
-		run  func(resourceID, threadID string) error
-	}{
-		{"Thread", func(resourceID, threadID string) error {
-			_, err := s.Thread(ctx, resourceID, threadID)
-			return err
-		}},
-		{"LastMessages", func(resourceID, threadID string) error {
-			_, err := s.LastMessages(ctx, resourceID, threadID, 10)
-			return err
-		}},
-		{"AppendMessage", func(resourceID, threadID string) error {
-			_, err := s.AppendMessage(ctx, resourceID, Message{ThreadID: threadID, Role: RoleUser, Content: "intrusion"})
-			return err
-		}},
-		{"UpdateMessage", func(resourceID, threadID string) error {
-			_, err := s.UpdateMessage(ctx, resourceID, Message{ID: msg.ID, ThreadID: threadID, Role: RoleUser, Content: "overwritten"})
-			return err
-		}},
-	}
-	for _, op := range ops {
-		t.Run(op.name, func(t *testing.T) {
-			foreign := op.run(resourceB, th.ID)
-			absent := op.run(resourceB, missing)
-			absentOwn := op.run(resourceA, missing)
-
-			for _, err := range []error{foreign, absent, absentOwn} {
-				if !errors.Is(err, ErrNotFound) {
-					t.Errorf("error = %v, want %v", err, ErrNotFound)
-				}
+// bucketExists reports whether the nested bucket at path exists.
+func bucketExists(tb testing.TB, db *bbolt.DB, path ...string) bool {
+	tb.Helper()
+	found := false
+	err := db.View(func(tx *bbolt.Tx) error {
+		b := tx.Bucket([]byte(path[0]))
+		for _, name := range path[1:] {
+			if b == nil {
+				return nil
 			}
-			if foreign == nil || absent == nil || absentOwn == nil {
-				return
-			}
-			got := strings.ReplaceAll(foreign.Error(), th.ID, "<id>")
-			want := strings.ReplaceAll(absent.Error(), missing, "<id>")
-			if got != want {
-				t.Errorf("error for another resource's thread = %q, want the same as for a missing thread %q", got, want)
-			}
-			if own := strings.ReplaceAll(absentOwn.Error(), missing, "<id>"); own != want {
-				t.Errorf("error for the owner's missing thread = %q, want %q", own, want)
-			}
-		})
-	}
-
-	threads, err := s.Threads(ctx, resourceB)
+			b = b.Bucket([]byte(name))
+		}
+		found = b != nil
+		return nil
+	})
 	if err != nil {
-		t.Fatalf("Threads error: %v", err)
+		tb.Fatalf("view bbolt: %v", err)
 	}
-	if len(threads) != 0 {
-		t.Errorf("Threads(%q) = %d threads, want 0", resourceB, len(threads))
-	}
-
-	// A's thread is unchanged by B's attempts.
-	msgs := mustLast(t, s, resourceA, th.ID, 10)
-	if len(msgs) != 1 || msgs[0].Content != "secret" {
-		t.Errorf("A's messages = %+v, want the one message %q", msgs, "secret")
-	}
-	if got := mustThread(t, s, resourceA, th.ID).MessageCount; got != 1 {
-		t.Errorf("MessageCount = %d, want 1", got)
-	}
+	return found
 }
 
-func TestMalformedThreadID(t *testing.T) {
-	ctx := context.Background()
-	s, _, _ := newStore(t)
-	th := mustCreateThread(t, s, resourceA, "Plans")
-	v4 := uuid.NewString()
-
-	ids := []struct {
-		name string
-		id   string
-	}{
-		{"empty", ""},
-		{"not a UUID", "thread-1"},
-		{"uppercase", strings.ToUpper(th.ID)},
-		{"UUIDv4", v4},
-		{"no hyphens", strings.ReplaceAll(th.ID, "-", "")},
-		{"braces", "{" + th.ID + "}"},
-		{"URN", "urn:uuid:" + th.ID},
-		{"trailing space", th.ID + " "},
-		{"path", "../" + th.ID},
-	}
-	for _, tt := range ids {
-		t.Run(tt.name, func(t *testing.T) {
-			if _, err := s.Thread(ctx, resourceA, tt.id); !errors.Is(err, ErrNotFound) {
-				t.Errorf("Thread error = %v, want %v", err, ErrNotFound)
+// bucketKeys returns the keys of the nested bucket at path, or nil if it
+// does not exist.
+func bucketKeys(tb testing.TB, db *bbolt.DB, path ...string) []string {
+	tb.Helper()
+	var keys []string
+	err := db.View(func(tx *bbolt.Tx) error {
+		b := tx.Bucket([]byte(path[0]))
+		for _, name := range path[1:] {
+			if b == nil {
+				return nil
 			}
-			if _, err := s.LastMessages(ctx, resourceA, tt.id, 10); !errors.Is(err, ErrNotFound) {
-				t.Errorf("LastMessages error = %v, want %v", err, ErrNotFound)
-			}
-			_, err := s.AppendMessage(ctx, resourceA, Message{ThreadID: tt.id, Role: RoleUser, Content: "hi"})
-			if !errors.Is(err, ErrNotFound) {
-				t.Errorf("AppendMessage error = %v, want %v", err, ErrNotFound)
-			}
+			b = b.Bucket([]byte(name))
+		}
+		if b == nil {
+			return nil
+		}
+		keys = []string{}
+		return b.ForEach(func(k, _ []byte) error {
+			keys = append(keys, string(k))
+			return nil
 		})
+	})
+	if err != nil {
+		tb.Fatalf("view bbolt: %v", err)
 	}
-
-	if _, err := s.Thread(ctx, "", th.ID); !errors.Is(err, ErrNotFound) {
-		t.Errorf("Thread with empty resource id: error = %v, want %v", err, ErrNotFound)
-	}
+	return keys
 }
 
 func TestValidID(t *testing.T) {
@@ -419,6 +296,7 @@ func TestValidID(t *testing.T) {
 		{"01936b2e-1e8a-4c3b-9f4d-2a6b8c0d1e2f", false},
 		{"01936b2e1e8a7c3b9f4d2a6b8c0d1e2f", false},
 		{"{" + id + "}", false},
+		{"urn:uuid:" + id, false},
 		{"", false},
 	}
 	for _, tt := range tests {
@@ -428,62 +306,175 @@ func TestValidID(t *testing.T) {
 	}
 }
 
-func TestOpenNewerSchema(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "hearth.db")
-	_, db := openStore(t, path)
-	err := db.Update(func(tx *bbolt.Tx) error {
-		return tx.Bucket(metaBucket).Put(schemaKey, binary.BigEndian.AppendUint64(nil, schemaVersion+1))
-	})
-	if err != nil {
-		t.Fatal(err)
+func TestNewIDOrder(t *testing.T) {
+	var ids []string
+	for range 1000 {
+		ids = append(ids, NewID())
 	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
+	if !slices.IsSorted(ids) {
+		t.Error("NewID returned ids out of order, want each id after the one before")
 	}
-
-	db = openDB(t, path)
-	if _, err := Open(db); !errors.Is(err, ErrNewerSchema) {
-		t.Errorf("Open error = %v, want %v", err, ErrNewerSchema)
+	if n := len(slices.Compact(slices.Clone(ids))); n != len(ids) {
+		t.Errorf("NewID returned %d distinct ids in %d calls", n, len(ids))
 	}
 }
 
-func TestOpenMalformedSchema(t *testing.T) {
-	db := openDB(t, filepath.Join(t.TempDir(), "hearth.db"))
-	err := db.Update(func(tx *bbolt.Tx) error {
-		meta, err := tx.CreateBucket(metaBucket)
-		if err != nil {
-			return err
+func TestOwnerRejected(t *testing.T) {
+	ctx := context.Background()
+	s, _, _ := newStore(t)
+	key := seal.NewKey()
+
+	tests := []struct {
+		name  string
+		owner Owner
+	}{
+		{"empty resource id", Owner{ResourceID: "", Key: key}},
+		{"resource id too long", Owner{ResourceID: strings.Repeat("r", maxResourceIDSize+1), Key: key}},
+		{"no key", Owner{ResourceID: resourceA}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := s.CreateThread(ctx, tt.owner, "Plans", nil); err == nil {
+				t.Error("CreateThread error = nil, want an error")
+			}
+			if _, _, err := s.Threads(ctx, tt.owner, ThreadPage{}); err == nil {
+				t.Error("Threads error = nil, want an error")
+			}
+			if _, err := s.WorkingMemory(ctx, tt.owner, ""); err == nil {
+				t.Error("WorkingMemory error = nil, want an error")
+			}
+			if _, err := s.ReplaceWorkingMemory(ctx, tt.owner, WorkingMemoryUpdate{Content: "notes"}); err == nil {
+				t.Error("ReplaceWorkingMemory error = nil, want an error")
+			}
+		})
+	}
+
+	mustCreateThread(t, s, newOwner(strings.Repeat("r", maxResourceIDSize)), "Plans")
+}
+
+func TestDeleteResource(t *testing.T) {
+	ctx := context.Background()
+	s, db, _ := newStore(t)
+	a, b := newOwner(resourceA), newOwner(resourceB)
+
+	// Each resource gets two threads with messages, client requests,
+	// thread-scoped working memory and a resource-scoped document.
+	fill := func(o Owner) (threads []Thread, traces []string) {
+		for i := range 2 {
+			th := mustCreateThread(t, s, o, fmt.Sprintf("%s thread %d", o.ResourceID, i))
+			threads = append(threads, th)
+			traces = append(traces, th.ID)
+			for j := range 3 {
+				m := mustAppend(t, s, o, Message{
+					ThreadID: th.ID, Role: RoleUser, Content: fmt.Sprintf("message %d", j),
+					ClientRequestID: fmt.Sprintf("%s-req-%d-%d", o.ResourceID, i, j),
+				})
+				traces = append(traces, m.ID, m.ClientRequestID)
+			}
+			mustReplace(t, s, o, WorkingMemoryUpdate{ThreadID: th.ID, Content: "thread notes"})
 		}
-		return meta.Put(schemaKey, []byte{1})
-	})
-	if err != nil {
-		t.Fatal(err)
+		mustReplace(t, s, o, WorkingMemoryUpdate{Content: "resource notes"})
+		return threads, append(traces, o.ResourceID)
+	}
+	threadsB, _ := fill(b)
+	onlyB := dumpDB(t, db)
+	threadsA, traces := fill(a)
+
+	if err := s.DeleteResource(ctx, resourceA); err != nil {
+		t.Fatalf("DeleteResource error: %v", err)
 	}
 
-	if _, err := Open(db); err == nil {
-		t.Error("Open error = nil, want an error for a 1-byte schema version")
+	// Nothing in the file names the deleted resource or any of its ids, and
+	// the file holds exactly what it held before the resource wrote anything.
+	after := dumpDB(t, db)
+	for _, line := range after {
+		for _, trace := range traces {
+			if strings.Contains(line, trace) {
+				t.Errorf("after DeleteResource the file still contains %q: %s", trace, line)
+			}
+		}
+	}
+	if !slices.Equal(after, onlyB) {
+		t.Errorf("file after DeleteResource:\n%s\nwant the file as it was before %s wrote anything:\n%s",
+			strings.Join(after, "\n"), resourceA, strings.Join(onlyB, "\n"))
+	}
+
+	if threads := mustThreads(t, s, a); len(threads) != 0 {
+		t.Errorf("Threads(%q) after DeleteResource = %d threads, want 0", resourceA, len(threads))
+	}
+	if wm := mustWorkingMemory(t, s, a, ""); wm.Version != 0 || wm.Content != "" {
+		t.Errorf("resource working memory after DeleteResource = version %d, %q, want version 0 and empty", wm.Version, wm.Content)
+	}
+	for _, th := range threadsA {
+		if _, err := s.Thread(ctx, a, th.ID); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Thread(%s) after DeleteResource error = %v, want %v", th.ID, err, ErrNotFound)
+		}
+	}
+
+	if got := threadIDs(mustThreads(t, s, b)); len(got) != 2 {
+		t.Errorf("Threads(%q) = %v, want its 2 threads", resourceB, got)
+	}
+	for _, th := range threadsB {
+		wantContents(t, mustLast(t, s, b, th.ID, 10), []string{"message 0", "message 1", "message 2"})
+		if wm := mustWorkingMemory(t, s, b, th.ID); wm.Content != "thread notes" {
+			t.Errorf("thread working memory of %s = %q, want %q", resourceB, wm.Content, "thread notes")
+		}
+	}
+	if wm := mustWorkingMemory(t, s, b, ""); wm.Content != "resource notes" {
+		t.Errorf("resource working memory of %s = %q, want %q", resourceB, wm.Content, "resource notes")
+	}
+
+	// A deleted resource can start again.
+	mustCreateThread(t, s, a, "fresh start")
+}
+
+func TestDeleteResourceWorkingMemoryOnly(t *testing.T) {
+	ctx := context.Background()
+	s, db, _ := newStore(t)
+	a := newOwner(resourceA)
+	mustReplace(t, s, a, WorkingMemoryUpdate{Content: "notes"})
+
+	if err := s.DeleteResource(ctx, resourceA); err != nil {
+		t.Fatalf("DeleteResource error: %v", err)
+	}
+	if bucketExists(t, db, string(workingBucket), string(resourceScopeKey(resourceA))) {
+		t.Error("resource working memory bucket still exists after DeleteResource")
+	}
+	if err := s.DeleteResource(ctx, "user_never_seen"); err != nil {
+		t.Errorf("DeleteResource of a resource without data error = %v, want nil", err)
 	}
 }
 
-func TestOpenWritesSchema(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "hearth.db")
-	_, db := openStore(t, path)
-
-	var got []byte
-	err := db.View(func(tx *bbolt.Tx) error {
-		got = append(got, tx.Bucket(metaBucket).Get(schemaKey)...)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
+// contents returns the Content of each message.
+func contents(msgs []Message) []string {
+	out := make([]string, len(msgs))
+	for i, m := range msgs {
+		out[i] = m.Content
 	}
-	want := binary.BigEndian.AppendUint64(nil, schemaVersion)
-	if string(got) != string(want) {
-		t.Errorf("schema version bytes = %x, want %x", got, want)
-	}
+	return out
+}
 
-	// A second Open on the same file keeps working.
-	if _, err := Open(db); err != nil {
-		t.Errorf("second Open error = %v", err)
+// numbered returns the contents "message <from>" up to "message <to-1>",
+// each number written with at least three digits.
+func numbered(from, to int) []string {
+	var out []string
+	for i := from; i < to; i++ {
+		out = append(out, fmt.Sprintf("message %03d", i))
+	}
+	return out
+}
+
+// wantContents fails the test unless msgs have exactly the contents want,
+// in that order.
+func wantContents(tb testing.TB, msgs []Message, want []string) {
+	tb.Helper()
+	got := contents(msgs)
+	if len(got) != len(want) {
+		tb.Fatalf("got %d messages, want %d", len(got), len(want))
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			tb.Fatalf("message %d content = %q, want %q", i, got[i], want[i])
+		}
 	}
 }

@@ -1,8 +1,17 @@
 package memory
 
 import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
 	"time"
+
+	"go.etcd.io/bbolt"
 )
 
 // DefaultThreadTitle is the title of a thread created without one.
@@ -17,4 +26,376 @@ type Thread struct {
 	UpdatedAt    time.Time       `json:"updatedAt"`
 	Metadata     json.RawMessage `json:"metadata"`
 	MessageCount int             `json:"messageCount"`
+	// Damaged is set when the thread's sealed fields do not open with the
+	// owner's key: the record was changed or written under another key.
+	// Title and Metadata are then empty.
+	Damaged bool `json:"damaged,omitempty"`
+}
+
+// ThreadPage selects a page of a resource's threads, newest first.
+type ThreadPage struct {
+	// Limit is the most threads returned; 0 means all.
+	Limit int
+	// Cursor continues after the last thread of an earlier page; empty
+	// starts with the newest thread.
+	Cursor string
+}
+
+// ThreadUpdate lists the fields UpdateThread changes; nil fields stay.
+type ThreadUpdate struct {
+	Title    *string
+	Metadata json.RawMessage
+}
+
+// CreateThread creates an empty thread owned by o. An empty title becomes
+// DefaultThreadTitle; metadata, if any, must be a JSON object.
+func (s *Store) CreateThread(ctx context.Context, o Owner, title string, metadata json.RawMessage) (Thread, error) {
+	if err := checkOwner(o); err != nil {
+		return Thread{}, err
+	}
+	secrets, err := newThreadSecrets(title, metadata)
+	if err != nil {
+		return Thread{}, err
+	}
+
+	id := NewID()
+	now := s.now().UTC()
+	rec := threadRecord{ResourceID: o.ResourceID, CreatedAt: now, UpdatedAt: now}
+	if rec.Sealed, err = sealJSON(o.Key, secrets, threadAD(o.ResourceID, id)); err != nil {
+		return Thread{}, err
+	}
+	err = s.update(func(tx *bbolt.Tx) error {
+		return putThread(tx, id, &rec, time.Time{})
+	})
+	if err != nil {
+		return Thread{}, fmt.Errorf("create thread: %w", err)
+	}
+	return rec.thread(id, o.Key), nil
+}
+
+// Thread returns the thread with the given id if o owns it.
+func (s *Store) Thread(ctx context.Context, o Owner, threadID string) (Thread, error) {
+	var t Thread
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		rec, err := ownedThread(tx, o, threadID)
+		if err != nil {
+			return err
+		}
+		t = rec.thread(threadID, o.Key)
+		return nil
+	})
+	if err != nil {
+		return Thread{}, fmt.Errorf("get thread %s: %w", threadID, err)
+	}
+	return t, nil
+}
+
+// Threads returns a page of the threads owned by o, most recently updated
+// first, and the cursor of the next page, which is empty after the last.
+func (s *Store) Threads(ctx context.Context, o Owner, page ThreadPage) ([]Thread, string, error) {
+	if err := checkOwner(o); err != nil {
+		return nil, "", err
+	}
+	var after []byte
+	if page.Cursor != "" {
+		var err error
+		if after, err = base64.RawURLEncoding.DecodeString(page.Cursor); err != nil || len(after) <= 8 {
+			return nil, "", &InputError{Field: "cursor", Reason: "The cursor is not one this server returned; start again without it."}
+		}
+	}
+
+	threads := []Thread{}
+	next := ""
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		owned := tx.Bucket(resourcesBucket).Bucket([]byte(o.ResourceID))
+		if owned == nil {
+			return nil
+		}
+		all := tx.Bucket(threadsBucket)
+		c := owned.Bucket(recentBucket).Cursor()
+
+		k, _ := c.Last()
+		if after != nil {
+			// Seek finds the first key at or after the cursor; the page
+			// continues with the key before it.
+			if k, _ = c.Seek(after); k == nil {
+				k, _ = c.Last()
+			}
+			for k != nil && bytes.Compare(k, after) >= 0 {
+				k, _ = c.Prev()
+			}
+		}
+		for ; k != nil; k, _ = c.Prev() {
+			if page.Limit > 0 && len(threads) == page.Limit {
+				next = base64.RawURLEncoding.EncodeToString(threads[len(threads)-1].recentKey())
+				break
+			}
+			id := k[8:]
+			rec, err := decodeThreadRecord(all.Get(id), id)
+			if err != nil {
+				// One unreadable record must not hide the others.
+				threads = append(threads, Thread{ID: string(id), ResourceID: o.ResourceID, Metadata: json.RawMessage("{}"), Damaged: true})
+				continue
+			}
+			threads = append(threads, rec.thread(string(id), o.Key))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("list threads of %s: %w", o.ResourceID, err)
+	}
+	return threads, next, nil
+}
+
+// UpdateThread changes a thread's title or metadata.
+func (s *Store) UpdateThread(ctx context.Context, o Owner, threadID string, u ThreadUpdate) (Thread, error) {
+	var t Thread
+	err := s.update(func(tx *bbolt.Tx) error {
+		rec, err := ownedThread(tx, o, threadID)
+		if err != nil {
+			return err
+		}
+		current := rec.thread(threadID, o.Key)
+		if current.Damaged {
+			return fmt.Errorf("thread %s is damaged and cannot be changed", threadID)
+		}
+		title, metadata := current.Title, current.Metadata
+		if u.Title != nil {
+			title = *u.Title
+		}
+		if u.Metadata != nil {
+			metadata = u.Metadata
+		}
+		secrets, err := newThreadSecrets(title, metadata)
+		if err != nil {
+			return err
+		}
+		if rec.Sealed, err = sealJSON(o.Key, secrets, threadAD(o.ResourceID, threadID)); err != nil {
+			return err
+		}
+		previous := rec.UpdatedAt
+		rec.UpdatedAt = s.now().UTC()
+		if err := putThread(tx, threadID, rec, previous); err != nil {
+			return err
+		}
+		t = rec.thread(threadID, o.Key)
+		return nil
+	})
+	if err != nil {
+		return Thread{}, fmt.Errorf("update thread %s: %w", threadID, err)
+	}
+	return t, nil
+}
+
+// DeleteThread deletes a thread with its messages and its thread-scoped
+// working memory, in one transaction.
+func (s *Store) DeleteThread(ctx context.Context, o Owner, threadID string) error {
+	err := s.update(func(tx *bbolt.Tx) error {
+		rec, err := ownedThread(tx, o, threadID)
+		if err != nil {
+			return err
+		}
+		owned := tx.Bucket(resourcesBucket).Bucket([]byte(o.ResourceID))
+		if err := owned.Bucket(recentBucket).Delete(recentKey(rec.UpdatedAt, threadID)); err != nil {
+			return err
+		}
+		if err := owned.Bucket(ownedBucket).Delete([]byte(threadID)); err != nil {
+			return err
+		}
+		return deleteThreadData(tx, threadID)
+	})
+	if err != nil {
+		return fmt.Errorf("delete thread %s: %w", threadID, err)
+	}
+	return nil
+}
+
+// ForkThread creates a new thread with copies of the messages of threadID up
+// to and including messageID. The copies get new ids; the new thread's title
+// says where it came from.
+func (s *Store) ForkThread(ctx context.Context, o Owner, threadID, messageID string) (Thread, error) {
+	if err := checkOwner(o); err != nil {
+		return Thread{}, err
+	}
+	var fork Thread
+	err := s.update(func(tx *bbolt.Tx) error {
+		rec, err := ownedThread(tx, o, threadID)
+		if err != nil {
+			return err
+		}
+		source := rec.thread(threadID, o.Key)
+		if source.Damaged {
+			return fmt.Errorf("thread %s is damaged and cannot be forked", threadID)
+		}
+		msgs := tx.Bucket(messagesBucket).Bucket([]byte(threadID))
+		ids := tx.Bucket(messageIDsBucket).Bucket([]byte(threadID))
+		if msgs == nil || ids == nil || ids.Get([]byte(messageID)) == nil || !ValidID(messageID) {
+			return ErrNotFound
+		}
+		last := slices.Clone(ids.Get([]byte(messageID)))
+
+		forkID := NewID()
+		now := s.now().UTC()
+		title := forkTitle(source.Title)
+		secrets, err := newThreadSecrets(title, source.Metadata)
+		if err != nil {
+			return err
+		}
+		forkRec := threadRecord{ResourceID: o.ResourceID, CreatedAt: now, UpdatedAt: now}
+		if forkRec.Sealed, err = sealJSON(o.Key, secrets, threadAD(o.ResourceID, forkID)); err != nil {
+			return err
+		}
+
+		c := msgs.Cursor()
+		for k, v := c.First(); k != nil && bytes.Compare(k, last) <= 0; k, v = c.Next() {
+			var mr messageRecord
+			if err := json.Unmarshal(v, &mr); err != nil {
+				return fmt.Errorf("decode message of thread %s: %w", threadID, err)
+			}
+			m := mr.message(o.ResourceID, threadID, o.Key)
+			if m.Damaged {
+				return fmt.Errorf("message %s of thread %s is damaged and cannot be copied", m.ID, threadID)
+			}
+			m.ID, m.ThreadID = NewID(), forkID
+			if err := appendMessage(tx, o, &m, &forkRec); err != nil {
+				return err
+			}
+		}
+		if err := putThread(tx, forkID, &forkRec, time.Time{}); err != nil {
+			return err
+		}
+		fork = forkRec.thread(forkID, o.Key)
+		return nil
+	})
+	if err != nil {
+		return Thread{}, fmt.Errorf("fork thread %s at %s: %w", threadID, messageID, err)
+	}
+	return fork, nil
+}
+
+// forkTitle names a fork after its source, within MaxTitleLength.
+func forkTitle(source string) string {
+	title := "Fork of " + source
+	if r := []rune(title); len(r) > MaxTitleLength {
+		title = string(r[:MaxTitleLength-1]) + "…"
+	}
+	return title
+}
+
+// recentKey returns the thread's key in its resource's recent index.
+func (t Thread) recentKey() []byte {
+	return recentKey(t.UpdatedAt, t.ID)
+}
+
+// newThreadSecrets checks a title and metadata and returns them ready to
+// seal.
+func newThreadSecrets(title string, metadata json.RawMessage) (threadSecrets, error) {
+	title = strings.TrimSpace(title)
+	if title == "" {
+		title = DefaultThreadTitle
+	}
+	if err := checkText("title", "title", title, MaxTitleLength); err != nil {
+		return threadSecrets{}, err
+	}
+	if len(metadata) > 0 {
+		if len(metadata) > MaxMetadataBytes {
+			return threadSecrets{}, &InputError{Field: "metadata", Reason: fmt.Sprintf("The metadata is %d bytes of JSON; the limit is %d.", len(metadata), MaxMetadataBytes)}
+		}
+		var object map[string]json.RawMessage
+		if err := json.Unmarshal(metadata, &object); err != nil || object == nil {
+			return threadSecrets{}, &InputError{Field: "metadata", Reason: "The metadata must be a JSON object."}
+		}
+		metadata = slices.Clone(metadata)
+	}
+	return threadSecrets{Title: title, Metadata: metadata}, nil
+}
+
+// ownedThread returns the record of threadID if o owns it, and ErrNotFound
+// otherwise, whether the thread is missing or someone else's.
+func ownedThread(tx *bbolt.Tx, o Owner, threadID string) (*threadRecord, error) {
+	if err := checkOwner(o); err != nil {
+		return nil, err
+	}
+	if !ValidID(threadID) {
+		return nil, ErrNotFound
+	}
+	v := tx.Bucket(threadsBucket).Get([]byte(threadID))
+	if v == nil {
+		return nil, ErrNotFound
+	}
+	rec, err := decodeThreadRecord(v, []byte(threadID))
+	if err != nil {
+		return nil, err
+	}
+	if rec.ResourceID != o.ResourceID {
+		return nil, ErrNotFound
+	}
+	return rec, nil
+}
+
+// writableThread returns the record of a thread that o owns and whose
+// sealed fields open with o's key, so that nothing is sealed under the
+// wrong key into a thread its owner could then no longer read.
+func writableThread(tx *bbolt.Tx, o Owner, threadID string) (*threadRecord, error) {
+	rec, err := ownedThread(tx, o, threadID)
+	if err != nil {
+		return nil, err
+	}
+	if rec.thread(threadID, o.Key).Damaged {
+		return nil, fmt.Errorf("thread %s does not open with this key, so nothing is written to it", threadID)
+	}
+	return rec, nil
+}
+
+// putThread writes a thread record and moves the thread in its resource's
+// recent index from previous (zero for a new thread) to rec.UpdatedAt.
+func putThread(tx *bbolt.Tx, id string, rec *threadRecord, previous time.Time) error {
+	v, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("encode thread %s: %w", id, err)
+	}
+	if err := tx.Bucket(threadsBucket).Put([]byte(id), v); err != nil {
+		return err
+	}
+
+	owned, err := tx.Bucket(resourcesBucket).CreateBucketIfNotExists([]byte(rec.ResourceID))
+	if err != nil {
+		return err
+	}
+	threads, err := owned.CreateBucketIfNotExists(ownedBucket)
+	if err != nil {
+		return err
+	}
+	recent, err := owned.CreateBucketIfNotExists(recentBucket)
+	if err != nil {
+		return err
+	}
+	if !previous.IsZero() && !previous.Equal(rec.UpdatedAt) {
+		if err := recent.Delete(recentKey(previous, id)); err != nil {
+			return err
+		}
+	}
+	if err := recent.Put(recentKey(rec.UpdatedAt, id), nil); err != nil {
+		return err
+	}
+	return threads.Put([]byte(id), binary.BigEndian.AppendUint64(nil, uint64(rec.UpdatedAt.UnixNano())))
+}
+
+// deleteThreadData removes a thread's record, messages, indexes and
+// thread-scoped working memory. The caller removes it from its resource's
+// indexes.
+func deleteThreadData(tx *bbolt.Tx, threadID string) error {
+	for _, name := range [][]byte{messagesBucket, messageIDsBucket, requestsBucket} {
+		b := tx.Bucket(name)
+		if b.Bucket([]byte(threadID)) == nil {
+			continue
+		}
+		if err := b.DeleteBucket([]byte(threadID)); err != nil {
+			return err
+		}
+	}
+	if err := deleteWorkingMemory(tx, threadScopeKey(threadID)); err != nil {
+		return err
+	}
+	return tx.Bucket(threadsBucket).Delete([]byte(threadID))
 }
