@@ -31,5 +31,10 @@
 // walks a thread in the order its messages were written, and the recent
 // index lists a resource's threads newest first without reading the others.
 //
+// Threads and whole profiles can be exported as versioned JSON documents
+// ("hearth-thread" and "hearth-profile", version 1) and as Markdown, and
+// imported again, or from ChatGPT's conversations.json, under another owner;
+// imported records are sealed under the importing owner's key.
+//
 // The package does not log.
 package memory

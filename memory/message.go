@@ -42,6 +42,9 @@ const (
 	MaxContentBytes = 1 << 20
 	// MaxClientRequestIDBytes bounds a client's own request id.
 	MaxClientRequestIDBytes = 128
+
+	maxErrorBytes = 4096 // bytes of a message's error text
+	maxModelBytes = 256  // bytes of a model name
 )
 
 // appendFillPercent is how full bbolt fills the pages of buckets whose keys
@@ -438,10 +441,18 @@ func checkMessage(m *Message) error {
 	if !utf8.ValidString(m.Content) {
 		return &InputError{Field: "message", Reason: "The message is not valid UTF-8 text."}
 	}
+	partBytes := 0
 	for i, p := range m.Parts {
 		if (len(p.Input) > 0 && !json.Valid(p.Input)) || (len(p.Output) > 0 && !json.Valid(p.Output)) {
 			return &InputError{Field: "parts", Reason: fmt.Sprintf("Part %d of the message has an input or output that is not valid JSON.", i+1)}
 		}
+		partBytes += len(p.Input) + len(p.Output) + len(p.ToolName) + len(p.ToolCallID) + len(p.Type)
+	}
+	if partBytes > MaxContentBytes {
+		return &InputError{Field: "parts", Reason: fmt.Sprintf("The message's parts are %d bytes long; the limit is %d bytes.", partBytes, MaxContentBytes)}
+	}
+	if len(m.Error) > maxErrorBytes || len(m.Model) > maxModelBytes || !utf8.ValidString(m.Error) || !utf8.ValidString(m.Model) {
+		return &InputError{Field: "message", Reason: fmt.Sprintf("The message's error text (at most %d bytes) or model name (at most %d bytes) is too long or not valid UTF-8.", maxErrorBytes, maxModelBytes)}
 	}
 	if len(m.ClientRequestID) > MaxClientRequestIDBytes || !utf8.ValidString(m.ClientRequestID) || bytes.ContainsRune([]byte(m.ClientRequestID), 0) {
 		return &InputError{Field: "clientRequestId", Reason: fmt.Sprintf("The clientRequestId must be text of at most %d bytes.", MaxClientRequestIDBytes)}
