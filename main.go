@@ -45,6 +45,8 @@ Usage:
 
 --start-fresh moves a damaged data file aside (to hearth.db.damaged-TIME)
 and starts with an empty one; a data file that opens is never moved.
+--adopt-install-key makes a new install.key when it was lost and trusts the
+existing profiles under it; restoring the lost file is safer.
 
 Environment:
   HEARTH_DATA_DIR   data directory (default: %s)
@@ -95,6 +97,7 @@ type config struct {
 	addr        string
 	allowRemote bool
 	startFresh  bool
+	adoptKey    bool
 	ollamaURL   string
 	model       string
 }
@@ -107,6 +110,7 @@ func parseConfig(name string, args []string, serve bool) (config, error) {
 	opts := config{}
 	fs.StringVar(&opts.dataDir, "data", os.Getenv("HEARTH_DATA_DIR"), "data `directory`")
 	fs.BoolVar(&opts.startFresh, "start-fresh", false, "if the data file is damaged, move it aside and start with an empty one")
+	fs.BoolVar(&opts.adoptKey, "adopt-install-key", false, "if install.key is missing, make a new one and trust the existing profiles under it")
 	if serve {
 		fs.StringVar(&opts.addr, "addr", defaultServeAddr, "address to listen on, loopback unless --allow-remote")
 		fs.BoolVar(&opts.allowRemote, "allow-remote", false, "allow --addr to be an address other computers can reach")
@@ -184,7 +188,7 @@ func openApp(opts config, log *slog.Logger) (*app.App, error) {
 	if err != nil {
 		return nil, err
 	}
-	return app.Open(app.Config{DataDir: opts.dataDir, Model: model, UI: ui, Version: version, Logger: log, StartFresh: opts.startFresh})
+	return app.Open(app.Config{DataDir: opts.dataDir, Model: model, UI: ui, Version: version, Logger: log, StartFresh: opts.startFresh, AdoptInstallKey: opts.adoptKey})
 }
 
 // newLogger logs to stderr and to a rotating file in the data directory.

@@ -6,9 +6,11 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -37,6 +39,9 @@ type Config struct {
 	// StartFresh moves a damaged data file aside and starts with an empty
 	// one. A data file that opens is used as it is.
 	StartFresh bool
+	// AdoptInstallKey makes a new install key when it is missing although
+	// profiles exist, and trusts their records under it.
+	AdoptInstallKey bool
 }
 
 // App is a running Hearth: its data file, its stores and its HTTP handler.
@@ -47,9 +52,13 @@ type App struct {
 	agent       *Agent
 	model       Model
 	generations *generations
-	version     string
-	log         *slog.Logger
-	handler     http.Handler
+	// attemptSlots holds one token per request that checks a password or
+	// recovery key; see limitAttempts.
+	attemptSlots chan struct{}
+	attemptLog   logLimiter
+	version      string
+	log          *slog.Logger
+	handler      http.Handler
 }
 
 // Open opens the data file in cfg.DataDir and returns a ready App. If another
@@ -79,12 +88,7 @@ func Open(cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	installKey, err := loadInstallKey(cfg.DataDir)
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	profiles, err := auth.Open(db, installKey)
+	profiles, err := openProfiles(db, cfg, log)
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -96,14 +100,15 @@ func Open(cfg Config) (*App, error) {
 	}
 
 	a := &App{
-		db:          db,
-		profiles:    profiles,
-		memory:      store,
-		agent:       NewAgent(store, cfg.Model),
-		model:       cfg.Model,
-		generations: newGenerations(),
-		version:     cfg.Version,
-		log:         log,
+		db:           db,
+		profiles:     profiles,
+		memory:       store,
+		agent:        NewAgent(store, cfg.Model),
+		model:        cfg.Model,
+		generations:  newGenerations(),
+		attemptSlots: make(chan struct{}, maxWaitingAttempts),
+		version:      cfg.Version,
+		log:          log,
 	}
 	a.handler = a.routes(cfg.UI)
 	return a, nil
@@ -113,6 +118,47 @@ func Open(cfg Config) (*App, error) {
 // interface everywhere else.
 func (a *App) Handler() http.Handler {
 	return a.handler
+}
+
+// openProfiles opens the profile store with the install key. A missing
+// install key is made anew on a fresh data file; when profiles exist, their
+// records cannot be trusted under a new key, so Open refuses unless the
+// person starting Hearth chose to adopt them (cfg.AdoptInstallKey).
+func openProfiles(db *bbolt.DB, cfg Config, log *slog.Logger) (*auth.Store, error) {
+	path := filepath.Join(cfg.DataDir, InstallKeyFileName)
+	installKey, err := readInstallKey(path)
+	created := false
+	if errors.Is(err, fs.ErrNotExist) {
+		exist, existErr := auth.ProfilesExist(db)
+		if existErr != nil {
+			return nil, existErr
+		}
+		if exist && !cfg.AdoptInstallKey {
+			return nil, fmt.Errorf("%w: %s is missing but %s has profiles; restore it from the same backup as the data file, or start with --adopt-install-key to trust the profiles under a new key (every session ends)", ErrInstallKeyMissing, path, DataFileName)
+		}
+		installKey, err = createInstallKey(path)
+		created = exist
+	}
+	if err != nil {
+		return nil, err
+	}
+
+	profiles, err := auth.Open(db, installKey)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		if err := profiles.AdoptInstallKey(context.Background()); err != nil {
+			return nil, fmt.Errorf("adopt the profiles under the new install key: %w", err)
+		}
+		log.Warn("install key was missing; made a new one and adopted the existing profiles", "path", path)
+	}
+	if tampered, err := profiles.CountTampered(context.Background()); err != nil {
+		return nil, err
+	} else if tampered > 0 {
+		log.Error("profile records do not match the install key; those profiles cannot sign in until the matching install.key is restored", "profiles", tampered, "path", path)
+	}
+	return profiles, nil
 }
 
 // StopReplies cancels every reply being written and waits until each has

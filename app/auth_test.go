@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,6 +19,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"go.etcd.io/bbolt"
 
+	"hearth/app/ollamatest"
 	"hearth/seal"
 )
 
@@ -173,14 +177,42 @@ func TestHostileTokens(t *testing.T) {
 	}
 }
 
-func TestCookieSessionNeedsCSRF(t *testing.T) {
-	env := newTestEnv(t)
-	env.signUp("", "Ada")
+// browserLogin signs in with a cookie jar and returns the client, the session
+// cookie and the channel secret from the answer.
+func (env *testEnv) browserLogin(name, password string) (*http.Client, *http.Cookie, string) {
+	env.t.Helper()
 	jar, err := cookiejar.New(nil)
 	if err != nil {
-		t.Fatal(err)
+		env.t.Fatal(err)
 	}
 	browser := &http.Client{Jar: jar}
+	resp, err := browser.Do(env.newRequest("POST", "/api/auth/login", "", map[string]string{"name": name, "password": password}))
+	if err != nil {
+		env.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var answer struct {
+		CSRFToken string `json:"csrfToken"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil || resp.StatusCode != http.StatusOK {
+		env.t.Fatalf("login: status %d, err %v", resp.StatusCode, err)
+	}
+	var session *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == sessionCookie {
+			session = c
+		}
+	}
+	if session == nil {
+		env.t.Fatal("login set no session cookie")
+	}
+	return browser, session, answer.CSRFToken
+}
+
+func TestCookieSessionNeedsChannelSecret(t *testing.T) {
+	env := newTestEnv(t)
+	env.signUp("", "Ada")
+	browser, session, secret := env.browserLogin("Ada", "password-Ada")
 	send := func(method, path, csrf string, body any) *http.Response {
 		t.Helper()
 		req := env.newRequest(method, path, "", body)
@@ -195,46 +227,76 @@ func TestCookieSessionNeedsCSRF(t *testing.T) {
 		return resp
 	}
 
-	resp := send("POST", "/api/auth/login", "", map[string]string{"name": "Ada", "password": "password-Ada"})
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("login: status %d", resp.StatusCode)
-	}
-	var session, csrf *http.Cookie
-	for _, c := range resp.Cookies() {
-		switch c.Name {
-		case sessionCookie:
-			session = c
-		case csrfCookie:
-			csrf = c
-		}
-	}
-	if session == nil || !session.HttpOnly || session.SameSite != http.SameSiteStrictMode || session.Path != "/api" {
+	if !session.HttpOnly || session.SameSite != http.SameSiteStrictMode || session.Path != "/api" {
 		t.Fatalf("session cookie = %+v, want HttpOnly, SameSite=Strict, Path=/api", session)
 	}
-	if csrf == nil || csrf.HttpOnly || csrf.SameSite != http.SameSiteStrictMode || csrf.Value == "" {
-		t.Fatalf("CSRF cookie = %+v, want a readable SameSite=Strict cookie", csrf)
+	if secret == "" || strings.Contains(session.Value, secret) {
+		t.Fatalf("channel secret %q missing or inside the cookie", secret)
 	}
 
-	if resp := send("GET", "/api/threads", "", nil); resp.StatusCode != http.StatusOK {
-		t.Errorf("GET with the cookie: status %d, want 200", resp.StatusCode)
+	// The cookie alone, as another server on the same host would receive
+	// it, opens nothing: not even a GET.
+	for _, tc := range []struct {
+		method, path, csrf string
+		body               any
+	}{
+		{"GET", "/api/threads", "", nil},
+		{"GET", "/api/auth/me", "", nil},
+		{"POST", "/api/threads", "", map[string]string{}},
+		{"GET", "/api/threads", "wrong", nil},
+		{"POST", "/api/threads", "wrong", map[string]string{}},
+	} {
+		if resp := send(tc.method, tc.path, tc.csrf, tc.body); resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("%s %s with secret %q: status %d, want 401", tc.method, tc.path, tc.csrf, resp.StatusCode)
+		}
 	}
-	if resp := send("POST", "/api/threads", "", map[string]string{}); resp.StatusCode != http.StatusForbidden {
-		t.Errorf("POST with the cookie and no CSRF header: status %d, want 403", resp.StatusCode)
+	if resp := send("GET", "/api/threads", secret, nil); resp.StatusCode != http.StatusOK {
+		t.Errorf("GET with the secret: status %d, want 200", resp.StatusCode)
 	}
-	if resp := send("POST", "/api/threads", "wrong", map[string]string{}); resp.StatusCode != http.StatusForbidden {
-		t.Errorf("POST with a wrong CSRF header: status %d, want 403", resp.StatusCode)
-	}
-	if resp := send("POST", "/api/threads", csrf.Value, map[string]string{}); resp.StatusCode != http.StatusCreated {
-		t.Errorf("POST with the CSRF header: status %d, want 201", resp.StatusCode)
+	if resp := send("POST", "/api/threads", secret, map[string]string{}); resp.StatusCode != http.StatusCreated {
+		t.Errorf("POST with the secret: status %d, want 201", resp.StatusCode)
 	}
 
-	if resp := send("POST", "/api/auth/logout", csrf.Value, nil); resp.StatusCode != http.StatusNoContent {
+	if resp := send("POST", "/api/auth/logout", secret, nil); resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("logout: status %d, want 204", resp.StatusCode)
 	}
 	// The revoked token stays revoked even when sent again by hand.
 	resp, body := env.do("GET", "/api/threads", session.Value, nil)
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("token after logout: status %d, want 401; body %s", resp.StatusCode, body)
+	}
+}
+
+func TestPlantedSessionCookieIgnored(t *testing.T) {
+	env := newTestEnv(t)
+	admin := env.signUp("", "Uma")
+	env.signUp(admin, "Vic")
+	_, umaCookie, umaSecret := env.browserLogin("Uma", "password-Uma")
+	_, vicCookie, _ := env.browserLogin("Vic", "password-Vic")
+
+	// A page on another port of the same host plants Vic's cookie on a more
+	// specific path, so the browser sends it first. Uma's page still sends
+	// its own secret, which only Uma's cookie matches.
+	req := env.newRequest("POST", "/api/chat", "", map[string]string{"message": "my bank PIN is 4321"})
+	req.Header.Set("Cookie", sessionCookie+"="+vicCookie.Value+"; "+sessionCookie+"="+umaCookie.Value)
+	req.Header.Set(csrfHeader, umaSecret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readStream(t, resp.Body)
+	resp.Body.Close()
+	threadID := resp.Header.Get("X-Thread-Id")
+
+	vic := env.login("Vic", "password-Vic")
+	var vicThreads []threadJSON
+	env.mustJSON("GET", "/api/threads", vic, nil, http.StatusOK, &vicThreads)
+	if len(vicThreads) != 0 {
+		t.Fatalf("Vic has %d threads: the planted cookie chose the profile", len(vicThreads))
+	}
+	uma := env.login("Uma", "password-Uma")
+	if got := env.getThread(uma, threadID); len(got.Messages) == 0 || got.Messages[0].Content != "my bank PIN is 4321" {
+		t.Fatalf("Uma's thread = %+v, want her message", got.Messages)
 	}
 }
 
@@ -459,5 +521,180 @@ func TestIdleLockSetting(t *testing.T) {
 		if out.Error.Field != "idleLockMinutes" {
 			t.Errorf("body %v: field %q, want idleLockMinutes", body, out.Error.Field)
 		}
+	}
+}
+
+func TestInstallKeyMissing(t *testing.T) {
+	env := newTestEnv(t)
+	token := env.signUp("", "Ada")
+	env.chat(token, map[string]string{"message": "kept"})
+	env.stop()
+	keyPath := filepath.Join(env.dataDir, InstallKeyFileName)
+	if err := os.Remove(keyPath); err != nil {
+		t.Fatal(err)
+	}
+
+	model, err := NewOllama(env.fake.URL(), testModel, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{DataDir: env.dataDir, Model: model, Logger: slog.New(slog.DiscardHandler)}
+	if _, err := Open(cfg); !errors.Is(err, ErrInstallKeyMissing) || !strings.Contains(err.Error(), "--adopt-install-key") {
+		t.Fatalf("Open without install.key = %v, want ErrInstallKeyMissing naming the way out", err)
+	}
+	if _, err := os.Stat(keyPath); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a refused Open left an install key behind: %v", err)
+	}
+
+	cfg.AdoptInstallKey = true
+	a, err := Open(cfg)
+	if err != nil {
+		t.Fatalf("Open with AdoptInstallKey: %v", err)
+	}
+	env.app = a
+	env.server = httptest.NewServer(a.Handler())
+	if resp, _ := env.do("GET", "/api/threads", token, nil); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("old token after adopting: status %d, want 401", resp.StatusCode)
+	}
+	var threads []threadJSON
+	env.mustJSON("GET", "/api/threads", env.login("Ada", "password-Ada"), nil, http.StatusOK, &threads)
+	if len(threads) != 1 {
+		t.Fatalf("threads after adopting = %d, want 1", len(threads))
+	}
+}
+
+func TestNewRecoveryKey(t *testing.T) {
+	env := newTestEnv(t)
+	var created struct {
+		RecoveryKey string `json:"recoveryKey"`
+	}
+	env.mustJSON("POST", "/api/auth/profiles", "", map[string]string{"name": "Ada", "password": "password-Ada"}, http.StatusCreated, &created)
+	token := env.login("Ada", "password-Ada")
+
+	var out errorBody
+	env.mustJSON("POST", "/api/auth/recovery-key", token, map[string]string{"password": "wrong"}, http.StatusBadRequest, &out)
+	if out.Error.Field != "password" {
+		t.Fatalf("wrong password: field %q, want password", out.Error.Field)
+	}
+	var renewed struct {
+		RecoveryKey string `json:"recoveryKey"`
+	}
+	env.mustJSON("POST", "/api/auth/recovery-key", token, map[string]string{"password": "password-Ada"}, http.StatusOK, &renewed)
+	if renewed.RecoveryKey == "" || renewed.RecoveryKey == created.RecoveryKey {
+		t.Fatalf("new recovery key %q, want a different one", renewed.RecoveryKey)
+	}
+	env.mustJSON("POST", "/api/auth/recover", "", map[string]string{"name": "Ada", "recoveryKey": created.RecoveryKey, "newPassword": "another password"}, http.StatusUnauthorized, nil)
+	env.mustJSON("POST", "/api/auth/recover", "", map[string]string{"name": "Ada", "recoveryKey": renewed.RecoveryKey, "newPassword": "another password"}, http.StatusOK, nil)
+}
+
+func TestPasswordFieldNames(t *testing.T) {
+	env := newTestEnv(t)
+	token := env.signUp("", "Ada")
+	var out errorBody
+	env.mustJSON("POST", "/api/auth/password", token, map[string]string{"current": "password-Ada", "new": "short"}, http.StatusBadRequest, &out)
+	if out.Error.Field != "new" {
+		t.Errorf("short new password: field %q, want new", out.Error.Field)
+	}
+	env.mustJSON("POST", "/api/auth/password", token, map[string]string{"current": "password-Ada", "new": "password-Ada"}, http.StatusBadRequest, &out)
+	if out.Error.Field != "new" {
+		t.Errorf("same password: field %q, want new", out.Error.Field)
+	}
+	env.mustJSON("POST", "/api/auth/recover", "", map[string]string{"name": "Ada", "recoveryKey": "x", "newPassword": "short"}, http.StatusBadRequest, &out)
+	if out.Error.Field != "newPassword" {
+		t.Errorf("short recovered password: field %q, want newPassword", out.Error.Field)
+	}
+}
+
+func TestAttemptsLimited(t *testing.T) {
+	env := newTestEnv(t)
+	env.signUp("", "Ada")
+	for range maxWaitingAttempts {
+		env.app.attemptSlots <- struct{}{}
+	}
+	resp, body := env.do("POST", "/api/auth/login", "", map[string]string{"name": "Ada", "password": "password-Ada"})
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "1" {
+		t.Fatalf("login with every slot taken: status %d, Retry-After %q; body %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+	<-env.app.attemptSlots
+	env.login("Ada", "password-Ada")
+}
+
+func TestIdleLockNeedsUnlocked(t *testing.T) {
+	env := newTestEnv(t)
+	token := env.signUp("", "Ada")
+	env.stop()
+	env.start(env.fake.URL())
+	var out errorBody
+	env.mustJSON("PATCH", "/api/auth/me", token, map[string]int{"idleLockMinutes": 0}, http.StatusUnauthorized, &out)
+	if out.Error.Code != CodeLocked {
+		t.Fatalf("code = %q, want %q", out.Error.Code, CodeLocked)
+	}
+}
+
+func TestClientID(t *testing.T) {
+	for remote, want := range map[string]string{
+		"":                 "window",
+		"127.0.0.1:5000":   "loopback",
+		"127.1.2.3:5000":   "loopback",
+		"[::1]:5000":       "loopback",
+		"192.0.2.7:5000":   "192.0.2.7",
+		"[2001:db8::]:443": "2001:db8::",
+	} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = remote
+		if got := clientID(r); got != want {
+			t.Errorf("clientID(%q) = %q, want %q", remote, got, want)
+		}
+	}
+}
+
+func TestLogLimiter(t *testing.T) {
+	var l logLimiter
+	now := time.Now()
+	logged := 0
+	for range attemptLogMax + 10 {
+		if ok, _ := l.allow(now); ok {
+			logged++
+		}
+	}
+	if logged != attemptLogMax {
+		t.Fatalf("logged %d lines in one window, want %d", logged, attemptLogMax)
+	}
+	ok, dropped := l.allow(now.Add(attemptLogWindow))
+	if !ok || dropped != 10 {
+		t.Fatalf("next window: ok %v, dropped %d; want true, 10", ok, dropped)
+	}
+}
+
+func TestDeleteProfileStopsItsReplies(t *testing.T) {
+	env := newTestEnv(t)
+	admin := env.signUp("", "Ada")
+	bob := env.signUp(admin, "Bob")
+	bobID := env.profileID(bob)
+	env.fake.Enqueue(ollamatest.Reply{Chunks: []string{"partial", " never sent"}, HoldAfter: 1})
+
+	resp := env.send("POST", "/api/chat", bob, map[string]string{"message": "long story"})
+	defer resp.Body.Close()
+	events := make(chan streamPart, 64)
+	go readParts(resp.Body, events)
+	waitForDelta(t, events)
+
+	env.mustJSON("DELETE", "/api/auth/profiles/"+bobID, admin, nil, http.StatusNoContent, nil)
+	for p := range events {
+		if p.Type == "error" {
+			t.Errorf("stream error after deletion: %q, want the reply stopped quietly", p.ErrorText)
+		}
+	}
+	left := 0
+	err := env.app.db.View(func(tx *bbolt.Tx) error {
+		return tx.Bucket([]byte("threads")).ForEach(func(_, v []byte) error {
+			if bytes.Contains(v, []byte(`"user_`+bobID+`"`)) {
+				left++
+			}
+			return nil
+		})
+	})
+	if err != nil || left != 0 {
+		t.Fatalf("deleted profile has %d threads left (err %v), want 0", left, err)
 	}
 }

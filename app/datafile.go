@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -31,6 +30,10 @@ const (
 // lockTimeout is how long Open waits for another process to release the
 // data file before giving up.
 const lockTimeout = 750 * time.Millisecond
+
+// ErrInstallKeyMissing is returned by Open when the install key file is
+// missing although the data file has profiles.
+var ErrInstallKeyMissing = errors.New("install key missing")
 
 // ErrAlreadyRunning is returned by Open when another Hearth process holds
 // the data file.
@@ -207,13 +210,10 @@ func moveAside(path string) (string, error) {
 	return aside, nil
 }
 
-// loadInstallKey reads the install key from dir, creating it on first start.
-func loadInstallKey(dir string) (*seal.Key, error) {
-	path := filepath.Join(dir, InstallKeyFileName)
+// readInstallKey reads the install key at path. A missing file is an error
+// wrapping fs.ErrNotExist.
+func readInstallKey(path string) (*seal.Key, error) {
 	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return createInstallKey(path)
-	}
 	if err != nil {
 		return nil, fmt.Errorf("read install key %s: %w", path, err)
 	}

@@ -71,11 +71,14 @@ func toAPIError(err error) *apiError {
 		return &apiError{Status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: "The profile name or password is wrong."}
 	case errors.As(err, &throttled):
 		return &apiError{Status: http.StatusTooManyRequests, Code: CodeRateLimited, RetryAfter: throttled.RetryAfter,
-			Message: "Too many failed attempts. Wait the time given in the Retry-After header, then try again."}
+			Message: "Too many failed attempts. Wait before trying again."}
 	case errors.Is(err, auth.ErrLocked):
 		return &apiError{Status: http.StatusUnauthorized, Code: CodeLocked, Message: "Your profile is locked. Enter your password to unlock it."}
 	case errors.Is(err, auth.ErrLastAdmin):
 		return &apiError{Status: http.StatusConflict, Code: CodeConflict, Message: "This is the last administrator. Make another profile an administrator first."}
+	case errors.Is(err, auth.ErrTampered):
+		return &apiError{Status: http.StatusInternalServerError, Code: CodeInternal,
+			Message: "Hearth cannot trust this profile's record: the data file and install.key in the data directory do not belong together. Restore both from the same backup."}
 	case errors.Is(err, auth.ErrInvalidToken):
 		return &apiError{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Message: "Your session is not valid. Sign in again."}
 	case errors.Is(err, auth.ErrForbidden):

@@ -6,28 +6,36 @@ import (
 )
 
 // generations tracks the replies being written, one per thread at most, so
-// that a stop request can cancel them and shutdown can wait for them to be
-// stored.
+// that a stop request can cancel them and shutdown or a profile's deletion
+// can wait for them to be stored.
 type generations struct {
 	mu      sync.Mutex
-	running map[string]context.CancelFunc // thread id → cancel
+	running map[string]*generation // thread id → reply
 	wg      sync.WaitGroup
 }
 
-func newGenerations() *generations {
-	return &generations{running: make(map[string]context.CancelFunc)}
+// generation is one reply being written.
+type generation struct {
+	profileID string
+	cancel    context.CancelFunc
+	done      chan struct{} // closed when the reply has been stored
 }
 
-// start registers a reply for threadID. It returns false if one is already
-// running there. The caller must call the returned release when the reply
-// has been stored.
-func (g *generations) start(threadID string, cancel context.CancelFunc) (release func(), ok bool) {
+func newGenerations() *generations {
+	return &generations{running: make(map[string]*generation)}
+}
+
+// start registers a reply of profileID for threadID. It returns false if one
+// is already running there. The caller must call the returned release when
+// the reply has been stored.
+func (g *generations) start(threadID, profileID string, cancel context.CancelFunc) (release func(), ok bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if _, busy := g.running[threadID]; busy {
 		return nil, false
 	}
-	g.running[threadID] = cancel
+	gen := &generation{profileID: profileID, cancel: cancel, done: make(chan struct{})}
+	g.running[threadID] = gen
 	g.wg.Add(1)
 	var once sync.Once
 	return func() {
@@ -35,6 +43,7 @@ func (g *generations) start(threadID string, cancel context.CancelFunc) (release
 			g.mu.Lock()
 			delete(g.running, threadID)
 			g.mu.Unlock()
+			close(gen.done)
 			g.wg.Done()
 		})
 	}, true
@@ -45,19 +54,41 @@ func (g *generations) start(threadID string, cancel context.CancelFunc) (release
 func (g *generations) stop(threadID string) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	cancel, ok := g.running[threadID]
+	gen, ok := g.running[threadID]
 	if ok {
-		cancel()
+		gen.cancel()
 	}
 	return ok
+}
+
+// stopProfile cancels every reply of profileID and waits until each has
+// been stored, or until ctx ends.
+func (g *generations) stopProfile(ctx context.Context, profileID string) {
+	g.mu.Lock()
+	var stopped []*generation
+	for _, gen := range g.running {
+		if gen.profileID == profileID {
+			gen.cancel()
+			stopped = append(stopped, gen)
+		}
+	}
+	g.mu.Unlock()
+
+	for _, gen := range stopped {
+		select {
+		case <-gen.done:
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // stopAll cancels every running reply and waits until each has been released
 // or ctx ends.
 func (g *generations) stopAll(ctx context.Context) {
 	g.mu.Lock()
-	for _, cancel := range g.running {
-		cancel()
+	for _, gen := range g.running {
+		gen.cancel()
 	}
 	g.mu.Unlock()
 

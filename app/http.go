@@ -3,7 +3,6 @@ package app
 import (
 	"bytes"
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,8 +19,15 @@ import (
 	"hearth/seal"
 )
 
-// maxBodyBytes is the largest request body the API reads.
-const maxBodyBytes = 2 << 20
+// Limits on request bodies.
+const (
+	// maxBodyBytes is the largest request body the API reads.
+	maxBodyBytes = 2 << 20
+	// maxAuthBodyBytes is the largest body of the sign-in and profile
+	// routes, whose fields are a name, a password and a recovery key. Many
+	// sign-ins can wait at once, so their bodies must stay small.
+	maxAuthBodyBytes = 16 << 10
+)
 
 // handlerFunc is an API handler that returns its error instead of writing it.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
@@ -46,13 +52,16 @@ func (u user) owner() memory.Owner {
 	return memory.Owner{ResourceID: u.ResourceID(), Key: u.key}
 }
 
-// Names of the session cookies a browser on hearth serve gets at sign-in,
-// and of the header that must repeat the CSRF cookie. The frontend's copy
-// is in frontend/src/api.ts.
+// The session cookie a browser on hearth serve gets at sign-in, and the
+// header that must carry the session's channel secret with it. The
+// frontend's copy is in frontend/src/api.ts.
 const (
 	sessionCookie = "hearth_session"
-	csrfCookie    = "hearth_csrf"
 	csrfHeader    = "X-CSRF-Token"
+
+	// maxSessionCookies bounds how many session cookies of one request are
+	// checked.
+	maxSessionCookies = 4
 )
 
 // routes builds the router: the API under /api/ and the user interface in ui
@@ -64,13 +73,14 @@ func (a *App) routes(ui fs.FS) http.Handler {
 	mux.Handle("GET /api/auth/profiles", a.public(a.handleListProfiles))
 	mux.Handle("POST /api/auth/profiles", a.public(a.handleCreateProfile))
 	mux.Handle("PATCH /api/auth/profiles/{profileId}", a.signedIn(a.handleSetRole))
-	mux.Handle("DELETE /api/auth/profiles/{profileId}", a.signedIn(a.handleDeleteProfile))
-	mux.Handle("POST /api/auth/login", a.public(a.handleLogin))
+	mux.Handle("DELETE /api/auth/profiles/{profileId}", a.limitAttempts(a.signedIn(a.handleDeleteProfile)))
+	mux.Handle("POST /api/auth/login", a.limitAttempts(a.public(a.handleLogin)))
 	mux.Handle("POST /api/auth/logout", a.signedIn(a.handleLogout))
 	mux.Handle("GET /api/auth/me", a.signedIn(a.handleMe))
-	mux.Handle("PATCH /api/auth/me", a.signedIn(a.handleUpdateMe))
-	mux.Handle("POST /api/auth/password", a.signedIn(a.handleChangePassword))
-	mux.Handle("POST /api/auth/recover", a.public(a.handleRecover))
+	mux.Handle("PATCH /api/auth/me", a.unlocked(a.handleUpdateMe))
+	mux.Handle("POST /api/auth/password", a.limitAttempts(a.signedIn(a.handleChangePassword)))
+	mux.Handle("POST /api/auth/recover", a.limitAttempts(a.public(a.handleRecover)))
+	mux.Handle("POST /api/auth/recovery-key", a.limitAttempts(a.signedIn(a.handleNewRecoveryKey)))
 
 	mux.Handle("GET /api/threads", a.unlocked(a.handleListThreads))
 	mux.Handle("POST /api/threads", a.unlocked(a.handleCreateThread))
@@ -104,6 +114,26 @@ func routeNotFound(mux *http.ServeMux, w http.ResponseWriter, r *http.Request) e
 			Message: fmt.Sprintf("%s %s is not supported; use %s.", r.Method, r.URL.Path, strings.Join(allowed, " or "))}
 	}
 	return &apiError{Status: http.StatusNotFound, Code: CodeNotFound, Message: fmt.Sprintf("There is no API route %s %s.", r.Method, r.URL.Path)}
+}
+
+// maxWaitingAttempts bounds the requests that check a password or recovery
+// key at the same time. The checks run one at a time, each taking about
+// 20 MiB and 40 ms, so more waiting requests would only hold memory.
+const maxWaitingAttempts = 8
+
+// limitAttempts answers 429 at once, before reading the body, when
+// maxWaitingAttempts requests that check a secret are already in progress.
+func (a *App) limitAttempts(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case a.attemptSlots <- struct{}{}:
+			defer func() { <-a.attemptSlots }()
+			next.ServeHTTP(w, r)
+		default:
+			a.writeError(w, r, &apiError{Status: http.StatusTooManyRequests, Code: CodeRateLimited, RetryAfter: time.Second,
+				Message: "Hearth is checking other sign-ins right now. Try again in a second."})
+		}
+	})
 }
 
 // public adapts a handler that needs no sign-in.
@@ -141,46 +171,57 @@ func (a *App) unlocked(h userHandlerFunc) http.Handler {
 }
 
 // authenticate returns the session the request proves, by its bearer token
-// or by its session cookie. A request that relies on the cookie and changes
-// state must also repeat the CSRF cookie in a header: a page on another site
-// can make the browser send the cookie, but cannot read it.
+// or by its session cookie. Browsers send a host's cookies to every port of
+// it, so another server on the same computer may see the cookie, and a page
+// it serves may plant a cookie of its own: a cookie therefore counts only
+// with the channel secret of its token in the X-CSRF-Token header, which
+// Hearth's page keeps where no other origin can read it.
 func (a *App) authenticate(r *http.Request) (auth.Session, error) {
-	token, err := requestToken(r)
-	if err != nil {
-		return auth.Session{}, err
-	}
-	sess, err := a.profiles.Verify(r.Context(), token)
-	if err != nil {
-		return auth.Session{}, err
-	}
-	setRequestProfileID(r, sess.Profile.ID)
-	return sess, nil
-}
-
-// requestToken returns the token of the request's bearer header or, failing
-// that, of its session cookie after checking the CSRF header.
-func requestToken(r *http.Request) (string, error) {
 	if header := r.Header.Get("Authorization"); header != "" {
 		// The scheme name is case-insensitive (RFC 9110, section 11.1).
 		scheme, token, ok := strings.Cut(header, " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") {
-			return "", &apiError{Status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: "The Authorization header must be Bearer followed by a token. Sign in to get one."}
+			return auth.Session{}, &apiError{Status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: "The Authorization header must be Bearer followed by a token. Sign in to get one."}
 		}
-		return strings.TrimSpace(token), nil
+		sess, err := a.profiles.Verify(r.Context(), strings.TrimSpace(token))
+		if err != nil {
+			return auth.Session{}, err
+		}
+		setRequestProfileID(r, sess.Profile.ID)
+		return sess, nil
 	}
 
-	cookie, err := r.Cookie(sessionCookie)
-	if err != nil || cookie.Value == "" {
-		return "", &apiError{Status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: "Sign in first."}
-	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		csrf, err := r.Cookie(csrfCookie)
-		sent := r.Header.Get(csrfHeader)
-		if err != nil || csrf.Value == "" || subtle.ConstantTimeCompare([]byte(csrf.Value), []byte(sent)) != 1 {
-			return "", &apiError{Status: http.StatusForbidden, Code: CodeForbidden, Message: "The request did not repeat the CSRF token in the X-CSRF-Token header. Reload the page and try again."}
+	secret := r.Header.Get(csrfHeader)
+	tried := 0
+	for _, c := range r.Cookies() {
+		if c.Name != sessionCookie || c.Value == "" {
+			continue
+		}
+		// A planted cookie may come first; a few candidates are enough to
+		// find the page's own.
+		if tried++; tried > maxSessionCookies {
+			break
+		}
+		sess, err := a.profiles.Verify(r.Context(), c.Value)
+		if err == nil && sess.CheckChannel(secret) {
+			setRequestProfileID(r, sess.Profile.ID)
+			return sess, nil
 		}
 	}
-	return cookie.Value, nil
+	if tried > 0 {
+		return auth.Session{}, &apiError{Status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: "This page's session is not valid here. Sign in again in this tab."}
+	}
+	return auth.Session{}, &apiError{Status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: "Sign in first."}
+}
+
+// hasCredentials reports whether the request carries a bearer header or a
+// session cookie, whether or not they are valid.
+func hasCredentials(r *http.Request) bool {
+	if r.Header.Get("Authorization") != "" {
+		return true
+	}
+	c, err := r.Cookie(sessionCookie)
+	return err == nil && c.Value != ""
 }
 
 // decodeJSON reads the request body as one JSON object into dst. It accepts
@@ -188,11 +229,17 @@ func requestToken(r *http.Request) (string, error) {
 // fields. The body is read to its end because the desktop window's requests
 // report no length.
 func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
+	return decodeJSONLimit(w, r, dst, maxBodyBytes)
+}
+
+// decodeJSONLimit is decodeJSON with a smaller body limit, for routes whose
+// bodies are small by nature.
+func decodeJSONLimit(w http.ResponseWriter, r *http.Request, dst any, limit int64) error {
 	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mediaType != "application/json" {
 		return &apiError{Status: http.StatusUnsupportedMediaType, Code: CodeUnsupportedType, Message: "Send the request body as JSON with the header Content-Type: application/json."}
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		return jsonError(err)
 	}
@@ -209,6 +256,9 @@ func decodeBody(body []byte, dst any) error {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) > 0 && trimmed[0] != '{' {
 		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Message: "The request body must be a JSON object."}
+	}
+	if err := checkJSONText(body, dst); err != nil {
+		return err
 	}
 
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -246,7 +296,7 @@ func jsonError(err error) error {
 	var wrongType *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &tooLarge):
-		return &apiError{Status: http.StatusRequestEntityTooLarge, Code: CodeTooLarge, Message: fmt.Sprintf("The request body is larger than %d bytes.", maxBodyBytes)}
+		return &apiError{Status: http.StatusRequestEntityTooLarge, Code: CodeTooLarge, Message: fmt.Sprintf("The request body is larger than %d bytes.", tooLarge.Limit)}
 	case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF):
 		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Message: "The request body is not valid JSON."}
 	case errors.Is(err, io.EOF):

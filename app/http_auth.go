@@ -1,12 +1,12 @@
 package app
 
 import (
-	"crypto/rand"
-	"encoding/base64"
+	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"hearth/auth"
@@ -64,12 +64,12 @@ func (a *App) handleCreateProfile(w http.ResponseWriter, r *http.Request) error 
 		Name     string `json:"name"`
 		Password string `json:"password"`
 	}
-	if err := decodeJSON(w, r, &req); err != nil {
+	if err := decodeJSONLimit(w, r, &req, maxAuthBodyBytes); err != nil {
 		return err
 	}
 
 	actorID := ""
-	if _, err := requestToken(r); err == nil {
+	if hasCredentials(r) {
 		actor, err := a.authenticate(r)
 		if err != nil {
 			return err
@@ -89,7 +89,7 @@ func (a *App) handleSetRole(w http.ResponseWriter, r *http.Request, sess auth.Se
 	var req struct {
 		Role auth.Role `json:"role"`
 	}
-	if err := decodeJSON(w, r, &req); err != nil {
+	if err := decodeJSONLimit(w, r, &req, maxAuthBodyBytes); err != nil {
 		return err
 	}
 	p, err := a.profiles.SetRole(r.Context(), sess.Profile.ID, r.PathValue("profileId"), req.Role)
@@ -122,6 +122,11 @@ func (a *App) handleDeleteProfile(w http.ResponseWriter, r *http.Request, sess a
 		return err
 	}
 	a.log.Info("profile deleted", "profile", deleted.ID, "by", sess.Profile.ID)
+	// Replies still being written for the profile are stopped first, so that
+	// none of them writes into data that is being erased.
+	stopCtx, cancel := context.WithTimeout(r.Context(), closeTimeout)
+	a.generations.stopProfile(stopCtx, deleted.ID)
+	cancel()
 	if err := a.memory.DeleteResource(r.Context(), deleted.ResourceID()); err != nil {
 		return err
 	}
@@ -137,7 +142,7 @@ func (a *App) handleLogin(w http.ResponseWriter, r *http.Request) error {
 		Name     string `json:"name"`
 		Password string `json:"password"`
 	}
-	if err := decodeJSON(w, r, &req); err != nil {
+	if err := decodeJSONLimit(w, r, &req, maxAuthBodyBytes); err != nil {
 		return err
 	}
 	token, err := a.profiles.Login(r.Context(), req.Name, req.Password, clientID(r))
@@ -168,12 +173,13 @@ func (a *App) handleMe(w http.ResponseWriter, r *http.Request, sess auth.Session
 }
 
 // handleUpdateMe changes the signed-in profile's own settings: for now, how
-// many idle minutes lock it (0 for never).
-func (a *App) handleUpdateMe(w http.ResponseWriter, r *http.Request, sess auth.Session) error {
+// many idle minutes lock it (0 for never). It needs the profile unlocked, so
+// that a session left locked cannot turn the idle lock off.
+func (a *App) handleUpdateMe(w http.ResponseWriter, r *http.Request, u user) error {
 	var req struct {
 		IdleLockMinutes *int `json:"idleLockMinutes"`
 	}
-	if err := decodeJSON(w, r, &req); err != nil {
+	if err := decodeJSONLimit(w, r, &req, maxAuthBodyBytes); err != nil {
 		return err
 	}
 	if req.IdleLockMinutes == nil {
@@ -184,14 +190,14 @@ func (a *App) handleUpdateMe(w http.ResponseWriter, r *http.Request, sess auth.S
 		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Field: "idleLockMinutes",
 			Message: fmt.Sprintf("The idle lock must be between 0 (never) and %d minutes.", maxIdleLockMinutes)}
 	}
-	if err := a.profiles.SetIdleLock(r.Context(), sess.Profile.ID, time.Duration(minutes)*time.Minute); err != nil {
+	if err := a.profiles.SetIdleLock(r.Context(), u.ID, time.Duration(minutes)*time.Minute); err != nil {
 		return err
 	}
-	p, err := a.profiles.Profile(r.Context(), sess.Profile.ID)
+	p, err := a.profiles.Profile(r.Context(), u.ID)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, meView(p, sess.Locked))
+	writeJSON(w, http.StatusOK, meView(p, false))
 	return nil
 }
 
@@ -210,10 +216,11 @@ func (a *App) handleChangePassword(w http.ResponseWriter, r *http.Request, sess 
 		Current string `json:"current"`
 		New     string `json:"new"`
 	}
-	if err := decodeJSON(w, r, &req); err != nil {
+	if err := decodeJSONLimit(w, r, &req, maxAuthBodyBytes); err != nil {
 		return err
 	}
 	token, err := a.profiles.ChangePassword(r.Context(), sess.Profile.ID, req.Current, req.New, clientID(r))
+	renameInputField(err, "password", "new")
 	if errors.Is(err, auth.ErrInvalidCredentials) {
 		a.logFailedAttempt(r, "password change", err)
 		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Field: "current", Message: "The current password is wrong."}
@@ -233,10 +240,11 @@ func (a *App) handleRecover(w http.ResponseWriter, r *http.Request) error {
 		RecoveryKey string `json:"recoveryKey"`
 		NewPassword string `json:"newPassword"`
 	}
-	if err := decodeJSON(w, r, &req); err != nil {
+	if err := decodeJSONLimit(w, r, &req, maxAuthBodyBytes); err != nil {
 		return err
 	}
 	token, recoveryKey, err := a.profiles.Recover(r.Context(), req.Name, req.RecoveryKey, req.NewPassword, clientID(r))
+	renameInputField(err, "password", "newPassword")
 	if errors.Is(err, auth.ErrInvalidCredentials) {
 		a.logFailedAttempt(r, "recovery", err)
 		return &apiError{Status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: "The profile name or recovery key is wrong."}
@@ -251,37 +259,70 @@ func (a *App) handleRecover(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// startSession answers a successful sign-in: the token in the body for the
-// desktop window and scripts, and the session and CSRF cookies for a
-// browser.
-func (a *App) startSession(w http.ResponseWriter, token auth.Token, recoveryKey string) {
-	csrf := make([]byte, 32)
-	rand.Read(csrf)
-	csrfToken := base64.RawURLEncoding.EncodeToString(csrf)
+// handleNewRecoveryKey replaces the signed-in profile's recovery key after
+// checking its password.
+func (a *App) handleNewRecoveryKey(w http.ResponseWriter, r *http.Request, sess auth.Session) error {
+	var req struct {
+		Password string `json:"password"`
+	}
+	if err := decodeJSONLimit(w, r, &req, maxAuthBodyBytes); err != nil {
+		return err
+	}
+	recoveryKey, err := a.profiles.NewRecoveryKey(r.Context(), sess.Profile.ID, req.Password, clientID(r))
+	if errors.Is(err, auth.ErrInvalidCredentials) {
+		a.logFailedAttempt(r, "recovery key renewal", err)
+		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Field: "password", Message: "The password is wrong."}
+	}
+	if err != nil {
+		a.logFailedAttempt(r, "recovery key renewal", err)
+		return err
+	}
+	a.log.Info("recovery key replaced", "profile", sess.Profile.ID)
+	writeJSON(w, http.StatusOK, map[string]string{"recoveryKey": recoveryKey})
+	return nil
+}
 
+// renameInputField gives an auth.InputError the name of the request field
+// that carried the value, where the route calls it something else.
+func renameInputField(err error, from, to string) {
+	var input *auth.InputError
+	if errors.As(err, &input) && input.Field == from {
+		input.Field = to
+	}
+}
+
+// startSession answers a successful sign-in: the token in the body for the
+// desktop window and scripts, the session cookie for a browser, and the
+// token's channel secret, which a browser must send with the cookie.
+func (a *App) startSession(w http.ResponseWriter, token auth.Token, recoveryKey string) {
 	http.SetCookie(w, &http.Cookie{
 		Name: sessionCookie, Value: token.Token, Path: "/api", Expires: token.ExpiresAt,
 		HttpOnly: true, SameSite: http.SameSiteStrictMode,
 	})
-	http.SetCookie(w, &http.Cookie{
-		Name: csrfCookie, Value: csrfToken, Path: "/", Expires: token.ExpiresAt,
-		SameSite: http.SameSiteStrictMode,
-	})
 	writeJSON(w, http.StatusOK, sessionView{
-		Token: token.Token, ExpiresAt: token.ExpiresAt, CSRFToken: csrfToken,
+		Token: token.Token, ExpiresAt: token.ExpiresAt, CSRFToken: token.ChannelSecret,
 		Profile: viewProfile(token.Profile), RecoveryKey: recoveryKey,
 	})
 }
 
 func clearSessionCookies(w http.ResponseWriter) {
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Path: "/api", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
-	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Path: "/", MaxAge: -1, SameSite: http.SameSiteStrictMode})
 }
 
 // logFailedAttempt logs a failed or throttled sign-in, password change or
 // recovery, with the client but without the name typed.
 func (a *App) logFailedAttempt(r *http.Request, what string, err error) {
 	var throttled *auth.ThrottledError
+	if !errors.As(err, &throttled) && !errors.Is(err, auth.ErrInvalidCredentials) {
+		return
+	}
+	logNow, dropped := a.attemptLog.allow(time.Now())
+	if dropped > 0 {
+		a.log.Warn("failed attempts not logged", "count", dropped, "per", attemptLogWindow)
+	}
+	if !logNow {
+		return
+	}
 	switch {
 	case errors.As(err, &throttled):
 		a.log.Warn(what+" throttled", "client", clientID(r), "retryAfter", throttled.RetryAfter.Round(time.Second))
@@ -290,13 +331,51 @@ func (a *App) logFailedAttempt(r *http.Request, what string, err error) {
 	}
 }
 
-// clientID names where a request comes from, for sign-in throttling: the
-// remote IP address on hearth serve, and "window" for the desktop window,
-// whose requests have no remote address.
+// clientID names where a request comes from, for sign-in throttling:
+// "window" for the desktop window, whose requests have no remote address,
+// "loopback" for every loopback address, since any program on the computer
+// can pick among 127.0.0.0/8, and the remote IP address otherwise.
 func clientID(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil || host == "" {
 		return "window"
 	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return "loopback"
+	}
 	return host
+}
+
+// attemptLogWindow and attemptLogMax bound the failed attempts logged: a
+// guessing program could otherwise fill the rotating log and push older
+// lines out.
+const (
+	attemptLogWindow = time.Minute
+	attemptLogMax    = 20
+)
+
+// logLimiter lets attemptLogMax lines through per attemptLogWindow and counts
+// the rest. It is safe for concurrent use.
+type logLimiter struct {
+	mu      sync.Mutex
+	start   time.Time
+	logged  int
+	dropped int
+}
+
+// allow reports whether a line may be logged at now and, when a new window
+// begins, how many lines the previous one dropped.
+func (l *logLimiter) allow(now time.Time) (ok bool, dropped int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now.Sub(l.start) >= attemptLogWindow {
+		dropped = l.dropped
+		l.start, l.logged, l.dropped = now, 0, 0
+	}
+	if l.logged >= attemptLogMax {
+		l.dropped++
+		return false, dropped
+	}
+	l.logged++
+	return true, dropped
 }

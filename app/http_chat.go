@@ -51,7 +51,7 @@ func (a *App) handleChat(w http.ResponseWriter, r *http.Request, u user) error {
 	// finds it cannot write, or on a stop request.
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
-	release, ok := a.generations.start(thread.ID, cancel)
+	release, ok := a.generations.start(thread.ID, u.ID, cancel)
 	if !ok {
 		return &apiError{Status: http.StatusConflict, Code: CodeConflict, Message: "A reply is already being written in this thread. Stop it or wait for it to finish, then send again."}
 	}

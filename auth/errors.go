@@ -30,6 +30,11 @@ var (
 	// prove a current session. It carries no detail on purpose.
 	ErrInvalidToken = errors.New("invalid token")
 
+	// ErrTampered is returned when a profile record does not match its MAC:
+	// it was changed outside Hearth, or the install key is not the one the
+	// record was written with.
+	ErrTampered = errors.New("profile record does not match this installation's key")
+
 	// ErrLocked is returned by DataKey when the profile's data key is not in
 	// memory: nobody signed in since the process started, or the profile was
 	// locked by sign-out or by being idle.

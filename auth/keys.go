@@ -4,9 +4,12 @@ import (
 	"crypto/hkdf"
 	"crypto/sha256"
 	"encoding/base32"
+	"errors"
 	"strings"
+	"unicode"
 
 	"golang.org/x/crypto/argon2"
+	"golang.org/x/text/unicode/norm"
 
 	"hearth/seal"
 )
@@ -43,10 +46,16 @@ func formatRecoveryKey(raw []byte) string {
 // for 1.
 func parseRecoveryKey(typed string) ([]byte, bool) {
 	var b strings.Builder
-	for _, r := range strings.ToUpper(typed) {
-		switch r {
-		case '-', ' ', '\t', '\r', '\n':
+	// NFKC turns fullwidth letters and digits, which some input methods
+	// type, into their ASCII forms.
+	for _, r := range strings.ToUpper(norm.NFKC.String(typed)) {
+		switch {
+		case unicode.IsSpace(r) || unicode.Is(unicode.Pd, r):
+			// Spaces of any kind, line breaks and dashes of any kind, as
+			// pasting from a document may bring, separate groups.
 			continue
+		}
+		switch r {
 		case 'O':
 			r = '0'
 		case 'I', 'L':
@@ -80,13 +89,20 @@ func newKDFParams(p argonParams) kdfParams {
 }
 
 // passwordKey derives the key that wraps a profile's data key from its
-// password with argon2id.
-func passwordKey(password string, p kdfParams) *seal.Key {
+// password with argon2id. Parameters outside the bounds that verifyPassword
+// also enforces are an error, so that a damaged record cannot make argon2id
+// panic or allocate without limit.
+func passwordKey(password string, p kdfParams) (*seal.Key, error) {
+	if p.Time == 0 || p.Time > maxArgonTime || p.Threads == 0 || p.Memory > maxArgonMemory || len(p.Salt) == 0 {
+		return nil, errMalformedKDF
+	}
 	b := argon2.IDKey([]byte(password), p.Salt, p.Time, p.Memory, p.Threads, seal.KeySize)
 	defer clear(b)
 	k, _ := seal.KeyFrom(b)
-	return k
+	return k, nil
 }
+
+var errMalformedKDF = errors.New("malformed key derivation parameters")
 
 // recoveryWrapKey derives the key that wraps a profile's data key from its
 // recovery key. The recovery key has 160 random bits, so HKDF suffices where

@@ -60,6 +60,9 @@ func TestParseRecoveryKeyAccepted(t *testing.T) {
 		{"L for 1", "0L23-4567-89AB-CDEF-GHJK-MNPQ-RSTV-WXYZ"},
 		{"l for 1", "0l23-4567-89AB-CDEF-GHJK-MNPQ-RSTV-WXYZ"},
 		{"all at once", "ol234567 89abcdef-ghjkmnpq rstvwxyz"},
+		{"fullwidth digit", "\uff10123-4567-89AB-CDEF-GHJK-MNPQ-RSTV-WXYZ"},
+		{"non-breaking spaces", "0123\u00a04567\u00a089AB CDEF GHJK MNPQ RSTV WXYZ"},
+		{"en and em dashes", "0123\u20134567\u201489AB-CDEF-GHJK-MNPQ-RSTV-WXYZ"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -89,7 +92,6 @@ func TestParseRecoveryKeyRejected(t *testing.T) {
 		{"letter U", "U123-4567-89AB-CDEF-GHJK-MNPQ-RSTV-WXYZ"},
 		{"padding", "0123456789ABCDEFGHJKMNPQRSTVWXY="},
 		{"punctuation", "0123-4567-89AB-CDEF-GHJK-MNPQ-RSTV-WXY!"},
-		{"non-ASCII digit", "０123-4567-89AB-CDEF-GHJK-MNPQ-RSTV-WXYZ"},
 		{"invalid UTF-8", "\xff123-4567-89AB-CDEF-GHJK-MNPQ-RSTV-WXYZ"},
 	}
 	for _, tt := range tests {

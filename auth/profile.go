@@ -8,6 +8,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/mtibben/confusables"
 	"golang.org/x/text/cases"
 	"golang.org/x/text/unicode/norm"
 )
@@ -70,12 +71,13 @@ func normalizeName(name string) (display, folded string, err error) {
 
 // nameKey returns the form under which names are compared for uniqueness:
 // compatibility-normalised (NFKC, so that fullwidth "Ａｄａ" is "Ada"), case
-// folded, and without the zero-width joiners that checkNameCharacters lets
-// through.
+// folded, without the zero-width joiners that checkNameCharacters lets
+// through, and reduced to its confusable skeleton (Unicode TR #39), so that
+// an all-Cyrillic "Сосо" is taken once "Coco" exists.
 func nameKey(display string) string {
 	key := cases.Fold().String(norm.NFKC.String(display))
 	key = strings.NewReplacer("\u200c", "", "\u200d", "").Replace(key)
-	return norm.NFKC.String(key)
+	return norm.NFKC.String(cases.Fold().String(confusables.Skeleton(key)))
 }
 
 // checkNameCharacters rejects characters that could make one name look like
@@ -83,8 +85,9 @@ func nameKey(display string) string {
 // characters, invisible formatting characters such as bidirectional
 // overrides, other default-ignorable characters such as the combining
 // grapheme joiner and Hangul fillers, variation selectors except the emoji
-// one after a symbol, letters of the Latin, Cyrillic and Greek alphabets
-// mixed in one name, and names with nothing visible in them. The zero-width
+// one after a symbol, blank and replacement symbols, private-use and
+// unassigned characters, letters of the Latin, Cyrillic, Greek and Armenian
+// alphabets mixed in one name, and names with nothing visible in them. The zero-width
 // joiner and non-joiner stay allowed because some scripts and emoji
 // sequences need them.
 func checkNameCharacters(name string) error {
@@ -101,8 +104,12 @@ func checkNameCharacters(name string) error {
 			return &InputError{Field: "name", Reason: fmt.Sprintf("The name contains the invisible character U+%04X; remove it.", r)}
 		case unicode.Is(unicode.Variation_Selector, r) && !(r == '\ufe0f' && unicode.Is(unicode.So, previous)):
 			return &InputError{Field: "name", Reason: fmt.Sprintf("The name contains the variation selector U+%04X, which is invisible here; remove it.", r)}
-		case r == '\u2800':
-			// The Braille pattern blank is a symbol that shows as nothing.
+		case r == '\u2800' || r == utf8.RuneError:
+			// The Braille pattern blank is a symbol that shows as nothing, and
+			// the replacement character stands for text that was lost.
+			return &InputError{Field: "name", Reason: fmt.Sprintf("The name contains U+%04X, which shows as a blank or a box; remove it.", r)}
+		case unicode.Is(unicode.Co, r) || !unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Zs):
+			return &InputError{Field: "name", Reason: fmt.Sprintf("The name contains U+%04X, a private-use or unassigned character that may show differently on every computer; remove it.", r)}
 		case unicode.In(r, unicode.L, unicode.N, unicode.P, unicode.S):
 			visible = true
 		}
@@ -120,8 +127,9 @@ func checkNameCharacters(name string) error {
 	return nil
 }
 
-// confusableAlphabet names the alphabet of a letter from Latin, Cyrillic or
-// Greek, whose letters often look alike, and returns "" for any other rune.
+// confusableAlphabet names the alphabet of a letter from Latin, Cyrillic,
+// Greek or Armenian, whose letters often look alike, and returns "" for any
+// other rune.
 func confusableAlphabet(r rune) string {
 	switch {
 	case !unicode.IsLetter(r):
@@ -132,6 +140,8 @@ func confusableAlphabet(r rune) string {
 		return "Cyrillic"
 	case unicode.Is(unicode.Greek, r):
 		return "Greek"
+	case unicode.Is(unicode.Armenian, r):
+		return "Armenian"
 	}
 	return ""
 }

@@ -13,8 +13,12 @@ const DefaultIdleLock = 15 * time.Minute
 
 // unlockedProfiles holds the data keys of the profiles signed in since the
 // process started. Keys live only here, in memory; a profile missing from the
-// table is locked. It is safe for concurrent use.
+// table is locked. A timer per profile wipes its key once it has been idle
+// too long, so a key does not wait for the next request to be wiped. It is
+// safe for concurrent use.
 type unlockedProfiles struct {
+	now func() time.Time
+
 	mu   sync.Mutex
 	keys map[string]*unlockedProfile // profile id → key
 }
@@ -23,10 +27,12 @@ type unlockedProfile struct {
 	key      *seal.Key
 	lastUsed time.Time
 	idleLock time.Duration // 0 means never
+	timer    *time.Timer   // nil when idleLock is 0
 }
 
-func newUnlockedProfiles() *unlockedProfiles {
-	return &unlockedProfiles{keys: make(map[string]*unlockedProfile)}
+// newUnlockedProfiles returns an empty table that reads the time from now.
+func newUnlockedProfiles(now func() time.Time) *unlockedProfiles {
+	return &unlockedProfiles{now: now, keys: make(map[string]*unlockedProfile)}
 }
 
 // unlock stores key for profileID, replacing and wiping any key already
@@ -35,9 +41,11 @@ func (u *unlockedProfiles) unlock(profileID string, key *seal.Key, idleLock time
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if old, ok := u.keys[profileID]; ok && old.key != key {
-		old.key.Wipe()
+		u.removeLocked(profileID, old)
 	}
-	u.keys[profileID] = &unlockedProfile{key: key, lastUsed: now, idleLock: idleLock}
+	p := &unlockedProfile{key: key, lastUsed: now, idleLock: idleLock}
+	u.keys[profileID] = p
+	u.armLocked(profileID, p, idleLock)
 }
 
 // use returns a copy of profileID's data key and counts now as activity. It
@@ -52,8 +60,7 @@ func (u *unlockedProfiles) use(profileID string, now time.Time) (*seal.Key, bool
 		return nil, false
 	}
 	if p.idleLock > 0 && now.Sub(p.lastUsed) >= p.idleLock {
-		p.key.Wipe()
-		delete(u.keys, profileID)
+		u.removeLocked(profileID, p)
 		return nil, false
 	}
 	p.lastUsed = now
@@ -67,6 +74,7 @@ func (u *unlockedProfiles) setIdleLock(profileID string, idleLock time.Duration)
 	defer u.mu.Unlock()
 	if p, ok := u.keys[profileID]; ok {
 		p.idleLock = idleLock
+		u.armLocked(profileID, p, idleLock)
 	}
 }
 
@@ -75,8 +83,7 @@ func (u *unlockedProfiles) lock(profileID string) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if p, ok := u.keys[profileID]; ok {
-		p.key.Wipe()
-		delete(u.keys, profileID)
+		u.removeLocked(profileID, p)
 	}
 }
 
@@ -85,7 +92,44 @@ func (u *unlockedProfiles) lockAll() {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	for id, p := range u.keys {
-		p.key.Wipe()
-		delete(u.keys, id)
+		u.removeLocked(id, p)
 	}
+}
+
+// expire is run by a profile's timer. It locks the profile if it is still
+// the same unlock and has been idle long enough, and otherwise sets the
+// timer for the rest of the idle time.
+func (u *unlockedProfiles) expire(profileID string, p *unlockedProfile) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.keys[profileID] != p || p.idleLock == 0 {
+		return
+	}
+	idle := u.now().Sub(p.lastUsed)
+	if idle >= p.idleLock {
+		u.removeLocked(profileID, p)
+		return
+	}
+	u.armLocked(profileID, p, p.idleLock-idle)
+}
+
+// armLocked sets p's timer to fire after d, or stops it when p never locks
+// by itself. u.mu must be held.
+func (u *unlockedProfiles) armLocked(profileID string, p *unlockedProfile, d time.Duration) {
+	if p.timer != nil {
+		p.timer.Stop()
+		p.timer = nil
+	}
+	if p.idleLock > 0 {
+		p.timer = time.AfterFunc(d, func() { u.expire(profileID, p) })
+	}
+}
+
+// removeLocked wipes p's key and forgets it. u.mu must be held.
+func (u *unlockedProfiles) removeLocked(profileID string, p *unlockedProfile) {
+	if p.timer != nil {
+		p.timer.Stop()
+	}
+	p.key.Wipe()
+	delete(u.keys, profileID)
 }

@@ -1,11 +1,14 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"sync"
 	"testing"
 	"time"
+
+	"hearth/seal"
 )
 
 // wantLocked fails the test unless DataKey returns ErrLocked for profileID
@@ -246,4 +249,51 @@ func TestSessionConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+func TestIdleKeyWipedWithoutRequest(t *testing.T) {
+	u := newUnlockedProfiles(time.Now)
+	key := seal.NewKey()
+	u.unlock("ada", key, 30*time.Millisecond, time.Now())
+
+	// The timer wipes the key on its own; nothing asks for it meanwhile.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		u.mu.Lock()
+		_, unlocked := u.keys["ada"]
+		u.mu.Unlock()
+		if !unlocked {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("idle key still in memory 5 s after a 30 ms idle lock")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if !bytes.Equal(key.Bytes(), make([]byte, seal.KeySize)) {
+		t.Fatal("the idle key was forgotten but not wiped")
+	}
+}
+
+func TestIdleTimerRearmsAfterUse(t *testing.T) {
+	now := time.Now()
+	u := newUnlockedProfiles(func() time.Time { return now })
+	u.unlock("ada", seal.NewKey(), time.Hour, now)
+	p := u.keys["ada"]
+
+	// A timer that fires while the profile was used recently keeps it.
+	now = now.Add(30 * time.Minute)
+	if _, ok := u.use("ada", now); !ok {
+		t.Fatal("profile locked after 30 minutes of a one-hour idle lock")
+	}
+	now = now.Add(45 * time.Minute)
+	u.expire("ada", p)
+	if _, ok := u.keys["ada"]; !ok {
+		t.Fatal("expire locked a profile used 45 minutes ago with a one-hour idle lock")
+	}
+	now = now.Add(16 * time.Minute)
+	u.expire("ada", p)
+	if _, ok := u.keys["ada"]; ok {
+		t.Fatal("expire kept a profile idle for 61 minutes with a one-hour idle lock")
+	}
 }

@@ -2,11 +2,14 @@ package auth
 
 import (
 	"context"
+	"crypto/hkdf"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -53,6 +56,8 @@ type profileRecord struct {
 	// IdleLock is how long the profile stays unlocked without a request;
 	// zero means it stays unlocked until sign-out or quit.
 	IdleLock time.Duration `json:"idleLock"`
+	// MAC authenticates every other field; see recordMAC.
+	MAC []byte `json:"mac"`
 }
 
 func (r *profileRecord) profile() Profile {
@@ -65,6 +70,7 @@ func (r *profileRecord) profile() Profile {
 type Store struct {
 	db         *bbolt.DB
 	installKey *seal.Key
+	macKey     []byte // authenticates profile records; derived from installKey
 	params     argonParams
 	tokenTTL   time.Duration
 	now        func() time.Time
@@ -98,14 +104,19 @@ func Open(db *bbolt.DB, installKey *seal.Key) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	macKey, err := hkdf.Key(sha256.New, installKey.Bytes(), nil, "hearth profile record mac", sha256.Size)
+	if err != nil {
+		return nil, fmt.Errorf("derive the profile record key: %w", err)
+	}
 	s := &Store{
 		db:         db,
 		installKey: installKey,
+		macKey:     macKey,
 		params:     defaultArgonParams,
 		tokenTTL:   DefaultTokenTTL,
 		now:        time.Now,
-		unlocked:   newUnlockedProfiles(),
 	}
+	s.unlocked = newUnlockedProfiles(func() time.Time { return s.now() })
 	s.parser = newTokenParser(func() time.Time { return s.now() })
 	// The dummy record costs two argon2id runs. Building it now, off the
 	// caller's path, keeps the first unknown name from taking longer than a
@@ -141,7 +152,7 @@ func (s *Store) CreateProfile(ctx context.Context, actorID, name, password strin
 		if profiles.Stats().KeyN == 0 {
 			return nil
 		}
-		return requireAdmin(profiles, actorID)
+		return s.requireAdmin(profiles, actorID)
 	}); err != nil {
 		return Profile{}, "", fmt.Errorf("create profile: %w", err)
 	}
@@ -169,14 +180,14 @@ func (s *Store) CreateProfile(ctx context.Context, actorID, name, password strin
 
 		if first := profiles.Stats().KeyN == 0; first {
 			rec.Role = RoleAdmin
-		} else if err := requireAdmin(profiles, actorID); err != nil {
+		} else if err := s.requireAdmin(profiles, actorID); err != nil {
 			return err
 		}
 		if names.Get([]byte(folded)) != nil {
 			return ErrNameTaken
 		}
 
-		if err := putProfile(profiles, &rec); err != nil {
+		if err := s.putProfile(profiles, &rec); err != nil {
 			return err
 		}
 		return names.Put([]byte(folded), []byte(rec.ID))
@@ -215,7 +226,7 @@ func (s *Store) Profiles(ctx context.Context) ([]Profile, error) {
 func (s *Store) Profile(ctx context.Context, id string) (Profile, error) {
 	var p Profile
 	err := s.db.View(func(tx *bbolt.Tx) error {
-		rec, err := getProfile(tx.Bucket(profilesBucket), id)
+		rec, err := s.getProfile(tx.Bucket(profilesBucket), id)
 		if err != nil {
 			return err
 		}
@@ -250,7 +261,7 @@ func (s *Store) Login(ctx context.Context, name, password, client string) (Token
 		return Token{}, s.failAttempt(keys)
 	}
 
-	if err := s.db.Update(func(tx *bbolt.Tx) error { return clearFailures(tx, keys[0]) }); err != nil {
+	if err := s.db.Update(func(tx *bbolt.Tx) error { return clearFailures(tx, successKeys(keys)...) }); err != nil {
 		dataKey.Wipe()
 		return Token{}, fmt.Errorf("login %s: %w", rec.ID, err)
 	}
@@ -295,6 +306,9 @@ func (s *Store) ChangePassword(ctx context.Context, profileID, current, newPassw
 	if err := checkPassword(newPassword); err != nil {
 		return Token{}, err
 	}
+	if newPassword == current {
+		return Token{}, &InputError{Field: "password", Reason: "The new password is the same as the current one; choose another."}
+	}
 	p, err := s.Profile(ctx, profileID)
 	if err != nil {
 		return Token{}, err
@@ -317,7 +331,7 @@ func (s *Store) ChangePassword(ctx context.Context, profileID, current, newPassw
 	rec.UpdatedAt = s.now().UTC()
 	rec.TokenVersion++
 	s.setPassword(rec, dataKey, newPassword)
-	if err := s.replaceProfile(rec, keys[0]); err != nil {
+	if err := s.replaceProfile(rec, successKeys(keys)...); err != nil {
 		return Token{}, fmt.Errorf("change password of %s: %w", profileID, err)
 	}
 	s.unlockCopy(rec, dataKey)
@@ -357,7 +371,7 @@ func (s *Store) Recover(ctx context.Context, name, recoveryKey, newPassword, cli
 	rec.TokenVersion++
 	s.setPassword(rec, dataKey, newPassword)
 	newRecoveryKey := setRecoveryKey(rec, dataKey)
-	if err := s.replaceProfile(rec, keys[0]); err != nil {
+	if err := s.replaceProfile(rec, successKeys(keys)...); err != nil {
 		return Token{}, "", fmt.Errorf("recover %s: %w", rec.ID, err)
 	}
 	s.unlockCopy(rec, dataKey)
@@ -366,6 +380,38 @@ func (s *Store) Recover(ctx context.Context, name, recoveryKey, newPassword, cli
 		return Token{}, "", err
 	}
 	return tok, newRecoveryKey, nil
+}
+
+// NewRecoveryKey replaces a profile's recovery key after checking its
+// password, and returns the new key's display form. The old recovery key
+// stops working; the data key, and so the data, stay as they are. Wrong
+// passwords are throttled like sign-ins.
+func (s *Store) NewRecoveryKey(ctx context.Context, profileID, password, client string) (string, error) {
+	p, err := s.Profile(ctx, profileID)
+	if err != nil {
+		return "", err
+	}
+	keys := throttleKeys(throttleName(p.Name), client)
+	rec, done, err := s.beginAttempt(keys, p.Name)
+	if err != nil {
+		return "", fmt.Errorf("new recovery key for %s: %w", profileID, err)
+	}
+	defer done()
+	dataKey, ok, err := s.openWithPassword(rec, password)
+	if err != nil {
+		return "", fmt.Errorf("new recovery key for %s: %w", profileID, err)
+	}
+	if !ok {
+		return "", s.failAttempt(keys)
+	}
+	defer dataKey.Wipe()
+
+	rec.UpdatedAt = s.now().UTC()
+	recoveryKey := setRecoveryKey(rec, dataKey)
+	if err := s.replaceProfile(rec, successKeys(keys)...); err != nil {
+		return "", fmt.Errorf("new recovery key for %s: %w", profileID, err)
+	}
+	return recoveryKey, nil
 }
 
 // DeleteProfile deletes targetID and locks it. An admin may delete any
@@ -398,16 +444,16 @@ func (s *Store) DeleteProfile(ctx context.Context, actorID, targetID, password, 
 	err := s.db.Update(func(tx *bbolt.Tx) error {
 		profiles := tx.Bucket(profilesBucket)
 		if actorID != targetID {
-			if err := requireAdmin(profiles, actorID); err != nil {
+			if err := s.requireAdmin(profiles, actorID); err != nil {
 				return err
 			}
 		}
-		rec, err := getProfile(profiles, targetID)
+		rec, err := s.getProfile(profiles, targetID)
 		if err != nil {
 			return err
 		}
 		if rec.Role == RoleAdmin {
-			if n, err := countAdmins(profiles); err != nil {
+			if n, err := s.countAdmins(profiles); err != nil {
 				return err
 			} else if n <= 1 {
 				return ErrLastAdmin
@@ -420,7 +466,7 @@ func (s *Store) DeleteProfile(ctx context.Context, actorID, targetID, password, 
 		if err := tx.Bucket(namesBucket).Delete([]byte(folded)); err != nil {
 			return err
 		}
-		if err := clearFailures(tx, throttleKeys(folded, "")[0]); err != nil {
+		if err := clearFailures(tx, throttleKeys(folded, "")[2]); err != nil {
 			return err
 		}
 		deleted = rec.profile()
@@ -442,15 +488,15 @@ func (s *Store) SetRole(ctx context.Context, actorID, targetID string, role Role
 	var p Profile
 	err := s.db.Update(func(tx *bbolt.Tx) error {
 		profiles := tx.Bucket(profilesBucket)
-		if err := requireAdmin(profiles, actorID); err != nil {
+		if err := s.requireAdmin(profiles, actorID); err != nil {
 			return err
 		}
-		rec, err := getProfile(profiles, targetID)
+		rec, err := s.getProfile(profiles, targetID)
 		if err != nil {
 			return err
 		}
 		if rec.Role == RoleAdmin && role != RoleAdmin {
-			if n, err := countAdmins(profiles); err != nil {
+			if n, err := s.countAdmins(profiles); err != nil {
 				return err
 			} else if n <= 1 {
 				return ErrLastAdmin
@@ -459,7 +505,7 @@ func (s *Store) SetRole(ctx context.Context, actorID, targetID string, role Role
 		rec.Role = role
 		rec.UpdatedAt = s.now().UTC()
 		p = rec.profile()
-		return putProfile(profiles, rec)
+		return s.putProfile(profiles, rec)
 	})
 	if err != nil {
 		return Profile{}, fmt.Errorf("set role of %s: %w", targetID, err)
@@ -475,19 +521,79 @@ func (s *Store) SetIdleLock(ctx context.Context, profileID string, idleLock time
 	}
 	err := s.db.Update(func(tx *bbolt.Tx) error {
 		profiles := tx.Bucket(profilesBucket)
-		rec, err := getProfile(profiles, profileID)
+		rec, err := s.getProfile(profiles, profileID)
 		if err != nil {
 			return err
 		}
 		rec.IdleLock = idleLock
 		rec.UpdatedAt = s.now().UTC()
-		return putProfile(profiles, rec)
+		return s.putProfile(profiles, rec)
 	})
 	if err != nil {
 		return fmt.Errorf("set idle lock of %s: %w", profileID, err)
 	}
 	s.unlocked.setIdleLock(profileID, idleLock)
 	return nil
+}
+
+// AdoptInstallKey makes every profile record valid under the Store's install
+// key: each gets a new MAC and a new signing key, so every older token stops
+// working. It is for a data file whose install key was lost, when the person
+// running Hearth chooses to trust the records as they are; it cannot tell a
+// record changed by an attacker from one written with the lost key.
+func (s *Store) AdoptInstallKey(ctx context.Context) error {
+	return s.db.Update(func(tx *bbolt.Tx) error {
+		profiles := tx.Bucket(profilesBucket)
+		var recs []*profileRecord
+		err := profiles.ForEach(func(k, v []byte) error {
+			var rec profileRecord
+			if err := json.Unmarshal(v, &rec); err != nil {
+				return fmt.Errorf("decode profile %s: %w", k, err)
+			}
+			recs = append(recs, &rec)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, rec := range recs {
+			rec.TokenVersion++
+			s.setSigningKey(rec)
+			if err := s.putProfile(profiles, rec); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// ProfilesExist reports whether db holds any profile. It needs no Store, so
+// that the caller can decide how to open one.
+func ProfilesExist(db *bbolt.DB) (bool, error) {
+	exist := false
+	err := db.View(func(tx *bbolt.Tx) error {
+		if b := tx.Bucket(profilesBucket); b != nil {
+			exist = b.Stats().KeyN > 0
+		}
+		return nil
+	})
+	return exist, err
+}
+
+// CountTampered returns how many profile records do not match their MAC
+// under this Store's install key.
+func (s *Store) CountTampered(ctx context.Context) (int, error) {
+	n := 0
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		profiles := tx.Bucket(profilesBucket)
+		return profiles.ForEach(func(k, _ []byte) error {
+			if _, err := s.getProfile(profiles, string(k)); errors.Is(err, ErrTampered) {
+				n++
+			}
+			return nil
+		})
+	})
+	return n, err
 }
 
 // beginAttempt waits for the attempt in progress, if any, and checks the
@@ -513,7 +619,7 @@ func (s *Store) beginAttempt(keys [][]byte, name string) (*profileRecord, func()
 		if id == nil {
 			return nil
 		}
-		rec, err = getProfile(tx.Bucket(profilesBucket), string(id))
+		rec, err = s.getProfile(tx.Bucket(profilesBucket), string(id))
 		return err
 	})
 	if err != nil {
@@ -553,7 +659,11 @@ func (s *Store) openWithPassword(rec *profileRecord, password string) (*seal.Key
 	if err != nil {
 		return nil, false, err
 	}
-	dataKey, openErr := passwordKey(password, rec.KDF).OpenKey(rec.DataKeyByPassword, dataKeyByPasswordAD(rec.ID))
+	wrapKey, err := passwordKey(password, rec.KDF)
+	if err != nil {
+		return nil, false, err
+	}
+	dataKey, openErr := wrapKey.OpenKey(rec.DataKeyByPassword, dataKeyByPasswordAD(rec.ID))
 	if !match || tooLong || rec == &s.dummy {
 		if dataKey != nil {
 			dataKey.Wipe()
@@ -571,7 +681,12 @@ func (s *Store) openWithPassword(rec *profileRecord, password string) (*seal.Key
 func (s *Store) setPassword(rec *profileRecord, dataKey *seal.Key, password string) {
 	rec.PasswordHash = hashPassword(password, s.params)
 	rec.KDF = newKDFParams(s.params)
-	rec.DataKeyByPassword = passwordKey(password, rec.KDF).SealKey(dataKey, dataKeyByPasswordAD(rec.ID))
+	wrapKey, err := passwordKey(password, rec.KDF)
+	if err != nil {
+		// newKDFParams copies s.params, which are within the bounds.
+		panic("auth: " + err.Error())
+	}
+	rec.DataKeyByPassword = wrapKey.SealKey(dataKey, dataKeyByPasswordAD(rec.ID))
 }
 
 // setRecoveryKey makes a new recovery key, wraps dataKey under it and
@@ -595,20 +710,18 @@ func (s *Store) setSigningKey(rec *profileRecord) {
 // role and idle lock, which SetRole or SetIdleLock may have changed while the
 // caller derived keys from its older copy. Unless throttleKey is nil, it also
 // clears the failed attempts counted under that key.
-func (s *Store) replaceProfile(rec *profileRecord, throttleKey []byte) error {
+func (s *Store) replaceProfile(rec *profileRecord, throttleKeys ...[]byte) error {
 	return s.db.Update(func(tx *bbolt.Tx) error {
 		profiles := tx.Bucket(profilesBucket)
-		stored, err := getProfile(profiles, rec.ID)
+		stored, err := s.getProfile(profiles, rec.ID)
 		if err != nil {
 			return err
 		}
 		rec.Role, rec.IdleLock = stored.Role, stored.IdleLock
-		if throttleKey != nil {
-			if err := clearFailures(tx, throttleKey); err != nil {
-				return err
-			}
+		if err := clearFailures(tx, throttleKeys...); err != nil {
+			return err
 		}
-		return putProfile(profiles, rec)
+		return s.putProfile(profiles, rec)
 	})
 }
 
@@ -643,25 +756,23 @@ func throttleName(name string) string {
 }
 
 // requireAdmin returns ErrForbidden unless actorID names an admin profile.
-func requireAdmin(profiles *bbolt.Bucket, actorID string) error {
+func (s *Store) requireAdmin(profiles *bbolt.Bucket, actorID string) error {
 	if actorID == "" {
 		return ErrForbidden
 	}
-	actor, err := getProfile(profiles, actorID)
+	actor, err := s.getProfile(profiles, actorID)
 	if err != nil || actor.Role != RoleAdmin {
 		return ErrForbidden
 	}
 	return nil
 }
 
-func countAdmins(profiles *bbolt.Bucket) (int, error) {
+// countAdmins counts the admins whose records are intact.
+func (s *Store) countAdmins(profiles *bbolt.Bucket) (int, error) {
 	n := 0
-	err := profiles.ForEach(func(k, v []byte) error {
-		var rec profileRecord
-		if err := json.Unmarshal(v, &rec); err != nil {
-			return fmt.Errorf("decode profile %s: %w", k, err)
-		}
-		if rec.Role == RoleAdmin {
+	err := profiles.ForEach(func(k, _ []byte) error {
+		rec, err := s.getProfile(profiles, string(k))
+		if err == nil && rec.Role == RoleAdmin {
 			n++
 		}
 		return nil
@@ -690,9 +801,9 @@ func pruneRevoked(revoked *bbolt.Bucket, now time.Time) error {
 	return nil
 }
 
-// getProfile decodes the record stored under id. The result does not share
-// memory with the transaction.
-func getProfile(profiles *bbolt.Bucket, id string) (*profileRecord, error) {
+// getProfile decodes the record stored under id and checks its MAC. The
+// result does not share memory with the transaction.
+func (s *Store) getProfile(profiles *bbolt.Bucket, id string) (*profileRecord, error) {
 	v := profiles.Get([]byte(id))
 	if v == nil {
 		return nil, ErrNotFound
@@ -704,15 +815,37 @@ func getProfile(profiles *bbolt.Bucket, id string) (*profileRecord, error) {
 	if rec.Version != profileRecordVersion {
 		return nil, fmt.Errorf("profile %s has schema version %d, want %d", id, rec.Version, profileRecordVersion)
 	}
+	if !hmac.Equal(rec.MAC, s.recordMAC(&rec)) {
+		return nil, fmt.Errorf("%w: profile %s", ErrTampered, id)
+	}
 	return &rec, nil
 }
 
-func putProfile(profiles *bbolt.Bucket, rec *profileRecord) error {
+// putProfile writes rec with a fresh MAC.
+func (s *Store) putProfile(profiles *bbolt.Bucket, rec *profileRecord) error {
+	rec.MAC = s.recordMAC(rec)
 	v, err := json.Marshal(rec)
 	if err != nil {
 		return fmt.Errorf("encode profile %s: %w", rec.ID, err)
 	}
 	return profiles.Put([]byte(rec.ID), v)
+}
+
+// recordMAC returns the HMAC-SHA256 of rec without its MAC, under a key
+// derived from the install key. Someone who can write the data file but not
+// read the install key cannot change a profile's role, password or keys
+// without the MAC failing.
+func (s *Store) recordMAC(rec *profileRecord) []byte {
+	unsigned := *rec
+	unsigned.MAC = nil
+	data, err := json.Marshal(unsigned)
+	if err != nil {
+		// profileRecord holds only JSON-ready fields.
+		panic("auth: encode profile record: " + err.Error())
+	}
+	mac := hmac.New(sha256.New, s.macKey)
+	mac.Write(data)
+	return mac.Sum(nil)
 }
 
 // newProfileID returns 16 random bytes as unpadded URL-safe base64.

@@ -154,11 +154,12 @@ func readRecord(tb testing.TB, db *bbolt.DB, id string) profileRecord {
 	return rec
 }
 
-// writeRecord replaces the stored record of rec.ID.
-func writeRecord(tb testing.TB, db *bbolt.DB, rec profileRecord) {
+// writeRecord replaces the stored record of rec.ID, with a valid MAC, as
+// Hearth itself would write it.
+func writeRecord(tb testing.TB, s *Store, db *bbolt.DB, rec profileRecord) {
 	tb.Helper()
 	err := db.Update(func(tx *bbolt.Tx) error {
-		return putProfile(tx.Bucket(profilesBucket), &rec)
+		return s.putProfile(tx.Bucket(profilesBucket), &rec)
 	})
 	if err != nil {
 		tb.Fatalf("write record %s: %v", rec.ID, err)
@@ -390,7 +391,7 @@ func TestLoginCorruptedHash(t *testing.T) {
 	ada := mustCreate(t, s, "", "Ada", testPassword)
 	rec := readRecord(t, db, ada.ID)
 	rec.PasswordHash = strings.Replace(rec.PasswordHash, "t=2", "t=0", 1)
-	writeRecord(t, db, rec)
+	writeRecord(t, s, db, rec)
 
 	tok, err := s.Login(context.Background(), "Ada", testPassword, testClient)
 	if !errors.Is(err, errMalformedHash) {

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -8,16 +9,24 @@ import (
 	"go.etcd.io/bbolt"
 )
 
-// Sign-in throttling: after throttleFreeFailures failed attempts, each
-// further attempt waits, starting at throttleFirstWait and doubling with each
-// failure up to throttleMaxWait. A counter is forgotten once throttleWindow
-// has passed since its last wait ended, so someone who waits out every delay
-// keeps the count growing until the wait reaches its cap.
+// Sign-in throttling: after a counter's free failures, each further attempt
+// waits, starting at throttleFirstWait and doubling with each failure up to
+// throttleMaxWait. A counter is forgotten once throttleWindow has passed
+// since its last wait ended, so someone who waits out every delay keeps the
+// count growing until the wait reaches its cap.
 const (
-	throttleWindow       = 15 * time.Minute
+	throttleWindow    = 15 * time.Minute
+	throttleFirstWait = time.Second
+	throttleMaxWait   = 15 * time.Minute
+
+	// throttleFreeFailures is the free failures of the counters of one name
+	// from one client and of one client: one person at one keyboard.
 	throttleFreeFailures = 5
-	throttleFirstWait    = time.Second
-	throttleMaxWait      = 15 * time.Minute
+	// throttleFreeNameFailures is the free failures of the counter of one
+	// name from all clients. It is higher, so that guessing from one client
+	// does not lock the name out for everyone else, but still caps guessing
+	// spread over many clients.
+	throttleFreeNameFailures = 20
 )
 
 var failuresBucket = []byte("signin_failures") // counter key → failureRecord JSON
@@ -28,24 +37,44 @@ type failureRecord struct {
 	Last  time.Time `json:"last"`
 }
 
-// wait returns how long after the last failure the next attempt must wait.
-func (r failureRecord) wait() time.Duration {
-	if r.Count < throttleFreeFailures {
+// wait returns how long after the last failure the next attempt must wait,
+// for a counter with the given free failures.
+func (r failureRecord) wait(free int) time.Duration {
+	if r.Count < free {
 		return 0
 	}
-	return min(throttleFirstWait<<min(r.Count-throttleFreeFailures, 20), throttleMaxWait)
+	return min(throttleFirstWait<<min(r.Count-free, 20), throttleMaxWait)
 }
 
 // expired reports whether the counter is old enough at now to be forgotten.
-func (r failureRecord) expired(now time.Time) bool {
-	return now.Sub(r.Last.Add(r.wait())) >= throttleWindow
+func (r failureRecord) expired(now time.Time, free int) bool {
+	return now.Sub(r.Last.Add(r.wait(free))) >= throttleWindow
 }
 
-// throttleKeys returns the counters a sign-in attempt is judged by: one for
-// the profile name it names, known or not, and one for the client it comes
-// from.
+// throttleKeys returns the counters a sign-in attempt is judged by, in this
+// order: the profile name it names (known or not) from the client it comes
+// from, the client, and the name from all clients.
 func throttleKeys(foldedName, client string) [][]byte {
-	return [][]byte{[]byte("name:" + foldedName), []byte("client:" + client)}
+	return [][]byte{
+		[]byte("pair:" + client + "\x00" + foldedName),
+		[]byte("client:" + client),
+		[]byte("name:" + foldedName),
+	}
+}
+
+// successKeys returns the counters a successful attempt clears: the name's,
+// but not the client's, which other names' failures share.
+func successKeys(keys [][]byte) [][]byte {
+	return [][]byte{keys[0], keys[2]}
+}
+
+// freeFailures returns how many failures the counter under key allows before
+// attempts wait.
+func freeFailures(key []byte) int {
+	if bytes.HasPrefix(key, []byte("name:")) {
+		return throttleFreeNameFailures
+	}
+	return throttleFreeFailures
 }
 
 // retryAfter returns how long the attempt must wait, or 0 if it may go
@@ -57,7 +86,7 @@ func retryAfter(tx *bbolt.Tx, keys [][]byte, now time.Time) (time.Duration, erro
 		if err != nil {
 			return 0, err
 		}
-		if until := rec.Last.Add(rec.wait()); rec.Count > 0 && until.After(now) {
+		if until := rec.Last.Add(rec.wait(freeFailures(key))); rec.Count > 0 && until.After(now) {
 			wait = max(wait, until.Sub(now))
 		}
 	}
@@ -88,9 +117,14 @@ func recordFailure(tx *bbolt.Tx, keys [][]byte, now time.Time) error {
 	return nil
 }
 
-// clearFailures forgets the failed attempts counted under key.
-func clearFailures(tx *bbolt.Tx, key []byte) error {
-	return tx.Bucket(failuresBucket).Delete(key)
+// clearFailures forgets the failed attempts counted under keys.
+func clearFailures(tx *bbolt.Tx, keys ...[]byte) error {
+	for _, key := range keys {
+		if err := tx.Bucket(failuresBucket).Delete(key); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // readFailures returns the counter under key, or an empty one if it has
@@ -104,7 +138,7 @@ func readFailures(tx *bbolt.Tx, key []byte, now time.Time) (failureRecord, error
 	if err := json.Unmarshal(v, &rec); err != nil {
 		return rec, fmt.Errorf("decode failures of %s: %w", key, err)
 	}
-	if rec.expired(now) {
+	if rec.expired(now, freeFailures(key)) {
 		return failureRecord{}, nil
 	}
 	return rec, nil
@@ -117,7 +151,7 @@ func pruneFailures(tx *bbolt.Tx, now time.Time) error {
 	var expired [][]byte
 	err := b.ForEach(func(k, v []byte) error {
 		var rec failureRecord
-		if json.Unmarshal(v, &rec) != nil || rec.expired(now) {
+		if json.Unmarshal(v, &rec) != nil || rec.expired(now, freeFailures(k)) {
 			expired = append(expired, append([]byte(nil), k...))
 		}
 		return nil

@@ -216,8 +216,18 @@ func TestThrottlePerClient(t *testing.T) {
 		t.Errorf("Login from another client: error = %v, want nil", err)
 	}
 
-	// Many clients guessing one name are throttled by its name counter.
-	for i := range throttleFreeFailures {
+	// One client guessing one name is throttled for that name, and a person
+	// at another client can still sign in with it.
+	failLogins(t, s, throttleFreeFailures, "Ada", "10.0.2.1")
+	_, err = s.Login(ctx, "Ada", testPassword, "10.0.2.1")
+	wantThrottled(t, err, time.Second)
+	if _, err := s.Login(ctx, "Ada", testPassword, "10.0.2.2"); err != nil {
+		t.Errorf("Login from a client that did not guess: error = %v, want nil", err)
+	}
+
+	// Many clients guessing one name are throttled by its name counter,
+	// which allows more failures because it is shared by everyone.
+	for i := range throttleFreeNameFailures {
 		failLogins(t, s, 1, "Ada", fmt.Sprintf("10.0.1.%d", i))
 	}
 	_, err = s.Login(ctx, "Ada", testPassword, "10.0.1.99")
@@ -358,8 +368,8 @@ func TestThrottlePrunesExpiredCounters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(keys) != 2 {
-		t.Fatalf("counters after pruning = %q, want only Ada's name and client", keys)
+	if len(keys) != 3 {
+		t.Fatalf("counters after pruning = %q, want only the three of Ada's attempt", keys)
 	}
 }
 

@@ -2,6 +2,8 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
 	"time"
@@ -29,6 +31,11 @@ type Token struct {
 	Token     string    `json:"token"`
 	ExpiresAt time.Time `json:"expiresAt"`
 	Profile   Profile   `json:"profile"`
+	// ChannelSecret is a random secret whose hash the token carries. A client
+	// that sends the token in a cookie must also send this secret, which the
+	// browser keeps where only Hearth's page can read it; see
+	// Session.CheckChannel.
+	ChannelSecret string `json:"-"`
 }
 
 // Session is what a verified token proves: who signs the request, which
@@ -40,14 +47,32 @@ type Session struct {
 	// Locked is set when the profile's data key is not in memory, so the
 	// profile's data cannot be read until its password is given again.
 	Locked bool
+	// channelHash is the hash of the token's channel secret.
+	channelHash string
+}
+
+// CheckChannel reports whether secret is the channel secret issued with the
+// session's token.
+func (sess Session) CheckChannel(secret string) bool {
+	if sess.channelHash == "" || secret == "" {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(channelHash(secret)), []byte(sess.channelHash)) == 1
+}
+
+// channelHash returns the hash of a channel secret as tokens carry it.
+func channelHash(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 // claims are the JWT claims of a Hearth token. Role is informational: every
 // request reads the role from the profile record instead.
 type claims struct {
 	jwt.RegisteredClaims
-	Role    Role `json:"role"`
-	Version int  `json:"ver"`
+	Role    Role   `json:"role"`
+	Version int    `json:"ver"`
+	Channel string `json:"csh"`
 }
 
 // newTokenParser returns a parser that accepts only HS256 tokens from Hearth
@@ -77,7 +102,7 @@ func (s *Store) issueToken(rec *profileRecord) (Token, error) {
 	if err != nil {
 		rec.TokenVersion++
 		s.setSigningKey(rec)
-		if err := s.replaceProfile(rec, nil); err != nil {
+		if err := s.replaceProfile(rec); err != nil {
 			return Token{}, fmt.Errorf("replace signing key of %s: %w", rec.ID, err)
 		}
 		if key, err = s.installKey.OpenKey(rec.SigningKey, signingKeyAD(rec.ID)); err != nil {
@@ -88,6 +113,7 @@ func (s *Store) issueToken(rec *profileRecord) (Token, error) {
 
 	now := s.now().UTC().Truncate(time.Second)
 	expires := now.Add(s.tokenTTL)
+	secret := base64.RawURLEncoding.EncodeToString(randomBytes(32))
 	t := jwt.NewWithClaims(jwt.SigningMethodHS256, claims{
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    tokenIssuer,
@@ -100,13 +126,14 @@ func (s *Store) issueToken(rec *profileRecord) (Token, error) {
 		},
 		Role:    rec.Role,
 		Version: rec.TokenVersion,
+		Channel: channelHash(secret),
 	})
 	t.Header["kid"] = rec.ID
 	signed, err := t.SignedString(key.Bytes())
 	if err != nil {
 		return Token{}, fmt.Errorf("sign token for %s: %w", rec.ID, err)
 	}
-	return Token{Token: signed, ExpiresAt: expires, Profile: rec.profile()}, nil
+	return Token{Token: signed, ExpiresAt: expires, Profile: rec.profile(), ChannelSecret: secret}, nil
 }
 
 // Verify checks a token and returns the session it proves, with the current
@@ -129,7 +156,7 @@ func (s *Store) Verify(ctx context.Context, token string) (Session, error) {
 		}
 		err := s.db.View(func(tx *bbolt.Tx) error {
 			var err error
-			rec, err = getProfile(tx.Bucket(profilesBucket), kid)
+			rec, err = s.getProfile(tx.Bucket(profilesBucket), kid)
 			return err
 		})
 		if err != nil {
@@ -148,7 +175,12 @@ func (s *Store) Verify(ctx context.Context, token string) (Session, error) {
 	if err != nil || !parsed.Valid || rec == nil {
 		return Session{}, ErrInvalidToken
 	}
-	if c.Subject != rec.ID || c.Version != rec.TokenVersion || c.ID == "" || c.ExpiresAt == nil {
+	if c.Subject != rec.ID || c.Version != rec.TokenVersion || c.ID == "" {
+		return Session{}, ErrInvalidToken
+	}
+	// Every token Hearth issues has all three times and lives at most
+	// tokenTTL; a token that claims otherwise was not made here.
+	if c.ExpiresAt == nil || c.IssuedAt == nil || c.NotBefore == nil || c.ExpiresAt.Sub(c.IssuedAt.Time) > s.tokenTTL {
 		return Session{}, ErrInvalidToken
 	}
 	revoked := false
@@ -164,5 +196,5 @@ func (s *Store) Verify(ctx context.Context, token string) (Session, error) {
 	if unlocked {
 		key.Wipe()
 	}
-	return Session{Profile: rec.profile(), TokenID: c.ID, ExpiresAt: c.ExpiresAt.Time, Locked: !unlocked}, nil
+	return Session{Profile: rec.profile(), TokenID: c.ID, ExpiresAt: c.ExpiresAt.Time, Locked: !unlocked, channelHash: c.Channel}, nil
 }

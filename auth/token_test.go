@@ -86,6 +86,10 @@ func TestVerifyForged(t *testing.T) {
 		{name: "RS256 header", edit: func(h map[string]any, c jwt.MapClaims) { h["alg"] = "RS256" }},
 		{name: "no alg", edit: func(h map[string]any, c jwt.MapClaims) { delete(h, "alg") }},
 		{name: "no exp", edit: func(h map[string]any, c jwt.MapClaims) { delete(c, "exp") }},
+		{name: "no iat", edit: func(h map[string]any, c jwt.MapClaims) { delete(c, "iat") }},
+		{name: "no nbf", edit: func(h map[string]any, c jwt.MapClaims) { delete(c, "nbf") }},
+		{name: "lifetime of 100 years", edit: func(h map[string]any, c jwt.MapClaims) { c["exp"] = testNow.AddDate(100, 0, 0).Unix() }},
+		{name: "lifetime just over the TTL", edit: func(h map[string]any, c jwt.MapClaims) { c["exp"] = testNow.Add(DefaultTokenTTL + time.Second).Unix() }},
 		{name: "expired beyond leeway", edit: func(h map[string]any, c jwt.MapClaims) {
 			c["exp"] = testNow.Add(-tokenLeeway - time.Second).Unix()
 		}},
@@ -245,7 +249,7 @@ func TestVerifyRevoked(t *testing.T) {
 
 	rec := readRecord(t, db, ada.ID)
 	rec.TokenVersion++
-	writeRecord(t, db, rec)
+	writeRecord(t, s, db, rec)
 
 	wantInvalidToken(t, s, token)
 
@@ -263,7 +267,7 @@ func TestVerifyReturnsCurrentProfile(t *testing.T) {
 	rec := readRecord(t, db, ada.ID)
 	rec.Name = "Ada Lovelace"
 	rec.Role = RoleUser
-	writeRecord(t, db, rec)
+	writeRecord(t, s, db, rec)
 
 	p := mustVerify(t, s, token).Profile
 	if p.Name != "Ada Lovelace" || p.Role != RoleUser {
@@ -303,7 +307,7 @@ func FuzzVerify(f *testing.F) {
 		CreatedAt: testNow, UpdatedAt: testNow, PasswordHash: "unused",
 		SigningKey: s.installKey.SealKey(sealKey, signingKeyAD("fuzz-profile")), TokenVersion: 1,
 	}
-	writeRecord(f, db, rec)
+	writeRecord(f, s, db, rec)
 	valid := forge(f, jwt.SigningMethodHS256, key, rec, nil)
 	if _, err := s.Verify(context.Background(), valid); err != nil {
 		f.Fatalf("Verify(valid token) error = %v", err)
@@ -475,11 +479,45 @@ func TestVerifyOtherInstallKey(t *testing.T) {
 	other := openStore(t, db, seal.NewKey())
 	wantInvalidToken(t, other, token)
 
-	// Signing in there gives Ada a new signing key sealed under the other
-	// install key, which the first install key cannot unseal in turn.
+	// Nor does it trust the profile records, whose MACs were made with the
+	// first install key: signing in fails until the records are adopted.
+	if _, err := other.Login(context.Background(), "Ada", testPassword, testClient); !errors.Is(err, ErrTampered) {
+		t.Fatalf("Login under another install key: error = %v, want %v", err, ErrTampered)
+	}
+	if err := other.AdoptInstallKey(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	// Adopting gives Ada a new signing key sealed under the other install
+	// key, which the first install key cannot unseal in turn.
 	otherToken := mustLogin(t, other, "Ada", testPassword).Token
 	mustVerify(t, other, otherToken)
 	wantInvalidToken(t, s, otherToken)
 	wantInvalidToken(t, s, token)
 	wantInvalidToken(t, other, token)
+}
+
+func TestTamperedRecordRejected(t *testing.T) {
+	s, db := newStore(t)
+	admin := mustCreate(t, s, "", "Ada", testPassword)
+	user := mustCreate(t, s, admin.ID, "Grace", testPassword)
+	token := mustLogin(t, s, "Grace", testPassword).Token
+
+	// Someone with write access to the data file, but not the install key,
+	// makes Grace an admin by editing her record.
+	err := db.Update(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(profilesBucket)
+		v := strings.Replace(string(b.Get([]byte(user.ID))), `"role":"user"`, `"role":"admin"`, 1)
+		return b.Put([]byte(user.ID), []byte(v))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantInvalidToken(t, s, token)
+	if _, err := s.Login(context.Background(), "Grace", testPassword, testClient); !errors.Is(err, ErrTampered) {
+		t.Fatalf("Login after tampering: error = %v, want %v", err, ErrTampered)
+	}
+	if _, _, err := s.CreateProfile(context.Background(), user.ID, "Mallory", testPassword); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("CreateProfile by the tampered admin: error = %v, want %v", err, ErrForbidden)
+	}
 }
