@@ -381,13 +381,14 @@ export async function loginThroughApi(hearthUrl, name, password) {
 
 /**
  * Sends GET /api/threads with the given credentials and returns the status
- * and the error code, to check whether a session is still accepted.
+ * and the error code, to check whether a session is still accepted. csrf is
+ * sent as the X-CSRF-Token header, which a cookie session needs.
  *
  * @param {string} hearthUrl
- * @param {{ token?: string, cookie?: string }} credentials
+ * @param {{ token?: string, cookie?: string, csrf?: string }} credentials
  * @returns {Promise<{ status: number, code: string | null }>}
  */
-export async function threadsStatus(hearthUrl, { token, cookie }) {
+export async function threadsStatus(hearthUrl, { token, cookie, csrf }) {
   /** @type {Record<string, string>} */
   const headers = {};
   if (token !== undefined) {
@@ -396,16 +397,40 @@ export async function threadsStatus(hearthUrl, { token, cookie }) {
   if (cookie !== undefined) {
     headers["Cookie"] = cookie;
   }
-  const response = await fetch(`${hearthUrl}/api/threads`, { headers });
-  const text = await response.text();
-  /** @type {string | null} */
-  let code = null;
-  try {
-    code = JSON.parse(text)?.error?.code ?? null;
-  } catch {
-    // A success has no error code.
+  if (csrf !== undefined) {
+    headers["X-CSRF-Token"] = csrf;
   }
-  return { status: response.status, code };
+  const response = await fetch(`${hearthUrl}/api/threads`, { headers });
+  return { status: response.status, code: errorCodeOf(await response.text()) };
+}
+
+/**
+ * Returns the code of an error body such as {"error": {"code": "unauthorized"}},
+ * or null for a body without one.
+ *
+ * @param {string} text
+ * @returns {string | null}
+ */
+export function errorCodeOf(text) {
+  try {
+    return JSON.parse(text)?.error?.code ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** The sessionStorage key under which the page keeps the session's secret (src/api.ts). */
+export const csrfStorageKey = "hearth.csrf";
+
+/**
+ * Returns the session's secret that the page keeps in its sessionStorage, or
+ * null when it has none.
+ *
+ * @param {import("playwright-core").Page} page
+ * @returns {Promise<string | null>}
+ */
+export async function csrfSecret(page) {
+  return page.evaluate((key) => sessionStorage.getItem(key), csrfStorageKey);
 }
 
 /**
@@ -489,13 +514,76 @@ export async function unlabelledControls(page) {
 }
 
 /**
- * Returns the number of entries in the page's localStorage and sessionStorage.
+ * Returns every entry of the page's localStorage and sessionStorage.
  *
  * @param {import("playwright-core").Page} page
- * @returns {Promise<{ local: number, session: number }>}
+ * @returns {Promise<{ local: Record<string, string>, session: Record<string, string> }>}
  */
-export async function webStorageSizes(page) {
-  return page.evaluate(() => ({ local: localStorage.length, session: sessionStorage.length }));
+export async function webStorageEntries(page) {
+  return page.evaluate(() => {
+    /** @param {Storage} storage */
+    const entries = (storage) => {
+      /** @type {Record<string, string>} */
+      const result = {};
+      for (let index = 0; index < storage.length; index++) {
+        const key = storage.key(index);
+        if (key !== null) {
+          result[key] = storage.getItem(key) ?? "";
+        }
+      }
+      return result;
+    };
+    return { local: entries(localStorage), session: entries(sessionStorage) };
+  });
+}
+
+/**
+ * Closes page as a person closing the tab would, running its beforeunload
+ * handlers. When the browser shows a dialog to confirm leaving, the dialog is
+ * dismissed, so that the page stays open, and its type ("beforeunload") is
+ * returned. When the page closes without a dialog, it returns null.
+ *
+ * @param {import("playwright-core").Page} page
+ * @returns {Promise<string | null>}
+ */
+export async function tryToClose(page) {
+  /** @type {Promise<import("playwright-core").Dialog>} */
+  const dialog = new Promise((resolve) => page.once("dialog", resolve));
+  /** @type {Promise<null>} */
+  const closed = new Promise((resolve) => page.once("close", () => resolve(null)));
+  // With runBeforeUnload, close returns without waiting for the page to close.
+  await page.close({ runBeforeUnload: true });
+
+  /** @type {NodeJS.Timeout | undefined} */
+  let timer;
+  /** @type {Promise<never>} */
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error("the page neither closed nor asked to stay")), defaultWaitMs);
+  });
+  try {
+    const result = await Promise.race([dialog, closed, timeout]);
+    if (result === null) {
+      return null;
+    }
+    await result.dismiss();
+    return result.type();
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Returns the text of the elements that an input's aria-describedby names,
+ * such as its error and its hint, joined by spaces.
+ *
+ * @param {import("playwright-core").Locator} input
+ * @returns {Promise<string>}
+ */
+export async function inputDescription(input) {
+  return input.evaluate((element) => {
+    const ids = (element.getAttribute("aria-describedby") ?? "").split(/\s+/).filter((id) => id !== "");
+    return ids.map((id) => document.getElementById(id)?.textContent?.trim() ?? "").join(" ");
+  });
 }
 
 /**

@@ -11,6 +11,7 @@ import { after, before, describe, test } from "node:test";
 import {
   createProfileThroughApi,
   expectText,
+  inputDescription,
   loginThroughApi,
   profilesThroughApi,
   recoveryKeyPattern,
@@ -211,7 +212,7 @@ describe("profiles", { timeout: 240_000 }, () => {
       await page.keyboard.press("Enter");
       const nameField = dialog.getByLabel("Name");
       await waitUntil("the name field shows its error", async () => {
-        const text = await description(nameField);
+        const text = await inputDescription(nameField);
         return text === "Enter a name for the profile." || text;
       });
       assert.equal(await nameField.getAttribute("aria-invalid"), "true");
@@ -230,7 +231,7 @@ describe("profiles", { timeout: 240_000 }, () => {
       await page.keyboard.type(user.password);
       await page.keyboard.press("Enter");
       await waitUntil("the name field shows the server's error", async () => {
-        const text = await description(nameField);
+        const text = await inputDescription(nameField);
         return text === "A profile with this name already exists. Choose another name." || text;
       });
       assert.equal(await focusedElement(page), "input: Name");
@@ -527,7 +528,7 @@ describe("profiles", { timeout: 240_000 }, () => {
       // An empty password shows an error under the field.
       await dialog.getByRole("button", { name: "Delete my profile" }).click();
       await waitUntil("the password field shows its error", async () => {
-        const text = await description(passwordField);
+        const text = await inputDescription(passwordField);
         return text === "Enter your password to confirm." || text;
       });
 
@@ -535,7 +536,7 @@ describe("profiles", { timeout: 240_000 }, () => {
       await passwordField.fill("not-the-password");
       await dialog.getByRole("button", { name: "Delete my profile" }).click();
       await waitUntil("the password field shows the server's error", async () => {
-        const text = await description(passwordField);
+        const text = await inputDescription(passwordField);
         return /password is wrong/.test(text) || text;
       });
       assert.equal(await passwordField.getAttribute("aria-invalid"), "true");
@@ -563,17 +564,3 @@ describe("profiles", { timeout: 240_000 }, () => {
     });
   });
 });
-
-/**
- * Returns the text of the elements that an input's aria-describedby names,
- * such as its error and its hint, joined by spaces.
- *
- * @param {import("playwright-core").Locator} input
- * @returns {Promise<string>}
- */
-async function description(input) {
-  return input.evaluate((element) => {
-    const ids = (element.getAttribute("aria-describedby") ?? "").split(/\s+/).filter((id) => id !== "");
-    return ids.map((id) => document.getElementById(id)?.textContent?.trim() ?? "").join(" ");
-  });
-}

@@ -1,19 +1,25 @@
 // @ts-check
-// The first-run form's checks, a wrong password, the session cookie across a
-// reload, switching profile, locking and signing out.
+// The first-run form's checks, a wrong password, the session across a reload
+// and in other tabs, the cookie rejected without the session's secret,
+// switching profile, locking and signing out.
 
 import assert from "node:assert/strict";
+import { once } from "node:events";
+import http from "node:http";
 import { after, before, describe, test } from "node:test";
 
 import {
   cookieHeader,
   createProfileThroughApi,
+  csrfSecret,
+  csrfStorageKey,
+  errorCodeOf,
   loginThroughApi,
   signInThroughPicker,
   startSuite,
   threadsStatus,
   waitForWorkspace,
-  webStorageSizes,
+  webStorageEntries,
 } from "./harness.js";
 
 const name = "Grace";
@@ -104,7 +110,7 @@ describe("sign in", { timeout: 180_000 }, () => {
     });
   });
 
-  test("reload keeps the session in a cookie", { timeout: 30_000 }, async (t) => {
+  test("reload keeps the session", { timeout: 30_000 }, async (t) => {
     await suite.captureFailure(t.name, async () => {
       const { page } = suite;
       await waitForWorkspace(page, name);
@@ -113,8 +119,8 @@ describe("sign in", { timeout: 180_000 }, () => {
       await waitForWorkspace(page, name);
       assert.equal(await page.getByRole("dialog").count(), 0, "a dialog opened after the reload");
 
-      // A request that changes state works after the reload, so the page
-      // found the CSRF token.
+      // Requests that read and change state work after the reload, so the
+      // page sent the session's secret from sessionStorage.
       const threads = page.getByRole("navigation", { name: "Chats" });
       await threads.getByRole("button", { name: "New chat" }).click();
       await threads.getByRole("button", { name: /New Conversation/ }).waitFor();
@@ -124,11 +130,106 @@ describe("sign in", { timeout: 180_000 }, () => {
       assert.ok(session !== undefined, "no hearth_session cookie");
       assert.equal(session.httpOnly, true, "hearth_session is readable by the page");
       assert.equal(session.sameSite, "Strict");
+      assert.deepEqual(
+        cookies.map((cookie) => cookie.name),
+        ["hearth_session"],
+        "the browser has other cookies for Hearth",
+      );
       const visible = await page.evaluate(() => document.cookie);
-      assert.doesNotMatch(visible, /hearth_session/);
-      assert.match(visible, /hearth_csrf=/);
+      assert.doesNotMatch(visible, /hearth_/);
 
-      assert.deepEqual(await webStorageSizes(page), { local: 0, session: 0 }, "web storage has entries");
+      // The only stored value is the secret, which is not the token.
+      const storage = await webStorageEntries(page);
+      assert.deepEqual(Object.keys(storage.local), [], "localStorage has entries");
+      assert.deepEqual(Object.keys(storage.session), [csrfStorageKey], "sessionStorage has other entries");
+      const secret = storage.session[csrfStorageKey] ?? "";
+      assert.ok(secret.length >= 16, `the stored secret is only ${secret.length} characters long`);
+      assert.equal(secret.includes(session.value), false, "sessionStorage contains the session token");
+      assert.equal(session.value.includes(secret), false, "the secret is part of the session token");
+    });
+  });
+
+  test("new tab shows the picker", { timeout: 30_000 }, async (t) => {
+    await suite.captureFailure(t.name, async () => {
+      const { page } = suite;
+
+      // A new tab of the same browser sends the same cookie but has no
+      // secret, so it shows the profile picker.
+      const tab = await page.context().newPage();
+      try {
+        await tab.goto(suite.hearth.url);
+        await tab.getByRole("heading", { name: "Who is using Hearth?" }).waitFor();
+        assert.equal(await csrfSecret(tab), null, "the new tab has a secret");
+      } finally {
+        await tab.close();
+      }
+
+      // The first tab is still signed in.
+      const threads = page.getByRole("navigation", { name: "Chats" });
+      await threads.getByRole("button", { name: "New chat" }).click();
+      await threads.getByRole("listitem").nth(1).waitFor();
+      await waitForWorkspace(page, name);
+    });
+  });
+
+  test("cookie without secret is rejected", { timeout: 30_000 }, async (t) => {
+    await suite.captureFailure(t.name, async () => {
+      const { page } = suite;
+      const url = suite.hearth.url;
+      const secret = await csrfSecret(page);
+      assert.ok(secret !== null, "the page keeps no secret");
+
+      // Browsers send cookies to every port of a host. Another server on
+      // this computer, here one that this test starts on loopback, receives
+      // Hearth's cookie when the browser visits it under /api.
+      /** @type {string[]} */
+      const received = [];
+      const other = http.createServer((request, response) => {
+        received.push(request.headers.cookie ?? "");
+        response.end("other server");
+      });
+      other.listen(0, "127.0.0.1");
+      await once(other, "listening");
+      const address = other.address();
+      assert.ok(address !== null && typeof address === "object");
+      const visitor = await page.context().newPage();
+      try {
+        await visitor.goto(`http://127.0.0.1:${address.port}/api/anything`);
+      } finally {
+        await visitor.close();
+        other.close();
+      }
+      const stolen = received.find((header) => header.includes("hearth_session="));
+      assert.ok(stolen !== undefined, `the other server received no hearth_session cookie: ${JSON.stringify(received)}`);
+
+      // The cookie alone, or with a wrong secret, gets 401.
+      assert.deepEqual(await threadsStatus(url, { cookie: stolen }), { status: 401, code: "unauthorized" });
+      assert.deepEqual(await threadsStatus(url, { cookie: stolen, csrf: "not-the-secret" }), {
+        status: 401,
+        code: "unauthorized",
+      });
+      const created = await fetch(`${url}/api/threads`, {
+        method: "POST",
+        headers: { Cookie: stolen, "Content-Type": "application/json" },
+        body: "{}",
+      });
+      assert.deepEqual({ status: created.status, code: errorCodeOf(await created.text()) }, {
+        status: 401,
+        code: "unauthorized",
+      });
+
+      // So does a request that the browser itself sends with its cookies but
+      // without the header.
+      const fromBrowser = await page.request.get(`${url}/api/threads`);
+      assert.deepEqual({ status: fromBrowser.status(), code: errorCodeOf(await fromBrowser.text()) }, {
+        status: 401,
+        code: "unauthorized",
+      });
+
+      // With the secret, the same cookie works, and the page is still signed in.
+      assert.equal((await threadsStatus(url, { cookie: await cookieHeader(page, url), csrf: secret })).status, 200);
+      await page.reload();
+      await waitForWorkspace(page, name);
     });
   });
 
@@ -136,11 +237,13 @@ describe("sign in", { timeout: 180_000 }, () => {
     await suite.captureFailure(t.name, async () => {
       const { page } = suite;
       const cookie = await cookieHeader(page, suite.hearth.url);
-      assert.equal((await threadsStatus(suite.hearth.url, { cookie })).status, 200);
+      const csrf = (await csrfSecret(page)) ?? "";
+      assert.equal((await threadsStatus(suite.hearth.url, { cookie, csrf })).status, 200);
 
       await page.getByRole("button", { name: "Switch profile" }).click();
       await page.getByRole("heading", { name: "Who is using Hearth?" }).waitFor();
-      assert.equal((await threadsStatus(suite.hearth.url, { cookie })).status, 401, "the old cookie still works");
+      assert.equal((await threadsStatus(suite.hearth.url, { cookie, csrf })).status, 401, "the old cookie still works");
+      assert.equal(await csrfSecret(page), null, "the secret was kept");
 
       // The reload shows the picker again, not the old profile.
       await page.reload();
@@ -155,8 +258,9 @@ describe("sign in", { timeout: 180_000 }, () => {
       await page.getByLabel("Password", { exact: true }).fill(password);
       const token = await signInAndCaptureToken();
       const cookie = await cookieHeader(page, suite.hearth.url);
+      const csrf = (await csrfSecret(page)) ?? "";
       assert.equal((await threadsStatus(suite.hearth.url, { token })).status, 200);
-      assert.equal((await threadsStatus(suite.hearth.url, { cookie })).status, 200);
+      assert.equal((await threadsStatus(suite.hearth.url, { cookie, csrf })).status, 200);
 
       await page.getByRole("button", { name: "Sign out" }).click();
       await page.getByRole("heading", { name: "Who is using Hearth?" }).waitFor();
@@ -167,13 +271,14 @@ describe("sign in", { timeout: 180_000 }, () => {
       const byToken = await threadsStatus(suite.hearth.url, { token });
       assert.equal(byToken.status, 401, "the old token still works");
       assert.equal(byToken.code, "invalid_token");
-      assert.equal((await threadsStatus(suite.hearth.url, { cookie })).status, 401, "the old cookie still works");
+      assert.equal((await threadsStatus(suite.hearth.url, { cookie, csrf })).status, 401, "the old cookie still works");
       const cookies = await page.context().cookies(`${suite.hearth.url}/api/threads`);
       assert.deepEqual(
         cookies.map((each) => each.name).filter((each) => each.startsWith("hearth_")),
         [],
         "session cookies were kept",
       );
+      assert.deepEqual(await webStorageEntries(page), { local: {}, session: {} }, "web storage has entries");
 
       await page.reload();
       await page.getByRole("heading", { name: "Who is using Hearth?" }).waitFor();
@@ -185,11 +290,12 @@ describe("sign in", { timeout: 180_000 }, () => {
       const { page } = suite;
       await signInThroughPicker(page, name, password);
       const cookie = await cookieHeader(page, suite.hearth.url);
+      const csrf = (await csrfSecret(page)) ?? "";
 
       await page.getByRole("button", { name: "Lock" }).click();
       await page.getByRole("heading", { name: `Sign in as ${name}` }).waitFor();
       await page.getByRole("status").getByText("Hearth is locked.", { exact: false }).waitFor();
-      assert.equal((await threadsStatus(suite.hearth.url, { cookie })).status, 401, "the old cookie still works");
+      assert.equal((await threadsStatus(suite.hearth.url, { cookie, csrf })).status, 401, "the old cookie still works");
 
       await page.getByLabel("Password", { exact: true }).fill(password);
       await page.getByRole("button", { name: "Sign in" }).click();
@@ -211,22 +317,46 @@ describe("sign in", { timeout: 180_000 }, () => {
       });
       assert.equal(created.status, 201);
 
-      // This page relies on the cookie alone after a reload.
+      // After a reload this tab relies on the cookie and its secret. Before
+      // one, it also sends its own bearer token, which the server prefers to
+      // the cookie, so the tab would keep acting for its own profile.
       await page.reload();
       await waitForWorkspace(page, name);
+      const firstSecret = await csrfSecret(page);
 
-      // Another tab of the same browser signs in as someone else, which
-      // replaces the cookies that this page's requests would carry.
-      const other = await page.context().request.post(`${suite.hearth.url}/api/auth/login`, {
-        data: { name: otherName, password: otherPassword },
-      });
-      assert.equal(other.status(), 200);
+      // A second tab of the same browser signs in as someone else, which
+      // replaces the cookie that both tabs send.
+      const tab = await page.context().newPage();
+      try {
+        await tab.goto(suite.hearth.url);
+        await signInThroughPicker(tab, otherName, otherPassword);
+        await waitForWorkspace(tab, otherName);
+        const secondSecret = await csrfSecret(tab);
+        assert.ok(secondSecret !== null && secondSecret !== firstSecret, "the second tab did not get its own secret");
 
-      // The next request of this page ends its session instead of acting
-      // for the other profile.
-      await page.getByRole("navigation", { name: "Chats" }).getByRole("button", { name: "New chat" }).click();
-      await page.getByRole("heading", { name: "Who is using Hearth?" }).waitFor();
-      await page.getByRole("status").getByText("Your session has ended.", { exact: false }).waitFor();
+        // The first tab's next request carries the new cookie with the old
+        // secret, so it returns to the picker instead of acting for the
+        // other profile.
+        await page.getByRole("navigation", { name: "Chats" }).getByRole("button", { name: "New chat" }).click();
+        await page.getByRole("heading", { name: "Who is using Hearth?" }).waitFor();
+        await page.getByRole("status").getByText("Your session has ended.", { exact: false }).waitFor();
+        assert.equal(await csrfSecret(page), null, "the first tab kept its secret");
+
+        // The first tab's click created no chat for the other profile, and
+        // the second tab is still signed in.
+        const other = await loginThroughApi(suite.hearth.url, otherName, otherPassword);
+        assert.ok(other.token !== null);
+        const listed = await fetch(`${suite.hearth.url}/api/threads`, {
+          headers: { Authorization: `Bearer ${other.token}` },
+        });
+        assert.deepEqual(await listed.json(), [], "the first tab acted for the other profile");
+        const otherThreads = tab.getByRole("navigation", { name: "Chats" });
+        await otherThreads.getByRole("button", { name: "New chat" }).click();
+        await otherThreads.getByRole("button", { name: /New Conversation/ }).waitFor();
+        await waitForWorkspace(tab, otherName);
+      } finally {
+        await tab.close();
+      }
     });
   });
 });

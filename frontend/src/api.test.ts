@@ -14,6 +14,7 @@ import {
   logout,
   parseRetryAfter,
   recover,
+  renewRecoveryKey,
   resumeSession,
   setProfileRole,
   setSessionHandlers,
@@ -68,6 +69,44 @@ function initOf(fetchMock: ReturnType<typeof stubFetch>, index: number): Request
   return call[1];
 }
 
+// MemoryStorage replaces the browser's sessionStorage, which Node does not
+// have, and records every write so that a test can check what was stored.
+class MemoryStorage {
+  readonly items = new Map<string, string>();
+  readonly writes: Array<{ key: string; value: string }> = [];
+
+  get length(): number {
+    return this.items.size;
+  }
+
+  key(index: number): string | null {
+    return [...this.items.keys()][index] ?? null;
+  }
+
+  getItem(key: string): string | null {
+    return this.items.get(key) ?? null;
+  }
+
+  setItem(key: string, value: string): void {
+    this.writes.push({ key, value });
+    this.items.set(key, value);
+  }
+
+  removeItem(key: string): void {
+    this.items.delete(key);
+  }
+
+  clear(): void {
+    this.items.clear();
+  }
+}
+
+// The sessionStorage key that api.ts keeps the session's secret under.
+const csrfStorageKey = "hearth.csrf";
+
+let storage: MemoryStorage;
+let local: MemoryStorage;
+
 const profile = { id: "p1", name: "Ada", role: "admin" };
 
 const loginAnswer = {
@@ -87,6 +126,10 @@ beforeEach(() => {
   handlers.onLocked.mockReset();
   handlers.onEnded.mockReset();
   setSessionHandlers(handlers);
+  storage = new MemoryStorage();
+  local = new MemoryStorage();
+  vi.stubGlobal("sessionStorage", storage);
+  vi.stubGlobal("localStorage", local);
 });
 
 afterEach(async () => {
@@ -125,7 +168,7 @@ describe("api client", () => {
     }
   });
 
-  it("sends the CSRF token on POST only", async () => {
+  it("sends the secret on GET and POST", async () => {
     const thread = { id: "t1", title: "New Conversation" };
     const fetchMock = stubFetch(
       jsonResponse(200, loginAnswer),
@@ -133,6 +176,7 @@ describe("api client", () => {
       jsonResponse(200, { thread, messages: [] }),
       jsonResponse(201, thread),
       new Response(null, { status: 204 }),
+      jsonResponse(200, [profile]),
     );
 
     await login("Ada", "correct horse");
@@ -140,40 +184,56 @@ describe("api client", () => {
     await getThread("t1");
     await createThread();
     await stopChat("t1");
+    await listProfiles();
 
-    expect(headersOf(fetchMock, 1).has("X-CSRF-Token")).toBe(false);
-    expect(headersOf(fetchMock, 2).has("X-CSRF-Token")).toBe(false);
+    expect(initOf(fetchMock, 1).method).toBe("GET");
+    expect(headersOf(fetchMock, 1).get("X-CSRF-Token")).toBe("csrf-from-login");
+    expect(initOf(fetchMock, 2).method).toBe("GET");
+    expect(headersOf(fetchMock, 2).get("X-CSRF-Token")).toBe("csrf-from-login");
+    expect(initOf(fetchMock, 3).method).toBe("POST");
     expect(headersOf(fetchMock, 3).get("X-CSRF-Token")).toBe("csrf-from-login");
+    expect(initOf(fetchMock, 4).method).toBe("POST");
     expect(headersOf(fetchMock, 4).get("X-CSRF-Token")).toBe("csrf-from-login");
+    expect(headersOf(fetchMock, 5).get("X-CSRF-Token")).toBe("csrf-from-login");
   });
 
-  it("reads the CSRF token from the cookie after a reload", async () => {
-    vi.stubGlobal("document", { cookie: "theme=light; hearth_csrf=csrf-from-cookie; other=1" });
-    const fetchMock = stubFetch(
-      jsonResponse(200, { ...profile, locked: false }),
-      jsonResponse(200, []),
-      jsonResponse(201, { id: "t1" }),
-    );
+  it("sends no secret without a session", async () => {
+    const fetchMock = stubFetch(jsonResponse(200, [profile]), jsonResponse(200, loginAnswer));
 
-    const me = await resumeSession();
-    await listThreads();
-    await createThread();
-
-    expect(me.locked).toBe(false);
-    expect(fetchMock.mock.calls[0]?.[0]).toBe("/api/auth/me");
-    expect(headersOf(fetchMock, 0).has("Authorization")).toBe(false);
-    expect(headersOf(fetchMock, 1).has("X-CSRF-Token")).toBe(false);
-    expect(headersOf(fetchMock, 2).get("X-CSRF-Token")).toBe("csrf-from-cookie");
-    expect(headersOf(fetchMock, 2).has("Authorization")).toBe(false);
-  });
-
-  it("sends no CSRF header without a session", async () => {
-    vi.stubGlobal("document", { cookie: "" });
-    const fetchMock = stubFetch(jsonResponse(200, loginAnswer));
-
+    await listProfiles();
     await login("Ada", "correct horse");
 
     expect(headersOf(fetchMock, 0).has("X-CSRF-Token")).toBe(false);
+    expect(headersOf(fetchMock, 1).has("X-CSRF-Token")).toBe(false);
+  });
+
+  it("stores the secret in sessionStorage", async () => {
+    stubFetch(jsonResponse(200, loginAnswer));
+
+    await login("Ada", "correct horse");
+
+    expect(storage.getItem(csrfStorageKey)).toBe("csrf-from-login");
+    expect(storage.length).toBe(1);
+    expect(local.length).toBe(0);
+  });
+
+  it("never writes the token to storage", async () => {
+    stubFetch(
+      jsonResponse(200, loginAnswer),
+      jsonResponse(200, { ...loginAnswer, token: "changed-token", csrfToken: "changed-csrf" }),
+      jsonResponse(200, { ...loginAnswer, token: "recovered-token", csrfToken: "recovered-csrf", recoveryKey: "KEY" }),
+    );
+
+    await login("Ada", "correct horse");
+    await changePassword("correct horse", "battery staple");
+    await recover("Ada", "old-key", "staple battery");
+
+    expect(storage.writes).toEqual([
+      { key: csrfStorageKey, value: "csrf-from-login" },
+      { key: csrfStorageKey, value: "changed-csrf" },
+      { key: csrfStorageKey, value: "recovered-csrf" },
+    ]);
+    expect(local.writes).toEqual([]);
   });
 
   it("logout revokes and clears the session", async () => {
@@ -189,6 +249,8 @@ describe("api client", () => {
     expect(headersOf(fetchMock, 1).get("Authorization")).toBe("Bearer secret-token");
     expect(headersOf(fetchMock, 1).get("X-CSRF-Token")).toBe("csrf-from-login");
     expect(headersOf(fetchMock, 2).has("Authorization")).toBe(false);
+    expect(headersOf(fetchMock, 2).has("X-CSRF-Token")).toBe(false);
+    expect(storage.getItem(csrfStorageKey)).toBeNull();
     // The 401 after sign-out is not news about a session.
     expect(handlers.onEnded).not.toHaveBeenCalled();
   });
@@ -200,6 +262,7 @@ describe("api client", () => {
 
     await expect(logout()).resolves.toBeUndefined();
     expect(handlers.onEnded).not.toHaveBeenCalled();
+    expect(storage.getItem(csrfStorageKey)).toBeNull();
   });
 
   it("logout clears session when unreachable", async () => {
@@ -213,11 +276,13 @@ describe("api client", () => {
     );
 
     await expect(logout()).rejects.toMatchObject({ code: "network_error" });
+    expect(storage.getItem(csrfStorageKey)).toBeNull();
 
     vi.stubGlobal("fetch", fetchMock);
     fetchMock.mockResolvedValueOnce(jsonResponse(200, []));
     await listThreads();
     expect(headersOf(fetchMock, 1).has("Authorization")).toBe(false);
+    expect(headersOf(fetchMock, 1).has("X-CSRF-Token")).toBe(false);
   });
 
   it("turns the error shape into an ApiError", async () => {
@@ -273,12 +338,14 @@ describe("api client", () => {
   });
 
   it("reads Retry-After of a 429", async () => {
-    stubFetch(errorResponse(429, "rate_limited", "Too many failed sign-ins.", { "Retry-After": "8" }));
+    stubFetch(
+      errorResponse(429, "rate_limited", "Too many failed attempts. Wait before trying again.", { "Retry-After": "8" }),
+    );
 
     await expect(login("Ada", "wrong")).rejects.toMatchObject({
       code: "rate_limited",
       status: 429,
-      message: "Too many failed sign-ins.",
+      message: "Too many failed attempts. Wait before trying again.",
       retryAfterSeconds: 8,
     });
   });
@@ -298,10 +365,12 @@ describe("session errors", () => {
     await expect(listThreads()).rejects.toMatchObject({ code: "invalid_token" });
     expect(handlers.onEnded).toHaveBeenCalledTimes(1);
     expect(handlers.onLocked).not.toHaveBeenCalled();
+    expect(storage.getItem(csrfStorageKey)).toBeNull();
 
-    // The rejected token is not sent again.
+    // The rejected token and secret are not sent again.
     await listThreads();
     expect(headersOf(fetchMock, 2).has("Authorization")).toBe(false);
+    expect(headersOf(fetchMock, 2).has("X-CSRF-Token")).toBe(false);
   });
 
   it("unauthorized on a session route ends the session", async () => {
@@ -312,6 +381,7 @@ describe("session errors", () => {
 
     expect(handlers.onEnded).toHaveBeenCalledTimes(1);
     expect(handlers.onLocked).not.toHaveBeenCalled();
+    expect(storage.getItem(csrfStorageKey)).toBeNull();
   });
 
   it("locked keeps the session", async () => {
@@ -322,12 +392,15 @@ describe("session errors", () => {
     expect(handlers.onLocked).toHaveBeenCalledTimes(1);
     expect(handlers.onEnded).not.toHaveBeenCalled();
 
-    // The token is still valid, and is sent again.
+    // The token is still valid, and is sent again with the secret.
     await listThreads();
     expect(headersOf(fetchMock, 2).get("Authorization")).toBe("Bearer secret-token");
+    expect(headersOf(fetchMock, 2).get("X-CSRF-Token")).toBe("csrf-from-login");
+    expect(storage.getItem(csrfStorageKey)).toBe("csrf-from-login");
   });
 
   it("locked after a resumed session is reported", async () => {
+    storage.setItem(csrfStorageKey, "stored-csrf");
     stubFetch(jsonResponse(200, { ...profile, locked: true }), locked());
 
     const me = await resumeSession();
@@ -337,20 +410,23 @@ describe("session errors", () => {
     expect(handlers.onLocked).toHaveBeenCalledTimes(1);
   });
 
-  it("no session on load is not reported", async () => {
-    stubFetch(errorResponse(401, "unauthorized", "Sign in first."));
-
-    await expect(resumeSession()).rejects.toMatchObject({ status: 401 });
-
-    expect(handlers.onEnded).not.toHaveBeenCalled();
-  });
-
   it("wrong password does not end the session", async () => {
     stubFetch(wrongPassword());
 
     await expect(login("Ada", "wrong")).rejects.toBeInstanceOf(ApiError);
 
     expect(handlers.onEnded).not.toHaveBeenCalled();
+  });
+
+  it("wrong password keeps the stored secret", async () => {
+    const fetchMock = stubFetch(jsonResponse(200, loginAnswer), wrongPassword(), jsonResponse(200, []));
+
+    await login("Ada", "correct horse");
+    await expect(login("Ada", "wrong")).rejects.toMatchObject({ code: "unauthorized" });
+    await listThreads();
+
+    expect(storage.getItem(csrfStorageKey)).toBe("csrf-from-login");
+    expect(headersOf(fetchMock, 2).get("X-CSRF-Token")).toBe("csrf-from-login");
   });
 
   it("wrong password while locked keeps the session", async () => {
@@ -388,55 +464,103 @@ describe("session errors", () => {
   });
 });
 
-describe("session replaced in another tab", () => {
-  it("new CSRF cookie ends the session", async () => {
-    const page = { cookie: "hearth_csrf=first" };
-    vi.stubGlobal("document", page);
-    const fetchMock = stubFetch(jsonResponse(200, { ...profile, locked: false }));
-    await resumeSession();
+describe("resumed session", () => {
+  const me = { ...profile, locked: false };
 
-    page.cookie = "hearth_csrf=second";
+  it("sends the stored secret with the cookie", async () => {
+    storage.setItem(csrfStorageKey, "stored-csrf");
+    const fetchMock = stubFetch(jsonResponse(200, me), jsonResponse(200, []), jsonResponse(201, { id: "t1" }));
 
-    await expect(listThreads()).rejects.toMatchObject({ code: "invalid_token", status: 401 });
-    expect(fetchMock).toHaveBeenCalledTimes(1);
-    expect(handlers.onEnded).toHaveBeenCalledTimes(1);
+    const resumed = await resumeSession();
+    await listThreads();
+    await createThread();
+
+    expect(resumed.locked).toBe(false);
+    expect(fetchMock.mock.calls[0]?.[0]).toBe("/api/auth/me");
+    for (const index of [0, 1, 2]) {
+      expect(headersOf(fetchMock, index).get("X-CSRF-Token")).toBe("stored-csrf");
+      expect(headersOf(fetchMock, index).has("Authorization")).toBe(false);
+    }
   });
 
-  it("cleared CSRF cookie ends the session", async () => {
-    const page = { cookie: "hearth_csrf=first" };
-    vi.stubGlobal("document", page);
-    stubFetch(jsonResponse(200, { ...profile, locked: false }));
-    await resumeSession();
+  it("without a stored secret sends nothing", async () => {
+    const fetchMock = stubFetch();
 
-    page.cookie = "";
+    await expect(resumeSession()).rejects.toMatchObject({ code: "unauthorized", status: 401 });
 
-    await expect(createThread()).rejects.toMatchObject({ code: "invalid_token" });
-    expect(handlers.onEnded).toHaveBeenCalledTimes(1);
+    expect(fetchMock).not.toHaveBeenCalled();
+    expect(handlers.onEnded).not.toHaveBeenCalled();
   });
 
-  it("logout leaves the other tab's session alone", async () => {
-    const page = { cookie: "hearth_csrf=first" };
-    vi.stubGlobal("document", page);
-    const fetchMock = stubFetch(jsonResponse(200, { ...profile, locked: false }));
+  it("rejected on load clears the secret", async () => {
+    storage.setItem(csrfStorageKey, "stored-csrf");
+    const fetchMock = stubFetch(errorResponse(401, "unauthorized", "Sign in first."), jsonResponse(200, [profile]));
+
+    await expect(resumeSession()).rejects.toMatchObject({ code: "unauthorized", status: 401 });
+    await listProfiles();
+
+    expect(storage.getItem(csrfStorageKey)).toBeNull();
+    expect(headersOf(fetchMock, 1).has("X-CSRF-Token")).toBe(false);
+    // The page had no session yet, so there is nothing to report.
+    expect(handlers.onEnded).not.toHaveBeenCalled();
+  });
+
+  it("network failure keeps the secret", async () => {
+    storage.setItem(csrfStorageKey, "stored-csrf");
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async () => {
+        throw new TypeError("Failed to fetch");
+      }),
+    );
+
+    await expect(resumeSession()).rejects.toMatchObject({ code: "network_error" });
+
+    expect(storage.getItem(csrfStorageKey)).toBe("stored-csrf");
+  });
+
+  it("sign-in in another tab ends it", async () => {
+    // Another tab signed in as someone else, so the browser's cookie now
+    // belongs to a session whose secret this tab does not have.
+    storage.setItem(csrfStorageKey, "stored-csrf");
+    const fetchMock = stubFetch(jsonResponse(200, me), errorResponse(401, "unauthorized", "Sign in first."));
     await resumeSession();
 
-    page.cookie = "hearth_csrf=second";
+    await expect(createThread()).rejects.toMatchObject({ code: "unauthorized", status: 401 });
+
+    expect(headersOf(fetchMock, 1).get("X-CSRF-Token")).toBe("stored-csrf");
+    expect(handlers.onEnded).toHaveBeenCalledTimes(1);
+    expect(storage.getItem(csrfStorageKey)).toBeNull();
+  });
+
+  it("logout sends the secret and clears it", async () => {
+    storage.setItem(csrfStorageKey, "stored-csrf");
+    const fetchMock = stubFetch(jsonResponse(200, me), new Response(null, { status: 204 }));
+    await resumeSession();
+
     await logout();
 
-    expect(fetchMock).toHaveBeenCalledTimes(1);
+    expect(fetchMock.mock.calls[1]?.[0]).toBe("/api/auth/logout");
+    expect(headersOf(fetchMock, 1).get("X-CSRF-Token")).toBe("stored-csrf");
+    expect(storage.getItem(csrfStorageKey)).toBeNull();
   });
 
-  it("bearer token ignores the cookie", async () => {
-    const page = { cookie: "hearth_csrf=csrf-from-login" };
-    vi.stubGlobal("document", page);
+  it("blocked storage keeps secret in memory", async () => {
+    // Browsers throw on any use of sessionStorage when the user blocks site data.
+    Object.defineProperty(globalThis, "sessionStorage", {
+      configurable: true,
+      get() {
+        throw new DOMException("The operation is insecure.", "SecurityError");
+      },
+    });
     const fetchMock = stubFetch(jsonResponse(200, loginAnswer), jsonResponse(200, []));
+
     await login("Ada", "correct horse");
-
-    page.cookie = "hearth_csrf=second";
     await listThreads();
+    await expect(resumeSession()).rejects.toMatchObject({ status: 401 });
 
-    expect(headersOf(fetchMock, 1).get("Authorization")).toBe("Bearer secret-token");
-    expect(handlers.onEnded).not.toHaveBeenCalled();
+    expect(headersOf(fetchMock, 1).get("X-CSRF-Token")).toBe("csrf-from-login");
+    vi.stubGlobal("sessionStorage", storage);
   });
 });
 
@@ -458,6 +582,26 @@ describe("password change and recovery", () => {
     expect(headersOf(fetchMock, 1).get("X-CSRF-Token")).toBe("csrf-from-login");
     expect(headersOf(fetchMock, 2).get("Authorization")).toBe("Bearer new-token");
     expect(headersOf(fetchMock, 2).get("X-CSRF-Token")).toBe("new-csrf");
+    expect(storage.getItem(csrfStorageKey)).toBe("new-csrf");
+  });
+
+  it("rejected new password names field new", async () => {
+    const samePassword = fieldErrorResponse(
+      400,
+      "invalid_request",
+      "The new password is the same as the current one. Choose another.",
+      "new",
+    );
+    stubFetch(jsonResponse(200, loginAnswer), samePassword);
+
+    await login("Ada", "correct horse");
+
+    await expect(changePassword("correct horse", "correct horse")).rejects.toMatchObject({
+      code: "invalid_request",
+      status: 400,
+      field: "new",
+    });
+    expect(storage.getItem(csrfStorageKey)).toBe("csrf-from-login");
   });
 
   it("wrong current password keeps the session", async () => {
@@ -495,6 +639,8 @@ describe("password change and recovery", () => {
     expect(url).toBe("/api/auth/recover");
     expect(init.body).toBe(JSON.stringify({ name: "Ada", recoveryKey: "old-key", newPassword: "battery staple" }));
     expect(headersOf(fetchMock, 1).get("Authorization")).toBe("Bearer recovered-token");
+    expect(headersOf(fetchMock, 1).get("X-CSRF-Token")).toBe("csrf-from-login");
+    expect(storage.getItem(csrfStorageKey)).toBe("csrf-from-login");
   });
 
   it("wrong recovery key does not end a session", async () => {
@@ -502,6 +648,54 @@ describe("password change and recovery", () => {
 
     await expect(recover("Ada", "wrong", "battery staple")).rejects.toMatchObject({ code: "unauthorized" });
 
+    expect(handlers.onEnded).not.toHaveBeenCalled();
+    expect(storage.length).toBe(0);
+  });
+
+  it("renewRecoveryKey sends the password", async () => {
+    const fetchMock = stubFetch(jsonResponse(200, loginAnswer), jsonResponse(200, { recoveryKey: "NEW-KEY" }));
+
+    await login("Ada", "correct horse");
+    const renewed = await renewRecoveryKey("correct horse");
+
+    expect(renewed).toEqual({ recoveryKey: "NEW-KEY" });
+    const [url, init] = fetchMock.mock.calls[1] as FetchArguments;
+    expect(url).toBe("/api/auth/recovery-key");
+    expect(init.method).toBe("POST");
+    expect(init.body).toBe(JSON.stringify({ password: "correct horse" }));
+    expect(headersOf(fetchMock, 1).get("Authorization")).toBe("Bearer secret-token");
+    expect(headersOf(fetchMock, 1).get("X-CSRF-Token")).toBe("csrf-from-login");
+    // The session stays the same.
+    expect(storage.getItem(csrfStorageKey)).toBe("csrf-from-login");
+  });
+
+  it("renewRecoveryKey wrong password keeps session", async () => {
+    const wrong = fieldErrorResponse(400, "invalid_request", "The password is wrong.", "password");
+    const fetchMock = stubFetch(jsonResponse(200, loginAnswer), wrong, jsonResponse(200, []));
+
+    await login("Ada", "correct horse");
+    await expect(renewRecoveryKey("wrong")).rejects.toMatchObject({
+      code: "invalid_request",
+      status: 400,
+      field: "password",
+    });
+    await listThreads();
+
+    expect(handlers.onEnded).not.toHaveBeenCalled();
+    expect(headersOf(fetchMock, 2).get("Authorization")).toBe("Bearer secret-token");
+  });
+
+  it("renewRecoveryKey reads Retry-After of a 429", async () => {
+    stubFetch(
+      jsonResponse(200, loginAnswer),
+      errorResponse(429, "rate_limited", "Too many failed attempts. Wait before trying again.", {
+        "Retry-After": "900",
+      }),
+    );
+
+    await login("Ada", "correct horse");
+
+    await expect(renewRecoveryKey("wrong")).rejects.toMatchObject({ code: "rate_limited", retryAfterSeconds: 900 });
     expect(handlers.onEnded).not.toHaveBeenCalled();
   });
 });
@@ -627,19 +821,21 @@ describe("profile management", () => {
     expect(headersOf(fetchMock, 1).get("Authorization")).toBe("Bearer secret-token");
     expect(headersOf(fetchMock, 1).get("X-CSRF-Token")).toBe("csrf-from-login");
     expect(headersOf(fetchMock, 2).has("Authorization")).toBe(false);
+    expect(storage.getItem(csrfStorageKey)).toBeNull();
     // The page ended the session itself, so the 401 afterwards is not news.
     expect(handlers.onEnded).not.toHaveBeenCalled();
   });
 
-  it("deleteOwnProfile sends CSRF from the cookie", async () => {
-    vi.stubGlobal("document", { cookie: "hearth_csrf=csrf-from-cookie" });
+  it("deleteOwnProfile clears the stored secret", async () => {
+    storage.setItem(csrfStorageKey, "stored-csrf");
     const fetchMock = stubFetch(jsonResponse(200, { ...profile, locked: false }), new Response(null, { status: 204 }));
 
     await resumeSession();
     await deleteOwnProfile("p1", "correct horse");
 
     expect(headersOf(fetchMock, 1).has("Authorization")).toBe(false);
-    expect(headersOf(fetchMock, 1).get("X-CSRF-Token")).toBe("csrf-from-cookie");
+    expect(headersOf(fetchMock, 1).get("X-CSRF-Token")).toBe("stored-csrf");
+    expect(storage.getItem(csrfStorageKey)).toBeNull();
   });
 
   it("deleteOwnProfile wrong password keeps the session", async () => {

@@ -29,7 +29,10 @@ export interface LoginResult {
   token: string;
   /** RFC 3339 time after which the token is rejected. */
   expiresAt: string;
-  /** Value of the X-CSRF-Token header, the same as the hearth_csrf cookie. */
+  /**
+   * The session's secret, which every request authenticated by the session
+   * cookie must repeat in the X-CSRF-Token header.
+   */
   csrfToken: string;
   profile: Profile;
 }
@@ -37,6 +40,12 @@ export interface LoginResult {
 /** The response to a successful recovery: a new session and a new recovery key. */
 export interface RecoverResult extends LoginResult {
   /** The replacement recovery key, shown to the user once. The old one no longer works. */
+  recoveryKey: string;
+}
+
+/** The response to POST /api/auth/recovery-key. */
+export interface RenewedRecoveryKey {
+  /** The new recovery key, shown to the user once. The old one no longer works. */
   recoveryKey: string;
 }
 
@@ -165,15 +174,20 @@ export interface SessionHandlers {
   onEnded: () => void;
 }
 
-// The cookie with the CSRF token, which `hearth serve` sets on sign-in next to
-// the HttpOnly session cookie hearth_session (docs/api.md, "Sessions").
-const csrfCookieName = "hearth_csrf";
+// The sessionStorage key of the session's secret (csrfToken), which every
+// request authenticated by the session cookie repeats in the X-CSRF-Token
+// header. Browsers send cookies to every port of a host, so another server on
+// this computer may receive the cookie, but sessionStorage belongs to Hearth's
+// origin, port included, and to this tab. A reload in the same tab keeps the
+// secret and so the session. A new tab has none and shows the profile picker.
+const csrfStorageKey = "hearth.csrf";
 
-// The current session. The bearer token and the CSRF token live only in these
-// variables, never in localStorage or sessionStorage. In a browser on `hearth
-// serve` the session also lives in the HttpOnly cookie hearth_session, which
-// survives a reload (see resumeSession). Inside the desktop window the token
-// in memory is the session.
+// The current session. The bearer token lives only in this variable, never in
+// web storage. Inside the desktop window the token in memory is the session.
+// In a browser on `hearth serve` the session also lives in the HttpOnly
+// cookie hearth_session, which together with the secret in sessionStorage
+// survives a reload (see resumeSession). csrfToken is the secret in memory,
+// which is written through to sessionStorage.
 let authToken: string | null = null;
 let csrfToken: string | null = null;
 
@@ -254,13 +268,31 @@ export async function deleteOwnProfile(profileId: string, password: string): Pro
 }
 
 /**
- * Asks the server whether this browser already has a session, which the
- * cookie from an earlier page load proves, and adopts it. It rejects with a
- * 401 ApiError when there is none. A locked profile resolves with locked set.
+ * Resumes the session of an earlier page load in this tab, which the session
+ * cookie and the secret in sessionStorage prove. It rejects with a 401
+ * ApiError, without a request, when this tab has no stored secret, and with the
+ * server's 401 when the cookie is gone or belongs to another session, for
+ * example after another tab signed in. A locked profile resolves with locked
+ * set.
  */
 export async function resumeSession(): Promise<SessionProfile> {
-  const me = await requestJson<SessionProfile>("GET", "/api/auth/me", "public");
-  csrfToken = readCookie(csrfCookieName);
+  const secret = readStoredSecret();
+  if (secret === null) {
+    throw new ApiError("unauthorized", strings.errors.noSession, 401);
+  }
+
+  csrfToken = secret;
+  let me: SessionProfile;
+  try {
+    me = await requestJson<SessionProfile>("GET", "/api/auth/me", "public");
+  } catch (err) {
+    // A network failure keeps the secret, so that trying again can still
+    // resume the session.
+    if (err instanceof ApiError && isSessionRejected(err)) {
+      endSession();
+    }
+    throw err;
+  }
   sessionActive = true;
   sessionGeneration++;
   return me;
@@ -305,19 +337,22 @@ export async function changePassword(current: string, newPassword: string): Prom
 }
 
 /**
+ * Replaces the signed-in profile's recovery key after the server checks its
+ * password, and returns the new key. From now on the old key no longer
+ * works. A wrong password is a 400 ApiError with field "password", and the
+ * attempt counts towards the same throttle as failed sign-ins (429).
+ */
+export function renewRecoveryKey(password: string): Promise<RenewedRecoveryKey> {
+  return requestJson<RenewedRecoveryKey>("POST", "/api/auth/recovery-key", "session", { password });
+}
+
+/**
  * Signs out on the server, which revokes the token, locks the profile and
  * clears the cookies, and then clears the session here. The session is
  * cleared even when the request fails, and a 401 counts as success because
  * the session had already ended.
  */
 export async function logout(): Promise<void> {
-  // The cookie now belongs to a session that another tab started, which is
-  // not this page's to end.
-  if (cookieSessionReplaced()) {
-    endSession();
-    return;
-  }
-
   try {
     await requestJson<undefined>("POST", "/api/auth/logout", "public");
   } catch (err) {
@@ -385,6 +420,7 @@ function profilePath(profileId: string): string {
 function startSession(result: LoginResult): void {
   authToken = result.token;
   csrfToken = result.csrfToken;
+  writeStoredSecret(result.csrfToken);
   sessionActive = true;
   sessionGeneration++;
 }
@@ -392,6 +428,7 @@ function startSession(result: LoginResult): void {
 function endSession(): void {
   authToken = null;
   csrfToken = null;
+  writeStoredSecret(null);
   sessionActive = false;
   sessionGeneration++;
 }
@@ -425,12 +462,6 @@ async function send(
   signal: AbortSignal | undefined,
   accept: string,
 ): Promise<Response> {
-  if (mode !== "public" && cookieSessionReplaced()) {
-    endSession();
-    sessionHandlers?.onEnded();
-    throw new ApiError("invalid_token", strings.errors.sessionReplaced, 401);
-  }
-
   const headers: Record<string, string> = { Accept: accept };
   if (body !== undefined) {
     headers["Content-Type"] = "application/json";
@@ -438,14 +469,12 @@ async function send(
   if (authToken !== null) {
     headers["Authorization"] = `Bearer ${authToken}`;
   }
-  // The server checks this header on every request that the session cookie
-  // authenticates, other than GET and HEAD, to reject requests that another
-  // site makes the browser send.
-  if (method !== "GET" && method !== "HEAD") {
-    const csrf = csrfToken ?? readCookie(csrfCookieName);
-    if (csrf !== null) {
-      headers["X-CSRF-Token"] = csrf;
-    }
+  // The server rejects a request that the session cookie authenticates, GET
+  // included, unless this header repeats the session's secret. A cookie that
+  // the browser sent on another page's behalf, or that another server on this
+  // computer received, comes without it.
+  if (csrfToken !== null) {
+    headers["X-CSRF-Token"] = csrfToken;
   }
 
   // same-origin is fetch's default, and is spelled out because the session
@@ -492,6 +521,12 @@ function reportSessionError(error: ApiError, mode: AuthMode): void {
   }
   endSession();
   sessionHandlers?.onEnded();
+}
+
+// isSessionRejected reports whether a 401 response means that the server
+// does not accept the session at all, as opposed to a locked profile.
+function isSessionRejected(error: ApiError): boolean {
+  return error.status === 401 && (error.code === "invalid_token" || error.code === "unauthorized");
 }
 
 async function errorFromResponse(response: Response): Promise<ApiError> {
@@ -566,28 +601,30 @@ function codeForStatus(status: number): ApiErrorCode {
   }
 }
 
-// cookieSessionReplaced reports whether the session resumed from the cookie
-// was replaced since, by a sign-in or sign-out in another tab. Without a
-// bearer token, this page's requests act for whichever profile the cookie
-// names now. The CSRF cookie changes with every sign-in and sign-out, so a
-// new value means that the profile on screen is no longer the one signed in.
-function cookieSessionReplaced(): boolean {
-  return sessionActive && authToken === null && csrfToken !== null && readCookie(csrfCookieName) !== csrfToken;
-}
-
-// readCookie returns the value of the cookie name that the page can read, or
-// null. The desktop window may have no cookies at all.
-function readCookie(name: string): string | null {
-  if (typeof document === "undefined") {
+// readStoredSecret returns the session's secret that an earlier page load in
+// this tab stored, or null. Reading sessionStorage throws where the browser
+// blocks storage, and then this tab cannot resume a session.
+function readStoredSecret(): string | null {
+  try {
+    return globalThis.sessionStorage?.getItem(csrfStorageKey) ?? null;
+  } catch {
     return null;
   }
-  for (const pair of document.cookie.split(";")) {
-    const separator = pair.indexOf("=");
-    if (separator !== -1 && pair.slice(0, separator).trim() === name) {
-      return pair.slice(separator + 1).trim();
+}
+
+// writeStoredSecret stores the session's secret, or removes it for null.
+// Where the browser blocks storage, the secret stays in memory only, and a
+// reload shows the profile picker.
+function writeStoredSecret(secret: string | null): void {
+  try {
+    if (secret === null) {
+      globalThis.sessionStorage?.removeItem(csrfStorageKey);
+    } else {
+      globalThis.sessionStorage?.setItem(csrfStorageKey, secret);
     }
+  } catch {
+    // The session still works until the page unloads.
   }
-  return null;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

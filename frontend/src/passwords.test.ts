@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
 
-import { checkNewPassword, countCharacters, passwordStrength, strengthHint, type PasswordStrength } from "./passwords.ts";
+import {
+  checkNewPassword,
+  countCharacters,
+  newPasswordErrors,
+  passwordStrength,
+  strengthHint,
+  type PasswordStrength,
+} from "./passwords.ts";
 import { strings } from "./strings.ts";
 
 describe("passwordStrength", () => {
@@ -56,5 +63,19 @@ describe("checkNewPassword", () => {
 
   it("rejects a different confirmation", () => {
     expect(checkNewPassword("hopper-1906", "hopper-1907")).toBe(strings.newPassword.differ);
+  });
+});
+
+describe("newPasswordErrors", () => {
+  it("puts a short password on the password", () => {
+    expect(newPasswordErrors("1234567", "")).toEqual({ password: strings.newPassword.tooShort(8) });
+  });
+
+  it("puts a different confirmation on the confirmation", () => {
+    expect(newPasswordErrors("hopper-1906", "hopper-1907")).toEqual({ confirmation: strings.newPassword.differ });
+  });
+
+  it("finds nothing in a matching pair", () => {
+    expect(newPasswordErrors("hopper-1906", "hopper-1906")).toEqual({});
   });
 });

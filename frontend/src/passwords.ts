@@ -84,18 +84,35 @@ export function strengthHint(password: string): string {
 }
 
 /**
- * Returns the first problem with a new password and its confirmation, or
- * null. It rejects only what the server would reject, and a confirmation
- * that differs.
+ * The problem with a new password and its confirmation, as a sentence under
+ * the input at fault. At most one of the two is set.
  */
-export function checkNewPassword(password: string, confirmation: string): string | null {
+export interface NewPasswordErrors {
+  password?: string;
+  confirmation?: string;
+}
+
+/**
+ * Finds the problem with a new password and its confirmation. It rejects only
+ * what the server would reject, and a confirmation that differs.
+ */
+export function newPasswordErrors(password: string, confirmation: string): NewPasswordErrors {
   if (countCharacters(password) < minPasswordLength) {
-    return strings.newPassword.tooShort(minPasswordLength);
+    return { password: strings.newPassword.tooShort(minPasswordLength) };
   }
   if (password !== confirmation) {
-    return strings.newPassword.differ;
+    return { confirmation: strings.newPassword.differ };
   }
-  return null;
+  return {};
+}
+
+/**
+ * Returns the problem with a new password and its confirmation as one
+ * sentence for the whole form, or null.
+ */
+export function checkNewPassword(password: string, confirmation: string): string | null {
+  const errors = newPasswordErrors(password, confirmation);
+  return errors.password ?? errors.confirmation ?? null;
 }
 
 function kindOf(character: string): string {

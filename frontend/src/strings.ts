@@ -108,8 +108,14 @@ export const strings = {
   },
 
   retry: {
-    tryAgainIn: (seconds: number) =>
-      seconds === 1 ? "Try again in 1 second." : `Try again in ${seconds} seconds.`,
+    // Waits of two minutes or more are rounded up to whole minutes, so that
+    // the text never names a time before the wait is over.
+    tryAgainIn: (seconds: number) => {
+      if (seconds >= 120) {
+        return `Try again in ${Math.ceil(seconds / 60)} minutes.`;
+      }
+      return seconds === 1 ? "Try again in 1 second." : `Try again in ${seconds} seconds.`;
+    },
   },
 
   unlock: {
@@ -135,6 +141,21 @@ export const strings = {
     currentMissing: "Enter your current password.",
     done: "Your password was changed. Every other session of this profile was signed out, and your recovery key stays the same.",
     close: "Close",
+  },
+
+  // Replacing the recovery key, a step of the Change password dialog.
+  renewRecoveryKey: {
+    offer: "Lost your recovery key, or think someone else has seen it? Create a new one.",
+    open: "New recovery key",
+    title: "New recovery key",
+    intro:
+      "A new recovery key replaces the one you have, which stops working at once. Your password and your chats stay as they are.",
+    password: "Your password",
+    passwordMissing: "Enter your password to create a new recovery key.",
+    submit: "Create new recovery key",
+    submitting: "Creating recovery key…",
+    cancel: "Cancel",
+    done: "Done",
   },
 
   profiles: {
@@ -240,7 +261,7 @@ export const strings = {
   errors: {
     network: "Hearth's server could not be reached. Check that Hearth is still running.",
     invalidResponse: "Hearth's server sent a response that could not be read.",
-    sessionReplaced: "Someone signed in or out of Hearth in another tab or window, which ended this page's session. Sign in again.",
+    noSession: "This tab has no session. Sign in.",
     httpStatus: (status: number) => `The request failed with HTTP status ${status}.`,
   },
 } as const;

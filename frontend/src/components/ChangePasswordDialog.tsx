@@ -1,32 +1,34 @@
-import { useEffect, useId, useRef, useState, type FormEvent } from "react";
+import { useEffect, useId, useRef, useState, type SyntheticEvent } from "react";
 
-import { changePassword, errorMessage } from "../api.ts";
-import { checkNewPassword } from "../passwords.ts";
+import type { Profile } from "../api.ts";
 import { strings } from "../strings.ts";
-import { useRetryCountdown } from "../useRetryCountdown.ts";
-import { PasswordStrengthHint } from "./PasswordStrengthHint.tsx";
-import { RetryNotice } from "./RetryNotice.tsx";
+import { ChangePasswordForm } from "./ChangePasswordForm.tsx";
+import { RecoveryKeyView } from "./RecoveryKeyView.tsx";
+import { RenewRecoveryKeyForm } from "./RenewRecoveryKeyForm.tsx";
 
 interface ChangePasswordDialogProps {
-  /** Called when the dialog closes: Cancel, Close, or the Escape key. */
+  /** The signed-in profile. */
+  profile: Profile;
+  /** Called when the dialog closes: Cancel, Close, Done, or the Escape key. */
   onClose: () => void;
 }
 
+// Step is what the dialog shows: the password form, the notice after a
+// password change, the form that replaces the recovery key, or the new key.
+type Step =
+  | { kind: "change-password" }
+  | { kind: "password-changed" }
+  | { kind: "renew-recovery-key" }
+  | { kind: "new-recovery-key"; recoveryKey: string };
+
 /**
- * Modal dialog that changes the signed-in profile's password. The server
- * signs out every other session of the profile and starts a new one for this
- * page, which api.changePassword keeps.
+ * Modal dialog that changes the signed-in profile's password, or replaces its
+ * recovery key and shows the new one once. Both steps need the password.
  */
-export function ChangePasswordDialog({ onClose }: ChangePasswordDialogProps) {
+export function ChangePasswordDialog({ profile, onClose }: ChangePasswordDialogProps) {
   const id = useId();
   const dialog = useRef<HTMLDialogElement>(null);
-  const [current, setCurrent] = useState("");
-  const [password, setPassword] = useState("");
-  const [confirmation, setConfirmation] = useState("");
-  const [error, setError] = useState<string | null>(null);
-  const [submitting, setSubmitting] = useState(false);
-  const [done, setDone] = useState(false);
-  const countdown = useRetryCountdown();
+  const [step, setStep] = useState<Step>({ kind: "change-password" });
 
   // showModal makes the rest of the page inert and moves the focus into the
   // dialog. Removing the element from the page closes it.
@@ -37,38 +39,36 @@ export function ChangePasswordDialog({ onClose }: ChangePasswordDialogProps) {
     }
   }, []);
 
-  async function handleSubmit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    if (countdown.secondsLeft > 0) {
-      return;
-    }
-
-    const problem = current === "" ? strings.changePassword.currentMissing : checkNewPassword(password, confirmation);
-    if (problem !== null) {
-      setError(problem);
-      return;
-    }
-
-    setError(null);
-    countdown.clear();
-    setSubmitting(true);
-    try {
-      await changePassword(current, password);
-      setDone(true);
-    } catch (err) {
-      if (!countdown.startFrom(err)) {
-        setError(errorMessage(err));
-      }
-    } finally {
-      setSubmitting(false);
+  // While the new recovery key is on screen, Escape does not close the
+  // dialog, because the key cannot be shown again.
+  // NOTE: Chromium makes a dialog's cancel event cancelable only after a new
+  // user activation, so a second Escape in a row still closes the dialog.
+  function handleCancel(event: SyntheticEvent<HTMLDialogElement>) {
+    if (step.kind === "new-recovery-key") {
+      event.preventDefault();
     }
   }
 
+  const renewing = step.kind === "renew-recovery-key" || step.kind === "new-recovery-key";
   return (
-    <dialog ref={dialog} className="dialog" aria-labelledby={`${id}-title`} onClose={onClose}>
-      <h2 id={`${id}-title`}>{strings.changePassword.title}</h2>
+    <dialog ref={dialog} className="dialog" aria-labelledby={`${id}-title`} onCancel={handleCancel} onClose={onClose}>
+      <h2 id={`${id}-title`}>{renewing ? strings.renewRecoveryKey.title : strings.changePassword.title}</h2>
 
-      {done ? (
+      {step.kind === "change-password" && (
+        <div className="stack">
+          <ChangePasswordForm onChanged={() => setStep({ kind: "password-changed" })} onCancel={onClose} />
+          <div className="dialog-aside stack">
+            <p>{strings.renewRecoveryKey.offer}</p>
+            <div className="actions">
+              <button type="button" onClick={() => setStep({ kind: "renew-recovery-key" })}>
+                {strings.renewRecoveryKey.open}
+              </button>
+            </div>
+          </div>
+        </div>
+      )}
+
+      {step.kind === "password-changed" && (
         <div className="stack">
           <p role="status">{strings.changePassword.done}</p>
           <div className="actions">
@@ -77,60 +77,24 @@ export function ChangePasswordDialog({ onClose }: ChangePasswordDialogProps) {
             </button>
           </div>
         </div>
-      ) : (
-        <form className="stack" onSubmit={handleSubmit} noValidate>
-          <div className="field">
-            <label htmlFor={`${id}-current`}>{strings.changePassword.current}</label>
-            <input
-              id={`${id}-current`}
-              type="password"
-              autoComplete="current-password"
-              autoFocus
-              value={current}
-              onChange={(event) => setCurrent(event.target.value)}
-            />
-          </div>
+      )}
 
-          <div className="field">
-            <label htmlFor={`${id}-password`}>{strings.changePassword.newPassword}</label>
-            <input
-              id={`${id}-password`}
-              type="password"
-              autoComplete="new-password"
-              aria-describedby={`${id}-password-hint`}
-              value={password}
-              onChange={(event) => setPassword(event.target.value)}
-            />
-            <PasswordStrengthHint id={`${id}-password-hint`} password={password} />
-          </div>
+      {step.kind === "renew-recovery-key" && (
+        <RenewRecoveryKeyForm
+          profile={profile}
+          onRenewed={(recoveryKey) => setStep({ kind: "new-recovery-key", recoveryKey })}
+          onCancel={onClose}
+        />
+      )}
 
-          <div className="field">
-            <label htmlFor={`${id}-confirmation`}>{strings.changePassword.confirmPassword}</label>
-            <input
-              id={`${id}-confirmation`}
-              type="password"
-              autoComplete="new-password"
-              value={confirmation}
-              onChange={(event) => setConfirmation(event.target.value)}
-            />
-          </div>
-
-          {error !== null && (
-            <p role="alert" className="alert">
-              {error}
-            </p>
-          )}
-          <RetryNotice countdown={countdown} />
-
-          <div className="actions">
-            <button type="submit" className="primary" disabled={submitting || countdown.secondsLeft > 0}>
-              {submitting ? strings.changePassword.submitting : strings.changePassword.submit}
-            </button>
-            <button type="button" onClick={onClose}>
-              {strings.changePassword.cancel}
-            </button>
-          </div>
-        </form>
+      {step.kind === "new-recovery-key" && (
+        <RecoveryKeyView
+          recoveryKey={step.recoveryKey}
+          replacesOldKey
+          headingLevel={3}
+          continueLabel={strings.renewRecoveryKey.done}
+          onContinue={async () => onClose()}
+        />
       )}
     </dialog>
   );

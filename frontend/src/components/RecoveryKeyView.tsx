@@ -17,6 +17,12 @@ interface RecoveryKeyViewProps {
   /** Level of the title: 1 on a screen of its own (the default), 3 inside a titled dialog. */
   headingLevel?: 1 | 3;
   /**
+   * Label of the button that leaves the view, such as "Done" when leaving
+   * needs no request. Without it the button reads "Continue", and "Signing
+   * in…" while onContinue runs.
+   */
+  continueLabel?: string;
+  /**
    * Signs in, enters the workspace, or returns to the list of profiles. A
    * rejection is shown on this screen.
    */
@@ -27,14 +33,17 @@ type CopyState = "idle" | "copied" | "failed";
 
 /**
  * Shows a recovery key the one time the server sends it. Continue stays
- * disabled until the user confirms that the key is saved. The title takes the
- * focus when the view appears, so that a screen reader starts reading there.
+ * disabled until the user confirms that the key is saved, and until then the
+ * browser prompts the user to confirm before leaving or reloading the page,
+ * which would lose the key for good. The title takes the focus when the view
+ * appears, so that a screen reader starts reading there.
  */
 export function RecoveryKeyView({
   recoveryKey,
   replacesOldKey,
   givenTo,
   headingLevel = 1,
+  continueLabel: continueLabelProp,
   onContinue,
 }: RecoveryKeyViewProps) {
   const id = useId();
@@ -47,6 +56,23 @@ export function RecoveryKeyView({
   useEffect(() => {
     heading.current?.focus();
   }, []);
+
+  // Browsers show their own prompt on beforeunload, never a page's text, and
+  // only after the user has interacted with the page (MDN,
+  // BeforeUnloadEvent.returnValue). Filling in the form that led here counts.
+  useEffect(() => {
+    if (saved) {
+      return;
+    }
+    const warnBeforeUnload = (event: BeforeUnloadEvent) => {
+      event.preventDefault();
+      // Chrome before version 119 ignores preventDefault here and prompts
+      // only when returnValue is set to a truthy value.
+      event.returnValue = true;
+    };
+    window.addEventListener("beforeunload", warnBeforeUnload);
+    return () => window.removeEventListener("beforeunload", warnBeforeUnload);
+  }, [saved]);
 
   async function handleCopy() {
     try {
@@ -80,6 +106,9 @@ export function RecoveryKeyView({
   let warning: string = strings.recoveryKey.warning;
   let confirm: string = strings.recoveryKey.confirm;
   let continueLabel: string = continuing ? strings.recoveryKey.continuing : strings.recoveryKey.continue;
+  if (continueLabelProp !== undefined) {
+    continueLabel = continueLabelProp;
+  }
   if (givenTo !== undefined) {
     title = strings.recoveryKey.givenTo.title(givenTo);
     intro = strings.recoveryKey.givenTo.intro(givenTo);

@@ -184,7 +184,11 @@ export function Workspace({
         )}
       </main>
 
-      {openDialog === "change-password" && !locked && <ChangePasswordDialog onClose={() => setOpenDialog(null)} />}
+      {/* NOTE: a lock closes these dialogs. A recovery key on screen at that
+          moment is lost, and the user has to create another after unlocking. */}
+      {openDialog === "change-password" && !locked && (
+        <ChangePasswordDialog profile={profile} onClose={() => setOpenDialog(null)} />
+      )}
       {openDialog === "profiles" && profile.role === "admin" && !locked && (
         <ProfilesDialog
           self={profile}
