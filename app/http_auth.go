@@ -159,7 +159,13 @@ func (a *App) handleLogout(w http.ResponseWriter, r *http.Request, sess auth.Ses
 	if err := a.profiles.Logout(r.Context(), sess); err != nil {
 		return err
 	}
-	clearSessionCookies(w)
+	// The browser's cookie may belong to another tab's session, when this
+	// request signed out by its bearer token; that cookie stays.
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		if cookieSess, err := a.profiles.Verify(r.Context(), c.Value); err != nil || cookieSess.TokenID == sess.TokenID {
+			clearSessionCookies(w)
+		}
+	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -15,6 +15,7 @@ func (a *App) handleListThreads(w http.ResponseWriter, r *http.Request, u user) 
 	if err != nil {
 		return err
 	}
+	a.reportDamaged(u, threads)
 	writeJSON(w, http.StatusOK, threads)
 	return nil
 }
@@ -51,3 +52,17 @@ func (a *App) handleGetThread(w http.ResponseWriter, r *http.Request, u user) er
 // errThreadNotFound is the answer for a thread id that is malformed, missing
 // or another profile's.
 var errThreadNotFound = memory.ErrNotFound
+
+// reportDamaged logs the threads whose records do not open with their
+// owner's key, by id, so that damage is noticed without hiding the rest.
+func (a *App) reportDamaged(u user, threads []memory.Thread) {
+	var damaged []string
+	for _, t := range threads {
+		if t.Damaged {
+			damaged = append(damaged, t.ID)
+		}
+	}
+	if len(damaged) > 0 {
+		a.log.Warn("damaged threads listed", "profile", u.ID, "threads", damaged)
+	}
+}

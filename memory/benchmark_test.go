@@ -183,3 +183,53 @@ func BenchmarkOpen(b *testing.B) {
 	}
 	b.ReportMetric(float64(info.Size())/(1<<20), "file-MiB")
 }
+
+// BenchmarkStore1M builds a store of 1,000,000 messages, 100 threads of
+// 10,000, once, then measures reading the last 50 messages of one thread and
+// opening the file. Building it takes tens of seconds; it runs only with
+// -bench.
+func BenchmarkStore1M(b *testing.B) {
+	const (
+		threads = 100
+		each    = 10_000
+	)
+	s, db, path := newStore(b)
+	o := newOwner(resourceA)
+	ids := bulkThreads(b, s, o, threads)
+	for _, id := range ids {
+		bulkAppend(b, s, o, id, each)
+	}
+
+	b.Run("LastMessages50", func(b *testing.B) {
+		ctx := context.Background()
+		for b.Loop() {
+			msgs, err := s.LastMessages(ctx, o, ids[threads/2], 50)
+			if err != nil || len(msgs) != 50 {
+				b.Fatalf("LastMessages = %d messages, %v", len(msgs), err)
+			}
+		}
+	})
+
+	if err := db.Close(); err != nil {
+		b.Fatal(err)
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("Open", func(b *testing.B) {
+		for b.Loop() {
+			db, err := bbolt.Open(path, 0o600, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := Open(db); err != nil {
+				b.Fatal(err)
+			}
+			if err := db.Close(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(info.Size())/(1<<20), "file-MiB")
+	})
+}

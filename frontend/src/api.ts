@@ -66,6 +66,8 @@ export interface Thread {
   updatedAt: string;
   metadata: Record<string, unknown> | null;
   messageCount: number;
+  /** Set when the thread's record cannot be read with the profile's key. */
+  damaged?: boolean;
 }
 
 /**
@@ -89,6 +91,8 @@ export interface Message {
    * means the reply failed before any text was written, so none was stored.
    */
   error?: string;
+  /** Set when the message's record cannot be read with the profile's key. */
+  damaged?: boolean;
 }
 
 /** A thread with its most recent messages, oldest first. */

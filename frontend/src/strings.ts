@@ -226,6 +226,7 @@ export const strings = {
     threadsLabel: "Chats",
     newChat: "New chat",
     noThreads: "No chats yet.",
+    damagedThread: "Unreadable chat",
     threadsFailed: (reason: string) => `The chats could not be loaded: ${reason}`,
     newChatFailed: (reason: string) => `A new chat could not be started: ${reason}`,
     retry: "Try again",
@@ -256,6 +257,7 @@ export const strings = {
     writing: "Writing a reply…",
     stopped: "Stopped. This reply is incomplete.",
     failed: "This reply failed.",
+    damaged: "This message cannot be read: its record was changed or damaged outside Hearth.",
   },
 
   errors: {

@@ -22,6 +22,7 @@ export function MessageView({ message, streaming, announceFailure }: MessageView
   return (
     <article className={`message message-${message.role}`} data-status={message.status}>
       <p className="message-author">{author}</p>
+      {message.damaged && <p className="alert">{strings.message.damaged}</p>}
       {message.content !== "" && <div className="message-content">{message.content}</div>}
       {streaming && <p className="message-status">{strings.message.writing}</p>}
       {!streaming && message.status === "incomplete" && (

@@ -26,7 +26,7 @@ export function ThreadList({ threads, openThreadId, onOpen }: ThreadListProps) {
             aria-current={thread.id === openThreadId ? "page" : undefined}
             onClick={() => onOpen(thread.id)}
           >
-            <span className="thread-title">{thread.title}</span>
+            <span className="thread-title">{thread.damaged ? strings.workspace.damagedThread : thread.title}</span>
             <time className="thread-time" dateTime={thread.updatedAt}>
               {updatedAtFormat.format(new Date(thread.updatedAt))}
             </time>
