@@ -28,7 +28,7 @@ func bulkThreads(tb testing.TB, s *Store, o Owner, n int) []string {
 				id := NewID()
 				now := s.now().UTC()
 				rec := threadRecord{ResourceID: o.ResourceID, CreatedAt: now, UpdatedAt: now}
-				sealed, err := sealJSON(o.Key, threadSecrets{Title: "Benchmark thread " + id[:8]}, threadAD(o.ResourceID, id))
+				sealed, err := sealThreadSecrets(o.Key, threadSecrets{Title: "Benchmark thread " + id[:8]}, threadAD(o.ResourceID, id))
 				if err != nil {
 					return err
 				}

@@ -633,7 +633,7 @@ func (s *Store) writeImportedThread(o Owner, t *importThread) (string, error) {
 	id := NewID()
 	rec := threadRecord{ResourceID: o.ResourceID, CreatedAt: t.createdAt, UpdatedAt: t.updatedAt}
 	var err error
-	if rec.Sealed, err = sealJSON(o.Key, t.secrets, threadAD(o.ResourceID, id)); err != nil {
+	if rec.Sealed, err = sealThreadSecrets(o.Key, t.secrets, threadAD(o.ResourceID, id)); err != nil {
 		return "", err
 	}
 

@@ -61,6 +61,49 @@ func messageAD(resourceID, threadID, messageID string) []byte {
 	return []byte("hearth/memory/message/" + resourceID + "/" + threadID + "/" + messageID)
 }
 
+// threadSecretsBinary starts the binary layout of sealed thread fields: a
+// uvarint title length, the title, then the metadata JSON. Threads are
+// listed often, and JSON decoding of these small values dominated listing.
+// Values sealed as JSON, which start with '{', are still read.
+const threadSecretsBinary byte = 1
+
+// sealThreadSecrets seals a thread's private fields under key.
+func sealThreadSecrets(key *seal.Key, secrets threadSecrets, ad []byte) ([]byte, error) {
+	plain := make([]byte, 0, 1+binary.MaxVarintLen64+len(secrets.Title)+len(secrets.Metadata))
+	plain = append(plain, threadSecretsBinary)
+	plain = binary.AppendUvarint(plain, uint64(len(secrets.Title)))
+	plain = append(plain, secrets.Title...)
+	plain = append(plain, secrets.Metadata...)
+	defer clear(plain)
+	return key.Seal(plain, ad), nil
+}
+
+// openThreadSecrets opens a value sealed by sealThreadSecrets, or an older
+// one sealed as JSON, into secrets.
+func openThreadSecrets(key *seal.Key, sealed, ad []byte, secrets *threadSecrets) error {
+	plain, err := key.Open(sealed, ad)
+	if err != nil {
+		return err
+	}
+	defer clear(plain)
+	if len(plain) > 0 && plain[0] == '{' {
+		return json.Unmarshal(plain, secrets)
+	}
+	if len(plain) == 0 || plain[0] != threadSecretsBinary {
+		return fmt.Errorf("unknown layout of thread fields")
+	}
+	n, size := binary.Uvarint(plain[1:])
+	if size <= 0 || n > uint64(len(plain)-1-size) {
+		return fmt.Errorf("thread fields cut short")
+	}
+	rest := plain[1+size:]
+	secrets.Title = string(rest[:n])
+	if len(rest) > int(n) {
+		secrets.Metadata = bytes.Clone(rest[n:])
+	}
+	return nil
+}
+
 // sealJSON encodes v as JSON and seals it under key. It does not escape
 // '<', '>' and '&' as json.Marshal does, because that can make a caller's
 // JSON value, such as thread metadata, six times longer than the size it
@@ -87,11 +130,56 @@ func openJSON(key *seal.Key, sealed, ad []byte, v any) error {
 	return json.Unmarshal(plain, v)
 }
 
+// Thread records are written in a binary layout, because listing a profile's
+// threads decodes every one of them and JSON decoding dominated that time:
+//
+//	byte 0        threadRecordBinary
+//	bytes 1–8     CreatedAt, Unix nanoseconds, big-endian
+//	bytes 9–16    UpdatedAt, the same
+//	bytes 17–20   MessageCount, big-endian
+//	bytes 21–22   length n of ResourceID
+//	next n bytes  ResourceID
+//	the rest      Sealed
+//
+// Records written as JSON, which start with '{', are still read.
+const threadRecordBinary byte = 1
+
+const threadRecordHeader = 1 + 8 + 8 + 4 + 2
+
+func encodeThreadRecord(rec *threadRecord) ([]byte, error) {
+	if len(rec.ResourceID) > 0xffff || rec.MessageCount < 0 || rec.MessageCount > 0xffffffff {
+		return nil, fmt.Errorf("thread record of %q does not fit the record layout", rec.ResourceID)
+	}
+	b := make([]byte, 0, threadRecordHeader+len(rec.ResourceID)+len(rec.Sealed))
+	b = append(b, threadRecordBinary)
+	b = binary.BigEndian.AppendUint64(b, uint64(rec.CreatedAt.UnixNano()))
+	b = binary.BigEndian.AppendUint64(b, uint64(rec.UpdatedAt.UnixNano()))
+	b = binary.BigEndian.AppendUint32(b, uint32(rec.MessageCount))
+	b = binary.BigEndian.AppendUint16(b, uint16(len(rec.ResourceID)))
+	b = append(b, rec.ResourceID...)
+	return append(b, rec.Sealed...), nil
+}
+
 func decodeThreadRecord(v, id []byte) (*threadRecord, error) {
 	var rec threadRecord
-	if err := json.Unmarshal(v, &rec); err != nil {
-		return nil, fmt.Errorf("decode thread %s: %w", id, err)
+	if len(v) > 0 && v[0] == '{' {
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return nil, fmt.Errorf("decode thread %s: %w", id, err)
+		}
+		return &rec, nil
 	}
+	if len(v) < threadRecordHeader || v[0] != threadRecordBinary {
+		return nil, fmt.Errorf("decode thread %s: unknown record layout", id)
+	}
+	n := int(binary.BigEndian.Uint16(v[21:23]))
+	if len(v) < threadRecordHeader+n {
+		return nil, fmt.Errorf("decode thread %s: record cut short", id)
+	}
+	rec.CreatedAt = time.Unix(0, int64(binary.BigEndian.Uint64(v[1:9]))).UTC()
+	rec.UpdatedAt = time.Unix(0, int64(binary.BigEndian.Uint64(v[9:17]))).UTC()
+	rec.MessageCount = int(binary.BigEndian.Uint32(v[17:21]))
+	rec.ResourceID = string(v[threadRecordHeader : threadRecordHeader+n])
+	rec.Sealed = bytes.Clone(v[threadRecordHeader+n:])
 	return &rec, nil
 }
 
@@ -104,7 +192,7 @@ func (r *threadRecord) thread(id string, key *seal.Key) Thread {
 		MessageCount: r.MessageCount, Metadata: json.RawMessage("{}"),
 	}
 	var secrets threadSecrets
-	if err := openJSON(key, r.Sealed, threadAD(r.ResourceID, id), &secrets); err != nil {
+	if err := openThreadSecrets(key, r.Sealed, threadAD(r.ResourceID, id), &secrets); err != nil {
 		t.Damaged = true
 		return t
 	}

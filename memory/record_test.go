@@ -118,12 +118,32 @@ func TestFileHoldsNoPlaintext(t *testing.T) {
 	}
 }
 
-// copySealed copies the "sealed" field of one JSON record into another and
-// leaves every other field of the target as it was. Each record is named by
-// its bucket path and key.
+// copySealed copies the sealed field of one record into another and leaves
+// every other field of the target as it was. Each record is named by its
+// bucket path and key. Thread records are binary; the others are JSON.
 func copySealed(tb testing.TB, db *bbolt.DB, from, to recordPath) {
 	tb.Helper()
 	err := db.Update(func(tx *bbolt.Tx) error {
+		if v := from.bucket(tx).Get(from.key); len(v) > 0 && v[0] == threadRecordBinary {
+			source, err := decodeThreadRecord(v, from.key)
+			if err != nil {
+				return err
+			}
+			b := to.bucket(tx)
+			target, err := decodeThreadRecord(b.Get(to.key), to.key)
+			if err != nil {
+				return err
+			}
+			if bytes.Equal(source.Sealed, target.Sealed) {
+				return errors.New("source and target have the same sealed value")
+			}
+			target.Sealed = source.Sealed
+			out, err := encodeThreadRecord(target)
+			if err != nil {
+				return err
+			}
+			return b.Put(to.key, out)
+		}
 		var source, target map[string]json.RawMessage
 		if err := json.Unmarshal(from.bucket(tx).Get(from.key), &source); err != nil {
 			return err

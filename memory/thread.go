@@ -61,7 +61,7 @@ func (s *Store) CreateThread(ctx context.Context, o Owner, title string, metadat
 	id := NewID()
 	now := s.now().UTC()
 	rec := threadRecord{ResourceID: o.ResourceID, CreatedAt: now, UpdatedAt: now}
-	if rec.Sealed, err = sealJSON(o.Key, secrets, threadAD(o.ResourceID, id)); err != nil {
+	if rec.Sealed, err = sealThreadSecrets(o.Key, secrets, threadAD(o.ResourceID, id)); err != nil {
 		return Thread{}, err
 	}
 	err = s.update(func(tx *bbolt.Tx) error {
@@ -104,7 +104,9 @@ func (s *Store) Threads(ctx context.Context, o Owner, page ThreadPage) ([]Thread
 		}
 	}
 
-	threads := []Thread{}
+	// Thread is a large struct, so the slice is sized up front rather than
+	// grown by doubling.
+	threads := make([]Thread, 0, max(page.Limit, 64))
 	next := ""
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		owned := tx.Bucket(resourcesBucket).Bucket([]byte(o.ResourceID))
@@ -170,7 +172,7 @@ func (s *Store) UpdateThread(ctx context.Context, o Owner, threadID string, u Th
 		if err != nil {
 			return err
 		}
-		if rec.Sealed, err = sealJSON(o.Key, secrets, threadAD(o.ResourceID, threadID)); err != nil {
+		if rec.Sealed, err = sealThreadSecrets(o.Key, secrets, threadAD(o.ResourceID, threadID)); err != nil {
 			return err
 		}
 		previous := rec.UpdatedAt
@@ -242,7 +244,7 @@ func (s *Store) ForkThread(ctx context.Context, o Owner, threadID, messageID str
 			return err
 		}
 		forkRec := threadRecord{ResourceID: o.ResourceID, CreatedAt: now, UpdatedAt: now}
-		if forkRec.Sealed, err = sealJSON(o.Key, secrets, threadAD(o.ResourceID, forkID)); err != nil {
+		if forkRec.Sealed, err = sealThreadSecrets(o.Key, secrets, threadAD(o.ResourceID, forkID)); err != nil {
 			return err
 		}
 
@@ -350,7 +352,7 @@ func writableThread(tx *bbolt.Tx, o Owner, threadID string) (*threadRecord, erro
 // putThread writes a thread record and moves the thread in its resource's
 // recent index from previous (zero for a new thread) to rec.UpdatedAt.
 func putThread(tx *bbolt.Tx, id string, rec *threadRecord, previous time.Time) error {
-	v, err := json.Marshal(rec)
+	v, err := encodeThreadRecord(rec)
 	if err != nil {
 		return fmt.Errorf("encode thread %s: %w", id, err)
 	}
