@@ -1,0 +1,262 @@
+package vector
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"math"
+)
+
+// normTolerance is how far the squared length of a stored vector may be
+// from 1. Vectors normalised in float64 and rounded to float32 are within
+// 1e-6 of it.
+const normTolerance = 1e-3
+
+// decoder reads a snapshot whose checksum, magic and version have been
+// checked, and checks every value it reads against the format's rules.
+type decoder struct {
+	body   []byte // the snapshot without its checksum
+	off    int
+	header header
+}
+
+// corrupt returns an ErrCorruptSnapshot error with a description of the
+// problem.
+func corrupt(format string, args ...any) error {
+	return fmt.Errorf("load vector index: "+format+": %w", append(args, ErrCorruptSnapshot)...)
+}
+
+// newDecoder checks the framing and the header of a snapshot of the given
+// kind and returns a decoder positioned after the header.
+func newDecoder(data []byte, kind uint8) (*decoder, error) {
+	if len(data) < headerSize+checksumSize {
+		return nil, corrupt("snapshot has %d bytes, fewer than the %d of a header and checksum", len(data), headerSize+checksumSize)
+	}
+	if string(data[:4]) != snapshotMagic {
+		return nil, corrupt("snapshot does not start with %q", snapshotMagic)
+	}
+	if version := binary.LittleEndian.Uint16(data[4:]); version != snapshotVersion {
+		return nil, fmt.Errorf("load vector index: snapshot format version %d, this code reads version %d: %w", version, snapshotVersion, ErrSnapshotVersion)
+	}
+	body := data[:len(data)-checksumSize]
+	if got, want := crc32.Checksum(body, castagnoli), binary.LittleEndian.Uint32(data[len(body):]); got != want {
+		return nil, corrupt("checksum is %08x, want %08x", got, want)
+	}
+
+	d := &decoder{body: body, off: headerSize}
+	h := &d.header
+	h.kind, h.flags = data[6], data[7]
+	field := func(i int) uint32 { return binary.LittleEndian.Uint32(data[8+4*i:]) }
+	h.dim, h.count = field(0), field(1)
+	h.opts = Options{
+		M:                     int(field(2)),
+		EfConstruction:        int(field(3)),
+		EfSearch:              int(field(4)),
+		ExactThreshold:        int(int32(field(5))),
+		Seed:                  binary.LittleEndian.Uint64(data[40:]),
+		SimpleSelection:       h.flags&flagSimpleSelection != 0,
+		ExtendCandidates:      h.flags&flagExtendCandidates != 0,
+		KeepPrunedConnections: h.flags&flagKeepPrunedConnections != 0,
+	}
+	h.entry, h.top = field(6), field(7)
+
+	if h.kind != kind {
+		if name, ok := kindNames[h.kind]; ok {
+			return nil, fmt.Errorf("load vector index: snapshot contains an %s index, expected an %s: %w", name, kindNames[kind], ErrSnapshotKind)
+		}
+		return nil, corrupt("unknown index kind %d", h.kind)
+	}
+	if err := checkDim(int(h.dim)); err != nil {
+		return nil, corrupt("dimension %d is outside 1..%d", h.dim, MaxDim)
+	}
+	if err := d.checkOptions(); err != nil {
+		return nil, err
+	}
+
+	// Every element takes at least a key length, one key byte and its
+	// vector, so a count that cannot fit is rejected before anything is
+	// allocated for it.
+	perElement := uint64(5 + 4*uint64(h.dim))
+	if kind != kindExact {
+		perElement += 5 // top layer and layer 0 link count
+	}
+	if uint64(h.count)*perElement > uint64(len(body)-headerSize) {
+		return nil, corrupt("%d elements of dimension %d do not fit in %d bytes", h.count, h.dim, len(body))
+	}
+	return d, nil
+}
+
+// checkOptions checks the option fields of the header for its kind.
+func (d *decoder) checkOptions() error {
+	h := d.header
+	if h.kind == kindExact {
+		if h.flags != 0 || h.opts != (Options{}) || h.entry != noSlot || h.top != 0 {
+			return corrupt("Exact snapshot has graph fields set")
+		}
+		return nil
+	}
+	if h.flags&^knownFlags != 0 {
+		return corrupt("unknown flags %08b", h.flags&^knownFlags)
+	}
+	if h.opts.M == 0 || h.opts.EfConstruction == 0 || h.opts.EfSearch == 0 {
+		return corrupt("M, EfConstruction or EfSearch is 0")
+	}
+	if _, err := h.opts.withDefaults(int(h.dim)); err != nil {
+		return corrupt("%v", err)
+	}
+	return nil
+}
+
+// take returns the next n bytes.
+func (d *decoder) take(n uint64, what string) ([]byte, error) {
+	if n > uint64(len(d.body)-d.off) {
+		return nil, corrupt("snapshot ends inside %s", what)
+	}
+	b := d.body[d.off : d.off+int(n)]
+	d.off += int(n)
+	return b, nil
+}
+
+func (d *decoder) uint32(what string) (uint32, error) {
+	b, err := d.take(4, what)
+	if err != nil {
+		return 0, err
+	}
+	return binary.LittleEndian.Uint32(b), nil
+}
+
+// elements decodes the keys and vectors.
+func (d *decoder) elements() (keys []string, slots map[string]uint32, vectors chunked[float32], err error) {
+	n, dim := int(d.header.count), int(d.header.dim)
+
+	keys = make([]string, n)
+	slots = make(map[string]uint32, n)
+	for i := range keys {
+		length, err := d.uint32("a key length")
+		if err != nil {
+			return nil, nil, vectors, err
+		}
+		if length == 0 {
+			return nil, nil, vectors, corrupt("key of element %d is empty", i)
+		}
+		b, err := d.take(uint64(length), "a key")
+		if err != nil {
+			return nil, nil, vectors, err
+		}
+		keys[i] = string(b)
+		if first, ok := slots[keys[i]]; ok {
+			return nil, nil, vectors, corrupt("elements %d and %d have the same key", first, i)
+		}
+		slots[keys[i]] = uint32(i)
+	}
+
+	raw, err := d.take(uint64(n)*uint64(dim)*4, "the vectors")
+	if err != nil {
+		return nil, nil, vectors, err
+	}
+	vectors = newChunked[float32](dim)
+	vectors.grow(n)
+	for i := range n {
+		vec := vectors.at(uint32(i))
+		var sum float64
+		for j := range vec {
+			x := math.Float32frombits(binary.LittleEndian.Uint32(raw[4*(i*dim+j):]))
+			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+				return nil, nil, vectors, corrupt("vector of element %d has %v at %d", i, x, j)
+			}
+			vec[j] = x
+			sum += float64(x) * float64(x)
+		}
+		if math.Abs(sum-1) > normTolerance {
+			return nil, nil, vectors, corrupt("vector of element %d has squared length %g, want 1", i, sum)
+		}
+	}
+	return keys, slots, vectors, nil
+}
+
+// graph decodes the top layers and links into g, whose keys and vectors
+// are set, and checks that the entry point is on the top layer.
+func (d *decoder) graph(g *HNSW) error {
+	n := len(g.keys)
+	levels, err := d.take(uint64(n), "the top layers")
+	if err != nil {
+		return err
+	}
+	g.levels = append([]uint8(nil), levels...)
+	top := 0
+	for i, level := range g.levels {
+		if level > maxLevel {
+			return corrupt("top layer of element %d is %d, above the maximum %d", i, level, maxLevel)
+		}
+		top = max(top, int(level))
+	}
+
+	entry := d.header.entry
+	switch {
+	case n == 0 && (entry != noSlot || d.header.top != 0):
+		return corrupt("empty graph has an entry point")
+	case n > 0 && entry >= uint32(n):
+		return corrupt("entry point %d is not an element", entry)
+	case n > 0 && (int(d.header.top) != top || int(g.levels[entry]) != top):
+		return corrupt("entry point %d is not on the top layer %d", entry, top)
+	}
+	g.entry, g.top = entry, top
+
+	g.links0.grow(n)
+	g.upper = make([][][]uint32, n)
+	var seen visitedSet
+	for i := range n {
+		slot := uint32(i)
+		if g.levels[i] > 0 {
+			g.upper[i] = make([][]uint32, g.levels[i])
+		}
+		for layer := 0; layer <= int(g.levels[i]); layer++ {
+			count, err := d.uint32("a link count")
+			if err != nil {
+				return err
+			}
+			if count > uint32(g.maxConn(layer)) {
+				return corrupt("element %d has %d links on layer %d, more than %d", i, count, layer, g.maxConn(layer))
+			}
+			raw, err := d.take(4*uint64(count), "a link list")
+			if err != nil {
+				return err
+			}
+
+			// Layer 0 links go straight into the graph's fixed-size record.
+			var links []uint32
+			if layer == 0 {
+				record := g.links0.at(slot)
+				record[0] = count
+				links = record[1 : 1+count]
+			} else {
+				links = make([]uint32, count, g.m)
+				g.upper[i][layer-1] = links
+			}
+			seen.reset(n)
+			for j := range links {
+				link := binary.LittleEndian.Uint32(raw[4*j:])
+				switch {
+				case link >= uint32(n):
+					return corrupt("element %d links to %d on layer %d, which is not an element", i, link, layer)
+				case link == slot:
+					return corrupt("element %d links to itself on layer %d", i, layer)
+				case int(g.levels[link]) < layer:
+					return corrupt("element %d links to %d on layer %d, above that element's top layer", i, link, layer)
+				case !seen.visit(link):
+					return corrupt("element %d links to %d twice on layer %d", i, link, layer)
+				}
+				links[j] = link
+			}
+		}
+	}
+	return nil
+}
+
+// end checks that the whole snapshot has been read.
+func (d *decoder) end() error {
+	if d.off != len(d.body) {
+		return corrupt("%d unread bytes after the last element", len(d.body)-d.off)
+	}
+	return nil
+}
