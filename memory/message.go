@@ -145,7 +145,7 @@ func (s *Store) UpdateMessage(ctx context.Context, o Owner, m Message) (Message,
 		return Message{}, err
 	}
 	var stored Message
-	err := s.update(func(tx *bbolt.Tx) error {
+	err := s.lockedUpdate(o.ResourceID, func(tx *bbolt.Tx, forget *[]string) error {
 		rec, err := writableThread(tx, o, m.ThreadID)
 		if err != nil {
 			return err
@@ -168,6 +168,13 @@ func (s *Store) UpdateMessage(ctx context.Context, o Owner, m Message) (Message,
 			return err
 		}
 		stored = mr.message(o.ResourceID, m.ThreadID, o.Key)
+
+		// The vector of the old text no longer fits; the message is
+		// embedded again when its writer asks recall to.
+		if err := deleteMessageVectors(tx, o.ResourceID, []string{m.ID}); err != nil {
+			return err
+		}
+		*forget = append(*forget, indexKey(m.ThreadID, m.ID))
 
 		previous := rec.UpdatedAt
 		rec.UpdatedAt = s.now().UTC()
@@ -238,30 +245,9 @@ func (s *Store) MessageWithNeighbours(ctx context.Context, o Owner, threadID, me
 		if _, err := ownedThread(tx, o, threadID); err != nil {
 			return err
 		}
-		msgs, key, err := messageKey(tx, threadID, messageID)
-		if err != nil {
-			return err
-		}
-		c := msgs.Cursor()
-		var before []Message
-		c.Seek(key)
-		for k, v := c.Prev(); k != nil && len(before) < span; k, v = c.Prev() {
-			m, err := decodeMessage(v, o, threadID)
-			if err != nil {
-				return err
-			}
-			before = append(before, m)
-		}
-		slices.Reverse(before)
-		messages = before
-		for k, v := c.Seek(key); k != nil && len(messages) < len(before)+span+1; k, v = c.Next() {
-			m, err := decodeMessage(v, o, threadID)
-			if err != nil {
-				return err
-			}
-			messages = append(messages, m)
-		}
-		return nil
+		var err error
+		messages, err = messageWindow(tx, o, threadID, messageID, span)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("message %s with neighbours: %w", messageID, err)
@@ -271,7 +257,7 @@ func (s *Store) MessageWithNeighbours(ctx context.Context, o Owner, threadID, me
 
 // DeleteMessage deletes one message of a thread owned by o.
 func (s *Store) DeleteMessage(ctx context.Context, o Owner, threadID, messageID string) error {
-	err := s.update(func(tx *bbolt.Tx) error {
+	err := s.lockedUpdate(o.ResourceID, func(tx *bbolt.Tx, forget *[]string) error {
 		rec, err := ownedThread(tx, o, threadID)
 		if err != nil {
 			return err
@@ -297,6 +283,10 @@ func (s *Store) DeleteMessage(ctx context.Context, o Owner, threadID, messageID 
 		if err := tx.Bucket(messageIDsBucket).Bucket([]byte(threadID)).Delete([]byte(messageID)); err != nil {
 			return err
 		}
+		if err := deleteMessageVectors(tx, o.ResourceID, []string{messageID}); err != nil {
+			return err
+		}
+		*forget = append(*forget, indexKey(threadID, messageID))
 		rec.MessageCount--
 		previous := rec.UpdatedAt
 		rec.UpdatedAt = s.now().UTC()

@@ -28,6 +28,7 @@ var (
 	messageIDsBucket = []byte("message_ids")
 	requestsBucket   = []byte("client_requests")
 	workingBucket    = []byte("working_memory")
+	// vectorsBucket is declared in vectors.go.
 
 	// Sub-buckets of a resource's bucket.
 	ownedBucket  = []byte("threads") // thread id → update time (recentKey prefix)
@@ -62,6 +63,9 @@ type Owner struct {
 type Store struct {
 	db  *bbolt.DB
 	now func() time.Time
+	// recall, when set by NewRecall, is told about deleted messages so
+	// that its loaded indexes forget them.
+	recall *Recall
 }
 
 // Open prepares the memory buckets in db, checks the schema version and runs
@@ -69,7 +73,7 @@ type Store struct {
 // them. The caller keeps ownership of db.
 func Open(db *bbolt.DB) (*Store, error) {
 	err := db.Update(func(tx *bbolt.Tx) error {
-		for _, name := range [][]byte{metaBucket, threadsBucket, resourcesBucket, messagesBucket, messageIDsBucket, requestsBucket, workingBucket} {
+		for _, name := range [][]byte{metaBucket, threadsBucket, resourcesBucket, messagesBucket, messageIDsBucket, requestsBucket, workingBucket, vectorsBucket} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}
@@ -125,12 +129,23 @@ func NewID() string {
 	return uuid.Must(uuid.NewV7()).String()
 }
 
-// DeleteResource erases every thread of resourceID with its messages and
-// working memory, in one transaction. It needs no key: it is how a deleted
+// DeleteResource erases every thread of resourceID with its messages,
+// working memory and recall vectors, in one transaction, and forgets its
+// loaded recall index. It needs no key: it is how a deleted
 // profile's data is erased. Deleting a resource that has no data is not an
 // error.
 func (s *Store) DeleteResource(ctx context.Context, resourceID string) error {
+	if s.recall != nil {
+		l := s.recall.writeLock(resourceID)
+		l.Lock()
+		defer l.Unlock()
+	}
 	err := s.db.Update(func(tx *bbolt.Tx) error {
+		if tx.Bucket(vectorsBucket).Bucket([]byte(resourceID)) != nil {
+			if err := tx.Bucket(vectorsBucket).DeleteBucket([]byte(resourceID)); err != nil {
+				return err
+			}
+		}
 		resources := tx.Bucket(resourcesBucket)
 		if owned := resources.Bucket([]byte(resourceID)); owned != nil {
 			var threadIDs [][]byte
@@ -154,6 +169,9 @@ func (s *Store) DeleteResource(ctx context.Context, resourceID string) error {
 	})
 	if err != nil {
 		return fmt.Errorf("delete resource %s: %w", resourceID, err)
+	}
+	if s.recall != nil {
+		s.recall.dropLocked(resourceID)
 	}
 	return nil
 }

@@ -192,7 +192,7 @@ func (s *Store) UpdateThread(ctx context.Context, o Owner, threadID string, u Th
 // DeleteThread deletes a thread with its messages and its thread-scoped
 // working memory, in one transaction.
 func (s *Store) DeleteThread(ctx context.Context, o Owner, threadID string) error {
-	err := s.update(func(tx *bbolt.Tx) error {
+	err := s.lockedUpdate(o.ResourceID, func(tx *bbolt.Tx, forget *[]string) error {
 		rec, err := ownedThread(tx, o, threadID)
 		if err != nil {
 			return err
@@ -203,6 +203,16 @@ func (s *Store) DeleteThread(ctx context.Context, o Owner, threadID string) erro
 		}
 		if err := owned.Bucket(ownedBucket).Delete([]byte(threadID)); err != nil {
 			return err
+		}
+		ids, err := threadMessageIDs(tx, threadID)
+		if err != nil {
+			return err
+		}
+		if err := deleteMessageVectors(tx, o.ResourceID, ids); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			*forget = append(*forget, indexKey(threadID, id))
 		}
 		return deleteThreadData(tx, threadID)
 	})

@@ -136,6 +136,17 @@ func (h *HNSW) Len() int {
 	return len(h.slots)
 }
 
+// Keys returns the stored keys, in no particular order.
+func (h *HNSW) Keys() []string {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	keys := make([]string, 0, len(h.slots))
+	for key := range h.slots {
+		keys = append(keys, key)
+	}
+	return keys
+}
+
 // Options returns the options in effect, with defaults filled in and
 // EfSearch as last set.
 func (h *HNSW) Options() Options {

@@ -85,3 +85,6 @@ func (x *Index) Search(query []float32, k int, filter func(key string) bool) ([]
 	}
 	return results, nil
 }
+
+// Keys returns the stored keys, in no particular order.
+func (x *Index) Keys() []string { return x.graph.Keys() }
