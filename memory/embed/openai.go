@@ -222,6 +222,10 @@ func (o *OpenAI) embedBatch(ctx context.Context, texts []string, offset int) ([]
 	if err != nil {
 		return nil, o.translate(ctx, err, attempts)
 	}
+	if resp == nil {
+		// openai-go decodes a response body of JSON null into a nil response.
+		return o.vectors(nil, len(texts), offset)
+	}
 	return o.vectors(resp.Data, len(texts), offset)
 }
 
@@ -240,6 +244,7 @@ func (o *OpenAI) vectors(data []openai.Embedding, want, offset int) ([]Vector, e
 	}
 
 	vectors := make([]Vector, want)
+	dim := o.dimension.get()
 	for _, item := range data {
 		if item.Index < 0 || item.Index >= int64(want) {
 			return nil, invalid("returned a vector with index %d, outside 0 to %d", item.Index, want-1)
@@ -251,7 +256,10 @@ func (o *OpenAI) vectors(data []openai.Embedding, want, offset int) ([]Vector, e
 		if len(item.Embedding) == 0 {
 			return nil, invalid("returned an empty vector for text %d", offset+i)
 		}
-		if dim, ok := o.dimension.check(len(item.Embedding)); !ok {
+		if dim == 0 {
+			dim = len(item.Embedding)
+		}
+		if len(item.Embedding) != dim {
 			return nil, dimensionError("openai embed", o.id, len(item.Embedding), dim, o.dimensions > 0)
 		}
 		v, ok := unitVector(item.Embedding)
@@ -259,6 +267,13 @@ func (o *OpenAI) vectors(data []openai.Embedding, want, offset int) ([]Vector, e
 			return nil, invalid("returned a vector for text %d that is all zeros or not finite", offset+i)
 		}
 		vectors[i] = v
+	}
+
+	// The dimension is recorded only after every vector passed its checks,
+	// so that a failed response leaves Dim at 0. A concurrent call may have
+	// recorded another one meanwhile.
+	if known, ok := o.dimension.check(dim); !ok {
+		return nil, dimensionError("openai embed", o.id, dim, known, o.dimensions > 0)
 	}
 	return vectors, nil
 }
