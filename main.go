@@ -188,7 +188,7 @@ func openApp(opts config, log *slog.Logger) (*app.App, error) {
 	if err != nil {
 		return nil, err
 	}
-	return app.Open(app.Config{DataDir: opts.dataDir, Model: model, UI: ui, Version: version, Logger: log, StartFresh: opts.startFresh, AdoptInstallKey: opts.adoptKey})
+	return app.Open(app.Config{DataDir: opts.dataDir, Model: model, UI: ui, Version: version, Logger: log, StartFresh: opts.startFresh, AdoptInstallKey: opts.adoptKey, OllamaURL: opts.ollamaURL})
 }
 
 // newLogger logs to stderr and to a rotating file in the data directory.

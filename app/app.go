@@ -42,6 +42,12 @@ type Config struct {
 	// AdoptInstallKey makes a new install key when it is missing although
 	// profiles exist, and trusts their records under it.
 	AdoptInstallKey bool
+	// OllamaURL is the Ollama server an Ollama embedder uses when its
+	// settings name none, normally the one Model talks to.
+	OllamaURL string
+	// Recall overrides the defaults of semantic recall, for tests. Its
+	// Embedders, DefaultEmbedder and Logger are set by Open.
+	Recall memory.RecallConfig
 }
 
 // App is a running Hearth: its data file, its stores and its HTTP handler.
@@ -49,6 +55,8 @@ type App struct {
 	db          *bbolt.DB
 	profiles    *auth.Store
 	memory      *memory.Store
+	recall      *memory.Recall
+	embedders   recallEmbedders
 	agent       *Agent
 	model       Model
 	generations *generations
@@ -99,11 +107,29 @@ func Open(cfg Config) (*App, error) {
 		return nil, err
 	}
 
+	embedders := recallEmbedders{ollamaURL: cfg.OllamaURL, logger: log}
+	if embedders.ollamaURL == "" {
+		embedders.ollamaURL = DefaultOllamaURL
+	}
+	recallCfg := cfg.Recall
+	recallCfg.Embedders, recallCfg.DefaultEmbedder, recallCfg.Logger = embedders.build, builtinSpec, log
+	recall, err := memory.NewRecall(store, recallCfg)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	// A locked profile's index leaves memory with its key.
+	profiles.OnLock(func(profileID string) { recall.Lock(auth.Profile{ID: profileID}.ResourceID()) })
+
+	agent := NewAgent(store, cfg.Model)
+	agent.recall, agent.log = recall, log
 	a := &App{
 		db:           db,
 		profiles:     profiles,
 		memory:       store,
-		agent:        NewAgent(store, cfg.Model),
+		recall:       recall,
+		embedders:    embedders,
+		agent:        agent,
 		model:        cfg.Model,
 		generations:  newGenerations(),
 		attemptSlots: make(chan struct{}, maxWaitingAttempts),
@@ -168,11 +194,12 @@ func (a *App) StopReplies(ctx context.Context) {
 }
 
 // Close stops running replies, giving them up to closeTimeout to be stored,
-// locks every profile and closes the data file.
+// saves the recall indexes, locks every profile and closes the data file.
 func (a *App) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 	defer cancel()
 	a.StopReplies(ctx)
+	a.recall.Close()
 	a.profiles.Close()
 	return a.db.Close()
 }

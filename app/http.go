@@ -86,6 +86,10 @@ func (a *App) routes(ui fs.FS) http.Handler {
 	mux.Handle("POST /api/threads", a.unlocked(a.handleCreateThread))
 	mux.Handle("GET /api/threads/{threadId}", a.unlocked(a.handleGetThread))
 
+	mux.Handle("GET /api/memory/recall", a.unlocked(a.handleRecallSettings))
+	mux.Handle("PUT /api/memory/recall/embedder", a.unlocked(a.handleChooseEmbedder))
+	mux.Handle("POST /api/memory/recall/search", a.unlocked(a.handleRecallSearch))
+
 	mux.Handle("POST /api/chat", a.unlocked(a.handleChat))
 	mux.Handle("POST /api/chat/{threadId}/stop", a.unlocked(a.handleStopChat))
 
@@ -166,7 +170,13 @@ func (a *App) unlocked(h userHandlerFunc) http.Handler {
 			return err
 		}
 		defer key.Wipe()
-		return h(w, r, user{Profile: sess.Profile, key: key})
+		u := user{Profile: sess.Profile, key: key}
+		// Recall loads the profile's index in the background on its first
+		// request after an unlock; later calls return at once.
+		if err := a.recall.Unlock(u.owner()); err != nil {
+			a.log.Warn("recall could not start", "profile", u.ID, "err", err)
+		}
+		return h(w, r, u)
 	})
 }
 

@@ -74,8 +74,16 @@ func (a *App) handleChat(w http.ResponseWriter, r *http.Request, u user) error {
 	stream.send(streamPart{Type: "start-step"})
 	stream.send(streamPart{Type: "text-start", ID: textID})
 
-	reply, err := a.agent.Reply(ctx, owner, thread.ID, replyID, func(delta string) {
-		stream.send(streamPart{Type: "text-delta", ID: textID, Delta: delta})
+	reply, err := a.agent.ReplyStream(ctx, owner, thread.ID, replyID, ReplyEvents{
+		// The UI shows under the reply which earlier messages it used.
+		OnRecall: func(found []memory.Recalled) {
+			if len(found) > 0 {
+				stream.send(streamPart{Type: recallPartType, ID: "recall-" + replyID, Data: viewRecalled(found)})
+			}
+		},
+		OnDelta: func(delta string) {
+			stream.send(streamPart{Type: "text-delta", ID: textID, Delta: delta})
+		},
 	})
 
 	stream.send(streamPart{Type: "text-end", ID: textID})

@@ -29,6 +29,8 @@ type streamPart struct {
 	MessageID       string `json:"messageId,omitempty"`
 	MessageMetadata any    `json:"messageMetadata,omitempty"`
 	ErrorText       string `json:"errorText,omitempty"`
+	// Data is the payload of a data part, whose type is "data-" and a name.
+	Data any `json:"data,omitempty"`
 }
 
 // uiStream writes a UI message stream to an HTTP response. It is safe for

@@ -47,7 +47,7 @@ func (env *testEnv) start(ollamaURL string) {
 		"assets/.hidden.js": {Data: []byte("hidden")},
 		".gitkeep":          {Data: nil},
 	}
-	a, err := Open(Config{DataDir: env.dataDir, Model: model, UI: ui, Version: "test", Logger: slog.New(slog.DiscardHandler)})
+	a, err := Open(Config{DataDir: env.dataDir, Model: model, UI: ui, Version: "test", Logger: slog.New(slog.DiscardHandler), OllamaURL: ollamaURL})
 	if err != nil {
 		env.t.Fatalf("open app: %v", err)
 	}

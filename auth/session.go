@@ -21,6 +21,10 @@ type unlockedProfiles struct {
 
 	mu   sync.Mutex
 	keys map[string]*unlockedProfile // profile id → key
+
+	// onLock, when set, is called in its own goroutine with the id of each
+	// profile that locks, so that what else holds its data can let go.
+	onLock func(profileID string)
 }
 
 type unlockedProfile struct {
@@ -132,4 +136,7 @@ func (u *unlockedProfiles) removeLocked(profileID string, p *unlockedProfile) {
 	}
 	p.key.Wipe()
 	delete(u.keys, profileID)
+	if u.onLock != nil {
+		go u.onLock(profileID)
+	}
 }

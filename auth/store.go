@@ -287,6 +287,15 @@ func (s *Store) Logout(ctx context.Context, sess Session) error {
 	return nil
 }
 
+// OnLock makes Hearth call fn, in a goroutine of its own, with the id of
+// every profile that locks: by sign-out, the idle lock, a password change,
+// deletion or Close. It must be set before the store is used.
+func (s *Store) OnLock(fn func(profileID string)) {
+	s.unlocked.mu.Lock()
+	defer s.unlocked.mu.Unlock()
+	s.unlocked.onLock = fn
+}
+
 // DataKey returns a copy of the data key of an unlocked profile, or
 // ErrLocked. The caller owns the copy and should wipe it when done. Each call
 // counts as activity for the idle lock.
