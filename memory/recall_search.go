@@ -82,19 +82,25 @@ func (r *Recall) Search(ctx context.Context, o Owner, q RecallQuery) ([]Recalled
 	if err := rr.waitReady(ctx); err != nil {
 		return nil, err
 	}
+	// The space's fields change under the write lock, so the search works
+	// on copies of the ones it needs.
 	rr.write.Lock()
-	sp := rr.searchSpace()
+	var index *vector.Index
+	var embedder Embedder
+	if sp := rr.searchSpace(); sp != nil {
+		index, embedder = sp.index, sp.embedder
+	}
 	rr.write.Unlock()
-	if sp == nil || sp.index == nil || sp.index.Len() == 0 {
+	if index == nil || index.Len() == 0 {
 		return nil, nil
 	}
 
-	vectors, err := sp.embedder.Embed(ctx, []string{truncateText(q.Text)})
+	vectors, err := embedder.Embed(ctx, []string{truncateText(q.Text)})
 	if err != nil {
 		return nil, fmt.Errorf("embed the query: %w", err)
 	}
 	if len(vectors) != 1 {
-		return nil, fmt.Errorf("embedder %s returned %d vectors for 1 text", sp.info.EmbedderID, len(vectors))
+		return nil, fmt.Errorf("embedder %s returned %d vectors for 1 text", embedder.ID(), len(vectors))
 	}
 
 	excluded := make(map[string]bool, len(q.Exclude))
@@ -110,7 +116,7 @@ func (r *Recall) Search(ctx context.Context, o Owner, q RecallQuery) ([]Recalled
 	}
 	// Twice as many as needed, so that matches whose text repeats another
 	// one, as in a forked thread, can be skipped.
-	hits, err := sp.index.Search(vectors[0], 2*q.TopK, filter)
+	hits, err := index.Search(vectors[0], 2*q.TopK, filter)
 	if err != nil {
 		return nil, fmt.Errorf("search recall index: %w", err)
 	}

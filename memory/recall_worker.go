@@ -332,7 +332,7 @@ func (rr *recallResource) embedPending(ctx context.Context) error {
 	}()
 
 	rr.write.Lock()
-	sp := rr.current
+	sp, embedder := rr.current, rr.current.embedder
 	rr.write.Unlock()
 
 	var pending []pendingMessage
@@ -357,7 +357,7 @@ func (rr *recallResource) embedPending(ctx context.Context) error {
 			return err
 		}
 		batch := pending[:min(len(pending), rr.r.cfg.EmbedBatch)]
-		if err := rr.embedBatch(ctx, sp, batch); err != nil {
+		if err := rr.embedBatch(ctx, sp, embedder, batch); err != nil {
 			// The messages stay without a vector; a later scan finds
 			// them again.
 			if !full {
@@ -426,7 +426,7 @@ func (rr *recallResource) finishSwitch(sp *recallSpace) error {
 }
 
 // embedBatch embeds one batch of messages into sp and stores the vectors.
-func (rr *recallResource) embedBatch(ctx context.Context, sp *recallSpace, batch []pendingMessage) error {
+func (rr *recallResource) embedBatch(ctx context.Context, sp *recallSpace, embedder Embedder, batch []pendingMessage) error {
 	o := rr.owner
 	records := make([][]byte, len(batch))
 	texts := make([]string, 0, len(batch))
@@ -459,13 +459,13 @@ func (rr *recallResource) embedBatch(ctx context.Context, sp *recallSpace, batch
 
 	var vectors [][]float32
 	if len(texts) > 0 {
-		got, err := sp.embedder.Embed(ctx, texts)
+		got, err := embedder.Embed(ctx, texts)
 		clear(texts)
 		if err != nil {
 			return err
 		}
 		if len(got) != len(texts) {
-			return fmt.Errorf("embedder %s returned %d vectors for %d texts", sp.info.EmbedderID, len(got), len(texts))
+			return fmt.Errorf("embedder %s returned %d vectors for %d texts", embedder.ID(), len(got), len(texts))
 		}
 		vectors = make([][]float32, len(got))
 		for i, v := range got {
