@@ -26,6 +26,7 @@
 //	message_ids/<threadID>        message id → sequence
 //	client_requests/<threadID>    client request id → message id
 //	working_memory/<scope>        "current" and each kept version → workingRecord JSON
+//	vectors/<resourceID>/...      recall vectors and index snapshots; see vectors.go
 //
 // Message keys are per-thread sequence numbers in big-endian, so a cursor
 // walks a thread in the order its messages were written, and the recent
@@ -36,5 +37,11 @@
 // imported again, or from ChatGPT's conversations.json, under another owner;
 // imported records are sealed under the importing owner's key.
 //
-// The package does not log.
+// Recall finds a resource's earlier messages by meaning. It keeps a vector
+// index per unlocked resource, built from vectors stored sealed in bbolt.
+// A background worker embeds new messages, and the Store's deletions keep
+// the indexes in step.
+//
+// The package logs only through the logger given to NewRecall, when
+// embedding or saving an index fails, and never logs message text.
 package memory

@@ -43,7 +43,7 @@ const (
 
 	// maxEmbedBytes is the most of a message's text that is embedded. Local
 	// embedding models take a few thousand tokens; the start of a long
-	// message says what it is about.
+	// message usually names its subject.
 	maxEmbedBytes = 8192
 )
 
@@ -112,7 +112,7 @@ type recallResource struct {
 
 	// The fields below are guarded by write once ready is closed.
 	current  *recallSpace
-	previous *recallSpace // answers searches while current is filled
+	previous *recallSpace // serves searches while current is filled
 
 	wake   chan struct{}
 	cancel context.CancelFunc
@@ -134,7 +134,7 @@ type recallSpace struct {
 	changed  time.Time     // first change not in the saved snapshot; zero if none
 }
 
-// RecallStatus says how far a resource's semantic recall is.
+// RecallStatus reports the progress of a resource's semantic recall.
 type RecallStatus struct {
 	// State is "locked", "loading", "ready" or "failed".
 	State string `json:"state"`
@@ -149,14 +149,14 @@ type RecallStatus struct {
 	// Reembedding is set while the messages are embedded again after a
 	// change of embedder.
 	Reembedding *Reembedding `json:"reembedding,omitempty"`
-	// LastError is why embedding last failed, if it has not succeeded
-	// since; it is retried.
+	// LastError is the reason embedding last failed, if it has not
+	// succeeded since. Embedding is retried.
 	LastError string `json:"lastError,omitempty"`
 }
 
 // Reembedding is the progress of embedding a resource's messages again.
 type Reembedding struct {
-	// From is the embedder whose vectors answer searches until Done
+	// From is the embedder whose vectors serve searches until Done
 	// reaches Total.
 	From  string `json:"from"`
 	To    string `json:"to"`
@@ -258,7 +258,7 @@ func (r *Recall) Unlock(o Owner) error {
 }
 
 // Lock stops o's worker, saves its index if it changed since the last
-// snapshot, and forgets the index and the key. Locking a resource that is
+// snapshot, and drops the index and the key. Locking a resource that is
 // not unlocked does nothing.
 func (r *Recall) Lock(resourceID string) {
 	r.mu.Lock()
@@ -282,7 +282,7 @@ func (r *Recall) Close() {
 	}
 }
 
-// dropLocked forgets a resource whose data was just erased, without saving
+// dropLocked drops a resource whose data was just erased, without saving
 // anything. The caller holds the resource's write lock, which the worker
 // may be waiting for, so the worker is stopped without waiting for it.
 func (r *Recall) dropLocked(resourceID string) {
@@ -314,7 +314,7 @@ func (r *Recall) unlocked(o Owner) (*recallResource, error) {
 	return rr, nil
 }
 
-// Enqueue asks for the new messages of a thread of o to be embedded. It
+// Enqueue queues the new messages of a thread of o for embedding. It
 // returns at once.
 func (r *Recall) Enqueue(o Owner, threadID string) {
 	rr, err := r.unlocked(o)
@@ -327,7 +327,7 @@ func (r *Recall) Enqueue(o Owner, threadID string) {
 	rr.poke()
 }
 
-// Rescan asks for every message of o that has no vector to be embedded,
+// Rescan queues every message of o that has no vector for embedding,
 // such as after an import.
 func (r *Recall) Rescan(o Owner) {
 	rr, err := r.unlocked(o)
@@ -550,7 +550,7 @@ func (rr *recallResource) updateCounts() {
 	})
 }
 
-// searchSpace is the space that answers searches: the previous one while
+// searchSpace is the space that serves searches: the previous one while
 // the current one is being filled.
 func (rr *recallResource) searchSpace() *recallSpace {
 	if rr.previous != nil {
