@@ -174,6 +174,9 @@ func (o *Ollama) vectors(embeddings [][]float32, want, offset int) ([]Vector, er
 		}
 	}
 
+	// The dimension is learned only from a response whose vectors all
+	// pass, so that a rejected response cannot fix a wrong one.
+	known := o.dimension.get()
 	vectors := make([]Vector, len(embeddings))
 	for i, values := range embeddings {
 		if len(values) == 0 {
@@ -182,8 +185,11 @@ func (o *Ollama) vectors(embeddings [][]float32, want, offset int) ([]Vector, er
 				sentinel: ErrInvalidResponse,
 			}
 		}
-		if want, ok := o.dimension.check(len(values)); !ok {
-			return nil, dimensionError("ollama embed", o.id, len(values), want, false)
+		if known == 0 {
+			known = len(values)
+		}
+		if len(values) != known {
+			return nil, dimensionError("ollama embed", o.id, len(values), known, false)
 		}
 		v, ok := unitVector(values)
 		if !ok {
@@ -193,6 +199,9 @@ func (o *Ollama) vectors(embeddings [][]float32, want, offset int) ([]Vector, er
 			}
 		}
 		vectors[i] = v
+	}
+	if want, ok := o.dimension.check(known); !ok {
+		return nil, dimensionError("ollama embed", o.id, known, want, false)
 	}
 	return vectors, nil
 }

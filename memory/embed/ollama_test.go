@@ -303,7 +303,39 @@ func TestOllamaInvalidResponse(t *testing.T) {
 			_, err := o.Embed(t.Context(), []string{"rent", "landlord"})
 
 			checkError(t, err, embed.ErrInvalidResponse, tt.want)
+			if d := o.Dim(); d != 0 {
+				t.Errorf("Dim is %d after a rejected first response, want 0", d)
+			}
 		})
+	}
+}
+
+func TestOllamaMixedLengthsLearnNothing(t *testing.T) {
+	var calls int
+	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		calls++
+		embeddings := [][]float32{{1, 0, 0}, {0, 1, 0}}
+		if calls == 1 {
+			embeddings[1] = []float32{1, 0}
+		}
+		json.NewEncoder(w).Encode(api.EmbedResponse{Model: embed.DefaultOllamaModel, Embeddings: embeddings})
+	}))
+	defer server.Close()
+	o := newOllama(t, server.URL, nil)
+
+	_, err := o.Embed(t.Context(), []string{"rent", "landlord"})
+	checkError(t, err, embed.ErrDimensionMismatch, "dimension 2")
+	if d := o.Dim(); d != 0 {
+		t.Fatalf("Dim is %d after a response with mixed lengths, want 0", d)
+	}
+
+	// The next, consistent response is accepted and sets the dimension.
+	if _, err := o.Embed(t.Context(), []string{"rent", "landlord"}); err != nil {
+		t.Fatalf("a consistent response after a mixed one: %v", err)
+	}
+	if d := o.Dim(); d != 3 {
+		t.Errorf("Dim is %d, want 3", d)
 	}
 }
 
