@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -118,6 +119,8 @@ type recallResource struct {
 	cancel context.CancelFunc
 	done   chan struct{} // closed when the worker ends
 
+	view atomic.Pointer[searchView]
+
 	statusMu sync.Mutex
 	status   RecallStatus
 	threads  map[string]bool // threads to look at for new messages
@@ -132,6 +135,24 @@ type recallSpace struct {
 	embedder Embedder
 	index    *vector.Index // nil until the dimension is known
 	changed  time.Time     // first change not in the saved snapshot; zero if none
+	changes  uint64        // count of changes, to tell whether a save missed one
+}
+
+// markChanged records a change of sp's index. The caller holds the write
+// lock.
+func (sp *recallSpace) markChanged() {
+	if sp.changed.IsZero() {
+		sp.changed = time.Now()
+	}
+	sp.changes++
+}
+
+// searchView is what a search needs of the space that serves searches,
+// replaced as a whole under the write lock, so that searches never wait
+// for that lock, which a snapshot save may hold for seconds.
+type searchView struct {
+	index    *vector.Index
+	embedder Embedder
 }
 
 // RecallStatus reports the progress of a resource's semantic recall.
@@ -458,14 +479,18 @@ func (rr *recallResource) stop(save bool) {
 	<-rr.done
 	if save && rr.loadErr == nil {
 		rr.write.Lock()
+		var changed []*recallSpace
 		for _, sp := range []*recallSpace{rr.current, rr.previous} {
 			if sp != nil && !sp.changed.IsZero() {
-				if err := rr.saveSnapshot(sp); err != nil {
-					rr.r.log.Warn("saving the recall index failed; the next unlock rebuilds it", "resource", rr.owner.ResourceID, "error", err)
-				}
+				changed = append(changed, sp)
 			}
 		}
 		rr.write.Unlock()
+		for _, sp := range changed {
+			if err := rr.saveSnapshot(sp); err != nil {
+				rr.r.log.Warn("saving the recall index failed; the next unlock rebuilds it", "resource", rr.owner.ResourceID, "error", err)
+			}
+		}
 	}
 	rr.owner.Key.Wipe()
 }
@@ -520,14 +545,13 @@ func (r *Recall) forget(resourceID string, keys []string) {
 		// that has not started yet reads bbolt after this change.
 		return
 	}
-	now := time.Now()
 	for _, sp := range []*recallSpace{rr.current, rr.previous} {
 		if sp == nil || sp.index == nil {
 			continue
 		}
 		for _, k := range keys {
-			if sp.index.Delete(k) && sp.changed.IsZero() {
-				sp.changed = now
+			if sp.index.Delete(k) {
+				sp.markChanged()
 			}
 		}
 	}
@@ -535,9 +559,12 @@ func (r *Recall) forget(resourceID string, keys []string) {
 	rr.poke()
 }
 
-// updateCounts refreshes the status's vector counts. The caller holds the
-// write lock.
+// updateCounts refreshes the status's vector counts and the search view.
+// The caller holds the write lock.
 func (rr *recallResource) updateCounts() {
+	if sp := rr.searchSpace(); sp != nil {
+		rr.view.Store(&searchView{index: sp.index, embedder: sp.embedder})
+	}
 	rr.setStatus(func(st *RecallStatus) {
 		st.Vectors = 0
 		if sp := rr.searchSpace(); sp != nil && sp.index != nil {

@@ -82,19 +82,12 @@ func (r *Recall) Search(ctx context.Context, o Owner, q RecallQuery) ([]Recalled
 	if err := rr.waitReady(ctx); err != nil {
 		return nil, err
 	}
-	// The space's fields change under the write lock, so the search works
-	// on copies of the ones it needs.
-	rr.write.Lock()
-	var index *vector.Index
-	var embedder Embedder
-	if sp := rr.searchSpace(); sp != nil {
-		index, embedder = sp.index, sp.embedder
-	}
-	rr.write.Unlock()
-	if index == nil || index.Len() == 0 {
+	view := rr.view.Load()
+	if view == nil || view.index == nil || view.index.Len() == 0 {
 		return nil, nil
 	}
 
+	index, embedder := view.index, view.embedder
 	vectors, err := embedder.Embed(ctx, []string{truncateText(q.Text)})
 	if err != nil {
 		return nil, fmt.Errorf("embed the query: %w", err)

@@ -230,10 +230,10 @@ func (rr *recallResource) loadIndex(tx *bbolt.Tx, sp *recallSpace) error {
 			}
 		}
 		if stale {
-			sp.changed = time.Now()
+			sp.markChanged()
 		}
 	} else if index.Len() > 0 {
-		sp.changed = time.Now()
+		sp.markChanged()
 	}
 	sp.index = index
 	return nil
@@ -248,6 +248,7 @@ func (rr *recallResource) switchEmbedder(e Embedder, spec json.RawMessage) error
 		// Same vectors, new settings, such as another API key.
 		rr.current.info.Spec = spec
 		rr.current.embedder = e
+		rr.updateCounts()
 		return rr.r.store.update(func(tx *bbolt.Tx) error { return writeSpaceInfo(tx, o, rr.current.name, rr.current.info) })
 	case rrPreviousID(rr):
 		// Back to the embedder whose vectors are complete: drop the
@@ -513,8 +514,8 @@ func (rr *recallResource) embedBatch(ctx context.Context, sp *recallSpace, embed
 			return err
 		}
 	}
-	if len(added) > 0 && sp.changed.IsZero() {
-		sp.changed = time.Now()
+	if len(added) > 0 {
+		sp.markChanged()
 	}
 	rr.updateCounts()
 	return nil
@@ -583,39 +584,62 @@ func (rr *recallResource) snapshotDue() time.Duration {
 // delay.
 func (rr *recallResource) saveDue() {
 	rr.write.Lock()
-	defer rr.write.Unlock()
+	var due []*recallSpace
 	for _, sp := range []*recallSpace{rr.current, rr.previous} {
-		if sp == nil || sp.changed.IsZero() || time.Since(sp.changed) < rr.r.cfg.SnapshotDelay {
-			continue
+		if sp != nil && !sp.changed.IsZero() && time.Since(sp.changed) >= rr.r.cfg.SnapshotDelay {
+			due = append(due, sp)
 		}
+	}
+	rr.write.Unlock()
+	for _, sp := range due {
 		if err := rr.saveSnapshot(sp); err != nil {
 			rr.r.log.Warn("saving the recall index failed; retrying after the next change", "resource", rr.owner.ResourceID, "error", err)
 		}
 	}
 }
 
-// saveSnapshot writes sp's index into bbolt. The caller holds the write
-// lock, so the snapshot and the write sequence it covers agree.
+// saveSnapshot writes sp's index into bbolt. It takes the write lock only
+// to copy the index and the write sequence it covers, which agree because
+// every vector write holds that lock; writing the copy, which takes seconds
+// for a large index, happens without it. A change made meanwhile keeps sp
+// marked as changed, so a later save covers it.
 func (rr *recallResource) saveSnapshot(sp *recallSpace) error {
+	rr.write.Lock()
 	if sp.index == nil {
 		sp.changed = time.Time{}
+		rr.write.Unlock()
 		return nil
 	}
+	changes := sp.changes
 	data, err := sp.index.MarshalBinary()
+	var seq uint64
+	if err == nil {
+		err = rr.r.store.db.View(func(tx *bbolt.Tx) error {
+			if b := spaceBucket(tx, rr.owner.ResourceID, sp.name); b != nil {
+				seq = b.Sequence()
+			}
+			return nil
+		})
+	}
+	rr.write.Unlock()
 	if err != nil {
 		return err
 	}
 	defer clear(data)
+
 	err = rr.r.store.db.Update(func(tx *bbolt.Tx) error {
-		b := spaceBucket(tx, rr.owner.ResourceID, sp.name)
-		if b == nil {
+		if spaceBucket(tx, rr.owner.ResourceID, sp.name) == nil {
 			return nil // dropped meanwhile
 		}
-		return writeSnapshot(tx, rr.owner, sp.name, data, b.Sequence())
+		return writeSnapshot(tx, rr.owner, sp.name, data, seq)
 	})
 	if err != nil {
 		return err
 	}
-	sp.changed = time.Time{}
+	rr.write.Lock()
+	if sp.changes == changes {
+		sp.changed = time.Time{}
+	}
+	rr.write.Unlock()
 	return nil
 }
