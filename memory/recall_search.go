@@ -196,10 +196,14 @@ func (s *Store) recalledMessages(ctx context.Context, o Owner, hits []vector.Res
 				}
 				isMatch := m.ID == messageID
 				if i, ok := seen[m.ID]; ok {
-					if isMatch {
-						out[i].Match = true
+					// A match keeps its own similarity; context takes
+					// the best of the matches it surrounds.
+					switch {
+					case isMatch:
+						out[i].Match, out[i].Similarity = true, hit.Score
+					case !out[i].Match:
+						out[i].Similarity = max(out[i].Similarity, hit.Score)
 					}
-					out[i].Similarity = max(out[i].Similarity, hit.Score)
 					continue
 				}
 				seen[m.ID] = len(out)

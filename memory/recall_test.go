@@ -274,6 +274,18 @@ func TestRecallMessageRangeAndExclude(t *testing.T) {
 		t.Errorf("Match flags are %v %v %v, want only the middle one", got[0].Match, got[1].Match, got[2].Match)
 	}
 
+	// Two neighbouring matches: each keeps its own similarity, not the
+	// higher one it has as the other's context.
+	alone := f.search(t, o, RecallQuery{Text: "tomatoes south", TopK: 2, MessageRange: -1})
+	together := f.search(t, o, RecallQuery{Text: "tomatoes south", TopK: 2, MessageRange: 1})
+	for _, a := range alone {
+		for _, b := range together {
+			if a.Message.ID == b.Message.ID && (a.Similarity != b.Similarity || !b.Match) {
+				t.Errorf("match %q has similarity %v with context, %v without", a.Message.Content, b.Similarity, a.Similarity)
+			}
+		}
+	}
+
 	got = f.search(t, o, RecallQuery{Text: "cat digging vegetable bed", TopK: 1, MessageRange: -1})
 	if ids := recalledIDs(got); !slices.Equal(ids, []string{msgs[2].ID}) {
 		t.Errorf("messageRange -1 returned %v, want the match alone", ids)

@@ -293,8 +293,21 @@ func (rr *recallResource) switchEmbedder(e Embedder, spec json.RawMessage) error
 		return err
 	}
 	rr.current, rr.previous = sp, keep
+	// Count the work now, so that the status shows it before the worker
+	// starts.
+	var missing []pendingMessage
+	var present int
+	err = rr.r.store.db.View(func(tx *bbolt.Tx) error {
+		var err error
+		missing, present, err = missingVectors(tx, o, sp.name, nil)
+		return err
+	})
+	if err != nil {
+		return err
+	}
 	rr.setStatus(func(st *RecallStatus) {
-		st.Reembedding = &Reembedding{From: keep.info.EmbedderID, To: sp.info.EmbedderID}
+		st.Reembedding = &Reembedding{From: keep.info.EmbedderID, To: sp.info.EmbedderID, Done: present, Total: present + len(missing)}
+		st.Pending = len(missing)
 	})
 	rr.updateCounts()
 	return nil
