@@ -434,6 +434,30 @@ export async function csrfSecret(page) {
 }
 
 /**
+ * The fields of the recall status (GET /api/memory/recall) that the tests read.
+ *
+ * @typedef {{ state: string, embedder?: string, vectors: number, pending: number }} RecallStatus
+ */
+
+/**
+ * Returns the signed-in profile's recall status, fetched inside the page with
+ * its session cookie and secret, as the page's own requests are.
+ *
+ * @param {import("playwright-core").Page} page
+ * @returns {Promise<RecallStatus>}
+ */
+export async function recallStatus(page) {
+  const { status, body } = await page.evaluate(async (key) => {
+    const response = await fetch("/api/memory/recall", {
+      headers: { Accept: "application/json", "X-CSRF-Token": sessionStorage.getItem(key) ?? "" },
+    });
+    return { status: response.status, body: await response.text() };
+  }, csrfStorageKey);
+  assert.equal(status, 200, `GET /api/memory/recall answered ${status}: ${body}`);
+  return /** @type {{ status: RecallStatus }} */ (JSON.parse(body)).status;
+}
+
+/**
  * Returns the browser's cookies for Hearth as a Cookie header value, so that
  * a test can replay the page's session outside the browser.
  *

@@ -3,10 +3,12 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import {
   ApiError,
   changePassword,
+  chooseEmbedder,
   createProfile,
   createThread,
   deleteOwnProfile,
   deleteProfile,
+  getRecallSettings,
   getThread,
   listProfiles,
   listThreads,
@@ -871,6 +873,96 @@ describe("profile management", () => {
     stubFetch(jsonResponse(400, { error: { code: "invalid_request", message: "Bad.", field: 7 } }));
 
     await expect(listProfiles()).rejects.toMatchObject({ code: "invalid_request", field: null });
+  });
+});
+
+describe("recall settings", () => {
+  const builtinSettings = {
+    status: { state: "ready", embedder: "lexical-v1-1024", dimension: 1024, vectors: 12, pending: 0 },
+    embedder: { kind: "builtin", hasApiKey: false },
+    lexical: true,
+    suggestion: "nomic-embed-text",
+  };
+  const ollamaSettings = {
+    status: {
+      state: "ready",
+      embedder: "ollama:nomic-embed-text",
+      dimension: 768,
+      vectors: 12,
+      pending: 0,
+      reembedding: { from: "lexical-v1-1024", to: "ollama:nomic-embed-text", done: 0, total: 12 },
+    },
+    embedder: { kind: "ollama", model: "nomic-embed-text", hasApiKey: false },
+    lexical: false,
+    suggestion: "nomic-embed-text",
+  };
+
+  it("getRecallSettings sends GET with the session", async () => {
+    const fetchMock = stubFetch(jsonResponse(200, loginAnswer), jsonResponse(200, builtinSettings));
+
+    await login("Ada", "correct horse");
+    const settings = await getRecallSettings();
+
+    expect(settings).toEqual(builtinSettings);
+    const [url, init] = fetchMock.mock.calls[1] as FetchArguments;
+    expect(url).toBe("/api/memory/recall");
+    expect(init.method).toBe("GET");
+    expect(headersOf(fetchMock, 1).get("Authorization")).toBe("Bearer secret-token");
+  });
+
+  it("chooseEmbedder sends PUT with the choice", async () => {
+    const fetchMock = stubFetch(jsonResponse(200, loginAnswer), jsonResponse(200, ollamaSettings));
+
+    await login("Ada", "correct horse");
+    const settings = await chooseEmbedder({ kind: "ollama", model: "nomic-embed-text" });
+
+    expect(settings).toEqual(ollamaSettings);
+    const [url, init] = fetchMock.mock.calls[1] as FetchArguments;
+    expect(url).toBe("/api/memory/recall/embedder");
+    expect(init.method).toBe("PUT");
+    expect(init.body).toBe(JSON.stringify({ kind: "ollama", model: "nomic-embed-text" }));
+    expect(headersOf(fetchMock, 1).get("Content-Type")).toBe("application/json");
+  });
+
+  it("chooseEmbedder keeps embedder_unavailable", async () => {
+    const message = "Ollama does not have the model nomic-embed-text. Install it with: ollama pull nomic-embed-text";
+    stubFetch(
+      jsonResponse(200, loginAnswer),
+      fieldErrorResponse(502, "embedder_unavailable", message, "embedder"),
+    );
+
+    await login("Ada", "correct horse");
+
+    await expect(chooseEmbedder({ kind: "ollama", model: "nomic-embed-text" })).rejects.toMatchObject({
+      code: "embedder_unavailable",
+      status: 502,
+      field: "embedder",
+      message,
+    });
+  });
+
+  it("chooseEmbedder reports the field at fault", async () => {
+    const message = "An OpenAI-compatible embedder needs a base URL, such as https://api.openai.com/v1, and a model.";
+    stubFetch(jsonResponse(200, loginAnswer), fieldErrorResponse(400, "invalid_request", message, "baseUrl"));
+
+    await login("Ada", "correct horse");
+
+    await expect(chooseEmbedder({ kind: "openai", model: "m" })).rejects.toMatchObject({
+      code: "invalid_request",
+      status: 400,
+      field: "baseUrl",
+      message,
+    });
+  });
+
+  it("getRecallSettings while locked keeps the session", async () => {
+    stubFetch(jsonResponse(200, loginAnswer), locked());
+
+    await login("Ada", "correct horse");
+
+    await expect(getRecallSettings()).rejects.toMatchObject({ code: "locked", status: 401 });
+    expect(handlers.onLocked).toHaveBeenCalledTimes(1);
+    expect(handlers.onEnded).not.toHaveBeenCalled();
   });
 });
 

@@ -111,14 +111,115 @@ export interface ChatRequest {
 }
 
 /**
+ * State of the signed-in profile's recall index: "locked" before the profile
+ * is unlocked, "loading" while its vectors are read, "ready", or "failed"
+ * when they could not be read.
+ */
+export type RecallState = "locked" | "loading" | "ready" | "failed";
+
+/** Progress of embedding every message again after a change of embedder. */
+export interface Reembedding {
+  /** Id of the embedder whose vectors recall searches until done reaches total. */
+  from: string;
+  /** Id of the embedder the messages are embedded with again. */
+  to: string;
+  done: number;
+  total: number;
+}
+
+/** The recall index of the signed-in profile. The Go twin is memory.RecallStatus. */
+export interface RecallStatus {
+  state: RecallState;
+  /**
+   * Id of the embedder that new messages are embedded with, such as
+   * "lexical-v1-1024" or "ollama:nomic-embed-text".
+   */
+  embedder?: string;
+  /** Length of the embedder's vectors, or 0 until it is known. */
+  dimension: number;
+  /** Number of messages that recall can find. */
+  vectors: number;
+  /** Number of messages waiting to be embedded. */
+  pending: number;
+  /** Set while the messages are embedded again after a change of embedder. */
+  reembedding?: Reembedding;
+  /** The reason embedding last failed, if it has not succeeded since. The server retries it. */
+  lastError?: string;
+}
+
+/**
+ * Kind of embedder that turns messages into vectors for recall. The Go twin
+ * is the Embedder constants in app/recall.go.
+ */
+export type EmbedderKind = "builtin" | "ollama" | "openai";
+
+/** The profile's embedder as the server shows it, without its API key. */
+export interface EmbedderSettings {
+  kind: EmbedderKind;
+  /** Embedding model of an "ollama" or "openai" embedder. */
+  model?: string;
+  /** Server of an "openai" embedder, or of an "ollama" one that is not Hearth's Ollama. */
+  baseUrl?: string;
+  /** Vector length requested from an "openai" server, when one was chosen. */
+  dimensions?: number;
+  /** True when an API key is stored for the "openai" server. */
+  hasApiKey: boolean;
+}
+
+/** The response to GET /api/memory/recall and PUT /api/memory/recall/embedder. */
+export interface RecallSettings {
+  status: RecallStatus;
+  embedder: EmbedderSettings;
+  /** True while the built-in embedder is used, which matches words rather than meaning. */
+  lexical: boolean;
+  /** The Ollama embedding model to suggest for recall by meaning, such as "nomic-embed-text". */
+  suggestion: string;
+}
+
+/** The body of PUT /api/memory/recall/embedder. */
+export interface EmbedderChoice {
+  kind: EmbedderKind;
+  /** Embedding model. Without it, an "ollama" embedder uses the server's default model. */
+  model?: string;
+  /** Base URL of an "openai" server, such as https://api.openai.com/v1. */
+  baseUrl?: string;
+  /**
+   * API key for an "openai" server. Without it, the server keeps the key
+   * stored for the same base URL, if any.
+   */
+  apiKey?: string;
+  /** Shorter vectors to request from an "openai" server. */
+  dimensions?: number;
+}
+
+/**
+ * One earlier message found by recall, as search results and the chat
+ * stream's data-recall part carry it. The Go twin is app.recalledView.
+ */
+export interface RecalledMessage {
+  threadId: string;
+  threadTitle: string;
+  /** RFC 3339 time of the message. */
+  date: string;
+  /**
+   * Cosine similarity of the match to the query, from -1 to 1. A message
+   * returned as context around a match carries the match's similarity.
+   */
+  similarity: number;
+  /** False for a message returned only as context around a match. */
+  match: boolean;
+  message: Message;
+}
+
+/**
  * Error codes: the server's codes, plus two that this client sets itself
  * ("network_error" when no response arrived, "invalid_response" when the
  * response could not be read).
  */
 export type ApiErrorCode = (typeof serverErrorCodes)[number] | "network_error" | "invalid_response";
 
-// The error codes that the server sends. The Go twin is the Code constants in
-// app/errors.go.
+// The error codes that the server sends. The Go twins are the Code constants
+// in app/errors.go, and CodeEmbedderUnavailable in app/recall.go.
 const serverErrorCodes = [
   "unauthorized",
   "invalid_token",
@@ -132,6 +233,7 @@ const serverErrorCodes = [
   "unsupported_media_type",
   "method_not_allowed",
   "internal",
+  "embedder_unavailable",
 ] as const;
 
 /** A failed API call. The message is a sentence to show to the user. */
@@ -393,6 +495,24 @@ export function postChat(request: ChatRequest, signal: AbortSignal): Promise<Res
 /** Asks the server to stop the running reply of a thread. */
 export async function stopChat(threadId: string): Promise<void> {
   await requestJson<undefined>("POST", `/api/chat/${encodeURIComponent(threadId)}/stop`, "session");
+}
+
+/** Fetches the signed-in profile's recall status and embedder. */
+export function getRecallSettings(): Promise<RecallSettings> {
+  return requestJson<RecallSettings>("GET", "/api/memory/recall", "session");
+}
+
+/**
+ * Makes choice the signed-in profile's embedder and returns the new recall
+ * settings. The server first embeds a test text with it, which may take up to
+ * 20 seconds. An embedder that fails the test is a 502 ApiError with code
+ * "embedder_unavailable" and a sentence that gives the fix, such as the
+ * `ollama pull` command for a missing model. When the new embedder's vectors
+ * differ from the current ones, the server embeds every message again in the
+ * background and reports its progress in status.reembedding.
+ */
+export function chooseEmbedder(choice: EmbedderChoice): Promise<RecallSettings> {
+  return requestJson<RecallSettings>("PUT", "/api/memory/recall/embedder", "session", choice);
 }
 
 /**

@@ -35,6 +35,45 @@ const sampleEvents: ChatStreamEvent[] = [
   { type: "finish", messageMetadata: { status: "complete" } },
 ];
 
+// Items of a data-recall part as the server sends them: a match, and the
+// reply after it that recall added as context.
+const recalledLandlord = {
+  threadId: "t0",
+  threadTitle: "Flat",
+  date: "2030-03-02T10:00:00Z",
+  similarity: 0.81,
+  match: true,
+  message: {
+    id: "m0",
+    threadId: "t0",
+    role: "user",
+    content: "My landlord <b>Mr. Whitaker</b> raised the rent.",
+    createdAt: "2030-03-02T10:00:00Z",
+    status: "complete",
+  },
+} as const;
+
+const recalledContext = {
+  threadId: "t0",
+  threadTitle: "Flat",
+  date: "2030-03-02T10:00:05Z",
+  similarity: 0.81,
+  match: false,
+  message: {
+    id: "m1",
+    threadId: "t0",
+    role: "assistant",
+    content: "Noted.",
+    createdAt: "2030-03-02T10:00:05Z",
+    status: "complete",
+    model: "llama3.2",
+  },
+} as const;
+
+function recallPart(data: unknown[]): string {
+  return `data: ${JSON.stringify({ type: "data-recall", id: "recall-m2", data })}\n\n`;
+}
+
 // parseChunks feeds each chunk to a fresh parser, then ends the stream.
 function parseChunks(chunks: Uint8Array[]): { events: ChatStreamEvent[]; done: boolean } {
   const parser = new ChatStreamParser();
@@ -181,6 +220,55 @@ describe("ChatStreamParser", () => {
     const { events, done } = parseChunks([encoder.encode(stream)]);
     expect(deltaText(events)).toBe("whole");
     expect(done).toBe(false);
+  });
+
+  it("parses a data-recall part", () => {
+    const stream = [
+      `data: ${JSON.stringify({ type: "data-recall", id: "recall-m2", data: [recalledLandlord, recalledContext] })}`,
+      "",
+      'data: {"type":"text-delta","id":"x","delta":"Yes."}',
+      "",
+      "",
+    ].join("\n");
+    const { events } = parseChunks([encoder.encode(stream)]);
+    expect(events).toEqual([
+      { type: "data-recall", id: "recall-m2", data: [recalledLandlord, recalledContext] },
+      { type: "text-delta", id: "x", delta: "Yes." },
+    ]);
+  });
+
+  it("keeps only the shown fields of a recalled message", () => {
+    const item = {
+      ...recalledLandlord,
+      extra: "dropped",
+      message: { ...recalledLandlord.message, parts: [{ type: "tool-call" }], clientRequestId: "c1" },
+    };
+    const { events } = parseChunks([encoder.encode(recallPart([item]))]);
+    expect(events).toEqual([{ type: "data-recall", id: "recall-m2", data: [recalledLandlord] }]);
+  });
+
+  it.each([
+    { name: "missing similarity", item: { ...recalledLandlord, similarity: undefined } },
+    { name: "similarity as text", item: { ...recalledLandlord, similarity: "0.8" } },
+    { name: "match as text", item: { ...recalledLandlord, match: "true" } },
+    { name: "missing thread title", item: { ...recalledLandlord, threadTitle: undefined } },
+    { name: "tool message", item: { ...recalledLandlord, message: { ...recalledLandlord.message, role: "tool" } } },
+    { name: "message without content", item: { ...recalledLandlord, message: { ...recalledLandlord.message, content: 7 } } },
+    { name: "message as text", item: { ...recalledLandlord, message: "My landlord" } },
+    { name: "null item", item: null },
+  ])("leaves out a recalled item with $name", ({ item }) => {
+    const { events } = parseChunks([encoder.encode(recallPart([item, recalledContext]))]);
+    expect(events).toEqual([{ type: "data-recall", id: "recall-m2", data: [recalledContext] }]);
+  });
+
+  it.each([
+    { name: "without data", part: { type: "data-recall", id: "recall-m2" } },
+    { name: "with data as object", part: { type: "data-recall", id: "recall-m2", data: { results: [] } } },
+    { name: "without id", part: { type: "data-recall", data: [] } },
+  ])("drops a data-recall part $name", ({ part }) => {
+    const stream = `data: ${JSON.stringify(part)}\n\ndata: {"type":"text-delta","id":"x","delta":"kept"}\n\n`;
+    const { events } = parseChunks([encoder.encode(stream)]);
+    expect(events).toEqual([{ type: "text-delta", id: "x", delta: "kept" }]);
   });
 
   it("rejects data that is not JSON", () => {

@@ -3,7 +3,7 @@
 // event is a `data: JSON` line followed by a blank line, and `data: [DONE]`
 // ends the stream.
 
-import { postChat, type ChatRequest, type MessageStatus } from "./api.ts";
+import { postChat, type ChatRequest, type Message, type MessageStatus, type RecalledMessage } from "./api.ts";
 
 /** Metadata the server attaches to the start and finish events. */
 export interface StreamMessageMetadata {
@@ -14,12 +14,19 @@ export interface StreamMessageMetadata {
 }
 
 /**
+ * Type of the data part that lists the earlier messages recalled for a reply.
+ * The Go twin is recallPartType in app/http_recall.go.
+ */
+export const recallPartType = "data-recall";
+
+/**
  * The stream events that the interface uses. Events of other types (steps,
- * text-start and text-end, reasoning, tools, data parts) are dropped by the
- * parser.
+ * text-start and text-end, reasoning, tools, data parts other than
+ * data-recall) are dropped by the parser.
  */
 export type ChatStreamEvent =
   | { type: "start"; messageId?: string; messageMetadata?: StreamMessageMetadata }
+  | { type: typeof recallPartType; id: string; data: RecalledMessage[] }
   | { type: "text-delta"; id: string; delta: string }
   | { type: "error"; errorText: string }
   | { type: "finish"; messageMetadata?: StreamMessageMetadata }
@@ -194,7 +201,8 @@ export class ChatStreamParser {
 
 // toChatStreamEvent checks the fields the interface reads and returns
 // undefined for an event of another type. An event of a known type with a
-// missing or mistyped field is an error rather than silently dropped text.
+// missing or mistyped field is an error rather than silently dropped text,
+// except for the data-recall part, which carries no text of the reply.
 function toChatStreamEvent(value: unknown): ChatStreamEvent | undefined {
   if (!isObject(value) || typeof value.type !== "string") {
     throw new ChatStreamError("The chat stream sent an event without a type.");
@@ -232,9 +240,94 @@ function toChatStreamEvent(value: unknown): ChatStreamEvent | undefined {
     }
     case "abort":
       return { type: "abort" };
+    case recallPartType:
+      return toRecallEvent(value);
     default:
       return undefined;
   }
+}
+
+// toRecallEvent reads a data-recall part. Items that do not have the
+// documented shape, such as a message of a role the interface does not show,
+// are left out, and a part without an id or a data list is dropped. Neither
+// fails the stream, because the list only explains the reply and losing it
+// loses no reply text.
+function toRecallEvent(value: Record<string, unknown>): ChatStreamEvent | undefined {
+  if (typeof value.id !== "string" || !Array.isArray(value.data)) {
+    return undefined;
+  }
+  const data: RecalledMessage[] = [];
+  for (const item of value.data) {
+    const recalled = toRecalledMessage(item);
+    if (recalled !== undefined) {
+      data.push(recalled);
+    }
+  }
+  return { type: recallPartType, id: value.id, data };
+}
+
+function toRecalledMessage(value: unknown): RecalledMessage | undefined {
+  if (
+    !isObject(value) ||
+    typeof value.threadId !== "string" ||
+    typeof value.threadTitle !== "string" ||
+    typeof value.date !== "string" ||
+    typeof value.similarity !== "number" ||
+    !Number.isFinite(value.similarity) ||
+    typeof value.match !== "boolean"
+  ) {
+    return undefined;
+  }
+  const message = toMessage(value.message);
+  if (message === undefined) {
+    return undefined;
+  }
+  return {
+    threadId: value.threadId,
+    threadTitle: value.threadTitle,
+    date: value.date,
+    similarity: value.similarity,
+    match: value.match,
+    message,
+  };
+}
+
+// toMessage reads the fields of a stored message that the interface shows,
+// and leaves out the others.
+function toMessage(value: unknown): Message | undefined {
+  if (
+    !isObject(value) ||
+    typeof value.id !== "string" ||
+    typeof value.threadId !== "string" ||
+    (value.role !== "user" && value.role !== "assistant") ||
+    typeof value.content !== "string" ||
+    typeof value.createdAt !== "string" ||
+    !isMessageStatus(value.status)
+  ) {
+    return undefined;
+  }
+  const message: Message = {
+    id: value.id,
+    threadId: value.threadId,
+    role: value.role,
+    content: value.content,
+    createdAt: value.createdAt,
+    status: value.status,
+  };
+  if (typeof value.model === "string") {
+    message.model = value.model;
+  }
+  if (typeof value.error === "string") {
+    message.error = value.error;
+  }
+  if (value.damaged === true) {
+    message.damaged = true;
+  }
+  return message;
+}
+
+function isMessageStatus(value: unknown): value is MessageStatus {
+  return value === "complete" || value === "incomplete" || value === "error";
 }
 
 function toMetadata(value: unknown): StreamMessageMetadata | undefined {
@@ -248,7 +341,7 @@ function toMetadata(value: unknown): StreamMessageMetadata | undefined {
   if (typeof value.userMessageId === "string") {
     metadata.userMessageId = value.userMessageId;
   }
-  if (value.status === "complete" || value.status === "incomplete" || value.status === "error") {
+  if (isMessageStatus(value.status)) {
     metadata.status = value.status;
   }
   return metadata;

@@ -17,3 +17,13 @@ describe("retry countdown", () => {
     expect(strings.retry.tryAgainIn(seconds)).toBe(want);
   });
 });
+
+describe("re-embedding progress", () => {
+  it("counts done of total", () => {
+    expect(strings.memory.reembedding(3, 12)).toBe("Embedding your messages again: 3 of 12");
+  });
+
+  it("counts nothing before the total is known", () => {
+    expect(strings.memory.reembedding(0, 0)).toBe("Embedding your messages again…");
+  });
+});

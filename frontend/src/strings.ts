@@ -6,6 +6,7 @@ export const strings = {
   appName: "Hearth",
 
   loading: {
+    memory: "Loading the memory settings…",
     profiles: "Loading profiles…",
     thread: "Loading the chat…",
     threads: "Loading chats…",
@@ -258,6 +259,87 @@ export const strings = {
     stopped: "Stopped. This reply is incomplete.",
     failed: "This reply failed.",
     damaged: "This message cannot be read: its record was changed or damaged outside Hearth.",
+  },
+
+  // Under a reply: the earlier messages that recall found for it.
+  usedMemories: {
+    summary: (count: number) => `Used memories (${count})`,
+    listLabel: "Earlier messages recalled for this reply",
+    similarity: (percent: string) => `${percent} similar`,
+    untitledThread: "Untitled chat",
+  },
+
+  // The Memory dialog: the recall status and the choice of embedder.
+  memory: {
+    open: "Memory",
+    title: "Memory",
+    intro:
+      "Before each reply, Hearth recalls the earlier messages of your chats that are most like your new one, and gives them to the model. Recall searches only this profile's chats.",
+    loadFailed: (reason: string) => `The memory settings could not be loaded: ${reason}`,
+    retry: "Try again",
+    close: "Close",
+    statusTitle: "Recall",
+    stateLabel: "State",
+    states: {
+      locked: "Locked",
+      loading: "Loading…",
+      ready: "Ready",
+      failed: "Failed to load",
+    },
+    vectorsLabel: "Messages remembered",
+    pendingLabel: "Waiting to be embedded",
+    embedderLabel: "Embedder",
+    embedderId: (id: string, dimension: number) => (dimension > 0 ? `${id}, ${dimension} dimensions` : id),
+    // total is 0 until the server has counted the messages.
+    reembedding: (done: number, total: number) =>
+      total > 0 ? `Embedding your messages again: ${done} of ${total}` : "Embedding your messages again…",
+    reembeddingNote: (from: string) =>
+      `Until this finishes, recall keeps using the vectors of the previous embedder (${from}).`,
+    reembedded: (embedder: string) => `Every message is now embedded with ${embedder}.`,
+    lastError: (reason: string) => `Embedding failed: ${reason} Hearth tries again automatically.`,
+    lexicalNote:
+      "The built-in embedder matches words, not meaning: it finds earlier messages that use the same words as your new one, but misses those that say the same thing in other words.",
+    lexicalSuggestion: "For recall by meaning, install an embedding model in Ollama, then choose Ollama below:",
+    pullCommand: (model: string) => `ollama pull ${model}`,
+  },
+
+  embedder: {
+    title: "Embedder",
+    kindLegend: "Embed messages with",
+    builtin: "Built-in (offline)",
+    builtinHint: "Needs no model and no network. Matches words, not meaning.",
+    ollama: "Ollama",
+    ollamaHint: "An embedding model on an Ollama server. Matches meaning.",
+    openai: "OpenAI-compatible server",
+    openaiHint:
+      "A server with the OpenAI embeddings API. Hearth sends the text of your messages to that server to embed them.",
+    ollamaModel: "Model",
+    ollamaModelHint: (model: string) => `Ollama must have the model. Install it with: ollama pull ${model}`,
+    ollamaUrl: "Ollama server URL (optional)",
+    ollamaUrlHint: "Leave it empty to use the Ollama server that Hearth chats with.",
+    openaiUrl: "Base URL",
+    openaiUrlPlaceholder: "https://api.openai.com/v1",
+    openaiModel: "Model",
+    openaiModelPlaceholder: "text-embedding-3-small",
+    apiKey: "API key",
+    apiKeyStored: "A key is stored for this server. Leave this field empty to keep it.",
+    apiKeyStoredElsewhere: (baseUrl: string) =>
+      `A key is stored only for ${baseUrl}. Enter the key for this server, or leave this field empty if it needs none.`,
+    apiKeyNone: "Leave this field empty for a server that needs no key.",
+    dimensions: "Dimensions (optional)",
+    dimensionsHint:
+      "Asks the server for shorter vectors, for models that support it. Leave it empty for the model's own length.",
+    submit: "Use this embedder",
+    submitting: "Testing the embedder…",
+    urlMissing: "Enter the server's base URL, such as https://api.openai.com/v1.",
+    urlInvalid: "Enter a URL that starts with http:// or https://.",
+    modelMissing: "Enter the name of the embedding model, such as text-embedding-3-small.",
+    dimensionsInvalid: "Enter a whole number greater than 0, or leave the field empty.",
+    chosen: (description: string) => `Saved. Embedder: ${description}.`,
+    // How the status and the notices name the chosen embedder.
+    describeBuiltin: "Built-in (offline)",
+    describeOllama: (model: string) => `Ollama, model ${model}`,
+    describeOpenAI: (model: string, baseUrl: string) => `OpenAI-compatible server, model ${model} at ${baseUrl}`,
   },
 
   errors: {

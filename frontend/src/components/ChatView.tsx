@@ -1,7 +1,15 @@
 import { useCallback, useEffect, useId, useRef, useState } from "react";
 
-import { errorMessage, getThread, isLockedError, stopChat, type Message, type Thread } from "../api.ts";
-import { ChatStreamError, streamChat, type ChatStreamEvent } from "../chatStream.ts";
+import {
+  errorMessage,
+  getThread,
+  isLockedError,
+  stopChat,
+  type Message,
+  type RecalledMessage,
+  type Thread,
+} from "../api.ts";
+import { ChatStreamError, recallPartType, streamChat, type ChatStreamEvent } from "../chatStream.ts";
 import { strings } from "../strings.ts";
 import { Composer } from "./Composer.tsx";
 import { MessageView } from "./MessageView.tsx";
@@ -21,9 +29,11 @@ interface ChatViewProps {
 
 // Entry is a message as this view shows it. Live entries were sent or
 // received while the view was open, so a failure among them is announced.
+// A live reply also carries the earlier messages recalled for it.
 interface Entry {
   message: Message;
   live: boolean;
+  recalled?: RecalledMessage[];
 }
 
 // Distance from the bottom, in CSS pixels, within which new text keeps the
@@ -126,6 +136,12 @@ export function ChatView({ threadId, title, locked, onReplyEnded }: ChatViewProp
       let ended = false;
       const handleEvent = (event: ChatStreamEvent) => {
         switch (event.type) {
+          case recallPartType:
+            // A second list for the same reply replaces the first.
+            setEntries((previous) =>
+              previous.map((entry) => (entry.message.id === replyId ? { ...entry, recalled: event.data } : entry)),
+            );
+            break;
           case "text-delta":
             updateReply((reply) => ({ ...reply, content: reply.content + event.delta }));
             break;
@@ -235,6 +251,7 @@ export function ChatView({ threadId, title, locked, onReplyEnded }: ChatViewProp
                 message={entry.message}
                 streaming={entry.message.id === streamingId}
                 announceFailure={entry.live}
+                recalled={entry.recalled}
               />
             ))}
           </div>

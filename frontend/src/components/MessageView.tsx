@@ -1,5 +1,6 @@
-import type { Message } from "../api.ts";
+import type { Message, RecalledMessage } from "../api.ts";
 import { strings } from "../strings.ts";
+import { UsedMemories } from "./UsedMemories.tsx";
 
 interface MessageViewProps {
   message: Message;
@@ -10,13 +11,19 @@ interface MessageViewProps {
    * the chat is open, not for failed replies loaded with the thread.
    */
   announceFailure: boolean;
+  /**
+   * The earlier messages recalled for this reply, from the chat stream.
+   * NOTE: stored messages do not keep this list, so only replies streamed
+   * since the chat was opened show it.
+   */
+  recalled?: readonly RecalledMessage[] | undefined;
 }
 
 /**
  * Renders one message as plain text. React inserts the content as a text
  * node, so HTML in it is shown as written and never interpreted.
  */
-export function MessageView({ message, streaming, announceFailure }: MessageViewProps) {
+export function MessageView({ message, streaming, announceFailure, recalled }: MessageViewProps) {
   const author = message.role === "user" ? strings.message.you : strings.message.assistant;
 
   return (
@@ -34,6 +41,7 @@ export function MessageView({ message, streaming, announceFailure }: MessageView
           {message.error || strings.message.failed}
         </p>
       )}
+      {message.role === "assistant" && recalled !== undefined && <UsedMemories recalled={recalled} />}
     </article>
   );
 }

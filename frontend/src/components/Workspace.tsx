@@ -5,6 +5,7 @@ import { strings } from "../strings.ts";
 import { ChangePasswordDialog } from "./ChangePasswordDialog.tsx";
 import { ChatView } from "./ChatView.tsx";
 import { DeleteOwnProfileDialog } from "./DeleteOwnProfileDialog.tsx";
+import { MemoryDialog } from "./MemoryDialog.tsx";
 import { ProfilesDialog } from "./ProfilesDialog.tsx";
 import { ThreadList } from "./ThreadList.tsx";
 
@@ -35,7 +36,7 @@ interface WorkspaceProps {
 }
 
 // WorkspaceDialog is the modal dialog open over the workspace, if any.
-type WorkspaceDialog = "change-password" | "profiles" | "delete-own-profile";
+type WorkspaceDialog = "memory" | "change-password" | "profiles" | "delete-own-profile";
 
 /**
  * Renders the signed-in screen: a header with the profile, the threads in a
@@ -121,6 +122,9 @@ export function Workspace({
         <p className="brand">{strings.appName}</p>
         <p className="signed-in-as">{strings.workspace.signedInAs(profile.name)}</p>
         <div className="actions">
+          <button type="button" onClick={() => setOpenDialog("memory")}>
+            {strings.memory.open}
+          </button>
           {profile.role === "admin" && (
             <button type="button" onClick={() => setOpenDialog("profiles")}>
               {strings.profiles.open}
@@ -186,6 +190,7 @@ export function Workspace({
 
       {/* NOTE: a lock closes these dialogs. A recovery key on screen at that
           moment is lost, and the user has to create another after unlocking. */}
+      {openDialog === "memory" && !locked && <MemoryDialog onClose={() => setOpenDialog(null)} />}
       {openDialog === "change-password" && !locked && (
         <ChangePasswordDialog profile={profile} onClose={() => setOpenDialog(null)} />
       )}
