@@ -619,6 +619,46 @@ func TestAttemptsLimited(t *testing.T) {
 	env.login("Ada", "password-Ada")
 }
 
+func TestRefusedRequestsNotActivity(t *testing.T) {
+	env := newTestEnv(t)
+	env.signUp("", "Ada")
+	browser, session, secret := env.browserLogin("Ada", "password-Ada")
+	// The API takes whole minutes, the store any duration, so the test
+	// need not wait a minute.
+	const idleLock = 300 * time.Millisecond
+	if err := env.app.profiles.SetIdleLock(t.Context(), env.profileID(session.Value), idleLock); err != nil {
+		t.Fatal(err)
+	}
+
+	// Cookie requests without the channel secret, or with a wrong one, sent
+	// far more often than the idle lock time, for three times that time.
+	deadline := time.Now().Add(3 * idleLock)
+	for time.Now().Before(deadline) {
+		for _, csrf := range []string{"", "wrong", secret + "x"} {
+			req := env.newRequest("GET", "/api/auth/me", "", nil)
+			if csrf != "" {
+				req.Header.Set(csrfHeader, csrf)
+			}
+			resp, err := browser.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("cookie with secret %q: status %d, want 401", csrf, resp.StatusCode)
+			}
+		}
+		time.Sleep(idleLock / 10)
+	}
+
+	// They were refused, so the profile has been idle since sign-in.
+	var out errorBody
+	env.mustJSON("GET", "/api/threads", session.Value, nil, http.StatusUnauthorized, &out)
+	if out.Error.Code != CodeLocked {
+		t.Fatalf("code after %v of refused requests = %q, want %q", 3*idleLock, out.Error.Code, CodeLocked)
+	}
+}
+
 func TestIdleLockNeedsUnlocked(t *testing.T) {
 	env := newTestEnv(t)
 	token := env.signUp("", "Ada")

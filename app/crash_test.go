@@ -2,6 +2,7 @@ package app
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -27,11 +28,23 @@ const crashStory = "Once upon a time there was a profile that lived on a shared 
 // it is killed; see TestKillDuringReply.
 const crashChildEnv = "HEARTH_TEST_CRASH_CHILD_DATA"
 
+// crashStreamingLine is what the child prints when the first text of a reply
+// reaches it.
+const crashStreamingLine = "streaming"
+
+// crashStartTimeout bounds the wait for a child's first reply to stream. A
+// child is a race-instrumented test binary that starts an app and signs in
+// with argon2id, which takes seconds on a busy machine.
+const crashStartTimeout = time.Minute
+
 // TestKillDuringReply kills, with SIGKILL and at random moments, a process
-// whose replies are streaming into the data file, 50 times. After each kill
-// the file must pass bbolt's consistency check, and after all of them every
-// user message the child saw committed must be there exactly once, with no
-// record half-written.
+// whose replies are streaming into the data file, 50 times. Each child is
+// killed a random time after its first reply has started streaming. So
+// however slowly it starts, it has committed a user message, and the kill
+// lands during a reply, at its end or during the next request. After each
+// kill the file must pass bbolt's consistency check, and after all of them
+// every user message the child saw committed must be there exactly once,
+// with no record half-written.
 func TestKillDuringReply(t *testing.T) {
 	if dir := os.Getenv(crashChildEnv); dir != "" {
 		runCrashChild(t, dir)
@@ -47,16 +60,17 @@ func TestKillDuringReply(t *testing.T) {
 
 	committed := map[string]bool{}
 	for i := range 50 {
-		for _, id := range runAndKillChild(t, env.dataDir, time.Duration(50+rand.IntN(350))*time.Millisecond) {
+		ids := runAndKillChild(t, env.dataDir, time.Duration(rand.IntN(500))*time.Millisecond)
+		if len(ids) == 0 {
+			t.Fatalf("run %d: the child streamed a reply but reported no committed user message", i)
+		}
+		for _, id := range ids {
 			if committed[id] {
 				t.Fatalf("run %d: user message %s reported twice", i, id)
 			}
 			committed[id] = true
 		}
 		checkDataFile(t, filepath.Join(env.dataDir, DataFileName))
-	}
-	if len(committed) == 0 {
-		t.Fatal("no child committed a user message before being killed; the test proves nothing")
 	}
 
 	env.start(env.fake.URL())
@@ -91,13 +105,15 @@ func TestKillDuringReply(t *testing.T) {
 	t.Logf("%d committed user messages survived 50 kills", len(committed))
 }
 
-// runAndKillChild starts a child that chats in dataDir, kills it after
-// lifetime, and returns the ids of the user messages it reported as
-// committed.
-func runAndKillChild(t *testing.T, dataDir string, lifetime time.Duration) []string {
+// runAndKillChild starts a child that chats in dataDir, kills it extra after
+// its first reply has started streaming, and returns the ids of the user
+// messages it reported as committed.
+func runAndKillChild(t *testing.T, dataDir string, extra time.Duration) []string {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestKillDuringReply$", "-test.v")
 	cmd.Env = append(os.Environ(), crashChildEnv+"="+dataDir)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -105,18 +121,40 @@ func runAndKillChild(t *testing.T, dataDir string, lifetime time.Duration) []str
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	var ids []string
+
+	// The reader owns ids and output until done is closed.
+	var ids, output []string
+	streaming := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		signalled := false
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
-			if id, ok := strings.CutPrefix(sc.Text(), "committed "); ok {
+			line := sc.Text()
+			output = append(output, line)
+			if id, ok := strings.CutPrefix(line, "committed "); ok {
 				ids = append(ids, id)
+			}
+			if line == crashStreamingLine && !signalled {
+				close(streaming)
+				signalled = true
 			}
 		}
 	}()
-	time.Sleep(lifetime)
+
+	select {
+	case <-streaming:
+	case <-done:
+		_ = cmd.Wait()
+		t.Fatalf("the child ended before a reply streamed.\nstdout:\n%s\nstderr:\n%s", strings.Join(output, "\n"), stderr.String())
+	case <-time.After(crashStartTimeout):
+		_ = cmd.Process.Kill()
+		<-done
+		_ = cmd.Wait()
+		t.Fatalf("no reply streamed within %v of starting the child.\nstdout:\n%s\nstderr:\n%s", crashStartTimeout, strings.Join(output, "\n"), stderr.String())
+	}
+	time.Sleep(extra)
 	if err := cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +184,8 @@ func checkDataFile(t *testing.T, path string) {
 
 // runCrashChild chats in dataDir as Ada until the process is killed,
 // printing "committed ID" for each user message once the server has stored
-// it: the chat stream's start part is sent only after that commit.
+// it (the chat stream's start part is sent only after that commit), and
+// crashStreamingLine when the reply's first text arrives.
 func runCrashChild(t *testing.T, dataDir string) {
 	fake := ollamatest.NewServer(t)
 	model, err := NewOllama(fake.URL(), testModel, nil)
@@ -169,6 +208,7 @@ func runCrashChild(t *testing.T, dataDir string) {
 		}
 		fake.Enqueue(ollamatest.Reply{Chunks: chunks, DelayMS: 15})
 		resp := env.send("POST", "/api/chat", token, map[string]string{"message": "tell me a long story"})
+		streamed := false
 		sc := bufio.NewScanner(resp.Body)
 		for sc.Scan() {
 			data, ok := strings.CutPrefix(sc.Text(), "data: ")
@@ -176,8 +216,16 @@ func runCrashChild(t *testing.T, dataDir string) {
 				continue
 			}
 			var p streamPart
-			if json.Unmarshal([]byte(data), &p) == nil && p.Type == "start" {
+			if json.Unmarshal([]byte(data), &p) != nil {
+				continue
+			}
+			switch {
+			case p.Type == "start":
 				fmt.Printf("committed %s\n", startMetadata(t, []streamPart{p})["userMessageId"])
+				streamed = false
+			case p.Type == "text-delta" && !streamed:
+				fmt.Println(crashStreamingLine)
+				streamed = true
 			}
 		}
 		resp.Body.Close()

@@ -2,12 +2,19 @@ package app
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"go.etcd.io/bbolt"
 )
 
 func TestDamagedDataFile(t *testing.T) {
@@ -104,5 +111,116 @@ func TestStartFreshKeepsHealthyFile(t *testing.T) {
 	}
 	if _, err := MoveDamagedAside(t.TempDir()); err == nil {
 		t.Fatal("MoveDamagedAside of a missing file succeeded")
+	}
+}
+
+// lockedBuffer is a bytes.Buffer that loggers on several goroutines can
+// write to.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// damageFirstMessage flips a byte of the sealed fields of the first message
+// of threadID in the data file, which must be closed.
+func damageFirstMessage(t *testing.T, dataDir, threadID string) {
+	t.Helper()
+	db, err := bbolt.Open(filepath.Join(dataDir, DataFileName), 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.Update(func(tx *bbolt.Tx) error {
+		msgs := tx.Bucket([]byte("messages")).Bucket([]byte(threadID))
+		k, v := msgs.Cursor().First()
+		var record map[string]any
+		if err := json.Unmarshal(v, &record); err != nil {
+			return err
+		}
+		sealed, err := base64.StdEncoding.DecodeString(record["sealed"].(string))
+		if err != nil {
+			return err
+		}
+		sealed[len(sealed)-1] ^= 0xff
+		record["sealed"] = sealed
+		damaged, err := json.Marshal(record)
+		if err != nil {
+			return err
+		}
+		return msgs.Put(bytes.Clone(k), damaged)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestDamagedMessageMarksThread(t *testing.T) {
+	env := newTestEnv(t)
+	token := env.signUp("", "Ada")
+	hurt := env.createThread(token)
+	whole := env.createThread(token)
+	env.chat(token, map[string]string{"message": "the secret plan", "threadId": hurt.ID})
+	env.chat(token, map[string]string{"message": "more secrets", "threadId": hurt.ID})
+	env.chat(token, map[string]string{"message": "fine", "threadId": whole.ID})
+	env.stop()
+	damageFirstMessage(t, env.dataDir, hurt.ID)
+
+	logs := &lockedBuffer{}
+	env.log = slog.New(slog.NewJSONHandler(logs, nil))
+	env.start(env.fake.URL())
+	token = env.login("Ada", "password-Ada")
+
+	type listed struct {
+		ID              string `json:"id"`
+		Title           string `json:"title"`
+		Damaged         bool   `json:"damaged"`
+		DamagedMessages bool   `json:"damagedMessages"`
+	}
+	var opened struct {
+		Thread   listed `json:"thread"`
+		Messages []struct {
+			Content string `json:"content"`
+			Damaged bool   `json:"damaged"`
+		} `json:"messages"`
+	}
+	for range 3 {
+		env.mustJSON("GET", "/api/threads/"+hurt.ID, token, nil, http.StatusOK, &opened)
+	}
+	if len(opened.Messages) != 4 || !opened.Messages[0].Damaged || opened.Messages[1].Damaged || opened.Messages[2].Content != "more secrets" {
+		t.Fatalf("messages = %+v, want the first damaged and the rest readable", opened.Messages)
+	}
+	if !opened.Thread.DamagedMessages || opened.Thread.Damaged || opened.Thread.Title == "" {
+		t.Errorf("opened thread = %+v, want its title and damagedMessages", opened.Thread)
+	}
+
+	var threads []listed
+	env.mustJSON("GET", "/api/threads", token, nil, http.StatusOK, &threads)
+	for _, th := range threads {
+		if want := th.ID == hurt.ID; th.DamagedMessages != want || th.Damaged {
+			t.Errorf("listed thread %s: damagedMessages %v, damaged %v, want %v, false", th.ID, th.DamagedMessages, th.Damaged, want)
+		}
+	}
+
+	// Reported once, by ids, without the text.
+	if n := strings.Count(logs.String(), `"msg":"damaged messages found"`); n != 1 {
+		t.Errorf("damage logged %d times, want once; log:\n%s", n, logs)
+	}
+	if !strings.Contains(logs.String(), hurt.ID) {
+		t.Errorf("log does not name thread %s:\n%s", hurt.ID, logs)
+	}
+	if strings.Contains(logs.String(), "the secret plan") || strings.Contains(logs.String(), "more secrets") {
+		t.Errorf("log contains message text:\n%s", logs)
 	}
 }

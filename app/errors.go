@@ -20,6 +20,7 @@ const (
 	CodeNotFound         = "not_found"
 	CodeInvalidRequest   = "invalid_request"
 	CodeConflict         = "conflict"
+	CodeDuplicateRequest = "duplicate_request" // a chat request whose clientRequestId already stored a message
 	CodeRateLimited      = "rate_limited"
 	CodeTooLarge         = "too_large"
 	CodeMethodNotAllowed = "method_not_allowed"
@@ -43,6 +44,10 @@ type apiError struct {
 	Field string `json:"field,omitempty"`
 	// RetryAfter, when set, is sent as the Retry-After header.
 	RetryAfter time.Duration `json:"-"`
+	// ThreadID and MessageID name the thread and message that an earlier
+	// request stored, on a duplicate_request error.
+	ThreadID  string `json:"threadId,omitempty"`
+	MessageID string `json:"messageId,omitempty"`
 }
 
 func (e *apiError) Error() string { return e.Code + ": " + e.Message }
@@ -89,6 +94,9 @@ func toAPIError(err error) *apiError {
 		return &apiError{Status: http.StatusNotFound, Code: CodeNotFound, Message: "Profile not found."}
 	case errors.Is(err, memory.ErrNotFound):
 		return &apiError{Status: http.StatusNotFound, Code: CodeNotFound, Message: msgThreadNotFound}
+	case errors.Is(err, memory.ErrDuplicate):
+		return &apiError{Status: http.StatusConflict, Code: CodeDuplicateRequest, Field: "clientRequestId",
+			Message: "A request with this clientRequestId was already received and stored; send a new request with a new id."}
 	}
 	return &apiError{Status: http.StatusInternalServerError, Code: CodeInternal, Message: msgInternal}
 }

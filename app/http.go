@@ -197,8 +197,7 @@ func (a *App) authenticate(r *http.Request) (auth.Session, error) {
 		if err != nil {
 			return auth.Session{}, err
 		}
-		setRequestProfileID(r, sess.Profile.ID)
-		return sess, nil
+		return a.acceptSession(r, sess), nil
 	}
 
 	secret := r.Header.Get(csrfHeader)
@@ -214,14 +213,23 @@ func (a *App) authenticate(r *http.Request) (auth.Session, error) {
 		}
 		sess, err := a.profiles.Verify(r.Context(), c.Value)
 		if err == nil && sess.CheckChannel(secret) {
-			setRequestProfileID(r, sess.Profile.ID)
-			return sess, nil
+			return a.acceptSession(r, sess), nil
 		}
 	}
 	if tried > 0 {
 		return auth.Session{}, &apiError{Status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: "This page's session is not valid here. Sign in again in this tab."}
 	}
 	return auth.Session{}, &apiError{Status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: "Sign in first."}
+}
+
+// acceptSession records the profile of a request that passed every check
+// of authenticate for the log, and counts the request as activity for the
+// idle lock. A request refused on the way, such as a cookie without its
+// channel secret, never gets here, so it cannot keep a profile unlocked.
+func (a *App) acceptSession(r *http.Request, sess auth.Session) auth.Session {
+	setRequestProfileID(r, sess.Profile.ID)
+	sess.Locked = !a.profiles.Touch(sess.Profile.ID)
+	return sess
 }
 
 // hasCredentials reports whether the request carries a bearer header or a
@@ -235,7 +243,7 @@ func hasCredentials(r *http.Request) bool {
 }
 
 // decodeJSON reads the request body as one JSON object into dst. It accepts
-// only application/json, at most maxBodyBytes, valid UTF-8, and no unknown
+// only application/json in UTF-8, at most maxBodyBytes, and no unknown
 // fields. The body is read to its end because the desktop window's requests
 // report no length.
 func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
@@ -245,9 +253,8 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 // decodeJSONLimit is decodeJSON with a smaller body limit, for routes whose
 // bodies are small by nature.
 func decodeJSONLimit(w http.ResponseWriter, r *http.Request, dst any, limit int64) error {
-	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mediaType != "application/json" {
-		return &apiError{Status: http.StatusUnsupportedMediaType, Code: CodeUnsupportedType, Message: "Send the request body as JSON with the header Content-Type: application/json."}
+	if err := checkContentType(r); err != nil {
+		return err
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
@@ -292,11 +299,27 @@ func decodeOptionalJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil
 	}
-	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err := checkContentType(r); err != nil {
+		return err
+	}
+	return decodeBody(body, dst)
+}
+
+// checkContentType accepts a request body declared as application/json in
+// UTF-8, the only encoding JSON allows between systems (RFC 8259, section
+// 8.1). A charset parameter is optional, but one that names another
+// encoding is rejected, because the body would be read as something other
+// than what the client meant.
+func checkContentType(r *http.Request) error {
+	mediaType, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mediaType != "application/json" {
 		return &apiError{Status: http.StatusUnsupportedMediaType, Code: CodeUnsupportedType, Message: "Send the request body as JSON with the header Content-Type: application/json."}
 	}
-	return decodeBody(body, dst)
+	if charset, ok := params["charset"]; ok && !strings.EqualFold(charset, "utf-8") {
+		return &apiError{Status: http.StatusUnsupportedMediaType, Code: CodeUnsupportedType,
+			Message: fmt.Sprintf("The Content-Type names the character set %q, but a JSON body must be UTF-8. Send it as UTF-8 with Content-Type: application/json.", charset)}
+	}
+	return nil
 }
 
 // jsonError describes a decoding error in terms of the request's fields.

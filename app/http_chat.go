@@ -42,27 +42,15 @@ func (a *App) handleChat(w http.ResponseWriter, r *http.Request, u user) error {
 	}
 
 	owner := u.owner()
-	thread, err := a.chatThread(r.Context(), owner, req.ThreadID)
-	if err != nil {
-		return err
-	}
-
 	// The reply's context ends when the client goes away, when the stream
 	// finds it cannot write, or on a stop request.
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
-	release, ok := a.generations.start(thread.ID, u.ID, cancel)
-	if !ok {
-		return &apiError{Status: http.StatusConflict, Code: CodeConflict, Message: "A reply is already being written in this thread. Stop it or wait for it to finish, then send again."}
-	}
-	defer release()
-
-	userMsg, err := a.memory.AppendMessage(r.Context(), owner, memory.Message{
-		ThreadID: thread.ID, Role: memory.RoleUser, Content: req.Message, ClientRequestID: req.ClientRequestID,
-	})
+	thread, userMsg, release, err := a.storeChatMessage(r.Context(), u, req, cancel)
 	if err != nil {
 		return err
 	}
+	defer release()
 
 	w.Header().Set("X-Thread-Id", thread.ID)
 	stream := startUIStream(w, cancel, keepAliveInterval)
@@ -123,13 +111,79 @@ func (a *App) noteFailedReply(ctx context.Context, owner memory.Owner, userMsg m
 	}
 }
 
-// chatThread returns the thread a chat request names, or a new thread when it
-// names none.
-func (a *App) chatThread(ctx context.Context, owner memory.Owner, threadID string) (memory.Thread, error) {
-	if threadID == "" {
-		return a.memory.CreateThread(ctx, owner, "", nil)
+// storeChatMessage stores the user's message of a chat request, in a new
+// thread when the request names none, and registers the reply about to be
+// written in its thread. The caller calls release once the reply is stored.
+// A retry of a request whose message is stored, known by its
+// clientRequestId, stores nothing and returns a duplicate_request error that
+// names the thread and message the first request stored.
+func (a *App) storeChatMessage(ctx context.Context, u user, req chatRequest, cancel context.CancelFunc) (thread memory.Thread, userMsg memory.Message, release func(), err error) {
+	owner := u.owner()
+	msg := memory.Message{Role: memory.RoleUser, Content: req.Message, ClientRequestID: req.ClientRequestID}
+
+	if req.ThreadID == "" {
+		// The thread is stored with its first message, so a retry finds
+		// both, and a rejected message leaves no empty thread behind.
+		thread, userMsg, err = a.memory.StartThread(ctx, owner, "", msg)
+		if err != nil {
+			return memory.Thread{}, memory.Message{}, nil, chatMessageError(err, userMsg)
+		}
+		release, ok := a.generations.start(thread.ID, u.ID, cancel)
+		if !ok {
+			return memory.Thread{}, memory.Message{}, nil, replyRunningError()
+		}
+		return thread, userMsg, release, nil
 	}
-	return a.memory.Thread(ctx, owner, threadID)
+
+	thread, err = a.memory.Thread(ctx, owner, req.ThreadID)
+	if err != nil {
+		return memory.Thread{}, memory.Message{}, nil, err
+	}
+	// A request for a thread whose reply is still being written is refused
+	// before its message is stored, unless it is a retry of the request
+	// that started that reply.
+	release, ok := a.generations.start(thread.ID, u.ID, cancel)
+	if !ok {
+		if req.ClientRequestID != "" {
+			if stored, err := a.memory.MessageByRequest(ctx, owner, req.ClientRequestID); err == nil {
+				return memory.Thread{}, memory.Message{}, nil, duplicateRequestError(stored)
+			}
+		}
+		return memory.Thread{}, memory.Message{}, nil, replyRunningError()
+	}
+	msg.ThreadID = thread.ID
+	userMsg, err = a.memory.AppendMessage(ctx, owner, msg)
+	if err != nil {
+		release()
+		return memory.Thread{}, memory.Message{}, nil, chatMessageError(err, userMsg)
+	}
+	return thread, userMsg, release, nil
+}
+
+// chatMessageError translates an error from storing a chat message. A
+// duplicate becomes a duplicate_request error that names stored, the user's
+// message of the first request.
+func chatMessageError(err error, stored memory.Message) error {
+	if errors.Is(err, memory.ErrDuplicate) {
+		return duplicateRequestError(stored)
+	}
+	return err
+}
+
+// duplicateRequestError returns the error for a chat request whose
+// clientRequestId already stored a message, stored.
+func duplicateRequestError(stored memory.Message) *apiError {
+	return &apiError{
+		Status: http.StatusConflict, Code: CodeDuplicateRequest, Field: "clientRequestId",
+		ThreadID: stored.ThreadID, MessageID: stored.ID,
+		Message: "This message was already sent with the same clientRequestId and is stored. Open the thread named by threadId to see it and its reply instead of sending it again.",
+	}
+}
+
+// replyRunningError returns the error for a chat request to a thread whose
+// reply is still being written.
+func replyRunningError() *apiError {
+	return &apiError{Status: http.StatusConflict, Code: CodeConflict, Message: "A reply is already being written in this thread. Stop it or wait for it to finish, then send again."}
 }
 
 // handleStopChat cancels the reply being written in a thread. It answers 204

@@ -247,6 +247,8 @@ func TestRequestBodyErrors(t *testing.T) {
 		wantField   string
 	}{
 		{"not JSON content type", "text/plain", `{"message":"hi"}`, http.StatusUnsupportedMediaType, ""},
+		{"charset other than UTF-8", "application/json; charset=latin1", `{"message":"hi"}`, http.StatusUnsupportedMediaType, ""},
+		{"charset UTF-16", `application/json; charset="utf-16"`, `{"message":"hi"}`, http.StatusUnsupportedMediaType, ""},
 		{"broken JSON", "application/json", `{"message":`, http.StatusBadRequest, ""},
 		{"unknown field", "application/json", `{"message":"hi","admin":true}`, http.StatusBadRequest, "admin"},
 		{"wrong type", "application/json", `{"message":42}`, http.StatusBadRequest, "message"},
@@ -284,6 +286,38 @@ func TestRequestBodyErrors(t *testing.T) {
 	env.mustJSON("GET", "/api/threads", token, nil, http.StatusOK, &threads)
 	if len(threads) != 0 {
 		t.Fatalf("rejected chats left %d threads, want 0", len(threads))
+	}
+}
+
+func TestContentTypeCharset(t *testing.T) {
+	env := newTestEnv(t)
+	token := env.signUp("", "Ada")
+	for _, tt := range []struct {
+		contentType string
+		wantStatus  int
+	}{
+		{"application/json", http.StatusCreated},
+		{"application/json; charset=utf-8", http.StatusCreated},
+		{"application/json; charset=UTF-8", http.StatusCreated},
+		{`application/json; charset="utf-8"`, http.StatusCreated},
+		{"application/json; charset=latin1", http.StatusUnsupportedMediaType},
+		{"application/json; charset=iso-8859-1", http.StatusUnsupportedMediaType},
+	} {
+		req := env.newRequest("POST", "/api/threads", token, nil)
+		req.Body = io.NopCloser(strings.NewReader(`{"title":"Plans"}`))
+		req.Header.Set("Content-Type", tt.contentType)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tt.wantStatus {
+			t.Errorf("Content-Type %q: status %d, want %d; body %s", tt.contentType, resp.StatusCode, tt.wantStatus, body)
+		}
+		if tt.wantStatus == http.StatusUnsupportedMediaType && !strings.Contains(string(body), "UTF-8") {
+			t.Errorf("Content-Type %q: message %s does not say to send UTF-8", tt.contentType, body)
+		}
 	}
 }
 

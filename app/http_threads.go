@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"net/http"
 
 	"hearth/memory"
@@ -45,6 +46,7 @@ func (a *App) handleGetThread(w http.ResponseWriter, r *http.Request, u user) er
 	if err != nil {
 		return err
 	}
+	t = a.reportDamagedMessages(r.Context(), u, t, messages)
 	writeJSON(w, http.StatusOK, map[string]any{"thread": t, "messages": messages})
 	return nil
 }
@@ -65,4 +67,29 @@ func (a *App) reportDamaged(u user, threads []memory.Thread) {
 	if len(damaged) > 0 {
 		a.log.Warn("damaged threads listed", "profile", u.ID, "threads", damaged)
 	}
+}
+
+// reportDamagedMessages marks thread t when messages, read from it, include
+// damaged ones, so that the thread list shows it too, and logs the damage
+// once, when the mark is new, by ids only. It returns t as marked.
+func (a *App) reportDamagedMessages(ctx context.Context, u user, t memory.Thread, messages []memory.Message) memory.Thread {
+	var damaged []string
+	for _, m := range messages {
+		if m.Damaged {
+			damaged = append(damaged, m.ID)
+		}
+	}
+	if len(damaged) == 0 || t.DamagedMessages {
+		return t
+	}
+	marked, err := a.memory.MarkThreadDamaged(ctx, u.owner(), t.ID)
+	if err != nil {
+		a.log.Error("mark thread damaged", "profile", u.ID, "thread", t.ID, "err", err)
+		return t
+	}
+	if marked {
+		a.log.Warn("damaged messages found", "profile", u.ID, "thread", t.ID, "messages", damaged)
+	}
+	t.DamagedMessages = true
+	return t
 }

@@ -57,7 +57,7 @@ func checkJSONText(body []byte, dst any) error {
 				}
 				keys[t] = true
 				if len(objects) == 1 && fields != nil && !fields[t] {
-					return &apiError{Status: 400, Code: CodeInvalidRequest, Field: t, Message: fmt.Sprintf("The field %q is not accepted here; field names are case-sensitive.", t)}
+					return unknownFieldError(t, fields)
 				}
 				expectKey = false
 				continue
@@ -66,6 +66,19 @@ func checkJSONText(body []byte, dst any) error {
 		// After a value inside an object, the next string is a key again.
 		expectKey = len(objects) > 0 && objects[len(objects)-1] != nil
 	}
+}
+
+// unknownFieldError rejects the top-level key name, which is not one of
+// fields. A key that differs from a field only in case gets the field's
+// spelling, because encoding/json would have accepted it.
+func unknownFieldError(name string, fields map[string]bool) *apiError {
+	for field := range fields {
+		if strings.EqualFold(name, field) {
+			return &apiError{Status: 400, Code: CodeInvalidRequest, Field: name,
+				Message: fmt.Sprintf("The field %q is not accepted here; field names are case-sensitive, so send it as %q.", name, field)}
+		}
+	}
+	return &apiError{Status: 400, Code: CodeInvalidRequest, Field: name, Message: fmt.Sprintf("The field %q is not accepted here; remove it.", name)}
 }
 
 // jsonFieldNames returns the JSON names of the fields of the struct dst

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"errors"
 	"testing"
 )
 
@@ -38,6 +39,35 @@ func TestDecodeBodyStrictJSON(t *testing.T) {
 			}
 			if err == nil && got.Name != tt.wantName {
 				t.Errorf("name = %q, want %q", got.Name, tt.wantName)
+			}
+		})
+	}
+}
+
+func TestUnknownFieldMessage(t *testing.T) {
+	type body struct {
+		Title string `json:"title"`
+	}
+	tests := []struct {
+		name        string
+		json        string
+		wantField   string
+		wantMessage string
+	}{
+		{"unknown field", `{"title":"a","x":{}}`, "x", `The field "x" is not accepted here; remove it.`},
+		{"unknown field first", `{"admin":true,"title":"a"}`, "admin", `The field "admin" is not accepted here; remove it.`},
+		{"field in another case", `{"Title":"a"}`, "Title", `The field "Title" is not accepted here; field names are case-sensitive, so send it as "title".`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got body
+			err := decodeBody([]byte(tt.json), &got)
+			var ae *apiError
+			if !errors.As(err, &ae) {
+				t.Fatalf("decodeBody(%s) error = %v, want an *apiError", tt.json, err)
+			}
+			if ae.Field != tt.wantField || ae.Message != tt.wantMessage {
+				t.Errorf("error field, message = %q, %q, want %q, %q", ae.Field, ae.Message, tt.wantField, tt.wantMessage)
 			}
 		})
 	}

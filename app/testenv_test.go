@@ -25,6 +25,8 @@ type testEnv struct {
 	fake    *ollamatest.Server
 	app     *App
 	server  *httptest.Server
+	// log receives the app's logs from the next start; nil discards them.
+	log *slog.Logger
 }
 
 func newTestEnv(t *testing.T) *testEnv {
@@ -47,7 +49,11 @@ func (env *testEnv) start(ollamaURL string) {
 		"assets/.hidden.js": {Data: []byte("hidden")},
 		".gitkeep":          {Data: nil},
 	}
-	a, err := Open(Config{DataDir: env.dataDir, Model: model, UI: ui, Version: "test", Logger: slog.New(slog.DiscardHandler), OllamaURL: ollamaURL})
+	logger := env.log
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	a, err := Open(Config{DataDir: env.dataDir, Model: model, UI: ui, Version: "test", Logger: logger, OllamaURL: ollamaURL})
 	if err != nil {
 		env.t.Fatalf("open app: %v", err)
 	}

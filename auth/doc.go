@@ -17,7 +17,8 @@
 // data file, so that tokens can be checked while a profile is locked.
 //
 // Failed sign-ins are counted in the data file per profile name and per
-// client, and too many make the next attempt wait.
+// client, and too many make the next attempt wait. The counters hold names
+// only as keyed hashes, so the file does not show which names were typed.
 //
 // Profiles are stored in the same bbolt file as the rest of Hearth's data.
 // The package does not log; callers decide what to record.

@@ -11,7 +11,9 @@ var (
 	ErrNotFound = errors.New("profile not found")
 
 	// ErrNameTaken is returned when a new profile's name matches an existing
-	// one after normalisation (Unicode NFC and case folding).
+	// one after normalisation: Unicode NFKC, case folding and the confusable
+	// skeleton of Unicode TR #39, so that look-alikes such as "CaroI" for
+	// "Carol" match too.
 	ErrNameTaken = errors.New("profile name already taken")
 
 	// ErrInvalidCredentials is returned when a name and password, or a name

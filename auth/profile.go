@@ -69,13 +69,37 @@ func normalizeName(name string) (display, folded string, err error) {
 	return display, nameKey(display), nil
 }
 
+// nameKeys returns the keys under which a name is indexed: nameKey, then
+// shapeKey when it differs. Two names collide when any key of one is a key
+// of the other.
+func nameKeys(display string) []string {
+	key, shape := nameKey(display), shapeKey(display)
+	if shape == key {
+		return []string{key}
+	}
+	return []string{key, shape}
+}
+
 // nameKey returns the form under which names are compared for uniqueness:
 // compatibility-normalised (NFKC, so that fullwidth "Ａｄａ" is "Ada"), case
 // folded, without the zero-width joiners that checkNameCharacters lets
 // through, and reduced to its confusable skeleton (Unicode TR #39), so that
-// an all-Cyrillic "Сосо" is taken once "Coco" exists.
+// an all-Cyrillic "Сосо" is taken once "Coco" exists. It also keys the
+// sign-in throttle counters of a name.
 func nameKey(display string) string {
 	key := cases.Fold().String(norm.NFKC.String(display))
+	key = strings.NewReplacer("\u200c", "", "\u200d", "").Replace(key)
+	return norm.NFKC.String(cases.Fold().String(confusables.Skeleton(key)))
+}
+
+// shapeKey is nameKey with the skeleton taken before case folding as well.
+// Folding turns a capital I into i before nameKey takes the skeleton, so
+// nameKey keeps "CaroI" apart from "Carol". The skeleton of the name as
+// typed maps that I to l. Neither key is enough alone, because shapeKey
+// keeps "Ida" apart from "ida", and an upper-case Greek name apart from its
+// lower-case form.
+func shapeKey(display string) string {
+	key := cases.Fold().String(confusables.Skeleton(norm.NFKC.String(display)))
 	key = strings.NewReplacer("\u200c", "", "\u200d", "").Replace(key)
 	return norm.NFKC.String(cases.Fold().String(confusables.Skeleton(key)))
 }

@@ -117,6 +117,16 @@ func TestNameUnique(t *testing.T) {
 		{"Cyrillic Papa", "Papa", "\u0420\u0430\u0440\u0430", ErrNameTaken},
 		{"Latin dental click for l", "Alice", "A\u01c0ice", ErrNameTaken},
 		{"hidden zero-width joiner", "Alice", "Al\u200dice", ErrNameTaken},
+		// A capital I looks like a small l, which case folding alone hides.
+		{"capital I for l at the end", "Carol", "CaroI", ErrNameTaken},
+		{"l for capital I at the end", "CaroI", "Carol", ErrNameTaken},
+		{"capital I for l inside", "Alice", "aIice", ErrNameTaken},
+		{"capital I for l at the start", "Ida", "lda", ErrNameTaken},
+		{"two capital I for ll", "Bill", "BiII", ErrNameTaken},
+		{"capital I and small i", "Ida", "ida", ErrNameTaken},
+		{"upper-case name with I", "Ida", "IDA", ErrNameTaken},
+		{"one letter more", "Ann", "Anna", nil},
+		{"small i and small l", "ida", "lda", nil},
 		{"different name", "Ada", "Ada Lovelace", nil},
 		{"accent differs", "Jose", "José", nil},
 	}

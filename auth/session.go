@@ -59,6 +59,41 @@ func (u *unlockedProfiles) unlock(profileID string, key *seal.Key, idleLock time
 func (u *unlockedProfiles) use(profileID string, now time.Time) (*seal.Key, bool) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	p, ok := u.activeLocked(profileID, now)
+	if !ok {
+		return nil, false
+	}
+	p.lastUsed = now
+	k, _ := seal.KeyFrom(p.key.Bytes())
+	return k, true
+}
+
+// touch counts now as activity of profileID and reports whether the profile
+// is unlocked, locking it first if it has been idle too long.
+func (u *unlockedProfiles) touch(profileID string, now time.Time) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	p, ok := u.activeLocked(profileID, now)
+	if ok {
+		p.lastUsed = now
+	}
+	return ok
+}
+
+// isUnlocked reports whether profileID is unlocked at now, locking it first
+// if it has been idle too long. Unlike use and touch, it does not count as
+// activity.
+func (u *unlockedProfiles) isUnlocked(profileID string, now time.Time) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	_, ok := u.activeLocked(profileID, now)
+	return ok
+}
+
+// activeLocked returns the entry of profileID, or false if the profile is
+// locked. A profile idle for its whole idle lock time at now is locked
+// first. u.mu must be held.
+func (u *unlockedProfiles) activeLocked(profileID string, now time.Time) (*unlockedProfile, bool) {
 	p, ok := u.keys[profileID]
 	if !ok {
 		return nil, false
@@ -67,9 +102,7 @@ func (u *unlockedProfiles) use(profileID string, now time.Time) (*seal.Key, bool
 		u.removeLocked(profileID, p)
 		return nil, false
 	}
-	p.lastUsed = now
-	k, _ := seal.KeyFrom(p.key.Bytes())
-	return k, true
+	return p, true
 }
 
 // setIdleLock changes the idle time of an unlocked profile.

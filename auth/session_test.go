@@ -146,6 +146,62 @@ func TestIdleLockActivity(t *testing.T) {
 	wantLocked(t, s, ada.ID, token)
 }
 
+func TestVerifyIsNotActivity(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	clock := useClock(s, testNow)
+	ada := mustCreate(t, s, "", "Ada", testPassword)
+	if err := s.SetIdleLock(ctx, ada.ID, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	token := mustLogin(t, s, "Ada", testPassword).Token
+
+	// A request that fails after Verify, such as a cookie without its
+	// channel secret, calls Verify and nothing else. The profile still
+	// locks a minute after sign-in, its last real activity.
+	clock.Advance(40 * time.Second)
+	if sess := mustVerify(t, s, token); sess.Locked {
+		t.Fatal("Verify Locked = true 40 s after sign-in, want false")
+	}
+	clock.Advance(40 * time.Second)
+	if sess := mustVerify(t, s, token); !sess.Locked {
+		t.Error("Verify Locked = false 80 s after sign-in with only Verify since, want true")
+	}
+	if k, err := s.DataKey(ada.ID); !errors.Is(err, ErrLocked) {
+		t.Errorf("DataKey 80 s after sign-in with only Verify since: error = %v, want %v", err, ErrLocked)
+		if k != nil {
+			k.Wipe()
+		}
+	}
+}
+
+func TestTouchIsActivity(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	clock := useClock(s, testNow)
+	ada := mustCreate(t, s, "", "Ada", testPassword)
+	if err := s.SetIdleLock(ctx, ada.ID, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	mustLogin(t, s, "Ada", testPassword)
+
+	for range 3 {
+		clock.Advance(40 * time.Second)
+		if !s.Touch(ada.ID) {
+			t.Fatalf("Touch = false %v after the last activity, want true", 40*time.Second)
+		}
+	}
+	mustDataKey(t, s, ada.ID)
+
+	clock.Advance(time.Minute)
+	if s.Touch(ada.ID) {
+		t.Error("Touch = true a minute after the last activity, want false")
+	}
+	if s.Touch("no-such-profile") {
+		t.Error("Touch of an unknown profile = true, want false")
+	}
+}
+
 func TestSetIdleLock(t *testing.T) {
 	ctx := context.Background()
 	s, _ := newStore(t)

@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,7 +24,7 @@ import (
 
 var (
 	profilesBucket = []byte("profiles")       // profile id → profileRecord JSON
-	namesBucket    = []byte("profile_names")  // folded name → profile id
+	namesBucket    = []byte("profile_names")  // name key (see nameKeys) → profile id
 	revokedBucket  = []byte("revoked_tokens") // token id → expiry (RFC 3339)
 )
 
@@ -77,6 +76,10 @@ type Store struct {
 	parser     *jwt.Parser
 	unlocked   *unlockedProfiles
 
+	// throttleKey hashes the names in throttle counter keys. It is derived
+	// from installKey.
+	throttleKey []byte
+
 	// attemptMu is held by one password or recovery key check at a time,
 	// from its throttle check until its failure is counted, so that
 	// concurrent attempts cannot all pass the throttle before any failure is
@@ -93,28 +96,41 @@ type Store struct {
 // so that a copy of the file alone cannot forge tokens. The caller keeps
 // ownership of db and calls Close before closing it.
 func Open(db *bbolt.DB, installKey *seal.Key) (*Store, error) {
-	err := db.Update(func(tx *bbolt.Tx) error {
+	macKey, err := hkdf.Key(sha256.New, installKey.Bytes(), nil, "hearth profile record mac", sha256.Size)
+	if err != nil {
+		return nil, fmt.Errorf("derive the profile record key: %w", err)
+	}
+	throttleKey, err := hkdf.Key(sha256.New, installKey.Bytes(), nil, "hearth sign-in throttle names", sha256.Size)
+	if err != nil {
+		return nil, fmt.Errorf("derive the throttle name key: %w", err)
+	}
+	s := &Store{
+		db:          db,
+		installKey:  installKey,
+		macKey:      macKey,
+		throttleKey: throttleKey,
+		params:      defaultArgonParams,
+		tokenTTL:    DefaultTokenTTL,
+		now:         time.Now,
+	}
+
+	// Data files written by earlier versions may lack the shapeKey entries
+	// of the name index, and may keep throttle counters under names in the
+	// clear. Both are brought up to date here. Once they are, this costs
+	// one lookup per profile.
+	err = db.Update(func(tx *bbolt.Tx) error {
 		for _, name := range [][]byte{profilesBucket, namesBucket, revokedBucket, failuresBucket} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}
 		}
-		return nil
+		if err := indexNames(tx); err != nil {
+			return err
+		}
+		return s.hashLegacyFailures(tx)
 	})
 	if err != nil {
 		return nil, err
-	}
-	macKey, err := hkdf.Key(sha256.New, installKey.Bytes(), nil, "hearth profile record mac", sha256.Size)
-	if err != nil {
-		return nil, fmt.Errorf("derive the profile record key: %w", err)
-	}
-	s := &Store{
-		db:         db,
-		installKey: installKey,
-		macKey:     macKey,
-		params:     defaultArgonParams,
-		tokenTTL:   DefaultTokenTTL,
-		now:        time.Now,
 	}
 	s.unlocked = newUnlockedProfiles(func() time.Time { return s.now() })
 	s.parser = newTokenParser(func() time.Time { return s.now() })
@@ -137,7 +153,7 @@ func (s *Store) Close() {
 // by an admin: actorID is the id of the signed-in profile making the request,
 // and its role is read from the store, not from a token.
 func (s *Store) CreateProfile(ctx context.Context, actorID, name, password string) (Profile, string, error) {
-	display, folded, err := normalizeName(name)
+	display, _, err := normalizeName(name)
 	if err != nil {
 		return Profile{}, "", err
 	}
@@ -183,14 +199,22 @@ func (s *Store) CreateProfile(ctx context.Context, actorID, name, password strin
 		} else if err := s.requireAdmin(profiles, actorID); err != nil {
 			return err
 		}
-		if names.Get([]byte(folded)) != nil {
-			return ErrNameTaken
+		keys := nameKeys(display)
+		for _, key := range keys {
+			if names.Get([]byte(key)) != nil {
+				return ErrNameTaken
+			}
 		}
 
 		if err := s.putProfile(profiles, &rec); err != nil {
 			return err
 		}
-		return names.Put([]byte(folded), []byte(rec.ID))
+		for _, key := range keys {
+			if err := names.Put([]byte(key), []byte(rec.ID)); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return Profile{}, "", fmt.Errorf("create profile: %w", err)
@@ -246,7 +270,7 @@ func (s *Store) Profile(ctx context.Context, id string) (Profile, error) {
 // name or the client are too many, Login returns *ThrottledError without
 // checking the password.
 func (s *Store) Login(ctx context.Context, name, password, client string) (Token, error) {
-	keys := throttleKeys(throttleName(name), client)
+	keys := throttleKeys(s.throttleName(name), client)
 	rec, done, err := s.beginAttempt(keys, name)
 	if err != nil {
 		return Token{}, fmt.Errorf("login: %w", err)
@@ -296,6 +320,14 @@ func (s *Store) OnLock(fn func(profileID string)) {
 	s.unlocked.onLock = fn
 }
 
+// Touch counts a request of profileID as activity for the idle lock and
+// reports whether the profile is unlocked. Call it only for a request that
+// has passed every check, so that refused requests cannot keep a profile
+// unlocked.
+func (s *Store) Touch(profileID string) bool {
+	return s.unlocked.touch(profileID, s.now())
+}
+
 // DataKey returns a copy of the data key of an unlocked profile, or
 // ErrLocked. The caller owns the copy and should wipe it when done. Each call
 // counts as activity for the idle lock.
@@ -322,7 +354,7 @@ func (s *Store) ChangePassword(ctx context.Context, profileID, current, newPassw
 	if err != nil {
 		return Token{}, err
 	}
-	keys := throttleKeys(throttleName(p.Name), client)
+	keys := throttleKeys(s.throttleName(p.Name), client)
 	rec, done, err := s.beginAttempt(keys, p.Name)
 	if err != nil {
 		return Token{}, fmt.Errorf("change password of %s: %w", profileID, err)
@@ -356,7 +388,7 @@ func (s *Store) Recover(ctx context.Context, name, recoveryKey, newPassword, cli
 	if err := checkPassword(newPassword); err != nil {
 		return Token{}, "", err
 	}
-	keys := throttleKeys(throttleName(name), client)
+	keys := throttleKeys(s.throttleName(name), client)
 	rec, done, err := s.beginAttempt(keys, name)
 	if err != nil {
 		return Token{}, "", fmt.Errorf("recover: %w", err)
@@ -400,7 +432,7 @@ func (s *Store) NewRecoveryKey(ctx context.Context, profileID, password, client 
 	if err != nil {
 		return "", err
 	}
-	keys := throttleKeys(throttleName(p.Name), client)
+	keys := throttleKeys(s.throttleName(p.Name), client)
 	rec, done, err := s.beginAttempt(keys, p.Name)
 	if err != nil {
 		return "", fmt.Errorf("new recovery key for %s: %w", profileID, err)
@@ -433,7 +465,7 @@ func (s *Store) DeleteProfile(ctx context.Context, actorID, targetID, password, 
 		if err != nil {
 			return Profile{}, err
 		}
-		keys := throttleKeys(throttleName(p.Name), client)
+		keys := throttleKeys(s.throttleName(p.Name), client)
 		rec, done, err := s.beginAttempt(keys, p.Name)
 		if err != nil {
 			return Profile{}, fmt.Errorf("delete profile %s: %w", targetID, err)
@@ -471,11 +503,10 @@ func (s *Store) DeleteProfile(ctx context.Context, actorID, targetID, password, 
 
 		// The stored name passed the rules of the version that created it,
 		// which may differ from today's, so it is only keyed, not checked.
-		folded := nameKey(rec.Name)
-		if err := tx.Bucket(namesBucket).Delete([]byte(folded)); err != nil {
+		if err := unindexName(tx, rec.Name, rec.ID); err != nil {
 			return err
 		}
-		if err := clearFailures(tx, throttleKeys(folded, "")[2]); err != nil {
+		if err := clearFailures(tx, throttleKeys(s.hashName(nameKey(rec.Name)), "")[2]); err != nil {
 			return err
 		}
 		deleted = rec.profile()
@@ -620,15 +651,15 @@ func (s *Store) beginAttempt(keys [][]byte, name string) (*profileRecord, func()
 		if wait, err = retryAfter(tx, keys, now); err != nil || wait > 0 {
 			return err
 		}
-		_, folded, nameErr := normalizeName(name)
+		display, _, nameErr := normalizeName(name)
 		if nameErr != nil {
 			return nil
 		}
-		id := tx.Bucket(namesBucket).Get([]byte(folded))
-		if id == nil {
+		id := lookupName(tx, display)
+		if id == "" {
 			return nil
 		}
-		rec, err = s.getProfile(tx.Bucket(profilesBucket), string(id))
+		rec, err = s.getProfile(tx.Bucket(profilesBucket), id)
 		return err
 	})
 	if err != nil {
@@ -750,18 +781,6 @@ func (s *Store) dummyRecord() *profileRecord {
 		setRecoveryKey(&s.dummy, dataKey)
 	})
 	return &s.dummy
-}
-
-// throttleName returns the folded form of a typed name for the throttle
-// counters. A typed name that is not a valid name is replaced by its SHA-256
-// hash, because it can be longer than the 32 KiB that bbolt allows in a key.
-// The hash form is longer than MaxNameLength, so no valid name shares it.
-func throttleName(name string) string {
-	if _, folded, err := normalizeName(name); err == nil {
-		return folded
-	}
-	sum := sha256.Sum256([]byte(name))
-	return "invalid:" + hex.EncodeToString(sum[:])
 }
 
 // requireAdmin returns ErrForbidden unless actorID names an admin profile.

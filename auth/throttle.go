@@ -2,8 +2,12 @@ package auth
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -29,7 +33,14 @@ const (
 	throttleFreeNameFailures = 20
 )
 
-var failuresBucket = []byte("signin_failures") // counter key → failureRecord JSON
+var (
+	// failuresBucket contains the counters. The names in its keys are
+	// keyed hashes, made by Store.throttleName.
+	failuresBucket = []byte("signin_failures_v2") // counter key → failureRecord JSON
+	// legacyFailuresBucket contains the counters that earlier versions wrote
+	// with names in the clear. Open moves them to failuresBucket.
+	legacyFailuresBucket = []byte("signin_failures")
+)
 
 // failureRecord counts the failed attempts under one key.
 type failureRecord struct {
@@ -53,13 +64,78 @@ func (r failureRecord) expired(now time.Time, free int) bool {
 
 // throttleKeys returns the counters a sign-in attempt is judged by, in this
 // order: the profile name it names (known or not) from the client it comes
-// from, the client, and the name from all clients.
-func throttleKeys(foldedName, client string) [][]byte {
+// from, the client, and the name from all clients. hashedName is the name
+// as throttleName returns it.
+func throttleKeys(hashedName, client string) [][]byte {
 	return [][]byte{
-		[]byte("pair:" + client + "\x00" + foldedName),
+		[]byte("pair:" + client + "\x00" + hashedName),
 		[]byte("client:" + client),
-		[]byte("name:" + foldedName),
+		[]byte("name:" + hashedName),
 	}
+}
+
+// throttleName returns the form of a typed name in the throttle counter
+// keys. It is the HMAC-SHA256, under a key derived from the install key, of
+// the name's nameKey, or of "invalid:" and the SHA-256 of the typed text
+// when it is not a valid name. So the data file alone does not show which
+// names were tried, not even a password typed into the name field.
+func (s *Store) throttleName(name string) string {
+	if _, folded, err := normalizeName(name); err == nil {
+		return s.hashName(folded)
+	}
+	sum := sha256.Sum256([]byte(name))
+	return s.hashName("invalid:" + hex.EncodeToString(sum[:]))
+}
+
+// hashName returns the keyed hash of a name's form in the throttle counters,
+// in hex. The forms are what earlier versions stored in the clear, so that
+// hashLegacyFailures can move their counters.
+func (s *Store) hashName(form string) string {
+	mac := hmac.New(sha256.New, s.throttleKey)
+	mac.Write([]byte(form))
+	return hex.EncodeToString(mac.Sum(nil))
+}
+
+// hashLegacyFailures moves the counters of legacyFailuresBucket, if there is
+// one, to failuresBucket with their names hashed, and deletes it. bbolt does
+// not overwrite the pages it frees, so the old names stay in the file's free
+// space until bbolt reuses it.
+func (s *Store) hashLegacyFailures(tx *bbolt.Tx) error {
+	legacy := tx.Bucket(legacyFailuresBucket)
+	if legacy == nil {
+		return nil
+	}
+	failures := tx.Bucket(failuresBucket)
+	err := legacy.ForEach(func(k, v []byte) error {
+		key, ok := s.hashLegacyKey(string(k))
+		if !ok || failures.Get(key) != nil {
+			return nil
+		}
+		return failures.Put(key, v)
+	})
+	if err != nil {
+		return fmt.Errorf("move sign-in failure counters: %w", err)
+	}
+	return tx.DeleteBucket(legacyFailuresBucket)
+}
+
+// hashLegacyKey returns the key of a legacy counter with its name hashed,
+// or false for a key that no version wrote.
+func (s *Store) hashLegacyKey(key string) ([]byte, bool) {
+	if pair, ok := strings.CutPrefix(key, "pair:"); ok {
+		client, name, ok := strings.Cut(pair, "\x00")
+		if !ok {
+			return nil, false
+		}
+		return throttleKeys(s.hashName(name), client)[0], true
+	}
+	if name, ok := strings.CutPrefix(key, "name:"); ok {
+		return throttleKeys(s.hashName(name), "")[2], true
+	}
+	if strings.HasPrefix(key, "client:") {
+		return []byte(key), true
+	}
+	return nil, false
 }
 
 // successKeys returns the counters a successful attempt clears: the name's,

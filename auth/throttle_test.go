@@ -1,9 +1,15 @@
 package auth
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -73,10 +79,10 @@ func TestThrottleAfterFiveFailures(t *testing.T) {
 
 	// Success clears the name's failures but not the client's, so that
 	// signing in to one profile does not buy more guesses at another.
-	if n := countedFailures(t, s, throttleKeys("ada", testClient)[0]); n != 0 {
+	if n := countedFailures(t, s, throttleKeys(s.throttleName("Ada"), testClient)[0]); n != 0 {
 		t.Errorf("name counter after success = %d, want 0", n)
 	}
-	if n := countedFailures(t, s, throttleKeys("ada", testClient)[1]); n != throttleFreeFailures {
+	if n := countedFailures(t, s, throttleKeys(s.throttleName("Ada"), testClient)[1]); n != throttleFreeFailures {
 		t.Errorf("client counter after success = %d, want %d", n, throttleFreeFailures)
 	}
 	failLogins(t, s, 1, "Ada", testClient)
@@ -125,7 +131,7 @@ func TestThrottleWait(t *testing.T) {
 		t.Run(fmt.Sprintf("%d failures", tt.failures), func(t *testing.T) {
 			s, _ := newStore(t)
 			useClock(s, testNow)
-			keys := throttleKeys("ada", testClient)
+			keys := throttleKeys(s.throttleName("Ada"), testClient)
 
 			// All failures at one instant, which Login alone could not
 			// reach, because it waits between them.
@@ -164,7 +170,7 @@ func TestThrottleWindow(t *testing.T) {
 	failLogins(t, s, throttleFreeFailures, "Ada", testClient)
 	// The fifth failure started a wait of 1 s; the window runs from its end.
 	clock.Advance(time.Second + throttleWindow - time.Millisecond)
-	if n := countedFailures(t, s, throttleKeys("ada", testClient)[0]); n != throttleFreeFailures {
+	if n := countedFailures(t, s, throttleKeys(s.throttleName("Ada"), testClient)[0]); n != throttleFreeFailures {
 		t.Errorf("failures counted just inside the window = %d, want %d", n, throttleFreeFailures)
 	}
 
@@ -402,5 +408,100 @@ func TestThrottleConcurrent(t *testing.T) {
 	}
 	if checked != throttleFreeFailures {
 		t.Errorf("%d of %d concurrent wrong passwords were checked, want %d", checked, attempts, throttleFreeFailures)
+	}
+}
+
+func TestThrottleNamesHashed(t *testing.T) {
+	ctx := context.Background()
+	s, db := newStore(t)
+	mustCreate(t, s, "", "Ada", testPassword)
+
+	// Names that no profile has, so nothing else puts them in the file.
+	unlisted := []string{
+		"Quokka Zephyrine",               // a valid name
+		"hunter2\tPa55word!",             // a password typed into the name field, not a valid name
+		strings.Repeat("Longwinded ", 8), // longer than a name may be
+	}
+	for _, name := range append(unlisted, "Ada") {
+		failLogins(t, s, 1, name, testClient)
+	}
+	if _, _, err := s.Recover(ctx, "Recovering Quoll", strings.Repeat("A", 32), testNewPassword, testClient); !errors.Is(err, ErrInvalidCredentials) {
+		t.Fatalf("Recover with an unknown name: error = %v, want %v", err, ErrInvalidCredentials)
+	}
+	unlisted = append(unlisted, "Recovering Quoll")
+
+	file, err := os.ReadFile(db.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range unlisted {
+		trimmed := strings.TrimSpace(name)
+		sum := sha256.Sum256([]byte(name))
+		for _, form := range []string{trimmed, strings.ToLower(trimmed), hex.EncodeToString(sum[:])} {
+			if bytes.Contains(file, []byte(form)) {
+				t.Errorf("the data file contains %q, typed as a name", form)
+			}
+		}
+	}
+
+	// The hash is of the folded name, so the name's counter is the same
+	// whatever case it is typed in.
+	if n := countedFailures(t, s, throttleKeys(s.throttleName("QUOKKA ZEPHYRINE"), testClient)[0]); n != 1 {
+		t.Errorf("failures counted for the name in upper case = %d, want 1", n)
+	}
+}
+
+func TestThrottleLegacyCountersHashed(t *testing.T) {
+	ctx := context.Background()
+	s, db := newStore(t)
+	mustCreate(t, s, "", "Ada", testPassword)
+
+	// Five failures of "Ada" from testClient, as versions before hashed
+	// names counted them, and a key that no version wrote.
+	v, err := json.Marshal(failureRecord{Count: throttleFreeFailures, Last: testNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bbolt.Tx) error {
+		legacy, err := tx.CreateBucketIfNotExists(legacyFailuresBucket)
+		if err != nil {
+			return err
+		}
+		for _, key := range []string{"pair:" + testClient + "\x00ada", "client:" + testClient, "name:ada", "other:ada"} {
+			if err := legacy.Put([]byte(key), v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	restarted := reopen(t, s, db)
+	useClock(restarted, testNow)
+	_, err = restarted.Login(ctx, "Ada", testPassword, testClient)
+	wantThrottled(t, err, time.Second)
+
+	var keys []string
+	err = db.View(func(tx *bbolt.Tx) error {
+		if tx.Bucket(legacyFailuresBucket) != nil {
+			t.Error("the bucket of counters with names in the clear is still there")
+		}
+		return tx.Bucket(failuresBucket).ForEach(func(k, _ []byte) error {
+			keys = append(keys, string(k))
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 3 {
+		t.Errorf("counters after the move = %q, want the three of Ada's failures", keys)
+	}
+	for _, k := range keys {
+		if strings.Contains(k, "ada") {
+			t.Errorf("counter key %q contains the name in the clear", k)
+		}
 	}
 }

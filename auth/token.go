@@ -141,6 +141,11 @@ func (s *Store) issueToken(rec *profileRecord) (Token, error) {
 // cause: a bad signature, an unknown or deleted profile, an expired or
 // revoked token, or a token version that has been raised since. A valid
 // token for a locked profile is a Session with Locked set, not an error.
+//
+// Verify does not count as activity for the idle lock, because a request
+// with a valid token may still fail a later check, such as the channel
+// secret of a cookie. The caller calls Touch once the request has passed
+// every check.
 func (s *Store) Verify(ctx context.Context, token string) (Session, error) {
 	if token == "" || len(token) > maxTokenBytes {
 		return Session{}, ErrInvalidToken
@@ -192,9 +197,6 @@ func (s *Store) Verify(ctx context.Context, token string) (Session, error) {
 		return Session{}, ErrInvalidToken
 	}
 
-	key, unlocked := s.unlocked.use(rec.ID, s.now())
-	if unlocked {
-		key.Wipe()
-	}
+	unlocked := s.unlocked.isUnlocked(rec.ID, s.now())
 	return Session{Profile: rec.profile(), TokenID: c.ID, ExpiresAt: c.ExpiresAt.Time, Locked: !unlocked, channelHash: c.Channel}, nil
 }

@@ -81,3 +81,68 @@ func TestUnreadableThreadRecordListed(t *testing.T) {
 		}
 	}
 }
+
+// damageMessage flips a byte of a message's sealed fields, as a change made
+// to the file outside Hearth would.
+func damageMessage(tb testing.TB, db *bbolt.DB, threadID, messageID string) {
+	tb.Helper()
+	err := db.Update(func(tx *bbolt.Tx) error {
+		msgs, key, err := messageKey(tx, threadID, messageID)
+		if err != nil {
+			return err
+		}
+		var mr messageRecord
+		if err := json.Unmarshal(msgs.Get(key), &mr); err != nil {
+			return err
+		}
+		mr.Sealed[len(mr.Sealed)-1] ^= 0xff
+		return putMessageRecord(msgs, key, &mr)
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+}
+
+func TestMarkThreadDamaged(t *testing.T) {
+	ctx := context.Background()
+	s, db, _ := newStore(t)
+	o := newOwner(resourceA)
+	hurt := mustCreateThread(t, s, o, "Hurt")
+	whole := mustCreateThread(t, s, o, "Whole")
+	bad := mustAppend(t, s, o, Message{ThreadID: hurt.ID, Role: RoleUser, Content: "damaged soon"})
+	mustAppend(t, s, o, Message{ThreadID: hurt.ID, Role: RoleUser, Content: "still fine"})
+	mustAppend(t, s, o, Message{ThreadID: whole.ID, Role: RoleUser, Content: "fine"})
+	damageMessage(t, db, hurt.ID, bad.ID)
+
+	msgs := mustLast(t, s, o, hurt.ID, 10)
+	if len(msgs) != 2 || !msgs[0].Damaged || msgs[1].Damaged || msgs[1].Content != "still fine" {
+		t.Fatalf("messages = %+v, want the first damaged and the second intact", msgs)
+	}
+	if mustThread(t, s, o, hurt.ID).DamagedMessages {
+		t.Error("thread marked before MarkThreadDamaged")
+	}
+
+	for i, want := range []bool{true, false} {
+		marked, err := s.MarkThreadDamaged(ctx, o, hurt.ID)
+		if err != nil || marked != want {
+			t.Errorf("MarkThreadDamaged call %d = %v, %v, want %v, nil", i+1, marked, err, want)
+		}
+	}
+
+	for _, th := range mustThreads(t, s, o) {
+		wantMarked := th.ID == hurt.ID
+		if th.DamagedMessages != wantMarked || th.Damaged {
+			t.Errorf("listed thread %q DamagedMessages, Damaged = %v, %v, want %v, false", th.Title, th.DamagedMessages, th.Damaged, wantMarked)
+		}
+	}
+	if got := mustThread(t, s, o, hurt.ID); !got.DamagedMessages || got.Title != "Hurt" {
+		t.Errorf("Thread = %+v, want its title and DamagedMessages", got)
+	}
+	title := "Hurt, renamed"
+	if got, err := s.UpdateThread(ctx, o, hurt.ID, ThreadUpdate{Title: &title}); err != nil || !got.DamagedMessages {
+		t.Errorf("UpdateThread = %+v, %v, want DamagedMessages kept", got, err)
+	}
+
+	// The mark does not stop the thread from being written to.
+	mustAppend(t, s, o, Message{ThreadID: hurt.ID, Role: RoleUser, Content: "after the damage"})
+}

@@ -14,14 +14,21 @@
 // associated data): titles, metadata, message text, parts and errors, and
 // working memory. Ids, times, counts, roles and statuses stay in the clear
 // so that threads can be listed and paged. A record that does not open is
-// returned with Damaged set rather than failing the whole read.
+// returned with Damaged set rather than failing the whole read. A thread
+// whose messages were found damaged can be marked (MarkThreadDamaged), so
+// that listings show it without opening its messages.
+//
+// A client request id is unique per resource: a retried request, with or
+// without its thread, finds the message it stored (ErrDuplicate).
 //
 // Layout in bbolt:
 //
 //	meta                          "schema" → schema version (uint64, big-endian)
-//	threads                       thread id → threadRecord JSON
+//	threads                       thread id → threadRecord (binary, or JSON when older)
 //	resources/<resourceID>/threads  thread id → update time
 //	resources/<resourceID>/recent   update time (big-endian ns) + thread id → empty
+//	resources/<resourceID>/requests client request id → thread id
+//	resources/<resourceID>/damaged  thread id → time a damaged message was found (big-endian ns)
 //	messages/<threadID>           sequence (uint64, big-endian) → messageRecord JSON
 //	message_ids/<threadID>        message id → sequence
 //	client_requests/<threadID>    client request id → message id

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -72,7 +71,8 @@ type Message struct {
 	PromptTokens int `json:"promptTokens,omitempty"`
 	ReplyTokens  int `json:"replyTokens,omitempty"`
 	// ClientRequestID is the id the client sent with the request that created
-	// the message. A second append with the same id returns ErrDuplicate.
+	// the message. It is unique per resource: a second append with the same
+	// id, to any thread of the resource, returns ErrDuplicate.
 	ClientRequestID string `json:"clientRequestId,omitempty"`
 	// Damaged is set when the message's sealed fields do not open with the
 	// owner's key. Content, Parts and Error are then empty.
@@ -95,9 +95,9 @@ type Part struct {
 // returns the message as stored, with its creation time. An empty ID gets a
 // new one from NewID; a caller that needs the id before the message exists
 // may set one from NewID itself. An empty Status is stored as
-// StatusComplete. If the thread already holds a message with m's
-// ClientRequestID, AppendMessage stores nothing and returns that message with
-// ErrDuplicate.
+// StatusComplete. If o already has a message with m's ClientRequestID, in
+// this thread or another, AppendMessage stores nothing and returns that
+// message with ErrDuplicate.
 func (s *Store) AppendMessage(ctx context.Context, o Owner, m Message) (Message, error) {
 	if err := checkMessage(&m); err != nil {
 		return Message{}, err
@@ -117,7 +117,7 @@ func (s *Store) AppendMessage(ctx context.Context, o Owner, m Message) (Message,
 			return err
 		}
 		if m.ClientRequestID != "" {
-			if existing, err := messageByRequest(tx, o, m.ThreadID, m.ClientRequestID); err != nil || existing != nil {
+			if existing, err := requestMessage(tx, o, m.ThreadID, m.ClientRequestID); err != nil || existing != nil {
 				duplicate = existing
 				return err
 			}
@@ -271,10 +271,8 @@ func (s *Store) DeleteMessage(ctx context.Context, o Owner, threadID, messageID 
 			return fmt.Errorf("decode message %s: %w", messageID, err)
 		}
 		if mr.ClientRequestID != "" {
-			if requests := tx.Bucket(requestsBucket).Bucket([]byte(threadID)); requests != nil {
-				if err := requests.Delete([]byte(mr.ClientRequestID)); err != nil {
-					return err
-				}
+			if err := unindexRequest(tx, o.ResourceID, threadID, mr.ClientRequestID); err != nil {
+				return err
 			}
 		}
 		if err := msgs.Delete(key); err != nil {
@@ -337,11 +335,7 @@ func appendMessage(tx *bbolt.Tx, o Owner, m *Message, rec *threadRecord) error {
 		return err
 	}
 	if m.ClientRequestID != "" {
-		requests, err := tx.Bucket(requestsBucket).CreateBucketIfNotExists([]byte(m.ThreadID))
-		if err != nil {
-			return err
-		}
-		if err := requests.Put([]byte(m.ClientRequestID), []byte(m.ID)); err != nil {
+		if err := indexRequest(tx, o.ResourceID, m.ThreadID, m.ID, m.ClientRequestID); err != nil {
 			return err
 		}
 	}
@@ -351,31 +345,6 @@ func appendMessage(tx *bbolt.Tx, o Owner, m *Message, rec *threadRecord) error {
 		rec.UpdatedAt = m.CreatedAt
 	}
 	return nil
-}
-
-// messageByRequest returns the message created with clientRequestID in a
-// thread, or nil if there is none.
-func messageByRequest(tx *bbolt.Tx, o Owner, threadID, clientRequestID string) (*Message, error) {
-	requests := tx.Bucket(requestsBucket).Bucket([]byte(threadID))
-	if requests == nil {
-		return nil, nil
-	}
-	id := requests.Get([]byte(clientRequestID))
-	if id == nil {
-		return nil, nil
-	}
-	msgs, key, err := messageKey(tx, threadID, string(id))
-	if errors.Is(err, ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	m, err := decodeMessage(msgs.Get(key), o, threadID)
-	if err != nil {
-		return nil, err
-	}
-	return &m, nil
 }
 
 // messageKey returns a thread's messages bucket and the key of messageID in

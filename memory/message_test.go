@@ -148,12 +148,21 @@ func TestAppendMessageDuplicateRequest(t *testing.T) {
 		t.Errorf("MessageCount = %d, want 1", n)
 	}
 
-	// Another thread with the same client request id is independent.
-	elsewhere := mustAppend(t, s, o, Message{ThreadID: other.ID, Role: RoleUser, Content: "hello there", ClientRequestID: "req-1"})
-	if elsewhere.ID == first.ID || elsewhere.Content != "hello there" {
-		t.Errorf("append to another thread = %+v, want a new message", elsewhere)
+	// Client request ids are unique per resource, so the same id sent to
+	// another thread is a retry too.
+	got, err = s.AppendMessage(ctx, o, Message{ThreadID: other.ID, Role: RoleUser, Content: "hello there", ClientRequestID: "req-1"})
+	if !errors.Is(err, ErrDuplicate) {
+		t.Fatalf("AppendMessage to another thread error = %v, want %v", err, ErrDuplicate)
 	}
-	wantContents(t, mustLast(t, s, o, other.ID, 10), []string{"hello there"})
+	if got.ID != first.ID || got.ThreadID != th.ID {
+		t.Errorf("duplicate in another thread returned message %s of thread %s, want %s of %s", got.ID, got.ThreadID, first.ID, th.ID)
+	}
+	if after := dumpDB(t, db); !slices.Equal(after, before) {
+		t.Error("a duplicate append to another thread changed the data file")
+	}
+	if byRequest, err := s.MessageByRequest(ctx, o, "req-1"); err != nil || byRequest.ID != first.ID {
+		t.Errorf("MessageByRequest(req-1) = %s, %v, want %s, nil", byRequest.ID, err, first.ID)
+	}
 
 	// Once its message is deleted, the client request id is free again.
 	if err := s.DeleteMessage(ctx, o, th.ID, first.ID); err != nil {

@@ -74,6 +74,10 @@ func TestOwnership(t *testing.T) {
 		{"DeleteMessage", func(o Owner, threadID string) error {
 			return s.DeleteMessage(ctx, o, threadID, msgs[1].ID)
 		}},
+		{"MarkThreadDamaged", func(o Owner, threadID string) error {
+			_, err := s.MarkThreadDamaged(ctx, o, threadID)
+			return err
+		}},
 		{"WorkingMemory", func(o Owner, threadID string) error {
 			_, err := s.WorkingMemory(ctx, o, threadID)
 			return err

@@ -22,7 +22,7 @@ import (
 )
 
 var updateTestdata = flag.Bool("update-testdata", false,
-	"write testdata/schema2.db if it does not exist; a committed data file is frozen and never rewritten")
+	"write the testdata/schema*.db files that do not exist; a committed data file is frozen and never rewritten")
 
 // writeSchema writes version as the schema version of the file at path,
 // creating the meta bucket if needed.
@@ -63,8 +63,8 @@ func TestOpenWritesSchema(t *testing.T) {
 	if got := readSchema(t, db); !bytes.Equal(got, want) {
 		t.Errorf("schema version bytes = %x, want %x", got, want)
 	}
-	if schemaVersion != 2 {
-		t.Errorf("schemaVersion = %d, want 2: a new schema needs a migration and a new frozen file in testdata", schemaVersion)
+	if schemaVersion != 3 {
+		t.Errorf("schemaVersion = %d, want 3: a new schema needs a migration and a new frozen file in testdata", schemaVersion)
 	}
 
 	// A second Open on the same file keeps working.
@@ -167,7 +167,8 @@ func TestOpenFileWithOtherBuckets(t *testing.T) {
 func TestOpenRunsMigration(t *testing.T) {
 	marker := []byte("migrated")
 	fail := errors.New("migration stopped on purpose")
-	t.Cleanup(func() { delete(migrations, schemaVersion-1) })
+	original := migrations[schemaVersion-1]
+	t.Cleanup(func() { migrations[schemaVersion-1] = original })
 
 	tests := []struct {
 		name       string
@@ -307,6 +308,9 @@ func TestWriteSchema2Testdata(t *testing.T) {
 	if _, err := os.Stat(frozenFile); err == nil {
 		t.Fatalf("%s exists and is frozen. Delete it by hand only if no release has written schema 2.", frozenFile)
 	}
+	if schemaVersion != 2 {
+		t.Fatalf("this code writes schema %d, so it cannot write %s", schemaVersion, frozenFile)
+	}
 	ctx := context.Background()
 	o := frozenOwner(t)
 	s, db := openStore(t, frozenFile)
@@ -439,6 +443,16 @@ func TestOpenSchema2Testdata(t *testing.T) {
 	dup, err := s.AppendMessage(ctx, o, Message{ThreadID: th.ID, Role: RoleUser, Content: "again", ClientRequestID: "req-frozen-1"})
 	if !errors.Is(err, ErrDuplicate) || dup.ID != frozenMessages[0].ID {
 		t.Errorf("AppendMessage with the stored client request id = %s, %v, want %s, %v", dup.ID, err, frozenMessages[0].ID, ErrDuplicate)
+	}
+	// The migration to schema 3 indexed the client request id for the
+	// whole resource.
+	if got := binary.BigEndian.Uint64(readSchema(t, db)); got != schemaVersion {
+		t.Errorf("schema version after Open = %d, want %d", got, schemaVersion)
+	}
+	startedIn, dup, err := s.StartThread(ctx, o, "", Message{Role: RoleUser, Content: "again", ClientRequestID: "req-frozen-1"})
+	if !errors.Is(err, ErrDuplicate) || startedIn.ID != frozenThreadID || dup.ID != frozenMessages[0].ID {
+		t.Errorf("StartThread with the stored client request id = thread %s message %s, %v, want %s, %s, %v",
+			startedIn.ID, dup.ID, err, frozenThreadID, frozenMessages[0].ID, ErrDuplicate)
 	}
 	around, err := s.MessageWithNeighbours(ctx, o, th.ID, frozenMessages[2].ID, 1)
 	if err != nil {

@@ -18,7 +18,8 @@ import (
 
 // schemaVersion is the layout version this code reads and writes. Version 1,
 // used before records were sealed, is not migrated: no release wrote it.
-const schemaVersion = 2
+// Version 3 added each resource's index of client request ids.
+const schemaVersion = 3
 
 var (
 	metaBucket       = []byte("meta")
@@ -31,15 +32,19 @@ var (
 	// vectorsBucket is declared in vectors.go.
 
 	// Sub-buckets of a resource's bucket.
-	ownedBucket  = []byte("threads") // thread id → update time (recentKey prefix)
-	recentBucket = []byte("recent")  // recentKey → empty
+	ownedBucket    = []byte("threads")  // thread id → update time (recentKey prefix)
+	recentBucket   = []byte("recent")   // recentKey → empty
+	requestsIndex  = []byte("requests") // client request id → thread id
+	damagedThreads = []byte("damaged")  // thread id → time a damaged message was found
 
 	schemaKey = []byte("schema")
 )
 
 // migrations upgrade a data file from the version of their index to the
 // next one, inside the transaction that opens the store.
-var migrations = map[uint64]func(tx *bbolt.Tx) error{}
+var migrations = map[uint64]func(tx *bbolt.Tx) error{
+	2: indexClientRequests,
+}
 
 // Limits on caller input.
 const (

@@ -30,6 +30,10 @@ type Thread struct {
 	// owner's key: the record was changed or written under another key.
 	// Title and Metadata are then empty.
 	Damaged bool `json:"damaged,omitempty"`
+	// DamagedMessages is set once a read has found a message of the thread
+	// that does not open (see MarkThreadDamaged). The thread's own fields
+	// and its other messages are unaffected.
+	DamagedMessages bool `json:"damagedMessages,omitempty"`
 }
 
 // ThreadPage selects a page of a resource's threads, newest first.
@@ -73,16 +77,79 @@ func (s *Store) CreateThread(ctx context.Context, o Owner, title string, metadat
 	return rec.thread(id, o.Key), nil
 }
 
+// StartThread creates a thread owned by o with m as its first message, in
+// one transaction, so that no thread is left without the message it was
+// created for. An empty title becomes DefaultThreadTitle, and m is checked
+// and completed as by AppendMessage. If o already has a message with m's
+// ClientRequestID, StartThread creates nothing and returns that message and
+// its thread with ErrDuplicate.
+func (s *Store) StartThread(ctx context.Context, o Owner, title string, m Message) (Thread, Message, error) {
+	if err := checkOwner(o); err != nil {
+		return Thread{}, Message{}, err
+	}
+	if err := checkMessage(&m); err != nil {
+		return Thread{}, Message{}, err
+	}
+	secrets, err := newThreadSecrets(title, nil)
+	if err != nil {
+		return Thread{}, Message{}, err
+	}
+	if m.ID == "" {
+		m.ID = NewID()
+	} else if !ValidID(m.ID) {
+		return Thread{}, Message{}, fmt.Errorf("start thread: invalid message id %q", m.ID)
+	}
+
+	id := NewID()
+	now := s.now().UTC()
+	m.ThreadID, m.CreatedAt = id, now
+	fresh := threadRecord{ResourceID: o.ResourceID, CreatedAt: now, UpdatedAt: now}
+	if fresh.Sealed, err = sealThreadSecrets(o.Key, secrets, threadAD(o.ResourceID, id)); err != nil {
+		return Thread{}, Message{}, err
+	}
+
+	var t Thread
+	var duplicate *Message
+	err = s.update(func(tx *bbolt.Tx) error {
+		duplicate = nil
+		if m.ClientRequestID != "" {
+			existing, err := requestMessage(tx, o, "", m.ClientRequestID)
+			if err != nil || existing != nil {
+				duplicate = existing
+				if err == nil {
+					t, err = ownedThreadView(tx, o, existing.ThreadID)
+				}
+				return err
+			}
+		}
+		// bbolt may run this function twice, so it counts the message in a
+		// copy of the record.
+		rec := fresh
+		if err := appendMessage(tx, o, &m, &rec); err != nil {
+			return err
+		}
+		if err := putThread(tx, id, &rec, time.Time{}); err != nil {
+			return err
+		}
+		t = rec.thread(id, o.Key)
+		return nil
+	})
+	if err != nil {
+		return Thread{}, Message{}, fmt.Errorf("start thread: %w", err)
+	}
+	if duplicate != nil {
+		return t, *duplicate, ErrDuplicate
+	}
+	return t, m, nil
+}
+
 // Thread returns the thread with the given id if o owns it.
 func (s *Store) Thread(ctx context.Context, o Owner, threadID string) (Thread, error) {
 	var t Thread
 	err := s.db.View(func(tx *bbolt.Tx) error {
-		rec, err := ownedThread(tx, o, threadID)
-		if err != nil {
-			return err
-		}
-		t = rec.thread(threadID, o.Key)
-		return nil
+		var err error
+		t, err = ownedThreadView(tx, o, threadID)
+		return err
 	})
 	if err != nil {
 		return Thread{}, fmt.Errorf("get thread %s: %w", threadID, err)
@@ -114,6 +181,7 @@ func (s *Store) Threads(ctx context.Context, o Owner, page ThreadPage) ([]Thread
 			return nil
 		}
 		all := tx.Bucket(threadsBucket)
+		damaged := owned.Bucket(damagedThreads)
 		c := owned.Bucket(recentBucket).Cursor()
 
 		k, _ := c.Last()
@@ -139,7 +207,10 @@ func (s *Store) Threads(ctx context.Context, o Owner, page ThreadPage) ([]Thread
 				threads = append(threads, Thread{ID: string(id), ResourceID: o.ResourceID, Metadata: json.RawMessage("{}"), Damaged: true})
 				continue
 			}
-			threads = append(threads, rec.thread(string(id), o.Key))
+			t := rec.thread(string(id), o.Key)
+			// Most resources have no damaged marks, and then no bucket.
+			t.DamagedMessages = damaged != nil && damaged.Get(id) != nil
+			threads = append(threads, t)
 		}
 		return nil
 	})
@@ -181,6 +252,7 @@ func (s *Store) UpdateThread(ctx context.Context, o Owner, threadID string, u Th
 			return err
 		}
 		t = rec.thread(threadID, o.Key)
+		t.DamagedMessages = markedDamaged(tx, o.ResourceID, threadID)
 		return nil
 	})
 	if err != nil {
@@ -204,6 +276,14 @@ func (s *Store) DeleteThread(ctx context.Context, o Owner, threadID string) erro
 		if err := owned.Bucket(ownedBucket).Delete([]byte(threadID)); err != nil {
 			return err
 		}
+		if damaged := owned.Bucket(damagedThreads); damaged != nil {
+			if err := damaged.Delete([]byte(threadID)); err != nil {
+				return err
+			}
+		}
+		if err := unindexThreadRequests(tx, o.ResourceID, threadID); err != nil {
+			return err
+		}
 		ids, err := threadMessageIDs(tx, threadID)
 		if err != nil {
 			return err
@@ -223,8 +303,9 @@ func (s *Store) DeleteThread(ctx context.Context, o Owner, threadID string) erro
 }
 
 // ForkThread creates a new thread with copies of the messages of threadID up
-// to and including messageID. The copies get new ids; the new thread's title
-// says where it came from.
+// to and including messageID. The copies get new ids and no client request
+// ids, because no client request created them. The new thread's title names
+// the thread it came from.
 func (s *Store) ForkThread(ctx context.Context, o Owner, threadID, messageID string) (Thread, error) {
 	if err := checkOwner(o); err != nil {
 		return Thread{}, err
@@ -268,7 +349,7 @@ func (s *Store) ForkThread(ctx context.Context, o Owner, threadID, messageID str
 			if m.Damaged {
 				return fmt.Errorf("message %s of thread %s is damaged and cannot be copied", m.ID, threadID)
 			}
-			m.ID, m.ThreadID = NewID(), forkID
+			m.ID, m.ThreadID, m.ClientRequestID = NewID(), forkID, ""
 			if err := appendMessage(tx, o, &m, &forkRec); err != nil {
 				return err
 			}
@@ -343,6 +424,18 @@ func ownedThread(tx *bbolt.Tx, o Owner, threadID string) (*threadRecord, error) 
 		return nil, ErrNotFound
 	}
 	return rec, nil
+}
+
+// ownedThreadView returns the public form of threadID if o owns it, with its
+// damaged mark.
+func ownedThreadView(tx *bbolt.Tx, o Owner, threadID string) (Thread, error) {
+	rec, err := ownedThread(tx, o, threadID)
+	if err != nil {
+		return Thread{}, err
+	}
+	t := rec.thread(threadID, o.Key)
+	t.DamagedMessages = markedDamaged(tx, o.ResourceID, threadID)
+	return t, nil
 }
 
 // writableThread returns the record of a thread that o owns and whose

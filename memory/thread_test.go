@@ -474,9 +474,12 @@ func TestDeleteThread(t *testing.T) {
 	deleted := mustCreateThread(t, s, o, "to delete")
 	remaining := mustCreateThread(t, s, o, "to keep")
 	for i := range 3 {
-		for _, th := range []Thread{deleted, remaining} {
-			mustAppend(t, s, o, Message{ThreadID: th.ID, Role: RoleUser, Content: fmt.Sprintf("message %d", i), ClientRequestID: fmt.Sprintf("req-%d", i)})
+		for j, th := range []Thread{deleted, remaining} {
+			mustAppend(t, s, o, Message{ThreadID: th.ID, Role: RoleUser, Content: fmt.Sprintf("message %d", i), ClientRequestID: fmt.Sprintf("req-%d-%d", j, i)})
 		}
+	}
+	if _, err := s.MarkThreadDamaged(ctx, o, deleted.ID); err != nil {
+		t.Fatal(err)
 	}
 	mustReplace(t, s, o, WorkingMemoryUpdate{ThreadID: deleted.ID, Content: "thread notes"})
 	mustReplace(t, s, o, WorkingMemoryUpdate{ThreadID: remaining.ID, Content: "remaining notes"})
@@ -503,6 +506,14 @@ func TestDeleteThread(t *testing.T) {
 	if keys := bucketKeys(t, db, string(resourcesBucket), resourceA, string(ownedBucket)); !slices.Equal(keys, []string{remaining.ID}) {
 		t.Errorf("resource's thread index = %v, want only %s", keys, remaining.ID)
 	}
+	if keys := bucketKeys(t, db, string(resourcesBucket), resourceA, string(requestsIndex)); !slices.Equal(keys, []string{"req-1-0", "req-1-1", "req-1-2"}) {
+		t.Errorf("resource's client request index = %v, want only the remaining thread's", keys)
+	}
+	if keys := bucketKeys(t, db, string(resourcesBucket), resourceA, string(damagedThreads)); len(keys) != 0 {
+		t.Errorf("resource's damaged marks = %v, want none", keys)
+	}
+	// The deleted thread's client request ids are free again.
+	mustAppend(t, s, o, Message{ThreadID: remaining.ID, Role: RoleUser, Content: "message 3", ClientRequestID: "req-0-0"})
 	recent := bucketKeys(t, db, string(resourcesBucket), resourceA, string(recentBucket))
 	if len(recent) != 1 || !strings.HasSuffix(recent[0], remaining.ID) {
 		t.Errorf("resource's recent index has %d keys, want one for %s", len(recent), remaining.ID)
@@ -523,7 +534,7 @@ func TestDeleteThread(t *testing.T) {
 	if got := threadIDs(mustThreads(t, s, o)); !slices.Equal(got, []string{remaining.ID}) {
 		t.Errorf("Threads = %v, want only %s", got, remaining.ID)
 	}
-	wantContents(t, mustLast(t, s, o, remaining.ID, 10), []string{"message 0", "message 1", "message 2"})
+	wantContents(t, mustLast(t, s, o, remaining.ID, 10), []string{"message 0", "message 1", "message 2", "message 3"})
 	for _, bucket := range []string{string(messagesBucket), string(messageIDsBucket), string(requestsBucket)} {
 		if !bucketExists(t, db, bucket, remaining.ID) {
 			t.Errorf("bucket %s/%s of the remaining thread is deleted", bucket, remaining.ID)

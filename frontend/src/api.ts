@@ -68,6 +68,8 @@ export interface Thread {
   messageCount: number;
   /** Set when the thread's record cannot be read with the profile's key. */
   damaged?: boolean;
+  /** Set once opening the thread has found a message that cannot be read. */
+  damagedMessages?: boolean;
 }
 
 /**
@@ -228,6 +230,7 @@ const serverErrorCodes = [
   "not_found",
   "invalid_request",
   "conflict",
+  "duplicate_request",
   "rate_limited",
   "too_large",
   "unsupported_media_type",

@@ -228,6 +228,7 @@ export const strings = {
     newChat: "New chat",
     noThreads: "No chats yet.",
     damagedThread: "Unreadable chat",
+    damagedMessages: "Some messages cannot be read",
     threadsFailed: (reason: string) => `The chats could not be loaded: ${reason}`,
     newChatFailed: (reason: string) => `A new chat could not be started: ${reason}`,
     retry: "Try again",

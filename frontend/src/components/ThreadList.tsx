@@ -27,6 +27,7 @@ export function ThreadList({ threads, openThreadId, onOpen }: ThreadListProps) {
             onClick={() => onOpen(thread.id)}
           >
             <span className="thread-title">{thread.damaged ? strings.workspace.damagedThread : thread.title}</span>
+            {thread.damagedMessages && !thread.damaged && <span className="thread-damage">{strings.workspace.damagedMessages}</span>}
             <time className="thread-time" dateTime={thread.updatedAt}>
               {updatedAtFormat.format(new Date(thread.updatedAt))}
             </time>
