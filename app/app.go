@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -113,6 +114,10 @@ func Open(cfg Config) (*App, error) {
 	}
 	recallCfg := cfg.Recall
 	recallCfg.Embedders, recallCfg.DefaultEmbedder, recallCfg.Logger = embedders.build, builtinSpec, log
+	recallCfg.StillUnlocked = func(resourceID string) bool {
+		profileID, ok := strings.CutPrefix(resourceID, auth.ResourcePrefix)
+		return ok && profiles.IsUnlocked(profileID)
+	}
 	recall, err := memory.NewRecall(store, recallCfg)
 	if err != nil {
 		db.Close()

@@ -1,11 +1,14 @@
 package app
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
 	"hearth/memory"
+	"hearth/memory/embed"
 )
 
 // recallPartType is the type of the chat stream's data part that lists the
@@ -14,12 +17,18 @@ const recallPartType = "data-recall"
 
 // recallSearchRequest is the body of POST /api/memory/recall/search.
 type recallSearchRequest struct {
-	Query        string `json:"query"`
-	ThreadID     string `json:"threadId"`
-	Scope        string `json:"scope"`
-	TopK         int    `json:"topK"`
-	MessageRange int    `json:"messageRange"`
+	Query    string `json:"query"`
+	ThreadID string `json:"threadId"`
+	Scope    string `json:"scope"`
+	TopK     int    `json:"topK"`
+	// MessageRange is a pointer so that 0 (no context) differs from
+	// leaving it out (the default).
+	MessageRange *int `json:"messageRange"`
 }
+
+// searchTimeout bounds a search request, whose embedder may be a slow
+// remote server.
+const searchTimeout = 30 * time.Second
 
 // recalledView is one message found by a recall search.
 type recalledView struct {
@@ -84,8 +93,21 @@ func (a *App) handleRecallSearch(w http.ResponseWriter, r *http.Request, u user)
 			return err
 		}
 	}
-	found, err := a.recall.Search(r.Context(), owner, memory.RecallQuery{
-		Text: req.Query, ThreadID: req.ThreadID, Scope: memory.RecallScope(req.Scope), TopK: req.TopK, MessageRange: req.MessageRange,
+	span := 0 // memory's default
+	if req.MessageRange != nil {
+		if *req.MessageRange < 0 {
+			return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Field: "messageRange",
+				Message: fmt.Sprintf("messageRange is %d; use 0 to 10, or leave it out for 1.", *req.MessageRange)}
+		}
+		span = *req.MessageRange
+		if span == 0 {
+			span = -1 // memory's "none"
+		}
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), searchTimeout)
+	defer cancel()
+	found, err := a.recall.Search(ctx, owner, memory.RecallQuery{
+		Text: req.Query, ThreadID: req.ThreadID, Scope: memory.RecallScope(req.Scope), TopK: req.TopK, MessageRange: span,
 	})
 	if err != nil {
 		var input *memory.InputError
@@ -101,8 +123,29 @@ func (a *App) handleRecallSearch(w http.ResponseWriter, r *http.Request, u user)
 // recallError maps the errors of memory.Recall that toAPIError does not
 // know.
 func recallError(err error) error {
-	if errors.Is(err, memory.ErrRecallLocked) {
+	var input *memory.InputError
+	switch {
+	case errors.Is(err, memory.ErrRecallLocked):
 		return &apiError{Status: http.StatusUnauthorized, Code: CodeLocked, Message: "Your profile is locked. Enter your password to unlock it."}
+	case errors.As(err, &input):
+		return err
+	case errors.Is(err, context.DeadlineExceeded):
+		return &apiError{Status: http.StatusGatewayTimeout, Code: CodeEmbedderUnavailable,
+			Message: fmt.Sprintf("The embedder did not answer within %v. Check that its server is running, or choose another embedder in the Memory settings.", searchTimeout)}
+	case isEmbedderError(err):
+		return &apiError{Status: http.StatusBadGateway, Code: CodeEmbedderUnavailable, Message: sentence(err.Error())}
 	}
 	return err
+}
+
+// isEmbedderError reports whether err comes from an embedder: a server
+// that failed, a missing model, a rejected key or a wrong answer.
+func isEmbedderError(err error) bool {
+	for _, sentinel := range []error{embed.ErrModelNotFound, embed.ErrUnauthorized, embed.ErrRateLimited, embed.ErrUnavailable,
+		embed.ErrRejected, embed.ErrDimensionMismatch, embed.ErrInvalidResponse} {
+		if errors.Is(err, sentinel) {
+			return true
+		}
+	}
+	return false
 }

@@ -14,6 +14,7 @@ import (
 
 	"hearth/memory"
 	"hearth/memory/embed"
+	"hearth/memory/vector"
 )
 
 // Embedder kinds a profile can choose for semantic recall.
@@ -186,8 +187,17 @@ func (a *App) chooseEmbedder(ctx context.Context, owner memory.Owner, spec embed
 	// installed or a wrong key now, rather than in the background later.
 	probeCtx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
-	if _, err := e.Embed(probeCtx, []string{"Hearth checks that this embedder works."}); err != nil {
+	vectors, err := e.Embed(probeCtx, []string{"Hearth checks that this embedder works."})
+	if err != nil {
 		return embedderProbeError(spec, err)
+	}
+	if len(vectors) != 1 {
+		return &apiError{Status: http.StatusBadGateway, Code: CodeEmbedderUnavailable, Field: "embedder",
+			Message: fmt.Sprintf("The embedder returned %d vectors for 1 text; check that the server is an embedding API.", len(vectors))}
+	}
+	if len(vectors[0]) > vector.MaxDim {
+		return &apiError{Status: http.StatusBadGateway, Code: CodeEmbedderUnavailable, Field: "embedder",
+			Message: fmt.Sprintf("The embedder returns vectors of %d dimensions; Hearth's index holds at most %d. Choose a smaller model or set dimensions.", len(vectors[0]), vector.MaxDim)}
 	}
 	return a.recall.SetEmbedder(ctx, owner, raw)
 }

@@ -153,7 +153,7 @@ func TestRecallSettingsAndSearch(t *testing.T) {
 	}
 
 	var found recallResultsJSON
-	env.mustJSON("POST", "/api/memory/recall/search", ada, map[string]any{"query": "boil egg", "messageRange": -1}, http.StatusOK, &found)
+	env.mustJSON("POST", "/api/memory/recall/search", ada, map[string]any{"query": "boil egg", "messageRange": 0}, http.StatusOK, &found)
 	if len(found.Results) == 0 || found.Results[0].ThreadID != thread.ID || found.Results[0].ThreadTitle == "" || found.Results[0].Similarity <= 0 {
 		t.Errorf("search found %+v", found.Results)
 	}
@@ -172,6 +172,8 @@ func TestRecallSettingsAndSearch(t *testing.T) {
 		{"query": " "},
 		{"query": "egg", "topK": 500},
 		{"query": "egg", "scope": "everywhere"},
+		{"query": "egg", "messageRange": -1},
+		{"query": "egg", "messageRange": 11},
 	} {
 		resp, body := env.do("POST", "/api/memory/recall/search", ada, bad)
 		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "invalid_request") {
@@ -223,7 +225,7 @@ func TestRecallSwitchToOllamaEmbedder(t *testing.T) {
 		t.Errorf("after re-embedding the status is %+v, want 4 vectors of dimension 768", settings.Status)
 	}
 	var found recallResultsJSON
-	env.mustJSON("POST", "/api/memory/recall/search", ada, map[string]any{"query": "The plumber comes on Monday.", "topK": 1, "messageRange": -1}, http.StatusOK, &found)
+	env.mustJSON("POST", "/api/memory/recall/search", ada, map[string]any{"query": "The plumber comes on Monday.", "topK": 1, "messageRange": 0}, http.StatusOK, &found)
 	if len(found.Results) != 1 || found.Results[0].Message.Content != "The plumber comes on Monday." {
 		t.Errorf("after the switch the exact text is not found first: %+v", found.Results)
 	}
@@ -242,6 +244,11 @@ func TestRecallSwitchToOllamaEmbedder(t *testing.T) {
 	}
 	if s := env.recallSettings(ada); s.Status.LastError == "" || s.Status.Pending == 0 {
 		t.Errorf("with the embedder down the status is %+v, want a last error and pending messages", s.Status)
+	}
+	// A search then says what is wrong instead of failing inside Hearth.
+	resp, body = env.do("POST", "/api/memory/recall/search", ada, map[string]any{"query": "plumber"})
+	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(string(body), "embedder_unavailable") || !strings.Contains(string(body), "ollama pull") {
+		t.Errorf("search with the embedder down: %d %s, want 502 embedder_unavailable naming ollama pull", resp.StatusCode, body)
 	}
 }
 

@@ -43,10 +43,13 @@ type Profile struct {
 	IdleLock time.Duration `json:"-"`
 }
 
+// ResourcePrefix starts the resource id of every profile, as in Mastra.
+const ResourcePrefix = "user_"
+
 // ResourceID returns the id under which the memory store keeps the profile's
 // threads, following Mastra's convention of one resource per user.
 func (p Profile) ResourceID() string {
-	return "user_" + p.ID
+	return ResourcePrefix + p.ID
 }
 
 // normalizeName validates a profile name and returns it cleaned for display

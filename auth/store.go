@@ -320,6 +320,12 @@ func (s *Store) OnLock(fn func(profileID string)) {
 	s.unlocked.onLock = fn
 }
 
+// IsUnlocked reports whether profileID is unlocked, without counting as
+// activity for the idle lock.
+func (s *Store) IsUnlocked(profileID string) bool {
+	return s.unlocked.isUnlocked(profileID, s.now())
+}
+
 // Touch counts a request of profileID as activity for the idle lock and
 // reports whether the profile is unlocked. Call it only for a request that
 // has passed every check, so that refused requests cannot keep a profile

@@ -71,6 +71,11 @@ type RecallConfig struct {
 	RetryFirst, RetryMax time.Duration
 	// IndexOptions configures the vector index of each space.
 	IndexOptions vector.Options
+	// StillUnlocked, when set, reports whether a resource is still
+	// unlocked. The worker checks it before loading, so that a request
+	// that raced a lock cannot leave an index and a key in memory for a
+	// locked resource.
+	StillUnlocked func(resourceID string) bool
 }
 
 // Recall finds earlier messages similar to a text, for the assistant's
@@ -96,6 +101,7 @@ type Recall struct {
 	mu        sync.Mutex
 	resources map[string]*recallResource
 	locks     map[string]*sync.Mutex // write lock of each resource
+	erased    map[string]bool        // resources whose data was erased
 	closed    bool
 }
 
@@ -107,6 +113,9 @@ type recallResource struct {
 	// write is held while vectors are written to or deleted from bbolt
 	// and the index, so that the two stay the same.
 	write *sync.Mutex
+	// dropped is set, under write, once the resource's data is erased;
+	// nothing may be written for it after that.
+	dropped bool
 
 	ready   chan struct{} // closed when the spaces are loaded
 	loadErr error         // set before ready is closed
@@ -153,6 +162,10 @@ func (sp *recallSpace) markChanged() {
 type searchView struct {
 	index    *vector.Index
 	embedder Embedder
+	// During a change of embedder, fallback is the space being filled,
+	// searched when the old embedder cannot embed the query, such as when
+	// its server is down, which is often why the embedder was changed.
+	fallback *searchView
 }
 
 // RecallStatus reports the progress of a resource's semantic recall.
@@ -219,6 +232,7 @@ func NewRecall(store *Store, cfg RecallConfig) (*Recall, error) {
 		log:       cfg.Logger,
 		resources: make(map[string]*recallResource),
 		locks:     make(map[string]*sync.Mutex),
+		erased:    make(map[string]bool),
 	}
 	store.recall = r
 	return r, nil
@@ -247,6 +261,9 @@ func (r *Recall) Unlock(o Owner) error {
 	defer r.mu.Unlock()
 	if r.closed {
 		return errors.New("recall is closed")
+	}
+	if r.erased[o.ResourceID] {
+		return ErrRecallLocked
 	}
 	if _, ok := r.resources[o.ResourceID]; ok {
 		return nil
@@ -291,6 +308,19 @@ func (r *Recall) Lock(resourceID string) {
 	}
 }
 
+// lockIf locks rr's resource if rr is still the one loaded for it.
+func (r *Recall) lockIf(rr *recallResource) {
+	r.mu.Lock()
+	current := r.resources[rr.owner.ResourceID] == rr
+	if current {
+		delete(r.resources, rr.owner.ResourceID)
+	}
+	r.mu.Unlock()
+	if current {
+		rr.stop(false)
+	}
+}
+
 // Close locks every resource, saving their indexes.
 func (r *Recall) Close() {
 	r.mu.Lock()
@@ -310,8 +340,10 @@ func (r *Recall) dropLocked(resourceID string) {
 	r.mu.Lock()
 	rr := r.resources[resourceID]
 	delete(r.resources, resourceID)
+	r.erased[resourceID] = true
 	r.mu.Unlock()
 	if rr != nil {
+		rr.dropped = true
 		rr.cancel()
 		go func() {
 			<-rr.done
@@ -479,6 +511,11 @@ func (rr *recallResource) stop(save bool) {
 	<-rr.done
 	if save && rr.loadErr == nil {
 		rr.write.Lock()
+		if rr.dropped {
+			rr.write.Unlock()
+			rr.owner.Key.Wipe()
+			return
+		}
 		var changed []*recallSpace
 		for _, sp := range []*recallSpace{rr.current, rr.previous} {
 			if sp != nil && !sp.changed.IsZero() {
@@ -563,7 +600,11 @@ func (r *Recall) forget(resourceID string, keys []string) {
 // The caller holds the write lock.
 func (rr *recallResource) updateCounts() {
 	if sp := rr.searchSpace(); sp != nil {
-		rr.view.Store(&searchView{index: sp.index, embedder: sp.embedder})
+		view := &searchView{index: sp.index, embedder: sp.embedder}
+		if rr.previous != nil && rr.current != nil {
+			view.fallback = &searchView{index: rr.current.index, embedder: rr.current.embedder}
+		}
+		rr.view.Store(view)
 	}
 	rr.setStatus(func(st *RecallStatus) {
 		st.Vectors = 0

@@ -83,17 +83,12 @@ func (r *Recall) Search(ctx context.Context, o Owner, q RecallQuery) ([]Recalled
 		return nil, err
 	}
 	view := rr.view.Load()
-	if view == nil || view.index == nil || view.index.Len() == 0 {
+	if view == nil {
 		return nil, nil
 	}
-
-	index, embedder := view.index, view.embedder
-	vectors, err := embedder.Embed(ctx, []string{truncateText(q.Text)})
-	if err != nil {
-		return nil, fmt.Errorf("embed the query: %w", err)
-	}
-	if len(vectors) != 1 {
-		return nil, fmt.Errorf("embedder %s returned %d vectors for 1 text", embedder.ID(), len(vectors))
+	index, query, err := embedQuery(ctx, view, truncateText(q.Text))
+	if err != nil || index == nil {
+		return nil, err
 	}
 
 	excluded := make(map[string]bool, len(q.Exclude))
@@ -109,11 +104,48 @@ func (r *Recall) Search(ctx context.Context, o Owner, q RecallQuery) ([]Recalled
 	}
 	// Twice as many as needed, so that matches whose text repeats another
 	// one, as in a forked thread, can be skipped.
-	hits, err := index.Search(vectors[0], 2*q.TopK, filter)
+	hits, err := index.Search(query, 2*q.TopK, filter)
 	if err != nil {
 		return nil, fmt.Errorf("search recall index: %w", err)
 	}
 	return r.store.recalledMessages(ctx, o, hits, q, excluded)
+}
+
+// embedQuery embeds text for the view's index, or for its fallback when
+// the view's embedder fails and the fallback holds vectors. It returns a
+// nil index when there is nothing to search.
+func embedQuery(ctx context.Context, view *searchView, text string) (*vector.Index, []float32, error) {
+	if view.index == nil || view.index.Len() == 0 {
+		if view.fallback != nil {
+			return embedQuery(ctx, view.fallback, text)
+		}
+		return nil, nil, nil
+	}
+	primary := ctx
+	if view.fallback != nil {
+		// Leave the fallback half of the time, so that a slow old server
+		// does not use it all.
+		wait := 10 * time.Second
+		if deadline, ok := ctx.Deadline(); ok {
+			wait = time.Until(deadline) / 2
+		}
+		var cancel context.CancelFunc
+		primary, cancel = context.WithTimeout(ctx, wait)
+		defer cancel()
+	}
+	vectors, err := view.embedder.Embed(primary, []string{text})
+	if err == nil && len(vectors) != 1 {
+		err = fmt.Errorf("embedder %s returned %d vectors for 1 text", view.embedder.ID(), len(vectors))
+	}
+	if err != nil {
+		if view.fallback != nil && ctx.Err() == nil {
+			if index, query, ferr := embedQuery(ctx, view.fallback, text); ferr == nil && index != nil {
+				return index, query, nil
+			}
+		}
+		return nil, nil, fmt.Errorf("embed the query: %w", err)
+	}
+	return view.index, vectors[0], nil
 }
 
 func checkRecallQuery(q RecallQuery) (RecallQuery, error) {
@@ -180,7 +212,7 @@ func (s *Store) recalledMessages(ctx context.Context, o Owner, hits []vector.Res
 					match = &window[i]
 				}
 			}
-			if match == nil || match.Damaged || texts[strings.TrimSpace(match.Content)] {
+			if match == nil || embeddableText(*match) == "" || texts[strings.TrimSpace(match.Content)] {
 				continue
 			}
 			texts[strings.TrimSpace(match.Content)] = true
@@ -191,7 +223,7 @@ func (s *Store) recalledMessages(ctx context.Context, o Owner, hits []vector.Res
 				titles[threadID] = title
 			}
 			for _, m := range window {
-				if excluded[m.ID] || m.Damaged || m.Content == "" {
+				if excluded[m.ID] || m.Damaged || strings.TrimSpace(m.Content) == "" {
 					continue
 				}
 				isMatch := m.ID == messageID

@@ -41,11 +41,14 @@ type controlled struct {
 	calls   atomic.Int32  // calls made
 	gate    chan struct{} // when set, each call waits for a receive
 	entered chan struct{}
+	// blockIf, when set, limits the gate to calls whose first text
+	// contains it.
+	blockIf string
 }
 
 func (c *controlled) Embed(ctx context.Context, texts []string) ([]embed.Vector, error) {
 	c.calls.Add(1)
-	if c.gate != nil {
+	if c.gate != nil && (c.blockIf == "" || strings.Contains(texts[0], c.blockIf)) {
 		select {
 		case c.entered <- struct{}{}:
 		default:
@@ -722,4 +725,117 @@ func float32Bytes(v []float32) []byte {
 		out = binary.LittleEndian.AppendUint32(out, math.Float32bits(x))
 	}
 	return out
+}
+
+// A message whose newer record says it has nothing to embed any more, such
+// as a reply that ended in an error, must not come back from an older
+// snapshot that still holds its vector.
+func TestRecallSnapshotDropsBlankedVector(t *testing.T) {
+	path := t.TempDir() + "/hearth.db"
+	o := newOwner(resourceA)
+	f := newRecallFixture(t, path, RecallConfig{})
+	f.unlock(t, o)
+	th := mustCreateThread(t, f.store, o, "Vault")
+	msgs := f.say(t, o, th.ID, "Remind me of something.", "The vault code is 4417.")
+	f.wait(t, o)
+	f.recall.Lock(o.ResourceID) // the snapshot holds the reply's vector
+
+	f.unlock(t, o)
+	f.wait(t, o)
+	msgs[1].Status, msgs[1].Error = StatusError, "The model stopped."
+	if _, err := f.store.UpdateMessage(context.Background(), o, msgs[1]); err != nil {
+		t.Fatal(err)
+	}
+	f.recall.Enqueue(o, th.ID)
+	f.wait(t, o)
+	// Stop as after a crash: no newer snapshot.
+	rr, _ := f.recall.unlocked(o)
+	rr.cancel()
+	<-rr.done
+	f.recall.mu.Lock()
+	delete(f.recall.resources, o.ResourceID)
+	f.recall.mu.Unlock()
+	f.db.Close()
+
+	g := newRecallFixture(t, path, RecallConfig{})
+	g.unlock(t, o)
+	g.wait(t, o)
+	if n := g.recall.Status(o).Vectors; n != 1 {
+		t.Errorf("after reopening the index holds %d vectors, want 1 (the user message)", n)
+	}
+	for _, r := range g.search(t, o, RecallQuery{Text: "vault code 4417", TopK: 5, MessageRange: -1}) {
+		if r.Message.ID == msgs[1].ID {
+			t.Errorf("the reply that ended in an error was recalled from the old snapshot")
+		}
+	}
+}
+
+// Deleting a resource right after it was unlocked must leave no recall
+// data behind, however far the worker got.
+func TestRecallDeleteRightAfterUnlock(t *testing.T) {
+	f := newRecallFixture(t, "", RecallConfig{})
+	for i := range 30 {
+		o := newOwner(fmt.Sprintf("user_%02d", i))
+		f.unlock(t, o)
+		if err := f.store.DeleteResource(context.Background(), o.ResourceID); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.recall.Unlock(o); !errors.Is(err, ErrRecallLocked) {
+			t.Errorf("Unlock after DeleteResource: %v, want ErrRecallLocked", err)
+		}
+	}
+	f.recall.Close()
+	f.db.View(func(tx *bbolt.Tx) error {
+		return tx.Bucket(vectorsBucket).ForEachBucket(func(name []byte) error {
+			t.Errorf("recall data of deleted resource %s is in the file", name)
+			return nil
+		})
+	})
+}
+
+// A request may unlock recall just after its profile locked; the worker
+// then finds the profile locked and loads nothing.
+func TestRecallUnlockAfterProfileLocked(t *testing.T) {
+	f := newRecallFixture(t, "", RecallConfig{StillUnlocked: func(string) bool { return false }})
+	o := newOwner(resourceA)
+	f.unlock(t, o)
+	deadline := time.Now().Add(5 * time.Second)
+	for f.recall.Status(o).State != "locked" && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if st := f.recall.Status(o).State; st != "locked" {
+		t.Errorf("recall of a locked profile is %q, want locked", st)
+	}
+	if bucketExists(t, f.db, "vectors", resourceA) {
+		t.Error("recall of a locked profile wrote to the file")
+	}
+}
+
+// While the messages are embedded again, a search whose old embedder
+// fails is answered from the vectors already made by the new one.
+func TestRecallSearchFallsBackDuringSwitch(t *testing.T) {
+	f := newRecallFixture(t, "", RecallConfig{DefaultEmbedder: specOf(384, "old"), EmbedBatch: 1})
+	o := newOwner(resourceA)
+	f.unlock(t, o)
+	th := mustCreateThread(t, f.store, o, "Trips")
+	f.say(t, o, th.ID, "The ferry to the island leaves at nine.", "A slow reply about buses.")
+	f.wait(t, o)
+
+	// The new embedder embeds the first message, then holds the second,
+	// so the switch stays under way.
+	release, entered := f.gated("new")
+	f.wraps["new"].blockIf = "slow"
+	defer close(release)
+	if err := f.recall.SetEmbedder(context.Background(), o, specOf(512, "new")); err != nil {
+		t.Fatal(err)
+	}
+	<-entered
+	f.wraps["old"].fail.Store(1000)
+
+	if st := f.recall.Status(o); st.Reembedding == nil {
+		t.Fatalf("the switch is not under way: %+v", st)
+	}
+	if got := matches(f.search(t, o, RecallQuery{Text: "ferry island", TopK: 1})); !slices.Equal(got, []string{"The ferry to the island leaves at nine."}) {
+		t.Errorf("with the old embedder failing the search found %q, want the message the new one has embedded", got)
+	}
 }

@@ -18,13 +18,26 @@ func (rr *recallResource) run(ctx context.Context) {
 	defer close(rr.done)
 
 	rr.write.Lock()
-	rr.loadErr = rr.load()
+	switch {
+	case rr.dropped || ctx.Err() != nil:
+		rr.loadErr = ErrRecallLocked
+	case rr.r.cfg.StillUnlocked != nil && !rr.r.cfg.StillUnlocked(rr.owner.ResourceID):
+		// A request unlocked recall just after the profile locked.
+		rr.loadErr = ErrRecallLocked
+		go rr.r.lockIf(rr)
+	default:
+		rr.loadErr = rr.load()
+	}
 	close(rr.ready)
 	if rr.loadErr == nil {
 		rr.updateCounts()
 		rr.setStatus(func(st *RecallStatus) { st.State = "ready" })
 	}
 	rr.write.Unlock()
+	if errors.Is(rr.loadErr, ErrRecallLocked) {
+		rr.setStatus(func(st *RecallStatus) { st.State = "locked" })
+		return
+	}
 	if rr.loadErr != nil {
 		rr.r.log.Warn("loading the recall index failed", "resource", rr.owner.ResourceID, "error", rr.loadErr)
 		rr.setStatus(func(st *RecallStatus) { st.State = "failed"; st.LastError = rr.loadErr.Error() })
@@ -195,6 +208,17 @@ func (rr *recallResource) loadIndex(tx *bbolt.Tx, sp *recallSpace) error {
 	}
 	clear(data)
 
+	// A record newer than the snapshot replaces what the snapshot holds
+	// for its message, also when it marks the message as having nothing
+	// to embed any more.
+	keyOf := make(map[string]string)
+	if covered != 0 {
+		for _, key := range index.Keys() {
+			if _, messageID, ok := splitIndexKey(key); ok {
+				keyOf[messageID] = key
+			}
+		}
+	}
 	vecs := spaceBucket(tx, o.ResourceID, sp.name).Bucket(vecBucket)
 	present := make(map[string]bool, vecs.Stats().KeyN)
 	err = vecs.ForEach(func(k, v []byte) error {
@@ -205,6 +229,9 @@ func (rr *recallResource) loadIndex(tx *bbolt.Tx, sp *recallSpace) error {
 		}
 		if covered != 0 && seq <= covered {
 			return nil
+		}
+		if old, ok := keyOf[string(k)]; ok {
+			index.Delete(old)
 		}
 		sv, err := openVector(o, sp.name, string(k), v, sp.info.Dim)
 		if err != nil {
@@ -293,6 +320,7 @@ func (rr *recallResource) switchEmbedder(e Embedder, spec json.RawMessage) error
 		return err
 	}
 	rr.current, rr.previous = sp, keep
+	rr.setStatus(func(st *RecallStatus) { st.LastError = "" })
 	// Count the work now, so that the status shows it before the worker
 	// starts.
 	var missing []pendingMessage
@@ -403,7 +431,7 @@ func (rr *recallResource) embedPending(ctx context.Context) error {
 func (rr *recallResource) finishSwitch(sp *recallSpace) error {
 	rr.write.Lock()
 	defer rr.write.Unlock()
-	if rr.previous == nil || rr.current != sp {
+	if rr.dropped || rr.previous == nil || rr.current != sp {
 		return nil
 	}
 	o := rr.owner
@@ -493,8 +521,8 @@ func (rr *recallResource) embedBatch(ctx context.Context, sp *recallSpace, embed
 
 	rr.write.Lock()
 	defer rr.write.Unlock()
-	if rr.current != sp && rr.previous != sp {
-		return nil // the space was dropped meanwhile
+	if rr.dropped || (rr.current != sp && rr.previous != sp) {
+		return nil // the resource or the space was dropped meanwhile
 	}
 	if err := rr.ensureIndex(sp, byBatch); err != nil {
 		return err
@@ -618,7 +646,7 @@ func (rr *recallResource) saveDue() {
 // marked as changed, so a later save covers it.
 func (rr *recallResource) saveSnapshot(sp *recallSpace) error {
 	rr.write.Lock()
-	if sp.index == nil {
+	if rr.dropped || sp.index == nil {
 		sp.changed = time.Time{}
 		rr.write.Unlock()
 		return nil
@@ -640,9 +668,11 @@ func (rr *recallResource) saveSnapshot(sp *recallSpace) error {
 	}
 	defer clear(data)
 
+	// The write lock is not held here, so the resource may be erased
+	// meanwhile: the write then finds no space bucket and writes nothing.
 	err = rr.r.store.db.Update(func(tx *bbolt.Tx) error {
 		if spaceBucket(tx, rr.owner.ResourceID, sp.name) == nil {
-			return nil // dropped meanwhile
+			return nil
 		}
 		return writeSnapshot(tx, rr.owner, sp.name, data, seq)
 	})

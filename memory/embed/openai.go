@@ -125,7 +125,9 @@ func NewOpenAI(cfg OpenAIConfig) (*OpenAI, error) {
 		return nil, fmt.Errorf("invalid OpenAI batch size %d: the API accepts at most %d texts per request", cfg.BatchSize, maxOpenAIBatchSize)
 	}
 
-	id := "openai:" + u.Host + "/" + cfg.Model
+	// The path is part of the id, because one host may serve several
+	// APIs under different paths, each with its own models.
+	id := "openai:" + u.Host + strings.TrimRight(u.EscapedPath(), "/") + "/" + cfg.Model
 	if cfg.Dimensions > 0 {
 		id += "?dimensions=" + strconv.Itoa(cfg.Dimensions)
 	}
@@ -155,9 +157,9 @@ func NewOpenAI(cfg OpenAIConfig) (*OpenAI, error) {
 	return o, nil
 }
 
-// ID returns "openai:" followed by the base URL's host and the model, such as
-// "openai:api.openai.com/text-embedding-3-small", with "?dimensions=N"
-// appended when Dimensions is set.
+// ID returns "openai:" followed by the base URL's host and path and the
+// model, such as "openai:api.openai.com/v1/text-embedding-3-small", with
+// "?dimensions=N" appended when Dimensions is set.
 func (o *OpenAI) ID() string {
 	return o.id
 }

@@ -451,11 +451,13 @@ func TestOpenAIID(t *testing.T) {
 		dimensions int
 		want       string
 	}{
-		{"https://api.openai.com/v1", "text-embedding-3-small", 0, "openai:api.openai.com/text-embedding-3-small"},
-		{"https://api.openai.com/v1", "text-embedding-3-large", 0, "openai:api.openai.com/text-embedding-3-large"},
-		{"https://api.openai.com/v1", "text-embedding-3-small", 256, "openai:api.openai.com/text-embedding-3-small?dimensions=256"},
-		{"http://127.0.0.1:8080/v1", "text-embedding-3-small", 0, "openai:127.0.0.1:8080/text-embedding-3-small"},
-		{"http://127.0.0.1:8081/v1", "text-embedding-3-small", 0, "openai:127.0.0.1:8081/text-embedding-3-small"},
+		{"https://api.openai.com/v1", "text-embedding-3-small", 0, "openai:api.openai.com/v1/text-embedding-3-small"},
+		{"https://api.openai.com/v1/", "text-embedding-3-small", 0, "openai:api.openai.com/v1/text-embedding-3-small"},
+		{"https://api.openai.com/v1", "text-embedding-3-large", 0, "openai:api.openai.com/v1/text-embedding-3-large"},
+		{"https://api.openai.com/v1", "text-embedding-3-small", 256, "openai:api.openai.com/v1/text-embedding-3-small?dimensions=256"},
+		{"http://127.0.0.1:8080/v1", "text-embedding-3-small", 0, "openai:127.0.0.1:8080/v1/text-embedding-3-small"},
+		{"http://127.0.0.1:8081/v1", "text-embedding-3-small", 0, "openai:127.0.0.1:8081/v1/text-embedding-3-small"},
+		{"http://127.0.0.1:8081/alt/v1", "text-embedding-3-small", 0, "openai:127.0.0.1:8081/alt/v1/text-embedding-3-small"},
 	}
 	for _, tt := range tests {
 		o := newOpenAI(t, tt.baseURL, func(cfg *embed.OpenAIConfig) {
