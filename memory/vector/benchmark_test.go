@@ -4,48 +4,86 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 )
 
-// Benchmarks that need a large graph share one per size within a run, so
-// that `go test -bench .` builds each only once. Building 100,000 × 768
-// takes about 100 s, and 1,000,000 × 256 several minutes.
+// Benchmarks that need a large graph share one per dataset and size within
+// a process, so that `go test -bench . -count 3` builds each only once and
+// the build stays out of every timer. Building 100,000 × 768 took about
+// 2 minutes on one core of a 2-core AMD EPYC VM, and 1,000,000 × 256 about
+// 30 to 40 minutes.
 
-// builtGraph is a graph of clustered vectors with an exact index of the
-// same vectors, and what building it cost.
+// dataKind selects the generator of a shared graph's vectors.
+type dataKind string
+
+const (
+	clustered dataKind = "clustered"
+	random    dataKind = "random"
+)
+
+// builtGraph is a graph built with default options, an exact index of the
+// same vectors, and what building the graph cost.
 type builtGraph struct {
 	data           dataset
 	graph          *HNSW
 	exact          *Exact
 	build          time.Duration
-	bytesPerVector float64
+	bytesPerVector float64 // growth of the live heap during the build, per vector
+
+	truthOnce sync.Once
+	truth     [][]Result // exact top 10 of each of the first truthQueries queries
+}
+
+// truthQueries is the number of queries that recall@10 is measured on.
+const truthQueries = 200
+
+type graphKey struct {
+	kind   dataKind
+	n, dim int
 }
 
 var (
 	graphsMu sync.Mutex
-	graphs   = map[[2]int]*builtGraph{}
+	graphs   = map[graphKey]*builtGraph{}
 )
 
-// sharedGraph returns the graph of n clustered vectors of dim elements with
-// default options, building it on first use.
-func sharedGraph(b *testing.B, n, dim int) *builtGraph {
+// sharedGraph returns the graph of n vectors of dim elements drawn by kind,
+// with 1,000 queries from the same distribution, building it on first use.
+// The graph stores its own copy of each key, so that bytesPerVector counts
+// the 8 key bytes too.
+func sharedGraph(b *testing.B, kind dataKind, n, dim int) *builtGraph {
 	b.Helper()
 	graphsMu.Lock()
 	defer graphsMu.Unlock()
-	if g, ok := graphs[[2]int{n, dim}]; ok {
+	key := graphKey{kind, n, dim}
+	if g, ok := graphs[key]; ok {
 		return g
 	}
 
-	g := &builtGraph{data: clusteredData(1, n, 1000, dim)}
+	g := new(builtGraph)
+	switch kind {
+	case clustered:
+		g.data = clusteredData(1, n, 1000, dim)
+	case random:
+		g.data = randomData(1, n, 1000, dim)
+	default:
+		b.Fatalf("unknown data kind %q", kind)
+	}
 	var err error
 	if g.graph, err = NewHNSW(dim, Options{Seed: 1}); err != nil {
 		b.Fatal(err)
 	}
+
 	before := heapAlloc()
 	start := time.Now()
-	fill(b, g.graph, g.data, nil)
+	for i, v := range g.data.vectors {
+		if err := g.graph.Add(strings.Clone(g.data.keys[i]), v); err != nil {
+			b.Fatalf("Add(%s): %v", g.data.keys[i], err)
+		}
+	}
 	g.build = time.Since(start)
 	g.bytesPerVector = float64(heapAlloc()-before) / float64(n)
 
@@ -53,8 +91,35 @@ func sharedGraph(b *testing.B, n, dim int) *builtGraph {
 		b.Fatal(err)
 	}
 	fill(b, g.exact, g.data, nil)
-	graphs[[2]int{n, dim}] = g
+	graphs[key] = g
 	return g
+}
+
+// recall returns the recall@10 of index against exact search over the
+// first truthQueries queries. The exact results are computed on the first
+// call and reused, so index must hold the same vectors as g.exact.
+func (g *builtGraph) recall(b *testing.B, index Interface) float64 {
+	b.Helper()
+	queries := g.data.queries[:truthQueries]
+	g.truthOnce.Do(func() {
+		for _, q := range queries {
+			want, err := g.exact.Search(q, 10, nil)
+			if err != nil {
+				b.Fatalf("exact Search: %v", err)
+			}
+			g.truth = append(g.truth, want)
+		}
+	})
+
+	var sum float64
+	for i, q := range queries {
+		got, err := index.Search(q, 10, nil)
+		if err != nil {
+			b.Fatalf("Search: %v", err)
+		}
+		sum += overlap(got, g.truth[i])
+	}
+	return sum / float64(len(queries))
 }
 
 // heapAlloc returns the bytes of live heap objects after a collection.
@@ -63,6 +128,26 @@ func heapAlloc() uint64 {
 	var stats runtime.MemStats
 	runtime.ReadMemStats(&stats)
 	return stats.HeapAlloc
+}
+
+// layoutBytes returns the bytes per stored vector that the graph's own
+// arrays take: the vector, the layer-0 link record, the level, the key with
+// its string header, and the links above layer 0 with their slice headers.
+// It leaves out the key map and the pooled search buffers, so it comes out
+// below the heap growth that heapAlloc measures.
+func layoutBytes(h *HNSW) float64 {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	const sliceHeader, stringHeader = 24, 16
+	perSlot := 4*h.dim + 4*(1+h.maxConn0) + 1 + stringHeader + sliceHeader
+	total := perSlot * len(h.keys)
+	for slot, key := range h.keys {
+		total += len(key)
+		for _, links := range h.upper[slot] {
+			total += sliceHeader + 4*cap(links)
+		}
+	}
+	return float64(total) / float64(len(h.slots))
 }
 
 // searchLatencies runs b.Loop over the queries, timing each search, and
@@ -111,30 +196,21 @@ func BenchmarkExactScan(b *testing.B) {
 	}
 }
 
-// BenchmarkCrossover measures exact and graph search latency on the same
-// growing set of 768-element clustered vectors.
+// BenchmarkCrossover measures exact and graph search latency on clustered
+// 768-element vectors of growing size, to find where the graph becomes
+// faster than a scan. Each size is a graph of its own, shared with the
+// other benchmarks.
 func BenchmarkCrossover(b *testing.B) {
 	const dim = 768
-	sizes := []int{1000, 2000, 4000, 8000, 16000, 32000, 64000}
-	d := clusteredData(1, sizes[len(sizes)-1], 200, dim)
-	graph, _ := NewHNSW(dim, Options{Seed: 1})
-	exact, _ := NewExact(dim)
-	added := 0
-	for _, n := range sizes {
-		for ; added < n; added++ {
-			if err := graph.Add(d.keys[added], d.vectors[added]); err != nil {
-				b.Fatal(err)
-			}
-			if err := exact.Add(d.keys[added], d.vectors[added]); err != nil {
-				b.Fatal(err)
-			}
-		}
+	for _, n := range []int{500, 1000, 2000, 4000, 8000, 16_000, 32_000, 64_000} {
 		b.Run(fmt.Sprintf("n=%d/exact", n), func(b *testing.B) {
-			searchLatencies(b, exact, d.queries, 10, nil)
+			g := sharedGraph(b, clustered, n, dim)
+			searchLatencies(b, g.exact, g.data.queries, 10, nil)
 		})
 		b.Run(fmt.Sprintf("n=%d/hnsw", n), func(b *testing.B) {
-			searchLatencies(b, graph, d.queries, 10, nil)
-			b.ReportMetric(recall(b, graph, exact, d.queries, 10), "recall@10")
+			g := sharedGraph(b, clustered, n, dim)
+			searchLatencies(b, g.graph, g.data.queries, 10, nil)
+			b.ReportMetric(g.recall(b, g.graph), "recall@10")
 		})
 	}
 }
@@ -153,18 +229,38 @@ func BenchmarkBuild(b *testing.B) {
 	}
 }
 
-// BenchmarkSearch measures graph search with the default options, and
-// reports recall@10 against exact search, the build time, and the heap
-// bytes per vector (vector, links, key and map entry).
+// BenchmarkSearch measures graph search with the default options on
+// clustered vectors. It also reports recall@10 against exact search, and
+// from the graph's one build per process: the build time, inserts per
+// second, the live heap growth per vector (B/vector) and the part of it
+// that the graph's arrays account for (layout-B/vector).
 func BenchmarkSearch(b *testing.B) {
 	for _, c := range []struct{ n, dim int }{{10_000, 768}, {100_000, 768}, {1_000_000, 256}} {
 		b.Run(fmt.Sprintf("n=%d/dim=%d", c.n, c.dim), func(b *testing.B) {
-			g := sharedGraph(b, c.n, c.dim)
+			g := sharedGraph(b, clustered, c.n, c.dim)
 			searchLatencies(b, g.graph, g.data.queries, 10, nil)
-			b.ReportMetric(recall(b, g.graph, g.exact, g.data.queries[:200], 10), "recall@10")
+			b.ReportMetric(g.recall(b, g.graph), "recall@10")
 			b.ReportMetric(g.build.Seconds(), "build-s")
 			b.ReportMetric(float64(c.n)/g.build.Seconds(), "inserts/s")
 			b.ReportMetric(g.bytesPerVector, "B/vector")
+			b.ReportMetric(layoutBytes(g.graph), "layout-B/vector")
+		})
+	}
+}
+
+// BenchmarkEfSearch measures recall@10 and latency for several values of
+// EfSearch at 1,000,000 × 256, the size of BenchmarkSearch where the default
+// EfSearch gives the lowest recall.
+func BenchmarkEfSearch(b *testing.B) {
+	for _, ef := range []int{DefaultEfSearch, 200, 400, 800} {
+		b.Run(fmt.Sprintf("n=1000000/dim=256/ef=%d", ef), func(b *testing.B) {
+			g := sharedGraph(b, clustered, 1_000_000, 256)
+			if err := g.graph.SetEfSearch(ef); err != nil {
+				b.Fatal(err)
+			}
+			defer g.graph.SetEfSearch(DefaultEfSearch)
+			searchLatencies(b, g.graph, g.data.queries, 10, nil)
+			b.ReportMetric(g.recall(b, g.graph), "recall@10")
 		})
 	}
 }
@@ -174,7 +270,7 @@ func BenchmarkSearch(b *testing.B) {
 func BenchmarkFilteredSearch(b *testing.B) {
 	for _, every := range []int{2, 100, 2000} {
 		b.Run(fmt.Sprintf("n=100000/dim=768/match=1in%d", every), func(b *testing.B) {
-			g := sharedGraph(b, 100_000, 768)
+			g := sharedGraph(b, clustered, 100_000, 768)
 			keep := make(map[string]bool)
 			for i := 0; i < len(g.data.keys); i += every {
 				keep[g.data.keys[i]] = true
@@ -196,7 +292,7 @@ func BenchmarkFilteredSearch(b *testing.B) {
 // BenchmarkDelete measures deleting from the 100,000 × 768 graph, relinking
 // included. The deleted vectors are added back afterwards.
 func BenchmarkDelete(b *testing.B) {
-	g := sharedGraph(b, 100_000, 768)
+	g := sharedGraph(b, clustered, 100_000, 768)
 	var deleted []int
 	for b.Loop() {
 		i := (len(deleted) * 7919) % len(g.data.keys)
@@ -214,7 +310,7 @@ func BenchmarkDelete(b *testing.B) {
 
 // BenchmarkSnapshot measures saving and loading the 100,000 × 768 graph.
 func BenchmarkSnapshot(b *testing.B) {
-	g := sharedGraph(b, 100_000, 768)
+	g := sharedGraph(b, clustered, 100_000, 768)
 	var data []byte
 	b.Run("n=100000/dim=768/save", func(b *testing.B) {
 		for b.Loop() {

@@ -2,7 +2,6 @@ package vector
 
 import (
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -13,20 +12,9 @@ import (
 // reach at the default EfSearch, before and after deletions.
 const recallTarget = 0.95
 
-// fullSizeEnv names the environment variable that enables the 100,000 ×
-// 768 recall test, which takes about 2.5 minutes without the race detector.
-const fullSizeEnv = "HEARTH_VECTOR_FULL"
-
 func TestHNSWRecallClustered(t *testing.T) {
 	t.Parallel()
 	testRecallWithDeletes(t, 10_000, 768)
-}
-
-func TestHNSWRecallClusteredFullSize(t *testing.T) {
-	if os.Getenv(fullSizeEnv) == "" || raceEnabled {
-		t.Skipf("set %s=1 and run without -race to build 100,000 × 768 (about 2.5 minutes)", fullSizeEnv)
-	}
-	testRecallWithDeletes(t, 100_000, 768)
 }
 
 // testRecallWithDeletes builds a graph of n clustered vectors, checks its
