@@ -60,7 +60,7 @@ func (a *Agent) Reply(ctx context.Context, owner memory.Owner, threadID, replyID
 	return a.ReplyStream(ctx, owner, threadID, replyID, ReplyEvents{OnDelta: onDelta})
 }
 
-// ReplyStream asks the model to answer the newest messages of a thread,
+// ReplyStream requests from the model an answer to the newest messages of a thread,
 // with earlier messages of the profile recalled by meaning, and reports
 // the recalled messages and each piece of text to ev. The reply is stored
 // as an assistant message from its first piece on: as incomplete while it

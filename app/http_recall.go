@@ -48,7 +48,7 @@ func viewRecalled(found []memory.Recalled) []recalledView {
 	return out
 }
 
-// handleRecallSettings answers GET /api/memory/recall: the recall status
+// handleRecallSettings serves GET /api/memory/recall: the recall status
 // and the chosen embedder.
 func (a *App) handleRecallSettings(w http.ResponseWriter, r *http.Request, u user) error {
 	settings, err := a.recallSettingsOf(r.Context(), u.owner())
@@ -59,7 +59,7 @@ func (a *App) handleRecallSettings(w http.ResponseWriter, r *http.Request, u use
 	return nil
 }
 
-// handleChooseEmbedder answers PUT /api/memory/recall/embedder: it tries the
+// handleChooseEmbedder serves PUT /api/memory/recall/embedder: it tries the
 // embedder, makes it the profile's, and starts embedding every message
 // again when its vectors differ from the current ones.
 func (a *App) handleChooseEmbedder(w http.ResponseWriter, r *http.Request, u user) error {
@@ -79,8 +79,8 @@ func (a *App) handleChooseEmbedder(w http.ResponseWriter, r *http.Request, u use
 	return nil
 }
 
-// handleRecallSearch answers POST /api/memory/recall/search with the
-// earlier messages most like the query, oldest first.
+// handleRecallSearch serves POST /api/memory/recall/search: the earlier
+// messages most like the query, oldest first.
 func (a *App) handleRecallSearch(w http.ResponseWriter, r *http.Request, u user) error {
 	var req recallSearchRequest
 	if err := decodeJSON(w, r, &req); err != nil {

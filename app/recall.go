@@ -31,7 +31,7 @@ const CodeEmbedderUnavailable = "embedder_unavailable"
 // Recall settings in prompts.
 const (
 	// recallTimeout bounds the search before a reply, so that a slow
-	// embedder delays the reply at most this long; the reply then goes on
+	// embedder delays the reply at most this long. The reply then goes on
 	// without recalled messages.
 	recallTimeout = 3 * time.Second
 	// probeTimeout bounds the test embedding made before switching to an
@@ -50,7 +50,8 @@ type embedderSpec struct {
 	BaseURL string `json:"baseUrl,omitempty"`
 	// APIKey is sent to an openai server. It is never returned by the API.
 	APIKey string `json:"apiKey,omitempty"`
-	// Dimensions asks an openai server for shorter vectors; 0 leaves it out.
+	// Dimensions requests shorter vectors from an openai server. 0 leaves it
+	// out.
 	Dimensions int `json:"dimensions,omitempty"`
 }
 
@@ -65,7 +66,7 @@ type recallEmbedders struct {
 }
 
 // build returns the embedder a spec describes, or an error that names the
-// wrong field and says what to use.
+// invalid field and the values to use.
 func (re recallEmbedders) build(raw json.RawMessage) (memory.Embedder, error) {
 	var spec embedderSpec
 	dec := json.NewDecoder(bytes.NewReader(raw))
@@ -89,7 +90,7 @@ func (re recallEmbedders) build(raw json.RawMessage) (memory.Embedder, error) {
 	}
 }
 
-// recallSettings is what the recall settings route shows: the status and
+// recallSettings is the body of the recall settings route: the status and
 // the chosen embedder, without its API key.
 type recallSettings struct {
 	Status   memory.RecallStatus `json:"status"`
@@ -202,8 +203,8 @@ func (a *App) chooseEmbedder(ctx context.Context, owner memory.Owner, spec embed
 	return a.recall.SetEmbedder(ctx, owner, raw)
 }
 
-// embedderProbeError turns a failed test embedding into an error that says
-// what to do.
+// embedderProbeError turns a failed test embedding into an error that
+// names the fix.
 func embedderProbeError(spec embedderSpec, err error) error {
 	code := CodeEmbedderUnavailable
 	message := sentence(err.Error())

@@ -113,7 +113,7 @@ func TestChatRecallsEarlierThreads(t *testing.T) {
 	env.waitRecall(bob)
 
 	// A new thread: the landlord message comes back as recalled context,
-	// with its date, and the stream says which memories were used.
+	// with its date, and the stream lists the memories used.
 	env.fake.Enqueue(textReply("You said the rent went up by 200 euros."))
 	_, parts := env.chat(ada, map[string]string{"message": "What did I tell you about my landlord and the rent?"})
 	system := env.lastSystemPrompt()
@@ -127,7 +127,7 @@ func TestChatRecallsEarlierThreads(t *testing.T) {
 		t.Errorf("the stream's recall part lists %+v, want the landlord message", used)
 	}
 
-	// Bob asks the same: nothing of Ada's reaches his prompt.
+	// Bob sends the same question: nothing of Ada's reaches his prompt.
 	env.fake.Enqueue(textReply("I do not know."))
 	env.chat(bob, map[string]string{"message": "What did I tell you about my landlord and the rent?"})
 	if system := env.lastSystemPrompt(); strings.Contains(system, "landlord raised") || strings.Contains(system, "200 euros") {
@@ -245,7 +245,7 @@ func TestRecallSwitchToOllamaEmbedder(t *testing.T) {
 	if s := env.recallSettings(ada); s.Status.LastError == "" || s.Status.Pending == 0 {
 		t.Errorf("with the embedder down the status is %+v, want a last error and pending messages", s.Status)
 	}
-	// A search then says what is wrong instead of failing inside Hearth.
+	// A search then reports the embedder's error instead of an internal one.
 	resp, body = env.do("POST", "/api/memory/recall/search", ada, map[string]any{"query": "plumber"})
 	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(string(body), "embedder_unavailable") || !strings.Contains(string(body), "ollama pull") {
 		t.Errorf("search with the embedder down: %d %s, want 502 embedder_unavailable naming ollama pull", resp.StatusCode, body)

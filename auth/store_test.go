@@ -500,9 +500,9 @@ func TestLoginUnknownNameTiming(t *testing.T) {
 		}
 	}
 
-	// Medians, because one sample can be slowed by other work on the
-	// machine; an unknown name that skipped argon2id would take well under
-	// a tenth of a wrong password.
+	// Medians, because other work on the machine can slow one sample. An
+	// unknown name that skipped argon2id would take well under a tenth of
+	// a wrong password.
 	slices.Sort(known)
 	slices.Sort(unknown)
 	t.Logf("wrong password: %v; unknown name: %v", known, unknown)

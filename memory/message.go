@@ -169,8 +169,8 @@ func (s *Store) UpdateMessage(ctx context.Context, o Owner, m Message) (Message,
 		}
 		stored = mr.message(o.ResourceID, m.ThreadID, o.Key)
 
-		// The vector of the old text no longer fits; the message is
-		// embedded again when its writer asks recall to.
+		// The vector of the old text no longer fits. The message is
+		// embedded again when its writer queues it with Recall.Enqueue.
 		if err := deleteMessageVectors(tx, o.ResourceID, []string{m.ID}); err != nil {
 			return err
 		}

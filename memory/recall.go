@@ -80,9 +80,9 @@ type RecallConfig struct {
 
 // Recall finds earlier messages similar to a text, for the assistant's
 // prompt. Each resource has its own vector index, held in memory only while
-// the resource is unlocked (between Unlock and Lock), built from the vectors
-// stored sealed in bbolt, and saved there as a sealed snapshot so that the
-// next unlock does not rebuild it.
+// the resource is unlocked (between Unlock and Lock). It is built from the
+// vectors stored sealed in bbolt, and saved there as a sealed snapshot so
+// that the next unlock does not rebuild it.
 //
 // Messages are embedded in the background, after they are stored: Enqueue
 // names a thread with new messages, and a worker per unlocked resource
@@ -443,11 +443,11 @@ func (r *Recall) Wait(ctx context.Context, o Owner) error {
 	}
 }
 
-// SetEmbedder makes o's new messages be embedded with the embedder that
-// spec describes. When its id differs from the current one, every message
-// is embedded again in the background; until that is done, searches use
-// the vectors of the embedder before. spec is stored sealed, so it may hold
-// an API key. It returns the factory's error for settings it rejects.
+// SetEmbedder sets the embedder that spec describes for o's new messages.
+// When its id differs from the current one, every message is embedded again
+// in the background, and until that is done searches use the vectors of the
+// embedder before. spec is stored sealed, so it may contain an API key.
+// SetEmbedder returns the factory's error for settings it rejects.
 func (r *Recall) SetEmbedder(ctx context.Context, o Owner, spec json.RawMessage) error {
 	e, err := r.cfg.Embedders(spec)
 	if err != nil {
@@ -578,8 +578,9 @@ func (r *Recall) forget(resourceID string, keys []string) {
 	select {
 	case <-rr.ready:
 	default:
-		// The loader holds the write lock, so this cannot happen; a load
-		// that has not started yet reads bbolt after this change.
+		// The loader holds the write lock until ready is closed, so only a
+		// load that has not started yet gets here, and it reads bbolt after
+		// this change.
 		return
 	}
 	for _, sp := range []*recallSpace{rr.current, rr.previous} {
@@ -631,19 +632,17 @@ func (rr *recallResource) searchSpace() *recallSpace {
 // of resourceID, then removes the index keys fn collected from the loaded
 // index. fn may run more than once and must reset what it collects.
 func (s *Store) lockedUpdate(resourceID string, fn func(tx *bbolt.Tx, forget *[]string) error) error {
-	if s.recall == nil {
-		var forget []string
-		return s.update(func(tx *bbolt.Tx) error { forget = forget[:0]; return fn(tx, &forget) })
+	if s.recall != nil {
+		l := s.recall.writeLock(resourceID)
+		l.Lock()
+		defer l.Unlock()
 	}
-	l := s.recall.writeLock(resourceID)
-	l.Lock()
-	defer l.Unlock()
 	var forget []string
 	err := s.update(func(tx *bbolt.Tx) error {
 		forget = forget[:0]
 		return fn(tx, &forget)
 	})
-	if err == nil {
+	if err == nil && s.recall != nil {
 		s.recall.forget(resourceID, forget)
 	}
 	return err

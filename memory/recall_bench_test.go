@@ -15,8 +15,8 @@ import (
 // until a profile's index is loaded from its sealed snapshot and searches
 // can run, for a profile whose messages are all embedded with the default
 // lexical embedder (1,024 dimensions). Setting up embeds every message and
-// builds the graph once, which takes minutes at 100,000 messages; those
-// times are reported as metrics of the first run.
+// builds the graph once, which takes minutes at 100,000 messages. Those
+// times are reported as metrics.
 func BenchmarkRecallUnlock(b *testing.B) {
 	for _, n := range []int{10_000, 100_000} {
 		b.Run(fmt.Sprintf("messages=%d", n), func(b *testing.B) {

@@ -21,7 +21,7 @@ const (
 	maxMessageRange     = 10
 )
 
-// RecallScope says where a search looks.
+// RecallScope is the part of a resource's messages a search covers.
 type RecallScope string
 
 const (
@@ -33,7 +33,7 @@ const (
 
 // RecallQuery is a search for earlier messages.
 type RecallQuery struct {
-	// Text is what to look for, usually the user's new message.
+	// Text is the query, usually the user's new message.
 	Text string
 	// ThreadID is the thread being written in. It is required for
 	// ScopeThread.

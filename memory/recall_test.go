@@ -180,8 +180,8 @@ func (f *recallFixture) search(tb testing.TB, o Owner, q RecallQuery) []Recalled
 	return got
 }
 
-// say appends a user message and its reply to a thread and asks recall to
-// embed them.
+// say appends a user message and its reply to a thread and queues them
+// for embedding.
 func (f *recallFixture) say(tb testing.TB, o Owner, threadID string, texts ...string) []Message {
 	tb.Helper()
 	var out []Message
@@ -727,7 +727,7 @@ func float32Bytes(v []float32) []byte {
 	return out
 }
 
-// A message whose newer record says it has nothing to embed any more, such
+// A message whose newer record marks it as having nothing to embed, such
 // as a reply that ended in an error, must not come back from an older
 // snapshot that still holds its vector.
 func TestRecallSnapshotDropsBlankedVector(t *testing.T) {
@@ -812,7 +812,7 @@ func TestRecallUnlockAfterProfileLocked(t *testing.T) {
 }
 
 // While the messages are embedded again, a search whose old embedder
-// fails is answered from the vectors already made by the new one.
+// fails is served from the vectors already made by the new one.
 func TestRecallSearchFallsBackDuringSwitch(t *testing.T) {
 	f := newRecallFixture(t, "", RecallConfig{DefaultEmbedder: specOf(384, "old"), EmbedBatch: 1})
 	o := newOwner(resourceA)

@@ -270,14 +270,14 @@ func (rr *recallResource) loadIndex(tx *bbolt.Tx, sp *recallSpace) error {
 // caller holds the write lock.
 func (rr *recallResource) switchEmbedder(e Embedder, spec json.RawMessage) error {
 	o := rr.owner
-	switch e.ID() {
-	case rr.current.info.EmbedderID:
+	switch {
+	case e.ID() == rr.current.info.EmbedderID:
 		// Same vectors, new settings, such as another API key.
 		rr.current.info.Spec = spec
 		rr.current.embedder = e
 		rr.updateCounts()
 		return rr.r.store.update(func(tx *bbolt.Tx) error { return writeSpaceInfo(tx, o, rr.current.name, rr.current.info) })
-	case rrPreviousID(rr):
+	case rr.previous != nil && e.ID() == rr.previous.info.EmbedderID:
 		// Back to the embedder whose vectors are complete: drop the
 		// unfinished ones.
 		dropped := rr.current
@@ -339,13 +339,6 @@ func (rr *recallResource) switchEmbedder(e Embedder, spec json.RawMessage) error
 	})
 	rr.updateCounts()
 	return nil
-}
-
-func rrPreviousID(rr *recallResource) string {
-	if rr.previous == nil {
-		return "\x00none"
-	}
-	return rr.previous.info.EmbedderID
 }
 
 // embedPending embeds the messages waiting for a vector in the current
@@ -639,11 +632,11 @@ func (rr *recallResource) saveDue() {
 	}
 }
 
-// saveSnapshot writes sp's index into bbolt. It takes the write lock only
-// to copy the index and the write sequence it covers, which agree because
-// every vector write holds that lock; writing the copy, which takes seconds
-// for a large index, happens without it. A change made meanwhile keeps sp
-// marked as changed, so a later save covers it.
+// saveSnapshot writes sp's index into bbolt. It holds the write lock only
+// while it copies the index and the write sequence the copy covers, which
+// agree because every vector write holds that lock. Writing the copy takes
+// seconds for a large index and runs without the lock. A change made
+// meanwhile keeps sp marked as changed, so a later save covers it.
 func (rr *recallResource) saveSnapshot(sp *recallSpace) error {
 	rr.write.Lock()
 	if rr.dropped || sp.index == nil {

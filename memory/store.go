@@ -68,8 +68,8 @@ type Owner struct {
 type Store struct {
 	db  *bbolt.DB
 	now func() time.Time
-	// recall, when set by NewRecall, is told about deleted messages so
-	// that its loaded indexes forget them.
+	// recall, when set by NewRecall, receives the deleted messages so
+	// that its loaded indexes drop them.
 	recall *Recall
 }
 
@@ -135,7 +135,7 @@ func NewID() string {
 }
 
 // DeleteResource erases every thread of resourceID with its messages,
-// working memory and recall vectors, in one transaction, and forgets its
+// working memory and recall vectors, in one transaction, and drops its
 // loaded recall index. It needs no key: it is how a deleted
 // profile's data is erased. Deleting a resource that has no data is not an
 // error.

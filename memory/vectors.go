@@ -32,7 +32,7 @@ import (
 // A space's name is derived from the embedder id with a key made from the
 // owner's data key, so the file does not say which embedder a profile uses.
 // A vector payload is the message's thread id followed by the vector's
-// float32 elements in little-endian order; an empty payload marks a message
+// float32 elements in little-endian order. An empty payload marks a message
 // that has nothing to embed, such as a tool result, so that it is not
 // looked at again. The write sequence is the space bucket's sequence at the
 // time of the write, which tells which records are newer than a snapshot.
@@ -53,7 +53,7 @@ const snapshotPartSize = 4 << 20
 
 // recallState names a resource's current embedding space and, while its
 // messages are embedded again after a change of embedder, the previous one,
-// which answers searches until the current one is complete.
+// which serves searches until the current one is complete.
 type recallState struct {
 	Current  string `json:"current"`
 	Previous string `json:"previous,omitempty"`
@@ -349,7 +349,7 @@ func readSnapshot(tx *bbolt.Tx, o Owner, space string) ([]byte, uint64, error) {
 		return nil, 0, fmt.Errorf("open snapshot head: %w", err)
 	}
 	if head.Size < 0 || head.Parts < 1 || head.Parts > head.Size/snapshotPartSize+1 {
-		return nil, 0, fmt.Errorf("snapshot head says %d parts for %d bytes", head.Parts, head.Size)
+		return nil, 0, fmt.Errorf("invalid snapshot head: %d parts for %d bytes", head.Parts, head.Size)
 	}
 	data := make([]byte, 0, head.Size)
 	for part := range head.Parts {
@@ -362,12 +362,12 @@ func readSnapshot(tx *bbolt.Tx, o Owner, space string) ([]byte, uint64, error) {
 			return nil, 0, fmt.Errorf("open snapshot part %d: %w", part, err)
 		}
 		if len(data)+len(chunk) > head.Size {
-			return nil, 0, fmt.Errorf("snapshot parts hold more than the %d bytes its head says", head.Size)
+			return nil, 0, fmt.Errorf("invalid snapshot: its parts contain more than the %d bytes in its head", head.Size)
 		}
 		data = append(data, chunk...)
 	}
 	if len(data) != head.Size {
-		return nil, 0, fmt.Errorf("snapshot parts hold %d bytes, its head says %d", len(data), head.Size)
+		return nil, 0, fmt.Errorf("invalid snapshot: its parts contain %d bytes, its head %d", len(data), head.Size)
 	}
 	return data, head.Sequence, nil
 }
