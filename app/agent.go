@@ -46,6 +46,47 @@ func NewAgent(store *memory.Store, model Model) *Agent {
 	return &Agent{memory: store, model: model, lastMessages: DefaultLastMessages, systemPrompt: DefaultSystemPrompt, now: time.Now}
 }
 
+// Turn is what a profile's settings and a thread's choices decide about
+// one reply. App.turnFor builds it from the stored settings.
+type Turn struct {
+	// Model is the backend that writes the reply.
+	Model Model
+	// ModelName is the model to ask; empty means the backend's default.
+	ModelName string
+	// ContextLength is the context window to fill, in tokens; 0 means the
+	// model's own, as Model.ContextLength reports it.
+	ContextLength int
+	// Temperature overrides the model's default when set.
+	Temperature *float64
+	// SystemPrompt replaces DefaultSystemPrompt when not empty.
+	SystemPrompt string
+	// LastMessages is how many of the thread's newest messages go into the
+	// prompt; 0 means none besides the new one.
+	LastMessages int
+	// WorkingMemoryTemplate is the empty form of the working memory
+	// document, shown to the model while the document is empty.
+	WorkingMemoryTemplate string
+	// WorkingMemoryScope is "resource", one document for the profile, or
+	// "thread", one per thread.
+	WorkingMemoryScope string
+}
+
+// Working memory scopes.
+const (
+	ScopeResource = "resource"
+	ScopeThread   = "thread"
+)
+
+// DefaultWorkingMemoryTemplate is the working memory document a profile
+// starts with, as Mastra's default template.
+const DefaultWorkingMemoryTemplate = `# About the user
+
+- **Name**:
+- **Preferences**:
+- **Ongoing projects**:
+- **Important facts**:
+`
+
 // ReplyEvents receives what happens while a reply is written.
 type ReplyEvents struct {
 	// OnRecall is called once, before the model is asked, with the

@@ -1,14 +1,18 @@
 package app
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"syscall"
+	"time"
 	"unicode/utf8"
 
 	"github.com/ollama/ollama/api"
@@ -22,15 +26,23 @@ const maxBackendMessage = 300
 // says otherwise.
 const DefaultOllamaURL = "http://127.0.0.1:11434"
 
+// DefaultKeepAlive is how long Ollama keeps a model loaded after a reply,
+// so that the next message of a conversation starts without a reload.
+const DefaultKeepAlive = 30 * time.Minute
+
 // Ollama is a Model served by an Ollama server.
 type Ollama struct {
 	client *api.Client
 	url    string
 	model  string
+
+	// mu guards contextLengths.
+	mu             sync.Mutex
+	contextLengths map[string]int // model name → context length from Show
 }
 
-// NewOllama returns a Model that chats with model on the Ollama server at
-// baseURL. A nil httpClient means http.DefaultClient.
+// NewOllama returns a Model that chats with model, by default, on the Ollama
+// server at baseURL. A nil httpClient means http.DefaultClient.
 func NewOllama(baseURL, model string, httpClient *http.Client) (*Ollama, error) {
 	if httpClient == nil {
 		httpClient = http.DefaultClient
@@ -42,7 +54,7 @@ func NewOllama(baseURL, model string, httpClient *http.Client) (*Ollama, error) 
 	if model == "" {
 		return nil, errors.New("no Ollama model set: set HEARTH_MODEL to a model name such as llama3.2")
 	}
-	return &Ollama{client: api.NewClient(u, httpClient), url: u.String(), model: model}, nil
+	return &Ollama{client: api.NewClient(u, httpClient), url: u.String(), model: model, contextLengths: make(map[string]int)}, nil
 }
 
 // OllamaURLFromEnv turns the value of OLLAMA_HOST into a base URL, accepting
@@ -68,22 +80,31 @@ func OllamaURLFromEnv(value string) (string, error) {
 
 // Describe implements Model.
 func (o *Ollama) Describe() BackendInfo {
-	return BackendInfo{Kind: "ollama", URL: o.url, Model: o.model}
+	return BackendInfo{Kind: BackendOllama, URL: o.url, Model: o.model}
 }
 
-// Chat implements Model with a streaming /api/chat request.
+// Chat implements Model with a streaming /api/chat request. Tool calls are
+// passed on from whichever line carries them: Ollama often sends them on a
+// line before the final one.
 func (o *Ollama) Chat(ctx context.Context, req ChatRequest, fn func(ChatChunk) error) error {
-	messages := make([]api.Message, len(req.Messages))
-	for i, m := range req.Messages {
-		messages[i] = api.Message{Role: m.Role, Content: m.Content}
+	model := cmp.Or(req.Model, o.model)
+	chatReq, err := o.chatRequest(model, req)
+	if err != nil {
+		return err
 	}
-	stream := true
-	chatReq := &api.ChatRequest{Model: o.model, Messages: messages, Stream: &stream}
 
 	var callbackErr error
-	done := false
-	err := o.client.Chat(ctx, chatReq, func(resp api.ChatResponse) error {
+	done, calls := false, 0
+	err = o.client.Chat(ctx, chatReq, func(resp api.ChatResponse) error {
 		chunk := ChatChunk{Content: resp.Message.Content, Done: resp.Done}
+		for _, tc := range resp.Message.ToolCalls {
+			calls++
+			chunk.ToolCalls = append(chunk.ToolCalls, ToolCall{
+				ID:        cmp.Or(tc.ID, fmt.Sprintf("call_%d", calls)),
+				Name:      tc.Function.Name,
+				Arguments: tc.Function.Arguments.String(),
+			})
+		}
 		if resp.Done {
 			done = true
 			chunk.PromptTokens = resp.PromptEvalCount
@@ -102,30 +123,137 @@ func (o *Ollama) Chat(ctx context.Context, req ChatRequest, fn func(ChatChunk) e
 	case ctx.Err() != nil:
 		return ctx.Err()
 	case err != nil:
-		return o.translate(err)
+		return o.translate(err, model)
 	case !done:
 		// The api client stops quietly when the connection ends early, so a
 		// stream without its final chunk is the only sign of a dropped reply.
 		return &BackendError{
 			Code:    CodeBackendDisconnected,
-			Message: fmt.Sprintf("The connection to Ollama at %s ended before the reply was finished. Check that Ollama is still running, then try again.", o.url),
+			Message: fmt.Sprintf("The connection to Ollama at %s ended before the reply was finished. Check that Ollama is still running, then continue or regenerate the reply.", o.url),
 			Err:     errors.New("stream ended without a final chunk"),
 		}
 	}
 	return nil
 }
 
+// chatRequest builds the api request for req. The context length is always
+// sent as num_ctx: without it Ollama uses its own small default and cuts
+// the prompt silently.
+func (o *Ollama) chatRequest(model string, req ChatRequest) (*api.ChatRequest, error) {
+	messages := make([]api.Message, len(req.Messages))
+	for i, m := range req.Messages {
+		messages[i] = api.Message{Role: m.Role, Content: m.Content, ToolName: m.ToolName, ToolCallID: m.ToolCallID}
+		for _, tc := range m.ToolCalls {
+			args := api.NewToolCallFunctionArguments()
+			// Arguments the model wrote as malformed JSON go back empty;
+			// the tool's error result says what was wrong.
+			_ = json.Unmarshal([]byte(tc.Arguments), &args)
+			messages[i].ToolCalls = append(messages[i].ToolCalls, api.ToolCall{ID: tc.ID, Function: api.ToolCallFunction{Name: tc.Name, Arguments: args}})
+		}
+	}
+	tools := make(api.Tools, 0, len(req.Tools))
+	for _, t := range req.Tools {
+		var params api.ToolFunctionParameters
+		if err := json.Unmarshal(t.Parameters, &params); err != nil {
+			return nil, fmt.Errorf("tool %s: parameters schema: %w", t.Name, err)
+		}
+		tools = append(tools, api.Tool{Type: "function", Function: api.ToolFunction{Name: t.Name, Description: t.Description, Parameters: params}})
+	}
+	options := map[string]any{}
+	if req.ContextLength > 0 {
+		options["num_ctx"] = req.ContextLength
+	}
+	if req.Temperature != nil {
+		options["temperature"] = *req.Temperature
+	}
+	stream := true
+	return &api.ChatRequest{
+		Model:     model,
+		Messages:  messages,
+		Stream:    &stream,
+		Tools:     tools,
+		Options:   options,
+		KeepAlive: &api.Duration{Duration: DefaultKeepAlive},
+	}, nil
+}
+
+// Models implements Model with /api/tags.
+func (o *Ollama) Models(ctx context.Context) ([]ModelInfo, error) {
+	list, err := o.client.List(ctx)
+	if err != nil {
+		return nil, o.translate(err, "")
+	}
+	models := make([]ModelInfo, 0, len(list.Models))
+	for _, m := range list.Models {
+		models = append(models, ModelInfo{Name: m.Name, Size: m.Size})
+	}
+	return models, nil
+}
+
+// ContextLength implements Model with /api/show, whose model_info holds
+// "<architecture>.context_length". Answers are cached per model name.
+func (o *Ollama) ContextLength(ctx context.Context, model string) (int, error) {
+	model = cmp.Or(model, o.model)
+	o.mu.Lock()
+	n, ok := o.contextLengths[model]
+	o.mu.Unlock()
+	if ok {
+		return n, nil
+	}
+
+	show, err := o.client.Show(ctx, &api.ShowRequest{Model: model})
+	if err != nil {
+		return 0, o.translate(err, model)
+	}
+	arch, _ := show.ModelInfo["general.architecture"].(string)
+	if f, ok := show.ModelInfo[arch+".context_length"].(float64); ok && f > 0 {
+		n = int(f)
+	}
+	o.mu.Lock()
+	o.contextLengths[model] = n
+	o.mu.Unlock()
+	return n, nil
+}
+
+// Pull implements Puller with /api/pull.
+func (o *Ollama) Pull(ctx context.Context, model string, fn func(PullProgress) error) error {
+	var callbackErr error
+	err := o.client.Pull(ctx, &api.PullRequest{Model: model}, func(p api.ProgressResponse) error {
+		if err := fn(PullProgress{Status: p.Status, Digest: p.Digest, Total: p.Total, Completed: p.Completed}); err != nil {
+			callbackErr = err
+			return err
+		}
+		return nil
+	})
+	switch {
+	case callbackErr != nil:
+		return callbackErr
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case err != nil:
+		return o.translate(err, model)
+	}
+	o.mu.Lock()
+	delete(o.contextLengths, model)
+	o.mu.Unlock()
+	return nil
+}
+
 // translate turns an error from the api client into a BackendError whose
 // message tells the user what to do.
-func (o *Ollama) translate(err error) error {
+func (o *Ollama) translate(err error, model string) error {
 	var status api.StatusError
 	if errors.As(err, &status) {
 		if status.StatusCode == http.StatusNotFound && strings.Contains(status.ErrorMessage, "not found") {
 			return &BackendError{
 				Code:    CodeModelNotFound,
-				Message: fmt.Sprintf("The model %s is not installed in Ollama. Install it with `ollama pull %s`, then try again.", o.model, o.model),
+				Message: fmt.Sprintf("The model %s is not installed in Ollama. Download it from Settings, or run `ollama pull %s`, then try again.", model, model),
+				Model:   model,
 				Err:     err,
 			}
+		}
+		if strings.Contains(strings.ToLower(status.ErrorMessage), "context length") {
+			return contextTooLongError(err)
 		}
 		return &BackendError{
 			Code:    CodeBackendFailed,

@@ -33,6 +33,9 @@ const (
 	StatusIncomplete Status = "incomplete"
 	// StatusError marks a reply cut off by a backend error.
 	StatusError Status = "error"
+	// StatusInterrupted marks a reply whose writer died, with the process,
+	// before finishing it. The text written until then is kept.
+	StatusInterrupted Status = "interrupted"
 )
 
 // Limits on messages.
@@ -77,6 +80,28 @@ type Message struct {
 	// Damaged is set when the message's sealed fields do not open with the
 	// owner's key. Content, Parts and Error are then empty.
 	Damaged bool `json:"damaged,omitempty"`
+	// Streaming is set while a reply is being written. A reply still
+	// marked streaming when the store opens was left by a process that
+	// died; see RecoverInterrupted.
+	Streaming bool `json:"streaming,omitempty"`
+	// OmittedMessages and OmittedRecalled count the history messages and
+	// recalled messages left out of the reply's prompt to fit the model's
+	// context window.
+	OmittedMessages int `json:"omittedMessages,omitempty"`
+	OmittedRecalled int `json:"omittedRecalled,omitempty"`
+	// Versions are earlier replies that Regenerate replaced, oldest first.
+	Versions []MessageVersion `json:"versions,omitempty"`
+}
+
+// MessageVersion is an earlier text of a reply, kept when the reply is
+// regenerated.
+type MessageVersion struct {
+	Content   string    `json:"content"`
+	Parts     []Part    `json:"parts,omitempty"`
+	Model     string    `json:"model,omitempty"`
+	Status    Status    `json:"status"`
+	Error     string    `json:"error,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
 }
 
 // Part is a structured piece of a message.
