@@ -11,15 +11,22 @@
 //
 // What a record says is sealed with the owner's data key
 // (XChaCha20-Poly1305, a fresh nonce per write, the record's place as
-// associated data): titles, metadata, message text, parts and errors, and
-// working memory. Ids, times, counts, roles and statuses stay in the clear
-// so that threads can be listed and paged. A record that does not open is
+// associated data): titles, metadata, message text, parts and errors, the
+// earlier versions of regenerated replies, and working memory. Ids, times,
+// counts, roles, statuses and the streaming flag stay in the clear so that
+// threads can be listed and paged. A record that does not open is
 // returned with Damaged set rather than failing the whole read. A thread
 // whose messages were found damaged can be marked (MarkThreadDamaged), so
 // that listings show it without opening its messages.
 //
 // A client request id is unique per resource: a retried request, with or
 // without its thread, finds the message it stored (ErrDuplicate).
+//
+// A reply is stored with Streaming set while it is written, and each
+// message so stored is also listed in the streaming index. If the process
+// dies before the reply is finished, the flag stays set. The app calls
+// RecoverInterrupted once after Open, which marks every listed reply
+// StatusInterrupted and keeps the text written so far.
 //
 // Layout in bbolt:
 //
@@ -29,10 +36,13 @@
 //	resources/<resourceID>/recent   update time (big-endian ns) + thread id → empty
 //	resources/<resourceID>/requests client request id → thread id
 //	resources/<resourceID>/damaged  thread id → time a damaged message was found (big-endian ns)
+//	resources/<resourceID>/models   thread id → the thread's chosen model, sealed
+//	resources/<resourceID> "settings" → the resource's settings JSON, sealed
 //	messages/<threadID>           sequence (uint64, big-endian) → messageRecord JSON
 //	message_ids/<threadID>        message id → sequence
 //	client_requests/<threadID>    client request id → message id
 //	working_memory/<scope>        "current" and each kept version → workingRecord JSON
+//	streaming/<resourceID>        thread id + message id → empty, for each streaming message
 //	vectors/<resourceID>/...      recall vectors and index snapshots; see vectors.go
 //
 // Message keys are per-thread sequence numbers in big-endian, so a cursor
@@ -46,8 +56,8 @@
 //
 // Recall finds a resource's earlier messages by meaning. It keeps a vector
 // index per unlocked resource, built from vectors stored sealed in bbolt.
-// A background worker embeds new messages, and the Store's deletions keep
-// the indexes in step.
+// A background worker embeds new messages once they are complete, and the
+// Store's deletions keep the indexes in step.
 //
 // The package logs only through the logger given to NewRecall, when
 // embedding or saving an index fails, and never logs message text.

@@ -42,6 +42,13 @@ const (
 const (
 	// MaxContentBytes is the largest message content the store accepts.
 	MaxContentBytes = 1 << 20
+	// MaxMessageBytes bounds the content and parts of a message and of all
+	// its versions together, so that regenerating a reply many times does
+	// not grow its record without limit.
+	MaxMessageBytes = 8 * MaxContentBytes
+	// MaxMessageVersions is the largest number of earlier versions one
+	// message keeps.
+	MaxMessageVersions = 100
 	// MaxClientRequestIDBytes bounds a client's own request id.
 	MaxClientRequestIDBytes = 128
 
@@ -78,11 +85,11 @@ type Message struct {
 	// id, to any thread of the resource, returns ErrDuplicate.
 	ClientRequestID string `json:"clientRequestId,omitempty"`
 	// Damaged is set when the message's sealed fields do not open with the
-	// owner's key. Content, Parts and Error are then empty.
+	// owner's key. Content, Parts, Error and Versions are then empty.
 	Damaged bool `json:"damaged,omitempty"`
 	// Streaming is set while a reply is being written. A reply still
 	// marked streaming when the store opens was left by a process that
-	// died; see RecoverInterrupted.
+	// died, and RecoverInterrupted marks it StatusInterrupted.
 	Streaming bool `json:"streaming,omitempty"`
 	// OmittedMessages and OmittedRecalled count the history messages and
 	// recalled messages left out of the reply's prompt to fit the model's
@@ -162,9 +169,14 @@ func (s *Store) AppendMessage(ctx context.Context, o Owner, m Message) (Message,
 	return m, nil
 }
 
-// UpdateMessage replaces the content, parts, status, error and token counts
-// of the stored message m.ID in thread m.ThreadID, if o owns the thread. It
-// is how a reply written while it streams is completed in place.
+// UpdateMessage replaces the content, parts, status, error, token counts,
+// omitted counts and streaming flag of the stored message m.ID in thread
+// m.ThreadID, if o owns the thread. It is how a reply written while it
+// streams is completed in place. A nil m.Versions keeps the stored
+// versions, so that a writer that does not set them does not drop them. A
+// non-nil one, even empty, replaces them. A non-empty Model replaces the
+// stored one, as when a reply is regenerated with another model.
+// ClientRequestID and CreatedAt keep their stored values.
 func (s *Store) UpdateMessage(ctx context.Context, o Owner, m Message) (Message, error) {
 	if err := checkMessage(&m); err != nil {
 		return Message{}, err
@@ -184,12 +196,28 @@ func (s *Store) UpdateMessage(ctx context.Context, o Owner, m Message) (Message,
 			return fmt.Errorf("decode message %s: %w", m.ID, err)
 		}
 
+		versions := m.Versions
+		if versions == nil {
+			// A record that does not open keeps no versions that could be
+			// read, so the new text is stored without them.
+			versions = mr.message(o.ResourceID, m.ThreadID, o.Key).Versions
+		}
+		if err := checkMessageBytes(m.Content, m.Parts, versions); err != nil {
+			return err
+		}
 		mr.Status, mr.PromptTokens, mr.ReplyTokens = m.Status, m.PromptTokens, m.ReplyTokens
-		secrets := messageSecrets{Content: m.Content, Parts: m.Parts, Error: m.Error}
+		mr.Streaming, mr.OmittedMessages, mr.OmittedRecalled = m.Streaming, m.OmittedMessages, m.OmittedRecalled
+		if m.Model != "" {
+			mr.Model = m.Model
+		}
+		secrets := messageSecrets{Content: m.Content, Parts: m.Parts, Error: m.Error, Versions: versions}
 		if mr.Sealed, err = sealJSON(o.Key, secrets, messageAD(o.ResourceID, m.ThreadID, m.ID)); err != nil {
 			return err
 		}
 		if err := putMessageRecord(msgs, key, &mr); err != nil {
+			return err
+		}
+		if err := indexStreaming(tx, o.ResourceID, m.ThreadID, m.ID, mr.Streaming); err != nil {
 			return err
 		}
 		stored = mr.message(o.ResourceID, m.ThreadID, o.Key)
@@ -306,6 +334,9 @@ func (s *Store) DeleteMessage(ctx context.Context, o Owner, threadID, messageID 
 		if err := tx.Bucket(messageIDsBucket).Bucket([]byte(threadID)).Delete([]byte(messageID)); err != nil {
 			return err
 		}
+		if err := indexStreaming(tx, o.ResourceID, threadID, messageID, false); err != nil {
+			return err
+		}
 		if err := deleteMessageVectors(tx, o.ResourceID, []string{messageID}); err != nil {
 			return err
 		}
@@ -348,8 +379,9 @@ func appendMessage(tx *bbolt.Tx, o Owner, m *Message, rec *threadRecord) error {
 	mr := messageRecord{
 		ID: m.ID, Role: m.Role, CreatedAt: m.CreatedAt, Status: m.Status, Model: m.Model,
 		PromptTokens: m.PromptTokens, ReplyTokens: m.ReplyTokens, ClientRequestID: m.ClientRequestID,
+		Streaming: m.Streaming, OmittedMessages: m.OmittedMessages, OmittedRecalled: m.OmittedRecalled,
 	}
-	secrets := messageSecrets{Content: m.Content, Parts: m.Parts, Error: m.Error}
+	secrets := messageSecrets{Content: m.Content, Parts: m.Parts, Error: m.Error, Versions: m.Versions}
 	if mr.Sealed, err = sealJSON(o.Key, secrets, messageAD(o.ResourceID, m.ThreadID, m.ID)); err != nil {
 		return err
 	}
@@ -361,6 +393,11 @@ func appendMessage(tx *bbolt.Tx, o Owner, m *Message, rec *threadRecord) error {
 	}
 	if m.ClientRequestID != "" {
 		if err := indexRequest(tx, o.ResourceID, m.ThreadID, m.ID, m.ClientRequestID); err != nil {
+			return err
+		}
+	}
+	if m.Streaming {
+		if err := indexStreaming(tx, o.ResourceID, m.ThreadID, m.ID, true); err != nil {
 			return err
 		}
 	}
@@ -405,32 +442,40 @@ func putMessageRecord(msgs *bbolt.Bucket, key []byte, mr *messageRecord) error {
 	return msgs.Put(key, v)
 }
 
-// checkMessage validates the fields a caller sets and fills in defaults.
+// checkMessage validates the fields a caller sets and fills in defaults. It
+// may give m a copy of its versions, so that the caller's slice is never
+// changed.
 func checkMessage(m *Message) error {
 	switch m.Role {
 	case RoleUser, RoleAssistant, RoleSystem, RoleTool:
 	default:
 		return fmt.Errorf("invalid message role %q", m.Role)
 	}
-	switch m.Status {
-	case "":
+	if m.Status == "" {
 		m.Status = StatusComplete
-	case StatusComplete, StatusIncomplete, StatusError:
-	default:
+	}
+	if !validStatus(m.Status) {
 		return fmt.Errorf("invalid message status %q", m.Status)
 	}
+	if m.Streaming && m.Status != StatusIncomplete {
+		return &InputError{Field: "streaming", Reason: fmt.Sprintf("A message that is still being written must have status %q, not %q.", StatusIncomplete, m.Status)}
+	}
+	if m.OmittedMessages < 0 {
+		return &InputError{Field: "omittedMessages", Reason: fmt.Sprintf("The count of omitted messages is %d, but it must be 0 or more.", m.OmittedMessages)}
+	}
+	if m.OmittedRecalled < 0 {
+		return &InputError{Field: "omittedRecalled", Reason: fmt.Sprintf("The count of omitted recalled messages is %d, but it must be 0 or more.", m.OmittedRecalled)}
+	}
+
 	if len(m.Content) > MaxContentBytes {
 		return &InputError{Field: "message", Reason: fmt.Sprintf("The message is %d bytes long; the limit is %d bytes. Split it into shorter messages.", len(m.Content), MaxContentBytes)}
 	}
 	if !utf8.ValidString(m.Content) {
 		return &InputError{Field: "message", Reason: "The message is not valid UTF-8 text."}
 	}
-	partBytes := 0
-	for i, p := range m.Parts {
-		if (len(p.Input) > 0 && !json.Valid(p.Input)) || (len(p.Output) > 0 && !json.Valid(p.Output)) {
-			return &InputError{Field: "parts", Reason: fmt.Sprintf("Part %d of the message has an input or output that is not valid JSON.", i+1)}
-		}
-		partBytes += len(p.Input) + len(p.Output) + len(p.ToolName) + len(p.ToolCallID) + len(p.Type)
+	partBytes, err := checkParts("parts", "the message", m.Parts)
+	if err != nil {
+		return err
 	}
 	if partBytes > MaxContentBytes {
 		return &InputError{Field: "parts", Reason: fmt.Sprintf("The message's parts are %d bytes long; the limit is %d bytes.", partBytes, MaxContentBytes)}
@@ -441,5 +486,90 @@ func checkMessage(m *Message) error {
 	if len(m.ClientRequestID) > MaxClientRequestIDBytes || !utf8.ValidString(m.ClientRequestID) || bytes.ContainsRune([]byte(m.ClientRequestID), 0) {
 		return &InputError{Field: "clientRequestId", Reason: fmt.Sprintf("The clientRequestId must be text of at most %d bytes.", MaxClientRequestIDBytes)}
 	}
+
+	if len(m.Versions) > MaxMessageVersions {
+		return &InputError{Field: "versions", Reason: fmt.Sprintf("The message has %d earlier versions, over the limit of %d. Drop the oldest ones.", len(m.Versions), MaxMessageVersions)}
+	}
+	if len(m.Versions) > 0 {
+		m.Versions = slices.Clone(m.Versions)
+	}
+	for i := range m.Versions {
+		if err := checkVersion(i, &m.Versions[i]); err != nil {
+			return err
+		}
+	}
+	return checkMessageBytes(m.Content, m.Parts, m.Versions)
+}
+
+// checkVersion validates version i of a message like the message's own
+// fields and fills in its default status.
+func checkVersion(i int, v *MessageVersion) error {
+	if v.Status == "" {
+		v.Status = StatusComplete
+	}
+	if !validStatus(v.Status) {
+		return &InputError{Field: "versions", Reason: fmt.Sprintf("Version %d of the message has the invalid status %q.", i+1, v.Status)}
+	}
+	if len(v.Content) > MaxContentBytes {
+		return &InputError{Field: "versions", Reason: fmt.Sprintf("Version %d of the message is %d bytes long, over the limit of %d bytes.", i+1, len(v.Content), MaxContentBytes)}
+	}
+	if !utf8.ValidString(v.Content) {
+		return &InputError{Field: "versions", Reason: fmt.Sprintf("Version %d of the message is not valid UTF-8 text.", i+1)}
+	}
+	partBytes, err := checkParts("versions", fmt.Sprintf("version %d of the message", i+1), v.Parts)
+	if err != nil {
+		return err
+	}
+	if partBytes > MaxContentBytes {
+		return &InputError{Field: "versions", Reason: fmt.Sprintf("The parts of version %d of the message are %d bytes long, over the limit of %d bytes.", i+1, partBytes, MaxContentBytes)}
+	}
+	if len(v.Error) > maxErrorBytes || len(v.Model) > maxModelBytes || !utf8.ValidString(v.Error) || !utf8.ValidString(v.Model) {
+		return &InputError{Field: "versions", Reason: fmt.Sprintf("The error text (at most %d bytes) or model name (at most %d bytes) of version %d of the message is too long or not valid UTF-8.", maxErrorBytes, maxModelBytes, i+1)}
+	}
 	return nil
+}
+
+// checkParts checks that every part's input and output is valid JSON and
+// returns the size of the parts in bytes. owner names what the parts
+// belong to in the error.
+func checkParts(field, owner string, parts []Part) (int, error) {
+	size := 0
+	for i, p := range parts {
+		if (len(p.Input) > 0 && !json.Valid(p.Input)) || (len(p.Output) > 0 && !json.Valid(p.Output)) {
+			return 0, &InputError{Field: field, Reason: fmt.Sprintf("Part %d of %s has an input or output that is not valid JSON.", i+1, owner)}
+		}
+		size += partSize(p)
+	}
+	return size, nil
+}
+
+func partSize(p Part) int {
+	return len(p.Input) + len(p.Output) + len(p.ToolName) + len(p.ToolCallID) + len(p.Type)
+}
+
+// checkMessageBytes rejects a message whose content and parts, with those
+// of its versions, pass MaxMessageBytes.
+func checkMessageBytes(content string, parts []Part, versions []MessageVersion) error {
+	total := len(content)
+	for _, p := range parts {
+		total += partSize(p)
+	}
+	for _, v := range versions {
+		total += len(v.Content)
+		for _, p := range v.Parts {
+			total += partSize(p)
+		}
+	}
+	if total > MaxMessageBytes {
+		return &InputError{Field: "versions", Reason: fmt.Sprintf("The message and its earlier versions are %d bytes long together, over the limit of %d bytes. Drop the oldest versions.", total, MaxMessageBytes)}
+	}
+	return nil
+}
+
+func validStatus(s Status) bool {
+	switch s {
+	case StatusComplete, StatusIncomplete, StatusError, StatusInterrupted:
+		return true
+	}
+	return false
 }

@@ -461,8 +461,8 @@ func TestUpdateMessage(t *testing.T) {
 	update.Status = StatusComplete
 	update.PromptTokens, update.ReplyTokens = 7, 2
 	update.Parts = []Part{{Type: "tool-call", ToolCallID: "call_1", ToolName: "clock", Input: json.RawMessage(`{}`)}}
-	// Fields that UpdateMessage does not replace.
 	update.Model = "other-model"
+	// Fields that UpdateMessage does not replace.
 	update.ClientRequestID = "req-2"
 	update.CreatedAt = time.Time{}
 
@@ -483,9 +483,13 @@ func TestUpdateMessage(t *testing.T) {
 	if len(m.Parts) != 1 || m.Parts[0].ToolName != "clock" {
 		t.Errorf("stored parts = %+v, want the clock tool call", m.Parts)
 	}
-	if m.Model != "llama3.2" || m.ClientRequestID != "req-1" || !m.CreatedAt.Equal(partial.CreatedAt) {
+	if m.Model != "other-model" || m.ClientRequestID != "req-1" || !m.CreatedAt.Equal(partial.CreatedAt) {
 		t.Errorf("stored model, request id, CreatedAt = %q, %q, %v, want %q, %q, %v",
-			m.Model, m.ClientRequestID, m.CreatedAt, "llama3.2", "req-1", partial.CreatedAt)
+			m.Model, m.ClientRequestID, m.CreatedAt, "other-model", "req-1", partial.CreatedAt)
+	}
+	update.Model = ""
+	if got, err := s.UpdateMessage(ctx, o, update); err != nil || got.Model != "other-model" {
+		t.Errorf("UpdateMessage without a model = %q, %v; want the stored model kept", got.Model, err)
 	}
 	if n := mustThread(t, s, o, th.ID).MessageCount; n != 3 {
 		t.Errorf("MessageCount = %d, want 3", n)

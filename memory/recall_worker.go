@@ -584,9 +584,11 @@ func (rr *recallResource) ensureIndex(sp *recallSpace, vectors [][]float32) erro
 
 // embeddableText returns the text of m that recall should find, or "" when
 // m has none: only whole user and assistant messages with text are
-// embedded.
+// embedded. A reply that is still streaming, was stopped, was interrupted
+// or ended in an error is not whole. Completing it with UpdateMessage drops
+// its empty vector record, so it is embedded once it is queued again.
 func embeddableText(m Message) string {
-	if m.Damaged || (m.Role != RoleUser && m.Role != RoleAssistant) || m.Status == StatusError {
+	if m.Damaged || (m.Role != RoleUser && m.Role != RoleAssistant) || m.Status != StatusComplete {
 		return ""
 	}
 	text := strings.TrimSpace(m.Content)

@@ -11,10 +11,11 @@ import (
 )
 
 // Records are stored as JSON. The fields that say what a conversation is
-// about (titles, metadata, message text and parts, errors) are sealed with
-// the owner's data key in the Sealed field; ids, times, counts, roles and
-// statuses stay in the clear so that threads can be listed, ordered and
-// paged while only their owner can read them.
+// about (titles, metadata, message text and parts, errors, the earlier
+// versions of a reply) are sealed with the owner's data key in the Sealed
+// field. Ids, times, counts, roles, statuses and the streaming flag stay in
+// the clear. Threads can then be listed, ordered and paged, and interrupted
+// replies marked, while only their owner can read them.
 
 // threadRecord is a thread as stored in the threads bucket.
 type threadRecord struct {
@@ -41,14 +42,18 @@ type messageRecord struct {
 	PromptTokens    int       `json:"promptTokens,omitempty"`
 	ReplyTokens     int       `json:"replyTokens,omitempty"`
 	ClientRequestID string    `json:"clientRequestId,omitempty"`
+	Streaming       bool      `json:"streaming,omitempty"`
+	OmittedMessages int       `json:"omittedMessages,omitempty"`
+	OmittedRecalled int       `json:"omittedRecalled,omitempty"`
 	Sealed          []byte    `json:"sealed"` // messageSecrets, sealed
 }
 
 // messageSecrets are the sealed fields of a message.
 type messageSecrets struct {
-	Content string `json:"content"`
-	Parts   []Part `json:"parts,omitempty"`
-	Error   string `json:"error,omitempty"`
+	Content  string           `json:"content"`
+	Parts    []Part           `json:"parts,omitempty"`
+	Error    string           `json:"error,omitempty"`
+	Versions []MessageVersion `json:"versions,omitempty"`
 }
 
 // Associated data for sealed fields: a sealed value copied to another record
@@ -209,13 +214,14 @@ func (r *messageRecord) message(resourceID, threadID string, key *seal.Key) Mess
 	m := Message{
 		ID: r.ID, ThreadID: threadID, Role: r.Role, CreatedAt: r.CreatedAt, Status: r.Status,
 		Model: r.Model, PromptTokens: r.PromptTokens, ReplyTokens: r.ReplyTokens, ClientRequestID: r.ClientRequestID,
+		Streaming: r.Streaming, OmittedMessages: r.OmittedMessages, OmittedRecalled: r.OmittedRecalled,
 	}
 	var secrets messageSecrets
 	if err := openJSON(key, r.Sealed, messageAD(resourceID, threadID, r.ID), &secrets); err != nil {
 		m.Damaged = true
 		return m
 	}
-	m.Content, m.Parts, m.Error = secrets.Content, secrets.Parts, secrets.Error
+	m.Content, m.Parts, m.Error, m.Versions = secrets.Content, secrets.Parts, secrets.Error, secrets.Versions
 	return m
 }
 

@@ -18,7 +18,11 @@ import (
 
 // schemaVersion is the layout version this code reads and writes. Version 1,
 // used before records were sealed, is not migrated: no release wrote it.
-// Version 3 added each resource's index of client request ids.
+// Version 3 added each resource's index of client request ids. The
+// streaming index and the message fields Streaming, OmittedMessages,
+// OmittedRecalled and Versions came later without a new version, because a
+// file without them reads as messages that have none and Open creates the
+// empty index.
 const schemaVersion = 3
 
 var (
@@ -29,7 +33,8 @@ var (
 	messageIDsBucket = []byte("message_ids")
 	requestsBucket   = []byte("client_requests")
 	workingBucket    = []byte("working_memory")
-	// vectorsBucket is declared in vectors.go.
+	// vectorsBucket is declared in vectors.go, streamingBucket in
+	// streaming.go.
 
 	// Sub-buckets of a resource's bucket.
 	ownedBucket    = []byte("threads")  // thread id → update time (recentKey prefix)
@@ -78,7 +83,7 @@ type Store struct {
 // them. The caller keeps ownership of db.
 func Open(db *bbolt.DB) (*Store, error) {
 	err := db.Update(func(tx *bbolt.Tx) error {
-		for _, name := range [][]byte{metaBucket, threadsBucket, resourcesBucket, messagesBucket, messageIDsBucket, requestsBucket, workingBucket, vectorsBucket} {
+		for _, name := range [][]byte{metaBucket, threadsBucket, resourcesBucket, messagesBucket, messageIDsBucket, requestsBucket, workingBucket, vectorsBucket, streamingBucket} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}
@@ -169,6 +174,9 @@ func (s *Store) DeleteResource(ctx context.Context, resourceID string) error {
 			if err := resources.DeleteBucket([]byte(resourceID)); err != nil {
 				return err
 			}
+		}
+		if err := unindexResourceStreaming(tx, resourceID); err != nil {
+			return err
 		}
 		return deleteWorkingMemory(tx, resourceScopeKey(resourceID))
 	})

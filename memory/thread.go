@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"go.etcd.io/bbolt"
 )
@@ -34,6 +35,9 @@ type Thread struct {
 	// that does not open (see MarkThreadDamaged). The thread's own fields
 	// and its other messages are unaffected.
 	DamagedMessages bool `json:"damagedMessages,omitempty"`
+	// Model is the chat model chosen for this thread; empty means the
+	// owner's default model.
+	Model string `json:"model,omitempty"`
 }
 
 // ThreadPage selects a page of a resource's threads, newest first.
@@ -49,6 +53,9 @@ type ThreadPage struct {
 type ThreadUpdate struct {
 	Title    *string
 	Metadata json.RawMessage
+	// Model, when set, replaces the thread's model; an empty name clears
+	// it, so the thread follows the owner's default again.
+	Model *string
 }
 
 // CreateThread creates an empty thread owned by o. An empty title becomes
@@ -182,6 +189,7 @@ func (s *Store) Threads(ctx context.Context, o Owner, page ThreadPage) ([]Thread
 		}
 		all := tx.Bucket(threadsBucket)
 		damaged := owned.Bucket(damagedThreads)
+		models := owned.Bucket(threadModels)
 		c := owned.Bucket(recentBucket).Cursor()
 
 		k, _ := c.Last()
@@ -210,6 +218,7 @@ func (s *Store) Threads(ctx context.Context, o Owner, page ThreadPage) ([]Thread
 			t := rec.thread(string(id), o.Key)
 			// Most resources have no damaged marks, and then no bucket.
 			t.DamagedMessages = damaged != nil && damaged.Get(id) != nil
+			t.Model = threadModelIn(models, o, string(id))
 			threads = append(threads, t)
 		}
 		return nil
@@ -220,8 +229,13 @@ func (s *Store) Threads(ctx context.Context, o Owner, page ThreadPage) ([]Thread
 	return threads, next, nil
 }
 
-// UpdateThread changes a thread's title or metadata.
+// UpdateThread changes a thread's title, metadata or model.
 func (s *Store) UpdateThread(ctx context.Context, o Owner, threadID string, u ThreadUpdate) (Thread, error) {
+	if u.Model != nil {
+		if err := checkModelName(*u.Model); err != nil {
+			return Thread{}, err
+		}
+	}
 	var t Thread
 	err := s.update(func(tx *bbolt.Tx) error {
 		rec, err := ownedThread(tx, o, threadID)
@@ -251,8 +265,14 @@ func (s *Store) UpdateThread(ctx context.Context, o Owner, threadID string, u Th
 		if err := putThread(tx, threadID, rec, previous); err != nil {
 			return err
 		}
+		if u.Model != nil {
+			if err := putThreadModel(tx, o, threadID, *u.Model); err != nil {
+				return err
+			}
+		}
 		t = rec.thread(threadID, o.Key)
 		t.DamagedMessages = markedDamaged(tx, o.ResourceID, threadID)
+		t.Model = threadModel(tx, o, threadID)
 		return nil
 	})
 	if err != nil {
@@ -276,12 +296,17 @@ func (s *Store) DeleteThread(ctx context.Context, o Owner, threadID string) erro
 		if err := owned.Bucket(ownedBucket).Delete([]byte(threadID)); err != nil {
 			return err
 		}
-		if damaged := owned.Bucket(damagedThreads); damaged != nil {
-			if err := damaged.Delete([]byte(threadID)); err != nil {
-				return err
+		for _, name := range [][]byte{damagedThreads, threadModels} {
+			if marks := owned.Bucket(name); marks != nil {
+				if err := marks.Delete([]byte(threadID)); err != nil {
+					return err
+				}
 			}
 		}
 		if err := unindexThreadRequests(tx, o.ResourceID, threadID); err != nil {
+			return err
+		}
+		if err := unindexThreadStreaming(tx, o.ResourceID, threadID); err != nil {
 			return err
 		}
 		ids, err := threadMessageIDs(tx, threadID)
@@ -305,7 +330,7 @@ func (s *Store) DeleteThread(ctx context.Context, o Owner, threadID string) erro
 // ForkThread creates a new thread with copies of the messages of threadID up
 // to and including messageID. The copies get new ids and no client request
 // ids, because no client request created them. The new thread's title names
-// the thread it came from.
+// the thread it came from, and it keeps the thread's model.
 func (s *Store) ForkThread(ctx context.Context, o Owner, threadID, messageID string) (Thread, error) {
 	if err := checkOwner(o); err != nil {
 		return Thread{}, err
@@ -350,6 +375,8 @@ func (s *Store) ForkThread(ctx context.Context, o Owner, threadID, messageID str
 				return fmt.Errorf("message %s of thread %s is damaged and cannot be copied", m.ID, threadID)
 			}
 			m.ID, m.ThreadID, m.ClientRequestID = NewID(), forkID, ""
+			// A copy of a reply still being written is a stopped reply.
+			m.Streaming = false
 			if err := appendMessage(tx, o, &m, &forkRec); err != nil {
 				return err
 			}
@@ -357,7 +384,12 @@ func (s *Store) ForkThread(ctx context.Context, o Owner, threadID, messageID str
 		if err := putThread(tx, forkID, &forkRec, time.Time{}); err != nil {
 			return err
 		}
+		model := threadModel(tx, o, threadID)
+		if err := putThreadModel(tx, o, forkID, model); err != nil {
+			return err
+		}
 		fork = forkRec.thread(forkID, o.Key)
+		fork.Model = model
 		return nil
 	})
 	if err != nil {
@@ -435,6 +467,7 @@ func ownedThreadView(tx *bbolt.Tx, o Owner, threadID string) (Thread, error) {
 	}
 	t := rec.thread(threadID, o.Key)
 	t.DamagedMessages = markedDamaged(tx, o.ResourceID, threadID)
+	t.Model = threadModel(tx, o, threadID)
 	return t, nil
 }
 
@@ -503,4 +536,78 @@ func deleteThreadData(tx *bbolt.Tx, threadID string) error {
 		return err
 	}
 	return tx.Bucket(threadsBucket).Delete([]byte(threadID))
+}
+
+// threadModels is the sub-bucket of a resource's bucket that holds the model
+// chosen for each thread: thread id → model name, sealed with threadModelAD.
+// A thread without a chosen model has no entry, so threads stored before
+// models could be chosen need no migration.
+var threadModels = []byte("models")
+
+func threadModelAD(resourceID, threadID string) []byte {
+	return []byte("hearth/memory/thread-model/" + resourceID + "/" + threadID)
+}
+
+// checkModelName rejects a model name that no backend could know: one
+// longer than maxModelBytes, or with white space or control characters.
+// An empty name is accepted; it means the owner's default model.
+func checkModelName(model string) error {
+	if len(model) > maxModelBytes {
+		return &InputError{Field: "model", Reason: fmt.Sprintf("The model name is %d bytes long; use at most %d.", len(model), maxModelBytes)}
+	}
+	if err := checkText("model", "model name", model, maxModelBytes); err != nil {
+		return err
+	}
+	if strings.ContainsFunc(model, unicode.IsSpace) {
+		return &InputError{Field: "model", Reason: fmt.Sprintf("The model name %q contains white space; model names have none, such as llama3.2:3b.", model)}
+	}
+	return nil
+}
+
+// threadModel returns the model chosen for threadID, which o owns, or ""
+// when none is chosen.
+func threadModel(tx *bbolt.Tx, o Owner, threadID string) string {
+	owned := tx.Bucket(resourcesBucket).Bucket([]byte(o.ResourceID))
+	if owned == nil {
+		return ""
+	}
+	return threadModelIn(owned.Bucket(threadModels), o, threadID)
+}
+
+// threadModelIn is threadModel for a resource's models bucket, which may be
+// nil. An entry that does not open counts as no choice: the thread then
+// uses the default model, and choosing a model again replaces the entry.
+func threadModelIn(models *bbolt.Bucket, o Owner, threadID string) string {
+	if models == nil {
+		return ""
+	}
+	sealed := models.Get([]byte(threadID))
+	if sealed == nil {
+		return ""
+	}
+	plain, err := o.Key.Open(sealed, threadModelAD(o.ResourceID, threadID))
+	if err != nil {
+		return ""
+	}
+	return string(plain)
+}
+
+// putThreadModel stores model as the choice for threadID, or removes the
+// choice when model is empty.
+func putThreadModel(tx *bbolt.Tx, o Owner, threadID, model string) error {
+	owned, err := resourceBucket(tx, o.ResourceID)
+	if err != nil {
+		return err
+	}
+	if model == "" {
+		if models := owned.Bucket(threadModels); models != nil {
+			return models.Delete([]byte(threadID))
+		}
+		return nil
+	}
+	models, err := owned.CreateBucketIfNotExists(threadModels)
+	if err != nil {
+		return err
+	}
+	return models.Put([]byte(threadID), o.Key.Seal([]byte(model), threadModelAD(o.ResourceID, threadID)))
 }
