@@ -45,6 +45,7 @@ const startupWait = 10 * time.Second
 // the data file's lock. The window starts hidden and is shown once the page
 // has loaded.
 func runDesktop(opts config) error {
+	opts.desktop = true
 	if runtime.GOOS == "linux" && os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
 		return errNoDisplay
 	}

@@ -100,6 +100,9 @@ type config struct {
 	adoptKey    bool
 	ollamaURL   string
 	model       string
+	// desktop is set for the desktop window, whose replies go on when the
+	// page stops reading them.
+	desktop bool
 }
 
 // parseConfig reads flags and environment variables. Flags win over the
@@ -188,7 +191,8 @@ func openApp(opts config, log *slog.Logger) (*app.App, error) {
 	if err != nil {
 		return nil, err
 	}
-	return app.Open(app.Config{DataDir: opts.dataDir, Model: model, UI: ui, Version: version, Logger: log, StartFresh: opts.startFresh, AdoptInstallKey: opts.adoptKey, OllamaURL: opts.ollamaURL})
+	return app.Open(app.Config{DataDir: opts.dataDir, Model: model, UI: ui, Version: version, Logger: log, StartFresh: opts.startFresh, AdoptInstallKey: opts.adoptKey, OllamaURL: opts.ollamaURL,
+		KeepRepliesOnDisconnect: opts.desktop})
 }
 
 // newLogger logs to stderr and to a rotating file in the data directory.

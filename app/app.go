@@ -46,6 +46,15 @@ type Config struct {
 	// OllamaURL is the Ollama server an Ollama embedder uses when its
 	// settings name none, normally the one Model talks to.
 	OllamaURL string
+	// KeepRepliesOnDisconnect lets a reply go on being written when its
+	// client stops reading, as in the desktop window, where the page does
+	// so when the user switches threads. Only a stop request or Close ends
+	// it then.
+	KeepRepliesOnDisconnect bool
+	// SkipTitles leaves new threads with the default title instead of
+	// asking the model for one after the first reply, for tests that
+	// script the model's replies one request at a time.
+	SkipTitles bool
 	// Recall overrides the defaults of semantic recall, for tests. Its
 	// Embedders, DefaultEmbedder and Logger are set by Open.
 	Recall memory.RecallConfig
@@ -53,14 +62,19 @@ type Config struct {
 
 // App is a running Hearth: its data file, its stores and its HTTP handler.
 type App struct {
-	db          *bbolt.DB
-	profiles    *auth.Store
-	memory      *memory.Store
-	recall      *memory.Recall
-	embedders   recallEmbedders
-	agent       *Agent
-	model       Model
-	generations *generations
+	db        *bbolt.DB
+	profiles  *auth.Store
+	memory    *memory.Store
+	recall    *memory.Recall
+	embedders recallEmbedders
+	agent     *Agent
+	model     Model
+	// backendCache holds the backends profiles' settings name.
+	backendCache *backendCache
+	generations  *generations
+	// keepRepliesOnDisconnect and skipTitles: see Config.
+	keepRepliesOnDisconnect bool
+	skipTitles              bool
 	// attemptSlots holds one token per request that checks a password or
 	// recovery key; see limitAttempts.
 	attemptSlots chan struct{}
@@ -107,6 +121,14 @@ func Open(cfg Config) (*App, error) {
 		db.Close()
 		return nil, err
 	}
+	// No reply can be running yet, since the file lock is this process's:
+	// a reply still marked streaming was left by a process that died.
+	if n, err := store.RecoverInterrupted(context.Background()); err != nil {
+		db.Close()
+		return nil, err
+	} else if n > 0 {
+		log.Warn("replies left unfinished by a stopped process are marked interrupted", "replies", n)
+	}
 
 	embedders := recallEmbedders{ollamaURL: cfg.OllamaURL, logger: log}
 	if embedders.ollamaURL == "" {
@@ -126,20 +148,23 @@ func Open(cfg Config) (*App, error) {
 	// A locked profile's index leaves memory with its key.
 	profiles.OnLock(func(profileID string) { recall.Lock(auth.Profile{ID: profileID}.ResourceID()) })
 
-	agent := NewAgent(store, cfg.Model)
+	agent := NewAgent(store)
 	agent.recall, agent.log = recall, log
 	a := &App{
-		db:           db,
-		profiles:     profiles,
-		memory:       store,
-		recall:       recall,
-		embedders:    embedders,
-		agent:        agent,
-		model:        cfg.Model,
-		generations:  newGenerations(),
-		attemptSlots: make(chan struct{}, maxWaitingAttempts),
-		version:      cfg.Version,
-		log:          log,
+		db:                      db,
+		profiles:                profiles,
+		memory:                  store,
+		recall:                  recall,
+		embedders:               embedders,
+		agent:                   agent,
+		model:                   cfg.Model,
+		backendCache:            newBackendCache(cfg.Model),
+		generations:             newGenerations(DefaultConcurrentReplies),
+		keepRepliesOnDisconnect: cfg.KeepRepliesOnDisconnect,
+		skipTitles:              cfg.SkipTitles,
+		attemptSlots:            make(chan struct{}, maxWaitingAttempts),
+		version:                 cfg.Version,
+		log:                     log,
 	}
 	a.handler = a.routes(cfg.UI)
 	return a, nil

@@ -86,8 +86,8 @@ func TestChatStreamsAndStoresReply(t *testing.T) {
 		t.Fatalf("model received %d chat requests, want 1", len(requests))
 	}
 	msgs := requests[0].Messages
-	if requests[0].Model != testModel || len(msgs) != 2 || msgs[0].Role != "system" || msgs[1].Role != "user" || msgs[1].Content != "Say hello" {
-		t.Errorf("model request = %+v, want model %s with system and user messages", requests[0], testModel)
+	if requests[0].Model != testModel || len(msgs) != 3 || msgs[0].Role != "system" || msgs[1].Role != "system" || msgs[2].Role != "user" || msgs[2].Content != "Say hello" {
+		t.Errorf("model request = %+v, want model %s with the system prompt, the working memory and the user's message", requests[0], testModel)
 	}
 }
 
@@ -106,7 +106,7 @@ func TestChatSendsHistory(t *testing.T) {
 		t.Fatalf("model received %d requests, want 2", len(requests))
 	}
 	var roles, contents []string
-	for _, m := range requests[1].Messages[1:] {
+	for _, m := range requests[1].Messages[2:] { // after the system prompt and the working memory
 		roles = append(roles, m.Role)
 		contents = append(contents, m.Content)
 	}
@@ -186,7 +186,7 @@ func TestChatBackendErrors(t *testing.T) {
 				env.fake.Enqueue(ollamatest.Reply{Chunks: []string{"partial", " answer", " lost"}, DropAfter: 2})
 			},
 			wantError:  "ended before the reply was finished",
-			wantStored: "error",
+			wantStored: "incomplete",
 		},
 	}
 	for _, tt := range tests {

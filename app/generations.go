@@ -2,51 +2,104 @@ package app
 
 import (
 	"context"
+	"errors"
 	"sync"
 )
 
-// generations tracks the replies being written, one per thread at most, so
-// that a stop request can cancel them and shutdown or a profile's deletion
-// can wait for them to be stored.
+// DefaultConcurrentReplies is how many replies one profile may have being
+// written at once.
+const DefaultConcurrentReplies = 2
+
+// Reasons start refuses a reply.
+var (
+	errThreadBusy     = errors.New("a reply is already being written in this thread")
+	errTooManyReplies = errors.New("the profile has as many replies being written as it may")
+)
+
+// generations tracks the replies being written, one per thread at most and
+// a few per profile, so that a stop request can cancel them and shutdown or
+// a profile's deletion can wait for them to be stored. Background jobs of a
+// thread, such as writing its title, are tracked under their own keys and
+// do not count towards the limit.
 type generations struct {
+	limit int // replies per profile
+
 	mu      sync.Mutex
-	running map[string]*generation // thread id → reply
+	running map[string]*generation // thread id or job key → work
 	wg      sync.WaitGroup
 }
 
-// generation is one reply being written.
+// generation is one reply or background job being run.
 type generation struct {
 	profileID string
+	job       bool // a background job, not a reply
 	cancel    context.CancelFunc
-	done      chan struct{} // closed when the reply has been stored
+	done      chan struct{} // closed when the work has been stored
 }
 
-func newGenerations() *generations {
-	return &generations{running: make(map[string]*generation)}
+func newGenerations(limit int) *generations {
+	return &generations{limit: limit, running: make(map[string]*generation)}
 }
 
-// start registers a reply of profileID for threadID. It returns false if one
-// is already running there. The caller must call the returned release when
-// the reply has been stored.
-func (g *generations) start(threadID, profileID string, cancel context.CancelFunc) (release func(), ok bool) {
+// start registers a reply of profileID for threadID. It returns errThreadBusy
+// if one is already running there, and errTooManyReplies if the profile
+// has g.limit replies running. The caller must call the returned release
+// when the reply has been stored.
+func (g *generations) start(threadID, profileID string, cancel context.CancelFunc) (release func(), err error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if _, busy := g.running[threadID]; busy {
+		return nil, errThreadBusy
+	}
+	if g.countLocked(profileID) >= g.limit {
+		return nil, errTooManyReplies
+	}
+	return g.addLocked(threadID, &generation{profileID: profileID, cancel: cancel, done: make(chan struct{})}), nil
+}
+
+// full reports whether profileID has as many replies running as it may.
+func (g *generations) full(profileID string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.countLocked(profileID) >= g.limit
+}
+
+// countLocked counts the replies of profileID being written.
+func (g *generations) countLocked(profileID string) int {
+	count := 0
+	for _, gen := range g.running {
+		if gen.profileID == profileID && !gen.job {
+			count++
+		}
+	}
+	return count
+}
+
+// startJob registers a background job of profileID under key, unless one
+// runs under it already.
+func (g *generations) startJob(key, profileID string, cancel context.CancelFunc) (release func(), ok bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if _, busy := g.running[key]; busy {
 		return nil, false
 	}
-	gen := &generation{profileID: profileID, cancel: cancel, done: make(chan struct{})}
-	g.running[threadID] = gen
+	return g.addLocked(key, &generation{profileID: profileID, job: true, cancel: cancel, done: make(chan struct{})}), true
+}
+
+// addLocked registers gen under key and returns its release.
+func (g *generations) addLocked(key string, gen *generation) func() {
+	g.running[key] = gen
 	g.wg.Add(1)
 	var once sync.Once
 	return func() {
 		once.Do(func() {
 			g.mu.Lock()
-			delete(g.running, threadID)
+			delete(g.running, key)
 			g.mu.Unlock()
 			close(gen.done)
 			g.wg.Done()
 		})
-	}, true
+	}
 }
 
 // stop cancels the reply running in threadID and reports whether there was

@@ -85,6 +85,17 @@ func (a *App) routes(ui fs.FS) http.Handler {
 	mux.Handle("GET /api/threads", a.unlocked(a.handleListThreads))
 	mux.Handle("POST /api/threads", a.unlocked(a.handleCreateThread))
 	mux.Handle("GET /api/threads/{threadId}", a.unlocked(a.handleGetThread))
+	mux.Handle("PATCH /api/threads/{threadId}", a.unlocked(a.handleUpdateThread))
+
+	mux.Handle("GET /api/settings", a.unlocked(a.handleGetSettings))
+	mux.Handle("PUT /api/settings", a.unlocked(a.handlePutSettings))
+	mux.Handle("GET /api/models", a.unlocked(a.handleListModels))
+	mux.Handle("POST /api/models/pull", a.unlocked(a.handlePullModel))
+
+	mux.Handle("GET /api/memory/working", a.unlocked(a.handleGetWorkingMemory))
+	mux.Handle("PUT /api/memory/working", a.unlocked(a.handlePutWorkingMemory))
+	mux.Handle("GET /api/memory/working/history", a.unlocked(a.handleWorkingMemoryHistory))
+	mux.Handle("POST /api/memory/working/revert", a.unlocked(a.handleRevertWorkingMemory))
 
 	mux.Handle("GET /api/memory/recall", a.unlocked(a.handleRecallSettings))
 	mux.Handle("PUT /api/memory/recall/embedder", a.unlocked(a.handleChooseEmbedder))
@@ -92,6 +103,9 @@ func (a *App) routes(ui fs.FS) http.Handler {
 
 	mux.Handle("POST /api/chat", a.unlocked(a.handleChat))
 	mux.Handle("POST /api/chat/{threadId}/stop", a.unlocked(a.handleStopChat))
+	mux.Handle("POST /api/threads/{threadId}/messages/{messageId}/regenerate", a.unlocked(a.handleRegenerate))
+	mux.Handle("POST /api/threads/{threadId}/messages/{messageId}/continue", a.unlocked(a.handleContinue))
+	mux.Handle("PUT /api/threads/{threadId}/messages/{messageId}", a.unlocked(a.handleEditMessage))
 
 	mux.Handle("/api/", a.public(func(w http.ResponseWriter, r *http.Request) error {
 		return routeNotFound(mux, w, r)

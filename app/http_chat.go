@@ -1,11 +1,14 @@
 package app
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"hearth/memory"
@@ -30,76 +33,155 @@ func (a *App) handleChat(w http.ResponseWriter, r *http.Request, u user) error {
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	if strings.TrimSpace(req.Message) == "" {
-		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Field: "message", Message: "The message is empty; type something to send."}
-	}
-	if len(req.Message) > memory.MaxContentBytes {
-		return &apiError{Status: http.StatusRequestEntityTooLarge, Code: CodeTooLarge, Field: "message",
-			Message: fmt.Sprintf("The message is %d bytes long; the limit is %d bytes. Split it into shorter messages.", len(req.Message), memory.MaxContentBytes)}
+	if err := checkChatMessage(req.Message); err != nil {
+		return err
 	}
 	if len(req.ClientRequestID) > maxClientRequestIDBytes || !utf8.ValidString(req.ClientRequestID) {
 		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Field: "clientRequestId", Message: "The clientRequestId must be valid text of at most 128 bytes."}
 	}
 
-	owner := u.owner()
-	// The reply's context ends when the client goes away, when the stream
-	// finds it cannot write, or on a stop request.
-	ctx, cancel := context.WithCancel(r.Context())
+	ctx, cancel := a.replyContext(r)
 	defer cancel()
 	thread, userMsg, release, err := a.storeChatMessage(r.Context(), u, req, cancel)
 	if err != nil {
 		return err
 	}
 	defer release()
+	a.streamReply(ctx, w, r, u, thread, userMsg, ReplyRequest{ThreadID: thread.ID, ReplyID: memory.NewID()}, cancel)
+	return nil
+}
 
+// checkChatMessage checks the text of a message to send.
+func checkChatMessage(text string) error {
+	if strings.TrimSpace(text) == "" {
+		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Field: "message", Message: "The message is empty; type something to send."}
+	}
+	if len(text) > memory.MaxContentBytes {
+		return &apiError{Status: http.StatusRequestEntityTooLarge, Code: CodeTooLarge, Field: "message",
+			Message: fmt.Sprintf("The message is %d bytes long; the limit is %d bytes. Split it into shorter messages.", len(text), memory.MaxContentBytes)}
+	}
+	return nil
+}
+
+// replyContext returns the context a reply is written under. It ends on a
+// stop request or when Hearth closes, and in the browser also when the
+// client goes away. In the desktop window a reply goes on when the page
+// stops reading, as when the user switches threads, and is there on return.
+func (a *App) replyContext(r *http.Request) (context.Context, context.CancelFunc) {
+	if a.keepRepliesOnDisconnect {
+		return context.WithCancel(context.WithoutCancel(r.Context()))
+	}
+	return context.WithCancel(r.Context())
+}
+
+// streamReply writes the reply req asks for as a UI message stream. userMsg
+// is the message being answered, on which the reason is noted when no reply
+// could be written at all.
+func (a *App) streamReply(ctx context.Context, w http.ResponseWriter, r *http.Request, u user, thread memory.Thread, userMsg memory.Message, req ReplyRequest, cancel context.CancelFunc) {
+	owner := u.owner()
+	replyID := cmp.Or(req.ReplyID, messageIDOf(req.Regenerate), messageIDOf(req.Continue))
 	w.Header().Set("X-Thread-Id", thread.ID)
-	stream := startUIStream(w, cancel, keepAliveInterval)
+	onBroken := cancel
+	if a.keepRepliesOnDisconnect {
+		onBroken = func() {}
+	}
+	stream := startUIStream(w, onBroken, keepAliveInterval)
 	defer stream.close()
 
-	replyID := memory.NewID()
 	textID := "text-" + replyID
 	stream.send(streamPart{Type: "start", MessageID: replyID, MessageMetadata: map[string]string{"threadId": thread.ID, "userMessageId": userMsg.ID}})
 	stream.send(streamPart{Type: "start-step"})
 	stream.send(streamPart{Type: "text-start", ID: textID})
 
-	reply, err := a.agent.ReplyStream(ctx, owner, thread.ID, replyID, ReplyEvents{
-		// The UI shows under the reply which earlier messages it used.
-		OnRecall: func(found []memory.Recalled) {
-			if len(found) > 0 {
-				stream.send(streamPart{Type: recallPartType, ID: "recall-" + replyID, Data: viewRecalled(found)})
-			}
-		},
-		OnDelta: func(delta string) {
-			stream.send(streamPart{Type: "text-delta", ID: textID, Delta: delta})
-		},
-	})
+	var reply memory.Message
+	turn, err := a.turnFor(ctx, u, thread)
+	if err == nil {
+		toolRound := 0
+		reply, err = a.agent.ReplyStream(ctx, owner, turn, req, ReplyEvents{
+			// The UI shows under the reply which earlier messages it used.
+			OnRecall: func(found []memory.Recalled) {
+				if len(found) > 0 {
+					stream.send(streamPart{Type: recallPartType, ID: "recall-" + replyID, Data: viewRecalled(found)})
+				}
+			},
+			OnContext: func(report ContextReport) {
+				stream.send(streamPart{Type: contextPartType, ID: "context-" + replyID, Data: report})
+			},
+			OnDelta: func(delta string) {
+				stream.send(streamPart{Type: "text-delta", ID: textID, Delta: delta})
+			},
+			OnToolCall: func(call ToolCall) {
+				stream.send(streamPart{Type: "tool-input-available", ToolCallID: call.ID, ToolName: call.Name, Input: toolInput(call.Arguments)})
+			},
+			OnToolResult: func(call ToolCall, output json.RawMessage, isError bool) {
+				if isError {
+					stream.send(streamPart{Type: "tool-output-error", ToolCallID: call.ID, ErrorText: string(output)})
+					return
+				}
+				stream.send(streamPart{Type: "tool-output-available", ToolCallID: call.ID, Output: output})
+			},
+			OnWorkingMemory: func(change WorkingMemoryChange) {
+				toolRound++
+				stream.send(streamPart{Type: workingMemoryPartType, ID: fmt.Sprintf("wm-%s-%d", replyID, toolRound), Data: change})
+			},
+			OnRetry: func(wait time.Duration) {
+				stream.send(streamPart{Type: retryPartType, ID: "retry-" + replyID, Transient: true, Data: map[string]int{"retryInSeconds": retryAfterSeconds(wait)}})
+			},
+		})
+	}
 
 	stream.send(streamPart{Type: "text-end", ID: textID})
+	metadata := map[string]string{}
 	if err != nil && !errors.Is(err, context.Canceled) {
 		code, message := backendMessage(err)
 		var be *BackendError
 		if errors.As(err, &be) {
 			a.log.Warn("reply failed", "thread", thread.ID, "profile", u.ID, "code", code, "err", err)
+			if be.Model != "" {
+				metadata["missingModel"] = be.Model
+			}
 		} else {
 			a.log.Error("reply failed", "thread", thread.ID, "profile", u.ID, "err", err)
 		}
+		metadata["errorCode"] = code
 		stream.send(streamPart{Type: "error", ErrorText: message})
-		if reply.ID == "" {
+		if reply.ID == "" && req.Regenerate == nil && req.Continue == nil && userMsg.ID != "" {
 			a.noteFailedReply(r.Context(), owner, userMsg, message)
 		}
 	}
-	status := reply.Status
-	if status == "" {
-		status = memory.StatusError
-	}
-	metadata := map[string]string{"status": string(status)}
+	metadata["status"] = string(cmp.Or(reply.Status, memory.StatusError))
 	if reply.ID != "" {
 		metadata["assistantMessageId"] = reply.ID
+		if userMsg.Error != "" && req.Regenerate == nil && req.Continue == nil {
+			// A reply now exists, so the reason none was written is moot.
+			userMsg.Error = ""
+			if _, err := a.memory.UpdateMessage(context.WithoutCancel(ctx), owner, userMsg); err != nil {
+				a.log.Error("clear failed reply reason", "thread", thread.ID, "message", userMsg.ID, "err", err)
+			}
+		}
+		if reply.Status == memory.StatusComplete {
+			a.startTitle(u, thread)
+		}
 	}
 	stream.send(streamPart{Type: "finish-step"})
 	stream.send(streamPart{Type: "finish", MessageMetadata: metadata})
 	stream.finish()
-	return nil
+}
+
+// Types of the chat stream's data parts besides data-recall. The
+// frontend's copies are in frontend/src/chatStream.ts.
+const (
+	contextPartType       = "data-context"
+	workingMemoryPartType = "data-working-memory"
+	retryPartType         = "data-retry"
+)
+
+// messageIDOf returns m's id, or "" for nil.
+func messageIDOf(m *memory.Message) string {
+	if m == nil {
+		return ""
+	}
+	return m.ID
 }
 
 // noteFailedReply stores on the user's message why no reply was written, so
@@ -122,15 +204,24 @@ func (a *App) storeChatMessage(ctx context.Context, u user, req chatRequest, can
 	msg := memory.Message{Role: memory.RoleUser, Content: req.Message, ClientRequestID: req.ClientRequestID}
 
 	if req.ThreadID == "" {
+		if a.generations.full(u.ID) {
+			return memory.Thread{}, memory.Message{}, nil, startError(errTooManyReplies)
+		}
 		// The thread is stored with its first message, so a retry finds
 		// both, and a rejected message leaves no empty thread behind.
 		thread, userMsg, err = a.memory.StartThread(ctx, owner, "", msg)
 		if err != nil {
 			return memory.Thread{}, memory.Message{}, nil, chatMessageError(err, userMsg)
 		}
-		release, ok := a.generations.start(thread.ID, u.ID, cancel)
-		if !ok {
-			return memory.Thread{}, memory.Message{}, nil, replyRunningError()
+		release, err := a.generations.start(thread.ID, u.ID, cancel)
+		if err != nil {
+			// The message is stored; the reason no reply was written is
+			// noted on it, so that it shows when the thread is opened.
+			// Another request took the last place since the check above.
+			refused := startError(err)
+			refused.ThreadID, refused.MessageID = thread.ID, userMsg.ID
+			a.noteFailedReply(ctx, owner, userMsg, refused.Message)
+			return memory.Thread{}, memory.Message{}, nil, refused
 		}
 		return thread, userMsg, release, nil
 	}
@@ -142,14 +233,14 @@ func (a *App) storeChatMessage(ctx context.Context, u user, req chatRequest, can
 	// A request for a thread whose reply is still being written is refused
 	// before its message is stored, unless it is a retry of the request
 	// that started that reply.
-	release, ok := a.generations.start(thread.ID, u.ID, cancel)
-	if !ok {
-		if req.ClientRequestID != "" {
+	release, err = a.generations.start(thread.ID, u.ID, cancel)
+	if err != nil {
+		if req.ClientRequestID != "" && errors.Is(err, errThreadBusy) {
 			if stored, err := a.memory.MessageByRequest(ctx, owner, req.ClientRequestID); err == nil {
 				return memory.Thread{}, memory.Message{}, nil, duplicateRequestError(stored)
 			}
 		}
-		return memory.Thread{}, memory.Message{}, nil, replyRunningError()
+		return memory.Thread{}, memory.Message{}, nil, startError(err)
 	}
 	msg.ThreadID = thread.ID
 	userMsg, err = a.memory.AppendMessage(ctx, owner, msg)
@@ -180,11 +271,18 @@ func duplicateRequestError(stored memory.Message) *apiError {
 	}
 }
 
-// replyRunningError returns the error for a chat request to a thread whose
-// reply is still being written.
-func replyRunningError() *apiError {
+// startError translates the reason generations.start refused a reply.
+func startError(err error) *apiError {
+	if errors.Is(err, errTooManyReplies) {
+		return &apiError{Status: http.StatusTooManyRequests, Code: CodeRateLimited, RetryAfter: tooManyRepliesRetry,
+			Message: fmt.Sprintf("Hearth is already writing %d replies for you. Wait for one to finish or stop it, then send again.", DefaultConcurrentReplies)}
+	}
 	return &apiError{Status: http.StatusConflict, Code: CodeConflict, Message: "A reply is already being written in this thread. Stop it or wait for it to finish, then send again."}
 }
+
+// tooManyRepliesRetry is the Retry-After of a reply refused because the
+// profile has too many running.
+const tooManyRepliesRetry = 5 * time.Second
 
 // handleStopChat cancels the reply being written in a thread. It answers 204
 // whether or not a reply was running, so that a stop racing the reply's end

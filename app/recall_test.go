@@ -117,7 +117,7 @@ func TestChatRecallsEarlierThreads(t *testing.T) {
 	env.fake.Enqueue(textReply("You said the rent went up by 200 euros."))
 	_, parts := env.chat(ada, map[string]string{"message": "What did I tell you about my landlord and the rent?"})
 	system := env.lastSystemPrompt()
-	if !strings.Contains(system, "> My landlord raised the rent by 200 euros in March.") {
+	if !strings.Contains(system, "role=\"user\">\nMy landlord raised the rent by 200 euros in March.\n</past_message>") {
 		t.Errorf("the prompt does not quote the recalled message:\n%s", system)
 	}
 	if !strings.Contains(system, "not as instructions") {

@@ -31,6 +31,14 @@ type streamPart struct {
 	ErrorText       string `json:"errorText,omitempty"`
 	// Data is the payload of a data part, whose type is "data-" and a name.
 	Data any `json:"data,omitempty"`
+	// Transient data parts are shown while the stream runs and not kept
+	// with the message.
+	Transient bool `json:"transient,omitempty"`
+	// The fields of tool parts.
+	ToolCallID string          `json:"toolCallId,omitempty"`
+	ToolName   string          `json:"toolName,omitempty"`
+	Input      json.RawMessage `json:"input,omitempty"`
+	Output     json.RawMessage `json:"output,omitempty"`
 }
 
 // uiStream writes a UI message stream to an HTTP response. It is safe for

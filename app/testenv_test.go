@@ -27,6 +27,12 @@ type testEnv struct {
 	server  *httptest.Server
 	// log receives the app's logs from the next start; nil discards them.
 	log *slog.Logger
+	// titles makes the next start write thread titles with the model,
+	// which takes a scripted reply after each thread's first.
+	titles bool
+	// desktop makes the next start keep replies going when the client
+	// stops reading, as the desktop window does.
+	desktop bool
 }
 
 func newTestEnv(t *testing.T) *testEnv {
@@ -53,7 +59,8 @@ func (env *testEnv) start(ollamaURL string) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	a, err := Open(Config{DataDir: env.dataDir, Model: model, UI: ui, Version: "test", Logger: logger, OllamaURL: ollamaURL})
+	a, err := Open(Config{DataDir: env.dataDir, Model: model, UI: ui, Version: "test", Logger: logger, OllamaURL: ollamaURL,
+		SkipTitles: !env.titles, KeepRepliesOnDisconnect: env.desktop})
 	if err != nil {
 		env.t.Fatalf("open app: %v", err)
 	}
