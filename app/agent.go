@@ -290,7 +290,10 @@ func (a *Agent) promptParts(ctx context.Context, owner memory.Owner, turn Turn, 
 		}
 		p.tools = nil
 	} else {
-		p.workingMemory = workingMemoryBlock(wm.doc, wm.template)
+		if !a.supportsTools(ctx, turn) {
+			p.tools = nil
+		}
+		p.workingMemory = workingMemoryBlock(wm.doc, wm.template, len(p.tools) > 0)
 	}
 
 	exclude := make([]string, 0, len(history)+2)
@@ -300,8 +303,29 @@ func (a *Agent) promptParts(ctx context.Context, owner memory.Owner, turn Turn, 
 	if p.newMessage.ID != "" {
 		exclude = append(exclude, p.newMessage.ID)
 	}
+	if beforeID != "" {
+		// The reply being written again is not a memory of the past.
+		exclude = append(exclude, beforeID)
+	}
 	p.recalled = a.recalled(ctx, owner, req.ThreadID, p.newMessage.Content, exclude)
 	return p, wm, nil
+}
+
+// toolChecker is a Model that knows whether a model can call tools.
+type toolChecker interface {
+	SupportsTools(ctx context.Context, model string) (bool, error)
+}
+
+// supportsTools reports whether turn's model can call tools. Models whose
+// backend cannot say are offered them; a failure to ask is reported when
+// the model is asked for the reply.
+func (a *Agent) supportsTools(ctx context.Context, turn Turn) bool {
+	checker, ok := turn.Model.(toolChecker)
+	if !ok {
+		return true
+	}
+	tools, err := checker.SupportsTools(ctx, turn.ModelName)
+	return err != nil || tools
 }
 
 // promptable keeps the messages a prompt can show: user and assistant

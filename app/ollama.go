@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -36,9 +37,15 @@ type Ollama struct {
 	url    string
 	model  string
 
-	// mu guards contextLengths.
-	mu             sync.Mutex
-	contextLengths map[string]int // model name → context length from Show
+	// mu guards shown.
+	mu    sync.Mutex
+	shown map[string]modelShown // model name → what Show said
+}
+
+// modelShown is what Hearth keeps of Show's answer about a model.
+type modelShown struct {
+	contextLength int
+	tools         bool
 }
 
 // NewOllama returns a Model that chats with model, by default, on the Ollama
@@ -54,7 +61,7 @@ func NewOllama(baseURL, model string, httpClient *http.Client) (*Ollama, error) 
 	if model == "" {
 		return nil, errors.New("no Ollama model set: set HEARTH_MODEL to a model name such as llama3.2")
 	}
-	return &Ollama{client: api.NewClient(u, httpClient), url: u.String(), model: model, contextLengths: make(map[string]int)}, nil
+	return &Ollama{client: api.NewClient(u, httpClient), url: u.String(), model: model, shown: make(map[string]modelShown)}, nil
 }
 
 // OllamaURLFromEnv turns the value of OLLAMA_HOST into a base URL, accepting
@@ -191,28 +198,42 @@ func (o *Ollama) Models(ctx context.Context) ([]ModelInfo, error) {
 }
 
 // ContextLength implements Model with /api/show, whose model_info holds
-// "<architecture>.context_length". Answers are cached per model name.
+// "<architecture>.context_length".
 func (o *Ollama) ContextLength(ctx context.Context, model string) (int, error) {
+	shown, err := o.show(ctx, model)
+	return shown.contextLength, err
+}
+
+// SupportsTools reports whether model can call tools, as the capabilities
+// /api/show lists say. A server that lists none is trusted to.
+func (o *Ollama) SupportsTools(ctx context.Context, model string) (bool, error) {
+	shown, err := o.show(ctx, model)
+	return shown.tools, err
+}
+
+// show asks /api/show about model, once per model name.
+func (o *Ollama) show(ctx context.Context, model string) (modelShown, error) {
 	model = cmp.Or(model, o.model)
 	o.mu.Lock()
-	n, ok := o.contextLengths[model]
+	shown, ok := o.shown[model]
 	o.mu.Unlock()
 	if ok {
-		return n, nil
+		return shown, nil
 	}
 
-	show, err := o.client.Show(ctx, &api.ShowRequest{Model: model})
+	resp, err := o.client.Show(ctx, &api.ShowRequest{Model: model})
 	if err != nil {
-		return 0, o.translate(err, model)
+		return modelShown{}, o.translate(err, model)
 	}
-	arch, _ := show.ModelInfo["general.architecture"].(string)
-	if f, ok := show.ModelInfo[arch+".context_length"].(float64); ok && f > 0 {
-		n = int(f)
+	arch, _ := resp.ModelInfo["general.architecture"].(string)
+	if f, ok := resp.ModelInfo[arch+".context_length"].(float64); ok && f > 0 {
+		shown.contextLength = int(f)
 	}
+	shown.tools = len(resp.Capabilities) == 0 || slices.Contains(resp.Capabilities, "tools")
 	o.mu.Lock()
-	o.contextLengths[model] = n
+	o.shown[model] = shown
 	o.mu.Unlock()
-	return n, nil
+	return shown, nil
 }
 
 // Pull implements Puller with /api/pull.
@@ -234,7 +255,7 @@ func (o *Ollama) Pull(ctx context.Context, model string, fn func(PullProgress) e
 		return o.translate(err, model)
 	}
 	o.mu.Lock()
-	delete(o.contextLengths, model)
+	delete(o.shown, model)
 	o.mu.Unlock()
 	return nil
 }

@@ -248,3 +248,27 @@ func TestOllamaContextLengthCapped(t *testing.T) {
 		t.Errorf("keep_alive is %v, want %v", ka, DefaultKeepAlive)
 	}
 }
+
+// A model that cannot call tools is not offered them, sees its working
+// memory without the instructions for the tool, and still answers.
+func TestModelWithoutTools(t *testing.T) {
+	env := newTestEnv(t)
+	env.fake.SetModels("gemma:2b", "nomic-embed-text")
+	token := env.signUp("", "Ada")
+	env.putSettings(token, map[string]any{"backend": map[string]any{"kind": "ollama", "model": "gemma:2b"}})
+	env.setWorkingMemory(token, "- Name: Ada")
+	thread := env.createThread(token)
+	_, parts := env.chat(token, map[string]string{"threadId": thread.ID, "message": "hello"})
+
+	if msg := streamError(parts); msg != "" {
+		t.Fatalf("reply failed: %s", msg)
+	}
+	req := env.lastChatRequest()
+	if len(req.Tools) != 0 {
+		t.Errorf("request offers %d tools to a model without tool calling", len(req.Tools))
+	}
+	if block := req.Messages[1].Content; !strings.Contains(block, "- Name: Ada") || strings.Contains(block, workingMemoryToolName) {
+		t.Errorf("working memory block %q, want the document without the tool's instructions", block)
+	}
+	wantOneExchange(t, env.storedMessages(token, thread.ID), memory.StatusComplete, "You said: hello")
+}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -30,6 +31,10 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	}
 	if !s.isInstalled(req.Model) {
 		writeModelNotFound(w, req.Model)
+		return
+	}
+	if len(req.Tools) > 0 && familyOf(req.Model).noTools {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("registry.ollama.ai/library/%s does not support tools", req.Model))
 		return
 	}
 

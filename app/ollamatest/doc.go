@@ -4,7 +4,8 @@
 // types of github.com/ollama/ollama/api, so the real api.Client and any code
 // built on it accept every response. It serves these routes:
 //
-//	POST /api/chat     scripted or echoed replies, streamed as NDJSON unless "stream" is false
+//	POST /api/chat     scripted or echoed replies, streamed as NDJSON unless "stream" is false;
+//	                   400 when tools are sent to a model named like "gemma", which cannot call them
 //	POST /api/embed    deterministic unit vectors derived from hashes of the input text
 //	POST /api/show     model details, with the context length in model_info
 //	POST /api/pull     a progress stream, after which the model counts as installed

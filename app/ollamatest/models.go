@@ -31,6 +31,7 @@ type family struct {
 	sizeBytes         int64
 	embeddingLength   int // 0 means the configured embed dimension
 	embeddingModel    bool
+	noTools           bool // a chat model that cannot call tools
 }
 
 var (
@@ -42,6 +43,17 @@ var (
 		sizeBytes:         2019393189,
 		embeddingLength:   3072,
 	}
+	// noToolsFamily stands for the small chat models, such as gemma:2b,
+	// that Ollama serves without tool calling.
+	noToolsFamily = family{
+		architecture:      "gemma",
+		parameterSize:     "2.5B",
+		parameterCount:    2506172416,
+		quantizationLevel: "Q4_0",
+		sizeBytes:         1678456656,
+		embeddingLength:   2048,
+		noTools:           true,
+	}
 	embedFamily = family{
 		architecture:      "nomic-bert",
 		parameterSize:     "137M",
@@ -52,14 +64,18 @@ var (
 	}
 )
 
-// familyOf guesses the kind of model from its name.
+// familyOf guesses the kind of model from its name: names containing
+// "gemma" are chat models without tool calling.
 //
 // NOTE: Only names containing "embed" count as embedding models, so
 // embedding models such as "all-minilm" or "bge-m3" are described as chat
 // models. The routes accept both kinds either way.
 func familyOf(name string) family {
-	if strings.Contains(name, "embed") {
+	switch {
+	case strings.Contains(name, "embed"):
 		return embedFamily
+	case strings.Contains(name, "gemma"):
+		return noToolsFamily
 	}
 	return chatFamily
 }
@@ -181,9 +197,12 @@ func (s *Server) handleShow(w http.ResponseWriter, r *http.Request) {
 	}
 	// The capabilities are untyped constants because their type lives in
 	// an Ollama package outside api.
-	if f.embeddingModel {
+	switch {
+	case f.embeddingModel:
 		resp.Capabilities = append(resp.Capabilities, "embedding")
-	} else {
+	case f.noTools:
+		resp.Capabilities = append(resp.Capabilities, "completion")
+	default:
 		resp.Capabilities = append(resp.Capabilities, "completion", "tools")
 	}
 	writeJSON(w, http.StatusOK, resp)
