@@ -47,8 +47,8 @@ func NewAgent(store *memory.Store) *Agent {
 	return &Agent{memory: store, tokens: newTokenEstimator(), now: time.Now, progress: progressInterval}
 }
 
-// Turn is what a profile's settings and a thread's choices decide about
-// one reply. App.turnFor builds it from the stored settings.
+// Turn is the part of a profile's settings and a thread's choices that
+// shapes one reply. App.turnFor builds it from the stored settings.
 type Turn struct {
 	// Model is the backend that writes the reply.
 	Model Model
@@ -112,7 +112,7 @@ type ReplyEvents struct {
 	OnRetry func(wait time.Duration)
 }
 
-// ContextReport says how a prompt was fitted into the context window.
+// ContextReport describes how a prompt was fitted into the context window.
 type ContextReport struct {
 	OmittedMessages int `json:"omittedMessages"`
 	OmittedRecalled int `json:"omittedRecalled"`
@@ -134,8 +134,8 @@ type ReplyRequest struct {
 	Continue *memory.Message
 }
 
-// ReplyStream asks the model for the answer to the newest user message of a
-// thread and reports what happens to ev. The reply is stored as an assistant
+// ReplyStream requests from the model the reply to the newest user message
+// of a thread and reports what happens to ev. The reply is stored as an assistant
 // message from its first piece on: marked streaming while it is written
 // (saved at least every progressInterval, also while the model is silent),
 // then as complete, or as incomplete when ctx ends first or the backend
@@ -251,7 +251,7 @@ func (a *Agent) ReplyStream(ctx context.Context, owner memory.Owner, turn Turn, 
 func (a *Agent) promptParts(ctx context.Context, owner memory.Owner, turn Turn, req ReplyRequest) (promptParts, *workingMemoryState, error) {
 	p := promptParts{system: cmp.Or(turn.SystemPrompt, DefaultSystemPrompt), tools: []Tool{workingMemoryTool}}
 
-	// The history ends with the message being answered: the newest
+	// The history ends with the message the reply is for: the newest
 	// message, or for Regenerate and Continue the one before that reply.
 	beforeID := ""
 	switch {
@@ -311,14 +311,14 @@ func (a *Agent) promptParts(ctx context.Context, owner memory.Owner, turn Turn, 
 	return p, wm, nil
 }
 
-// toolChecker is a Model that knows whether a model can call tools.
+// toolChecker is a Model that reports whether a model can call tools.
 type toolChecker interface {
 	SupportsTools(ctx context.Context, model string) (bool, error)
 }
 
 // supportsTools reports whether turn's model can call tools. Models whose
-// backend cannot say are offered them; a failure to ask is reported when
-// the model is asked for the reply.
+// backend does not report it are offered them. A failed check is reported
+// by the chat request that follows.
 func (a *Agent) supportsTools(ctx context.Context, turn Turn) bool {
 	checker, ok := turn.Model.(toolChecker)
 	if !ok {

@@ -74,8 +74,8 @@ func (a *App) replyContext(r *http.Request) (context.Context, context.CancelFunc
 	return context.WithCancel(r.Context())
 }
 
-// streamReply writes the reply req asks for as a UI message stream. userMsg
-// is the message being answered, on which the reason is noted when no reply
+// streamReply writes the reply that req names as a UI message stream.
+// userMsg is the message the reply is for, on which the reason is noted when no reply
 // could be written at all.
 func (a *App) streamReply(ctx context.Context, w http.ResponseWriter, r *http.Request, u user, thread memory.Thread, userMsg memory.Message, req ReplyRequest, cancel context.CancelFunc) {
 	owner := u.owner()

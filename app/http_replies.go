@@ -13,10 +13,9 @@ type editRequest struct {
 	Content string `json:"content"`
 }
 
-// handleRegenerate serves POST .../messages/{messageId}/regenerate: the
-// thread's last message is answered again. When it is a reply, the reply is
-// written anew and its text kept as an earlier version; when it is a user
-// message left without a reply, a reply is written for it.
+// handleRegenerate serves POST .../messages/{messageId}/regenerate for the
+// thread's last message. A reply is written anew and its old text kept as
+// an earlier version. A user message left without a reply gets one.
 func (a *App) handleRegenerate(w http.ResponseWriter, r *http.Request, u user) error {
 	thread, target, userMsg, err := a.lastMessageTarget(r.Context(), u, r.PathValue("threadId"), r.PathValue("messageId"))
 	if err != nil {
@@ -96,7 +95,7 @@ func (a *App) handleEditMessage(w http.ResponseWriter, r *http.Request, u user) 
 	return a.replyTo(w, r, u, thread, userMsg, ReplyRequest{ThreadID: thread.ID, ReplyID: memory.NewID()})
 }
 
-// replyTo registers the reply req asks for and streams it.
+// replyTo registers the reply that req names and streams it.
 func (a *App) replyTo(w http.ResponseWriter, r *http.Request, u user, thread memory.Thread, userMsg memory.Message, req ReplyRequest) error {
 	ctx, cancel := a.replyContext(r)
 	defer cancel()
@@ -110,8 +109,8 @@ func (a *App) replyTo(w http.ResponseWriter, r *http.Request, u user, thread mem
 }
 
 // lastMessageTarget returns the thread, its last message, which must be
-// messageID, and the user message that message answers (itself when it is a
-// user message).
+// messageID, and the user message that the reply is for (the message itself
+// when it is a user message).
 func (a *App) lastMessageTarget(ctx context.Context, u user, threadID, messageID string) (memory.Thread, memory.Message, memory.Message, error) {
 	owner := u.owner()
 	thread, err := a.memory.Thread(ctx, owner, threadID)

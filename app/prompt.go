@@ -15,7 +15,7 @@ const (
 	// fallbackContextLength is the context window assumed when neither the
 	// settings nor the backend name one.
 	fallbackContextLength = 8192
-	// maxDefaultOllamaContext caps the context window Hearth asks Ollama for
+	// maxDefaultOllamaContext caps the context window Hearth requests from Ollama
 	// when the settings leave it to the model. Models report their trained
 	// maximum, often 128k tokens, and Ollama reserves memory for the whole
 	// window, which would not fit the machines Hearth runs on.
@@ -46,7 +46,7 @@ type promptParts struct {
 	workingMemory string // the whole system message with the working memory block, or ""
 	recalled      []memory.Recalled
 	history       []memory.Message // oldest first, without the new message
-	newMessage    memory.Message   // the user message being answered; empty ID when continuing
+	newMessage    memory.Message   // the user message the reply is for
 	continuing    string           // for Continue: the text of the reply being continued
 	tools         []Tool
 }
@@ -126,7 +126,8 @@ func (p promptParts) fit(budget int, est *tokenEstimator, model string) (fittedP
 	return fittedPrompt{messages: messages, estimate: total, budget: budget, omittedMessages: omittedMessages, omittedRecalled: omittedRecalled, recalled: recalled}, nil
 }
 
-// continueInstruction asks the model to go on with a reply that was cut off.
+// continueInstruction is the system message that makes the model go on
+// with a reply that was cut off.
 const continueInstruction = "Your previous reply above was cut off. Continue it from exactly where it stopped, without repeating anything and without comment."
 
 // dropLeastSimilar removes the match with the lowest similarity from
@@ -178,9 +179,9 @@ func workingMemoryBlock(wm memory.WorkingMemory, template string, canUpdate bool
 	return b.String()
 }
 
-// recalledBlock quotes recalled messages for the prompt, each with its
-// thread, date and original role, inside a block the model is told to read
-// as past conversation. They keep their order, which is oldest first.
+// recalledBlock quotes recalled messages for the prompt, oldest first, each
+// with its thread, date and original role, inside a block marked as past
+// conversation.
 func recalledBlock(recalled []memory.Recalled) string {
 	if len(recalled) == 0 {
 		return ""
@@ -201,7 +202,7 @@ func recalledBlock(recalled []memory.Recalled) string {
 // quoteStored makes stored text safe to place inside a block: anything that
 // reads as a block delimiter loses its opening bracket to a look-alike, so
 // the text cannot close its block or open another. Everything else is left
-// as written, so that the model sees, and writes back, the same document.
+// as written, so that the model reads, and writes back, the same document.
 func quoteStored(s string) string {
 	return blockTag.ReplaceAllStringFunc(s, func(tag string) string {
 		return "‹" + tag[1:]
@@ -228,9 +229,9 @@ func replyReserve(n int) int {
 // reports.
 //
 // The raw estimate counts a token per four ASCII bytes and a token per
-// other character, since BPE tokenizers of the Llama 3 and GPT-4 families
-// spend about four characters of English per token and about one or more
-// per CJK character. Its error before calibration is documented in
+// other character. BPE tokenizers of the Llama 3 and GPT-4 families spend
+// roughly four characters of English per token, and one or more tokens per
+// CJK character. Its error before calibration is documented in
 // docs/ARCHITECTURE.md.
 type tokenEstimator struct {
 	// mu guards ratio.

@@ -32,10 +32,10 @@ type replyWriter struct {
 	once sync.Once
 }
 
-// newReplyWriter prepares the reply of req and starts the saver, which
-// stores the text received so far after the writer's progress interval
-// when the model goes silent, so a crash loses at most that much of what
-// the user has seen. Nothing is stored before the first piece of text.
+// newReplyWriter prepares the reply of req and starts the saver. When the
+// model goes silent, the saver stores the text received so far after the
+// progress interval, so a crash loses at most that much of what the user has
+// seen. Nothing is stored before the first piece of text.
 func (a *Agent) newReplyWriter(ctx context.Context, owner memory.Owner, req ReplyRequest, modelName string) *replyWriter {
 	w := &replyWriter{agent: a, owner: owner, ctx: context.WithoutCancel(ctx), stop: make(chan struct{}), done: make(chan struct{})}
 	switch {

@@ -23,7 +23,7 @@ const (
 	maxTitleSourceBytes = 2000
 )
 
-// titleInstruction asks the model for a title.
+// titleInstruction is the system prompt of a title request.
 const titleInstruction = "Write a short title, at most six words, for the conversation below. " +
 	"Reply with the title only: no quotes, no Markdown, no full stop at the end."
 
@@ -56,8 +56,8 @@ func (a *App) startTitle(u user, thread memory.Thread) {
 	}()
 }
 
-// writeTitle asks the model for a title of a thread and stores it, or the
-// first words of the first message when the model fails. A title the user
+// writeTitle requests a title for a thread from the model and stores it, or
+// the first words of the first message when the model fails. A title the user
 // set in the meantime is kept.
 func (a *App) writeTitle(ctx context.Context, u user, owner memory.Owner, threadID string) error {
 	thread, err := a.memory.Thread(ctx, owner, threadID)
@@ -93,8 +93,8 @@ func (a *App) writeTitle(ctx context.Context, u user, owner memory.Owner, thread
 	return err
 }
 
-// modelTitle asks turn's title model for a title of the messages, and
-// returns "" when it fails or writes nothing usable.
+// modelTitle requests a title for the messages from turn's title model. It
+// returns "" when the model fails or writes nothing usable.
 func (a *App) modelTitle(ctx context.Context, turn Turn, messages []memory.Message) string {
 	var conversation strings.Builder
 	for _, m := range messages {
@@ -129,7 +129,7 @@ func (a *App) modelTitle(ctx context.Context, turn Turn, messages []memory.Messa
 // errTitleTooLong stops a model that writes more than a title.
 var errTitleTooLong = &BackendError{Code: CodeReplyTooLong, Message: "The title is too long."}
 
-// cleanTitle turns a model's answer into a title: its first line without
+// cleanTitle turns a model's output into a title: its first line without
 // quotes, Markdown marks and a full stop, at most maxTitleRunes long.
 func cleanTitle(s string) string {
 	for line := range strings.Lines(s) {

@@ -38,7 +38,7 @@ type WorkingMemoryChange struct {
 	Content         string `json:"content"`
 }
 
-// toolResult is what a tool call returned, for the model and for the UI.
+// toolResult is the result of a tool call, for the model and for the UI.
 type toolResult struct {
 	Output  json.RawMessage
 	IsError bool
@@ -54,9 +54,9 @@ type workingMemoryState struct {
 	doc      memory.WorkingMemory
 }
 
-// runTool carries out one tool call of the model. Every failure becomes an
-// error result the model can read and act on; only a store failure that is
-// not about the call is returned as an error.
+// runTool carries out one tool call of the model. Every failure of the call
+// becomes an error result that the model can read and act on. Only a store
+// failure unrelated to the call is returned as an error.
 func (a *Agent) runTool(ctx context.Context, owner memory.Owner, wm *workingMemoryState, call ToolCall) (toolResult, error) {
 	if call.Name != workingMemoryToolName {
 		return errorResult(fmt.Sprintf("There is no tool named %q. The only tool is %s.", call.Name, workingMemoryToolName)), nil
