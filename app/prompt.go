@@ -36,8 +36,9 @@ const (
 )
 
 // blockTag finds anything that reads as one of the block delimiters, in any
-// case and spacing, so that quoted text cannot close its block.
-var blockTag = regexp.MustCompile(`(?i)<\s*/?\s*(working[\s_-]*memory|recalled[\s_-]*messages?|past[\s_-]*message)`)
+// case and with any spacing, Unicode spaces included, so that quoted text
+// cannot close its block.
+var blockTag = regexp.MustCompile(`(?i)<[\s\p{Z}]*/?[\s\p{Z}]*(working[\s\p{Z}_-]*memory|recalled[\s\p{Z}_-]*messages?|past[\s\p{Z}_-]*message)`)
 
 // promptParts are the pieces of a prompt before they are fitted into the
 // context window.
