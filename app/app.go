@@ -145,8 +145,6 @@ func Open(cfg Config) (*App, error) {
 		db.Close()
 		return nil, err
 	}
-	// A locked profile's index leaves memory with its key.
-	profiles.OnLock(func(profileID string) { recall.Lock(auth.Profile{ID: profileID}.ResourceID()) })
 
 	agent := NewAgent(store)
 	agent.recall, agent.log = recall, log
@@ -166,6 +164,7 @@ func Open(cfg Config) (*App, error) {
 		version:                 cfg.Version,
 		log:                     log,
 	}
+	profiles.OnLock(a.profileLocked)
 	a.handler = a.routes(cfg.UI)
 	return a, nil
 }
@@ -215,6 +214,17 @@ func openProfiles(db *bbolt.DB, cfg Config, log *slog.Logger) (*auth.Store, erro
 		log.Error("profile records do not match the install key; those profiles cannot sign in until the matching install.key is restored", "profiles", tampered, "path", path)
 	}
 	return profiles, nil
+}
+
+// profileLocked takes what a locked profile's key opened out of memory:
+// its recall index, its replies and background jobs, which hold copies of
+// the key, and the cached backends, which hold API keys.
+func (a *App) profileLocked(profileID string) {
+	a.recall.Lock(auth.Profile{ID: profileID}.ResourceID())
+	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+	defer cancel()
+	a.generations.stopProfile(ctx, profileID)
+	a.backendCache.dropKeyed()
 }
 
 // StopReplies cancels every reply being written and waits until each has

@@ -33,7 +33,7 @@ func (a *App) handleChat(w http.ResponseWriter, r *http.Request, u user) error {
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	if err := checkChatMessage(req.Message); err != nil {
+	if err := checkChatMessage("message", req.Message); err != nil {
 		return err
 	}
 	if len(req.ClientRequestID) > maxClientRequestIDBytes || !utf8.ValidString(req.ClientRequestID) {
@@ -51,13 +51,13 @@ func (a *App) handleChat(w http.ResponseWriter, r *http.Request, u user) error {
 	return nil
 }
 
-// checkChatMessage checks the text of a message to send.
-func checkChatMessage(text string) error {
+// checkChatMessage checks the text of a message to send, sent in field.
+func checkChatMessage(field, text string) error {
 	if strings.TrimSpace(text) == "" {
-		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Field: "message", Message: "The message is empty; type something to send."}
+		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Field: field, Message: "The message is empty; type something to send."}
 	}
 	if len(text) > memory.MaxContentBytes {
-		return &apiError{Status: http.StatusRequestEntityTooLarge, Code: CodeTooLarge, Field: "message",
+		return &apiError{Status: http.StatusRequestEntityTooLarge, Code: CodeTooLarge, Field: field,
 			Message: fmt.Sprintf("The message is %d bytes long; the limit is %d bytes. Split it into shorter messages.", len(text), memory.MaxContentBytes)}
 	}
 	return nil
@@ -79,7 +79,7 @@ func (a *App) replyContext(r *http.Request) (context.Context, context.CancelFunc
 // could be written at all.
 func (a *App) streamReply(ctx context.Context, w http.ResponseWriter, r *http.Request, u user, thread memory.Thread, userMsg memory.Message, req ReplyRequest, cancel context.CancelFunc) {
 	owner := u.owner()
-	replyID := cmp.Or(req.ReplyID, messageIDOf(req.Regenerate), messageIDOf(req.Continue))
+	replyID := cmp.Or(messageIDOf(req.Regenerate), messageIDOf(req.Continue), req.ReplyID)
 	w.Header().Set("X-Thread-Id", thread.ID)
 	onBroken := cancel
 	if a.keepRepliesOnDisconnect {

@@ -50,7 +50,7 @@ func (a *App) handleEditMessage(w http.ResponseWriter, r *http.Request, u user) 
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	if err := checkChatMessage(req.Content); err != nil {
+	if err := checkChatMessage("content", req.Content); err != nil {
 		return err
 	}
 	owner := u.owner()

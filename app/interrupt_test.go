@@ -268,3 +268,28 @@ func TestMebibyteReplyLine(t *testing.T) {
 	}
 	wantOneExchange(t, env.storedMessages(token, thread.ID), memory.StatusComplete, big)
 }
+
+// Signing out locks the profile, which stops its replies: they hold a copy
+// of the data key.
+func TestSignOutStopsReplies(t *testing.T) {
+	env := &testEnv{t: t, dataDir: t.TempDir(), fake: ollamatest.NewServer(t), desktop: true}
+	env.start(env.fake.URL())
+	token := env.signUp("", "Ada")
+	thread := env.createThread(token)
+	o := env.ownerOf(token)
+	resp, r := env.startHeldChat(token, thread.ID)
+	defer resp.Body.Close()
+
+	if out, body := env.do("POST", "/api/auth/logout", token, nil); out.StatusCode != http.StatusNoContent {
+		t.Fatalf("logout: status %d (%s)", out.StatusCode, body)
+	}
+	parts := readStream(t, r)
+	if got := finishMetadata(t, parts)["status"]; got != "incomplete" {
+		t.Errorf("finish status %v, want incomplete", got)
+	}
+	msgs, err := env.app.memory.LastMessages(context.Background(), o, thread.ID, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantOneExchange(t, msgs, memory.StatusIncomplete, "Once upon ")
+}

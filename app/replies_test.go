@@ -37,6 +37,9 @@ func TestRegenerateKeepsEarlierVersion(t *testing.T) {
 	if got := streamText(parts); got != "Second answer." {
 		t.Errorf("regenerated text %q", got)
 	}
+	if parts[0].Type != "start" || parts[0].MessageID != first.ID {
+		t.Errorf("stream starts with %s for message %q, want start for the regenerated reply %s", parts[0].Type, parts[0].MessageID, first.ID)
+	}
 	msgs := env.storedMessages(token, thread.ID)
 	if len(msgs) != 2 {
 		t.Fatalf("thread holds %d messages after regenerate, want 2", len(msgs))
@@ -206,5 +209,21 @@ func TestCleanTitle(t *testing.T) {
 		if got := cleanTitle(in); got != want {
 			t.Errorf("cleanTitle(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestKeepRecentVersions(t *testing.T) {
+	var many []memory.MessageVersion
+	for i := range maxKeptVersions + 5 {
+		many = append(many, memory.MessageVersion{Content: strings.Repeat("x", i+1)})
+	}
+	kept := keepRecentVersions(many)
+	if len(kept) != maxKeptVersions || kept[len(kept)-1].Content != many[len(many)-1].Content {
+		t.Errorf("kept %d versions ending with %q, want the newest %d", len(kept), kept[len(kept)-1].Content, maxKeptVersions)
+	}
+	big := []memory.MessageVersion{{Content: strings.Repeat("a", memory.MaxContentBytes)}, {Content: strings.Repeat("b", memory.MaxContentBytes)},
+		{Content: strings.Repeat("c", memory.MaxContentBytes)}, {Content: strings.Repeat("d", memory.MaxContentBytes)}, {Content: "e"}}
+	if kept := keepRecentVersions(big); len(kept) != 4 || kept[0].Content[0] != 'b' {
+		t.Errorf("kept %d versions, want the newest 4 that fit in %d bytes", len(kept), maxKeptVersionBytes)
 	}
 }

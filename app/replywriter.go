@@ -45,6 +45,7 @@ func (a *Agent) newReplyWriter(ctx context.Context, owner memory.Owner, req Repl
 		w.reply.Versions = append(append([]memory.MessageVersion(nil), old.Versions...), memory.MessageVersion{
 			Content: old.Content, Parts: old.Parts, Model: old.Model, Status: old.Status, Error: old.Error, CreatedAt: old.CreatedAt,
 		})
+		w.reply.Versions = keepRecentVersions(w.reply.Versions)
 		w.reply.Content, w.reply.Parts, w.reply.Error = "", nil, ""
 		w.reply.PromptTokens, w.reply.ReplyTokens = 0, 0
 		w.inStore = true
@@ -180,4 +181,24 @@ func (w *replyWriter) finish(chatErr error) (memory.Message, error) {
 		return memory.Message{}, err
 	}
 	return w.reply, chatErr
+}
+
+// Bounds on the earlier versions a regenerated reply keeps, well inside the
+// store's limits on a message.
+const (
+	maxKeptVersions     = 20
+	maxKeptVersionBytes = 4 * memory.MaxContentBytes
+)
+
+// keepRecentVersions drops the oldest versions beyond the bounds.
+func keepRecentVersions(versions []memory.MessageVersion) []memory.MessageVersion {
+	total := 0
+	for _, v := range versions {
+		total += len(v.Content)
+	}
+	for len(versions) > 1 && (len(versions) > maxKeptVersions || total > maxKeptVersionBytes) {
+		total -= len(versions[0].Content)
+		versions = versions[1:]
+	}
+	return versions
 }

@@ -444,7 +444,20 @@ func newBackendCache(fallback Model) *backendCache {
 	return c
 }
 
-// get returns the Model for b, made on first use.
+// dropKeyed forgets the backends that hold an API key, so that the key
+// leaves memory with the profile that unlocked it.
+func (c *backendCache) dropKeyed() {
+	noKey := sha256.Sum256(nil)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for key := range c.models {
+		if key.apiKey != noKey {
+			delete(c.models, key)
+		}
+	}
+}
+
+// get returns the Model for b, made once per server and key.
 func (c *backendCache) get(b backendSettings) (Model, error) {
 	key := backendKey{kind: b.Kind, baseURL: b.BaseURL, apiKey: sha256.Sum256([]byte(b.APIKey))}
 	c.mu.Lock()

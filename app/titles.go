@@ -29,7 +29,8 @@ const titleInstruction = "Write a short title, at most six words, for the conver
 
 // startTitle writes a title for thread in the background when it still
 // has the default title, once its first reply is stored. The job holds its
-// own copy of the profile's data key, and ends when the profile locks.
+// own copy of the profile's data key, and is stopped when the profile
+// locks.
 func (a *App) startTitle(u user, thread memory.Thread) {
 	if a.skipTitles || thread.Title != memory.DefaultThreadTitle {
 		return

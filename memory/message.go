@@ -31,7 +31,9 @@ const (
 	// StatusIncomplete marks a reply that was stopped or cut off, or is
 	// still being written.
 	StatusIncomplete Status = "incomplete"
-	// StatusError marks a reply cut off by a backend error.
+	// StatusError marks a reply cut off by a backend error, as earlier
+	// versions stored it. A reply cut off now keeps StatusIncomplete, with
+	// the reason in Error.
 	StatusError Status = "error"
 	// StatusInterrupted marks a reply whose writer died, with the process,
 	// before finishing it. The text written until then is kept.
