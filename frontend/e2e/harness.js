@@ -273,8 +273,10 @@ export class FakeOllama {
   /**
    * Queues the reply to the next chat request.
    *
-   * @param {{ chunks: string[], delayMs?: number, holdAfter?: number }} reply
-   *   holdAfter N sends N chunks and then waits for release().
+   * @param {{ chunks: string[], delayMs?: number, holdAfter?: number, toolCalls?: Record<number, Array<{ function: { name: string, arguments: Record<string, unknown> } }>> }} reply
+   *   holdAfter N sends N chunks and then waits for release(). toolCalls
+   *   maps a line number to the tool calls sent on that line, and line
+   *   chunks.length is the final line.
    */
   async queueReply(reply) {
     await this.#post("/_fake/replies", reply);
@@ -633,6 +635,47 @@ export async function signInThroughPicker(page, name, password) {
   await page.getByLabel("Password", { exact: true }).fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByRole("button", { name: "Sign out" }).waitFor();
+}
+
+/** Title of a thread until Hearth names it after its first reply (memory.DefaultThreadTitle). */
+export const defaultThreadTitle = "New Conversation";
+
+/**
+ * Reports whether a recorded chat request is the one Hearth sends in the
+ * background after a thread's first reply to have the model title the
+ * thread. The check matches its system message, titleInstruction in
+ * app/titles.go, so it follows that wording.
+ *
+ * @param {OllamaChatRequest} request
+ * @returns {boolean}
+ */
+export function isTitleRequest(request) {
+  const [first] = request.messages;
+  return first?.role === "system" && first.content.startsWith("Write a short title");
+}
+
+/**
+ * Waits until the open thread's title in the sidebar is no longer the
+ * default one, and returns it. Hearth writes the title in the background
+ * after the first reply, with a chat request of its own to the fake. A test
+ * that queues the next reply waits for this first, because the title
+ * request may otherwise take the queued reply.
+ *
+ * @param {import("playwright-core").Page} page
+ * @returns {Promise<string>}
+ */
+export async function waitForOpenThreadTitle(page) {
+  const open = page.getByRole("navigation", { name: "Chats" }).locator('[aria-current="page"] .thread-title');
+  let title = "";
+  await waitUntil(
+    "the open thread has a title",
+    async () => {
+      title = (await open.innerText({ timeout: 1_000 })).trim();
+      return (title !== "" && title !== defaultThreadTitle) || title;
+    },
+    { timeoutMs: 20_000 },
+  );
+  return title;
 }
 
 /**

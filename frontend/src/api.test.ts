@@ -9,18 +9,29 @@ import {
   deleteOwnProfile,
   deleteProfile,
   getRecallSettings,
+  getSettings,
   getThread,
+  getWorkingMemory,
+  getWorkingMemoryHistory,
+  listModels,
   listProfiles,
   listThreads,
   login,
   logout,
   parseRetryAfter,
+  postContinue,
+  postRegenerate,
+  putMessageEdit,
   recover,
   renewRecoveryKey,
   resumeSession,
+  revertWorkingMemory,
+  saveSettings,
+  saveWorkingMemory,
   setProfileRole,
   setSessionHandlers,
   stopChat,
+  updateThread,
 } from "./api.ts";
 import { strings } from "./strings.ts";
 
@@ -963,6 +974,186 @@ describe("recall settings", () => {
     await expect(getRecallSettings()).rejects.toMatchObject({ code: "locked", status: 401 });
     expect(handlers.onLocked).toHaveBeenCalledTimes(1);
     expect(handlers.onEnded).not.toHaveBeenCalled();
+  });
+});
+
+describe("settings and models", () => {
+  const settings = {
+    backend: { kind: "openai", baseUrl: "https://api.example.com/v1", model: "gpt-4o-mini", apiKeySet: true },
+    titleModel: "",
+    temperature: 0.7,
+    contextLength: 0,
+    systemPrompt: "",
+    lastMessages: 20,
+    workingMemory: { template: "", scope: "resource" },
+    defaults: { systemPrompt: "You are Hearth.", workingMemoryTemplate: "# About the user", lastMessages: 20 },
+  };
+  const update = {
+    backend: { kind: "openai" as const, baseUrl: "https://api.example.com/v1", model: "gpt-4o", apiKey: "sk-new" },
+    titleModel: "",
+    temperature: 0.7,
+    contextLength: 0,
+    systemPrompt: "",
+    lastMessages: 20,
+    workingMemory: { template: "", scope: "resource" as const },
+  };
+
+  it("getSettings sends GET", async () => {
+    const fetchMock = stubFetch(jsonResponse(200, loginAnswer), jsonResponse(200, settings));
+
+    await login("Ada", "correct horse");
+    expect(await getSettings()).toEqual(settings);
+    const [url, init] = fetchMock.mock.calls[1] as FetchArguments;
+    expect(url).toBe("/api/settings");
+    expect(init.method).toBe("GET");
+  });
+
+  it("saveSettings sends PUT with the key", async () => {
+    const fetchMock = stubFetch(jsonResponse(200, loginAnswer), jsonResponse(200, settings));
+
+    await login("Ada", "correct horse");
+    expect(await saveSettings(update)).toEqual(settings);
+    const [url, init] = fetchMock.mock.calls[1] as FetchArguments;
+    expect(url).toBe("/api/settings");
+    expect(init.method).toBe("PUT");
+    expect(JSON.parse(String(init.body))).toEqual(update);
+  });
+
+  it("saveSettings fetches the settings after a 204", async () => {
+    const fetchMock = stubFetch(
+      jsonResponse(200, loginAnswer),
+      new Response(null, { status: 204 }),
+      jsonResponse(200, settings),
+    );
+
+    await login("Ada", "correct horse");
+    expect(await saveSettings(update)).toEqual(settings);
+    expect(fetchMock.mock.calls[2]?.[0]).toBe("/api/settings");
+  });
+
+  it("saveSettings reports the field at fault", async () => {
+    const message = "The temperature must be from 0 to 2.";
+    stubFetch(jsonResponse(200, loginAnswer), fieldErrorResponse(400, "invalid_request", message, "temperature"));
+
+    await login("Ada", "correct horse");
+    await expect(saveSettings(update)).rejects.toMatchObject({ code: "invalid_request", field: "temperature", message });
+  });
+
+  it("listModels keeps the backend's error code", async () => {
+    const message = "Ollama is not running at http://127.0.0.1:11434. Start it, then try again.";
+    stubFetch(jsonResponse(200, loginAnswer), errorResponse(502, "backend_unreachable", message));
+
+    await login("Ada", "correct horse");
+    await expect(listModels()).rejects.toMatchObject({ code: "backend_unreachable", status: 502, message });
+  });
+
+  it("updateThread sends PATCH with the model", async () => {
+    const thread = { id: "t/1", title: "Trip", model: "qwen2.5:7b" };
+    const fetchMock = stubFetch(jsonResponse(200, loginAnswer), jsonResponse(200, thread));
+
+    await login("Ada", "correct horse");
+    expect(await updateThread("t/1", { model: "qwen2.5:7b" })).toEqual(thread);
+    const [url, init] = fetchMock.mock.calls[1] as FetchArguments;
+    expect(url).toBe("/api/threads/t%2F1");
+    expect(init.method).toBe("PATCH");
+    expect(init.body).toBe(JSON.stringify({ model: "qwen2.5:7b" }));
+  });
+});
+
+describe("working memory", () => {
+  const document = { content: "# About the user", version: 3, updatedAt: "2030-01-01T00:00:00Z", scope: "thread" };
+
+  it("getWorkingMemory names the thread", async () => {
+    const fetchMock = stubFetch(jsonResponse(200, loginAnswer), jsonResponse(200, document), jsonResponse(200, document));
+
+    await login("Ada", "correct horse");
+    await getWorkingMemory("t 1");
+    await getWorkingMemory();
+    expect(fetchMock.mock.calls[1]?.[0]).toBe("/api/memory/working?threadId=t%201");
+    expect(fetchMock.mock.calls[2]?.[0]).toBe("/api/memory/working");
+  });
+
+  it("saveWorkingMemory sends the base version", async () => {
+    const fetchMock = stubFetch(jsonResponse(200, loginAnswer), jsonResponse(200, { ...document, version: 4 }));
+
+    await login("Ada", "correct horse");
+    const saved = await saveWorkingMemory({ content: "x", version: 3, threadId: "t1" });
+    expect(saved.version).toBe(4);
+    const [url, init] = fetchMock.mock.calls[1] as FetchArguments;
+    expect(url).toBe("/api/memory/working");
+    expect(init.method).toBe("PUT");
+    expect(init.body).toBe(JSON.stringify({ content: "x", version: 3, threadId: "t1" }));
+  });
+
+  it("saveWorkingMemory rejects a stale version", async () => {
+    stubFetch(jsonResponse(200, loginAnswer), errorResponse(409, "conflict", "The working memory changed."));
+
+    await login("Ada", "correct horse");
+    await expect(saveWorkingMemory({ content: "x", version: 2 })).rejects.toMatchObject({ code: "conflict", status: 409 });
+  });
+
+  it("getWorkingMemoryHistory returns the versions", async () => {
+    const versions = [document, { ...document, version: 2 }];
+    const fetchMock = stubFetch(jsonResponse(200, loginAnswer), jsonResponse(200, { versions }));
+
+    await login("Ada", "correct horse");
+    expect(await getWorkingMemoryHistory()).toEqual(versions);
+    expect(fetchMock.mock.calls[1]?.[0]).toBe("/api/memory/working/history");
+  });
+
+  it("revertWorkingMemory sends both versions", async () => {
+    const fetchMock = stubFetch(jsonResponse(200, loginAnswer), jsonResponse(200, { ...document, version: 5 }));
+
+    await login("Ada", "correct horse");
+    await revertWorkingMemory({ version: 2, current: 4 });
+    const [url, init] = fetchMock.mock.calls[1] as FetchArguments;
+    expect(url).toBe("/api/memory/working/revert");
+    expect(init.method).toBe("POST");
+    expect(init.body).toBe(JSON.stringify({ version: 2, current: 4 }));
+  });
+});
+
+describe("reply routes", () => {
+  const stream = () => new Response("data: [DONE]\n\n", { status: 200, headers: { "Content-Type": "text/event-stream" } });
+
+  it("postRegenerate and postContinue name the reply", async () => {
+    const fetchMock = stubFetch(jsonResponse(200, loginAnswer), stream(), stream());
+    const signal = new AbortController().signal;
+
+    await login("Ada", "correct horse");
+    await postRegenerate("t1", "m2", signal);
+    await postContinue("t1", "m 2", signal);
+
+    const [regenerateUrl, regenerateInit] = fetchMock.mock.calls[1] as FetchArguments;
+    expect(regenerateUrl).toBe("/api/threads/t1/messages/m2/regenerate");
+    expect(regenerateInit.method).toBe("POST");
+    expect(regenerateInit.signal).toBe(signal);
+    expect(headersOf(fetchMock, 1).get("Accept")).toBe("text/event-stream");
+    expect(fetchMock.mock.calls[2]?.[0]).toBe("/api/threads/t1/messages/m%202/continue");
+  });
+
+  it("putMessageEdit sends the new content", async () => {
+    const fetchMock = stubFetch(jsonResponse(200, loginAnswer), stream());
+
+    await login("Ada", "correct horse");
+    await putMessageEdit("t1", "m1", "Changed", new AbortController().signal);
+    const [url, init] = fetchMock.mock.calls[1] as FetchArguments;
+    expect(url).toBe("/api/threads/t1/messages/m1");
+    expect(init.method).toBe("PUT");
+    expect(init.body).toBe(JSON.stringify({ content: "Changed" }));
+  });
+
+  it("a 429 carries its wait", async () => {
+    stubFetch(
+      jsonResponse(200, loginAnswer),
+      errorResponse(429, "rate_limited", "Two replies are being written. Wait for one to finish.", { "Retry-After": "4" }),
+    );
+
+    await login("Ada", "correct horse");
+    await expect(postRegenerate("t1", "m2", new AbortController().signal)).rejects.toMatchObject({
+      code: "rate_limited",
+      retryAfterSeconds: 4,
+    });
   });
 });
 

@@ -56,6 +56,12 @@ export interface CreatedProfile {
   recoveryKey: string;
 }
 
+/**
+ * Title of a thread until the server names it after its first reply, which
+ * it does in the background. The Go twin is memory.DefaultThreadTitle.
+ */
+export const defaultThreadTitle = "New Conversation";
+
 /** A conversation between one profile and the assistant. */
 export interface Thread {
   id: string;
@@ -70,13 +76,40 @@ export interface Thread {
   damaged?: boolean;
   /** Set once opening the thread has found a message that cannot be read. */
   damagedMessages?: boolean;
+  /** The model that replies in this thread, or "" (or absent) for the profile's model. */
+  model?: string;
 }
 
 /**
  * Stored state of a message: "incomplete" for a reply that was stopped or cut
- * off, "error" for a reply the model could not give.
+ * off, "error" for a reply the model could not give, "interrupted" for a
+ * reply whose writing ended because Hearth closed. The Go twin is
+ * memory.Status.
  */
-export type MessageStatus = "complete" | "incomplete" | "error";
+export type MessageStatus = "complete" | "incomplete" | "error" | "interrupted";
+
+/** An earlier text of a reply, kept when Regenerate replaced it. */
+export interface MessageVersion {
+  content: string;
+  model?: string;
+  status: MessageStatus;
+  error?: string;
+  createdAt: string;
+}
+
+/**
+ * A structured piece of a stored reply: a tool call the model made, or the
+ * result of one. The Go twin is memory.Part.
+ */
+export interface MessagePart {
+  type: "tool-call" | "tool-result";
+  toolCallId?: string;
+  toolName?: string;
+  input?: unknown;
+  output?: unknown;
+  /** Set on a tool result that reports a failure. */
+  isError?: boolean;
+}
 
 /** One message of a thread. */
 export interface Message {
@@ -95,6 +128,18 @@ export interface Message {
   error?: string;
   /** Set when the message's record cannot be read with the profile's key. */
   damaged?: boolean;
+  /** The id the client sent with the chat request that stored this user message. */
+  clientRequestId?: string;
+  /** Set while the reply is being written, by this page or by another one. */
+  streaming?: boolean;
+  /** Number of earlier messages of the thread left out of the reply's prompt to fit the model's context. */
+  omittedMessages?: number;
+  /** Number of recalled messages left out of the reply's prompt to fit the model's context. */
+  omittedRecalled?: number;
+  /** Earlier replies that Regenerate replaced, oldest first. */
+  versions?: MessageVersion[];
+  /** Tool calls and their results, in order. */
+  parts?: MessagePart[];
 }
 
 /** A thread with its most recent messages, oldest first. */
@@ -213,6 +258,108 @@ export interface RecalledMessage {
   message: Message;
 }
 
+/** Kind of server that writes the replies. The Go twins are BackendOllama and BackendOpenAI in app/model.go. */
+export type BackendKind = "ollama" | "openai";
+
+/** The model server of the signed-in profile, as GET /api/settings returns it. */
+export interface BackendSettings {
+  kind: BackendKind;
+  baseUrl: string;
+  /** The chat model. */
+  model: string;
+  /** True when an API key is stored. The key itself is never returned. */
+  apiKeySet: boolean;
+}
+
+/**
+ * Whose working memory a reply reads and updates: "resource" for one
+ * document shared by every thread of the profile, "thread" for one per thread.
+ */
+export type WorkingMemoryScope = "resource" | "thread";
+
+/** The working memory part of the settings. */
+export interface WorkingMemorySettings {
+  /** The Markdown form that a new working memory document starts from. */
+  template: string;
+  scope: WorkingMemoryScope;
+}
+
+/** Hearth's defaults for the settings that fall back to them when left empty. */
+export interface SettingsDefaults {
+  systemPrompt: string;
+  workingMemoryTemplate: string;
+  lastMessages: number;
+}
+
+/** The signed-in profile's settings, as GET and PUT /api/settings return them. */
+export interface Settings {
+  backend: BackendSettings;
+  /** Model that writes thread titles; "" for the chat model. */
+  titleModel: string;
+  /** Sampling temperature from 0 to 2, or null for the model's default. */
+  temperature: number | null;
+  /** Context length in tokens, or 0 for the model's own. */
+  contextLength: number;
+  /** Instructions given to the model before every reply; "" for Hearth's default. */
+  systemPrompt: string;
+  /** Number of a thread's latest messages given to the model with each reply. */
+  lastMessages: number;
+  workingMemory: WorkingMemorySettings;
+  defaults: SettingsDefaults;
+}
+
+/** The body of PUT /api/settings. */
+export interface SettingsUpdate {
+  backend: {
+    kind: BackendKind;
+    baseUrl: string;
+    model: string;
+    /**
+     * Absent keeps the stored API key, "" removes it, and any other text
+     * replaces it. The server never returns the key.
+     */
+    apiKey?: string;
+  };
+  titleModel: string;
+  temperature: number | null;
+  contextLength: number;
+  systemPrompt: string;
+  lastMessages: number;
+  workingMemory: WorkingMemorySettings;
+}
+
+/** A model that the backend offers. */
+export interface ModelInfo {
+  name: string;
+  /** Size on disk in bytes, when the backend reports it. */
+  size?: number;
+  /** Context length in tokens, when the backend reports it. */
+  contextLength?: number;
+}
+
+/** The response to GET /api/models. */
+export interface ModelList {
+  backend: { kind: BackendKind; url: string; model: string };
+  models: ModelInfo[];
+}
+
+/** A working memory document: what the model keeps in mind about the user. */
+export interface WorkingMemoryDocument {
+  /** The thread of a document of the "thread" scope. */
+  threadId?: string;
+  /** The document, in Markdown. */
+  content: string;
+  /** Number that each change increases; 0 for a document never written. */
+  version: number;
+  /** RFC 3339 time of the change that made this version. */
+  updatedAt?: string;
+  scope?: WorkingMemoryScope;
+  /** The Markdown form that an empty document starts from. */
+  template?: string;
+  /** Set when the stored document cannot be read with the profile's key. */
+  damaged?: boolean;
+}
+
 /**
  * Error codes: the server's codes, plus two that this client sets itself
  * ("network_error" when no response arrived, "invalid_response" when the
@@ -221,7 +368,8 @@ export interface RecalledMessage {
 export type ApiErrorCode = (typeof serverErrorCodes)[number] | "network_error" | "invalid_response";
 
 // The error codes that the server sends. The Go twins are the Code constants
-// in app/errors.go, and CodeEmbedderUnavailable in app/recall.go.
+// in app/errors.go, CodeEmbedderUnavailable in app/recall.go and the backend
+// error codes in app/model.go.
 const serverErrorCodes = [
   "unauthorized",
   "invalid_token",
@@ -237,6 +385,14 @@ const serverErrorCodes = [
   "method_not_allowed",
   "internal",
   "embedder_unavailable",
+  "backend_unreachable",
+  "model_not_found",
+  "backend_disconnected",
+  "backend_error",
+  "backend_unauthorized",
+  "backend_rate_limited",
+  "context_too_long",
+  "reply_too_long",
 ] as const;
 
 /** A failed API call. The message is a sentence to show to the user. */
@@ -484,7 +640,7 @@ export function createThread(title?: string): Promise<Thread> {
 
 /** Fetches a thread with its last 50 messages, oldest first. */
 export function getThread(threadId: string): Promise<ThreadWithMessages> {
-  return requestJson<ThreadWithMessages>("GET", `/api/threads/${encodeURIComponent(threadId)}`, "session");
+  return requestJson<ThreadWithMessages>("GET", threadPath(threadId), "session");
 }
 
 /**
@@ -518,6 +674,125 @@ export function chooseEmbedder(choice: EmbedderChoice): Promise<RecallSettings> 
   return requestJson<RecallSettings>("PUT", "/api/memory/recall/embedder", "session", choice);
 }
 
+/** Fetches the signed-in profile's settings. */
+export function getSettings(): Promise<Settings> {
+  return requestJson<Settings>("GET", "/api/settings", "session");
+}
+
+/**
+ * Saves the signed-in profile's settings and returns them as stored. An
+ * invalid value is a 400 ApiError whose field names it, such as
+ * "backend.baseUrl" or "temperature".
+ */
+export async function saveSettings(update: SettingsUpdate): Promise<Settings> {
+  const saved = await requestJson<Settings | undefined>("PUT", "/api/settings", "session", update);
+  // A 204 response carries no settings, so they are fetched.
+  return saved ?? getSettings();
+}
+
+/**
+ * Lists the models of the profile's backend. A backend that cannot be
+ * reached is a 502 ApiError with a code such as "backend_unreachable".
+ */
+export function listModels(): Promise<ModelList> {
+  return requestJson<ModelList>("GET", "/api/models", "session");
+}
+
+/**
+ * Asks the profile's Ollama server to download a model, and returns the
+ * response once its status is known, with the progress lines still
+ * streaming. Read the body with pullModel (modelPull.ts). Aborting signal
+ * cancels the download.
+ */
+export function postModelPull(name: string, signal: AbortSignal): Promise<Response> {
+  return send("POST", "/api/models/pull", "session", { name }, signal, "application/x-ndjson");
+}
+
+/**
+ * Changes a thread's title or model and returns the changed thread. A model
+ * of "" makes the thread use the profile's model.
+ */
+export function updateThread(threadId: string, change: { title?: string; model?: string }): Promise<Thread> {
+  return requestJson<Thread>("PATCH", threadPath(threadId), "session", change);
+}
+
+/**
+ * Fetches the working memory document. threadId selects the thread's own
+ * document, and is ignored unless the profile's scope is "thread".
+ */
+export function getWorkingMemory(threadId?: string): Promise<WorkingMemoryDocument> {
+  return requestJson<WorkingMemoryDocument>("GET", `/api/memory/working${threadQuery(threadId)}`, "session");
+}
+
+/**
+ * Replaces the working memory document and returns the new version. version
+ * is the version that the new content was written from: when the document
+ * changed since, the server stores nothing and rejects the request with a
+ * 409 `conflict`.
+ */
+export function saveWorkingMemory(document: {
+  content: string;
+  version: number;
+  threadId?: string;
+}): Promise<WorkingMemoryDocument> {
+  return requestJson<WorkingMemoryDocument>("PUT", "/api/memory/working", "session", document);
+}
+
+/** Fetches the earlier versions of the working memory document, newest first. */
+export async function getWorkingMemoryHistory(threadId?: string): Promise<WorkingMemoryDocument[]> {
+  const result = await requestJson<{ versions: WorkingMemoryDocument[] }>(
+    "GET",
+    `/api/memory/working/history${threadQuery(threadId)}`,
+    "session",
+  );
+  return result.versions;
+}
+
+/**
+ * Stores the content of an earlier version as the newest one, and returns
+ * the new document. current is the version the caller last saw: when the
+ * document changed since, the server rejects the request with a 409 `conflict`.
+ */
+export function revertWorkingMemory(request: {
+  version: number;
+  current: number;
+  threadId?: string;
+}): Promise<WorkingMemoryDocument> {
+  return requestJson<WorkingMemoryDocument>("POST", "/api/memory/working/revert", "session", request);
+}
+
+/**
+ * Writes the thread's last reply again, keeping its text as an earlier
+ * version, and returns the response with the new reply still streaming
+ * (read it like postChat's).
+ */
+export function postRegenerate(threadId: string, messageId: string, signal: AbortSignal): Promise<Response> {
+  return send("POST", `${messagePath(threadId, messageId)}/regenerate`, "session", {}, signal, "text/event-stream");
+}
+
+/**
+ * Takes up a reply that was stopped, interrupted or failed where it ended,
+ * and returns the response with the rest of the reply still streaming.
+ */
+export function postContinue(threadId: string, messageId: string, signal: AbortSignal): Promise<Response> {
+  return send("POST", `${messagePath(threadId, messageId)}/continue`, "session", {}, signal, "text/event-stream");
+}
+
+/**
+ * Replaces a user message with content in a copy of the thread up to that
+ * message, and returns the response with the reply to it streaming. The
+ * X-Thread-Id header names the new thread, and the original thread stays as
+ * it was.
+ */
+export function putMessageEdit(
+  threadId: string,
+  messageId: string,
+  content: string,
+  signal: AbortSignal,
+): Promise<Response> {
+  return send("PUT", messagePath(threadId, messageId), "session", { content }, signal, "text/event-stream");
+}
+
 /**
  * Returns the number of seconds to wait that a Retry-After header value
  * requests: either a number of seconds or an HTTP date (RFC 9110, section
@@ -542,6 +817,20 @@ export function parseRetryAfter(value: string | null, now: number = Date.now()):
 
 function profilePath(profileId: string): string {
   return `/api/auth/profiles/${encodeURIComponent(profileId)}`;
+}
+
+function threadPath(threadId: string): string {
+  return `/api/threads/${encodeURIComponent(threadId)}`;
+}
+
+function messagePath(threadId: string, messageId: string): string {
+  return `${threadPath(threadId)}/messages/${encodeURIComponent(messageId)}`;
+}
+
+// threadQuery returns the query string that names a thread's working memory
+// document, or "" for the profile's own.
+function threadQuery(threadId: string | undefined): string {
+  return threadId === undefined ? "" : `?threadId=${encodeURIComponent(threadId)}`;
 }
 
 function startSession(result: LoginResult): void {
@@ -689,6 +978,24 @@ function parseErrorBody(
   } catch {
     return null;
   }
+  return readErrorBody(value, status);
+}
+
+/**
+ * Returns the ApiError that a decoded {"error": {"code", "message"}} value
+ * describes, such as the last line of a failed model download, or null for
+ * a value of another shape. status is the HTTP status of the response that
+ * carried it.
+ */
+export function apiErrorFromBody(value: unknown, status: number): ApiError | null {
+  const parsed = readErrorBody(value, status);
+  return parsed === null ? null : new ApiError(parsed.code, parsed.message, status, null, parsed.field);
+}
+
+function readErrorBody(
+  value: unknown,
+  status: number,
+): { code: ApiErrorCode; message: string; field: string | null } | null {
   if (!isObject(value) || !isObject(value.error)) {
     return null;
   }

@@ -370,3 +370,96 @@ describe("streamChat", () => {
     expect(deltaText(events)).toBe("Hel");
   });
 });
+
+describe("ChatStreamParser parts of tools, memory, context and retries", () => {
+  function parseParts(parts: unknown[]): ChatStreamEvent[] {
+    const text = parts.map((part) => `data: ${JSON.stringify(part)}\n\n`).join("");
+    return parseChunks([encoder.encode(text)]).events;
+  }
+
+  it("parses tool calls and their results", () => {
+    const events = parseParts([
+      { type: "tool-input-start", toolCallId: "c1", toolName: "updateWorkingMemory" },
+      { type: "tool-input-available", toolCallId: "c1", toolName: "updateWorkingMemory", input: { memory: "- Name: Ada" } },
+      { type: "tool-output-available", toolCallId: "c1", output: { version: 2 } },
+      { type: "tool-output-error", toolCallId: "c2", errorText: "The memory is too long." },
+    ]);
+    expect(events).toEqual([
+      { type: "tool-input-available", toolCallId: "c1", toolName: "updateWorkingMemory", input: { memory: "- Name: Ada" } },
+      { type: "tool-output-available", toolCallId: "c1", output: { version: 2 } },
+      { type: "tool-output-error", toolCallId: "c2", errorText: "The memory is too long." },
+    ]);
+  });
+
+  it("parses a working memory change", () => {
+    const data = { threadId: "t1", version: 4, previousVersion: 3, previous: "- Name:", content: "- Name: Ada" };
+    expect(parseParts([{ type: "data-working-memory", id: "wm-m2-1", data }])).toEqual([
+      { type: "data-working-memory", id: "wm-m2-1", data },
+    ]);
+  });
+
+  it("leaves out an empty thread of a change", () => {
+    const data = { threadId: "", version: 1, previousVersion: 0, previous: "", content: "x" };
+    expect(parseParts([{ type: "data-working-memory", id: "wm-m2-1", data }])).toEqual([
+      { type: "data-working-memory", id: "wm-m2-1", data: { version: 1, previousVersion: 0, previous: "", content: "x" } },
+    ]);
+  });
+
+  it("parses a context trim", () => {
+    const data = { omittedMessages: 12, omittedRecalled: 2, contextLength: 4096, promptTokens: 3900 };
+    expect(parseParts([{ type: "data-context", id: "context-m2", data }])).toEqual([
+      { type: "data-context", id: "context-m2", data },
+    ]);
+  });
+
+  it("parses a retry wait", () => {
+    expect(
+      parseParts([{ type: "data-retry", id: "retry-m2", transient: true, data: { retryInSeconds: 20 } }]),
+    ).toEqual([{ type: "data-retry", id: "retry-m2", retryInSeconds: 20 }]);
+  });
+
+  it("drops parts without their fields", () => {
+    const events = parseParts([
+      { type: "data-working-memory", id: "wm", data: { version: "4", previousVersion: 3, previous: "", content: "" } },
+      { type: "data-working-memory", data: { version: 4, previousVersion: 3, previous: "", content: "" } },
+      { type: "data-context", id: "context", data: null },
+      { type: "data-retry", id: "retry", data: { retryInSeconds: -1 } },
+      { type: "data-retry", id: "retry", data: {} },
+      { type: "tool-input-available", toolCallId: "c1" },
+      { type: "tool-output-available" },
+      { type: "text-delta", id: "x", delta: "kept" },
+    ]);
+    expect(events).toEqual([{ type: "text-delta", id: "x", delta: "kept" }]);
+  });
+
+  it("reads the finish metadata of a failed reply", () => {
+    const events = parseParts([
+      {
+        type: "finish",
+        messageMetadata: {
+          status: "error",
+          errorCode: "model_not_found",
+          missingModel: "llama3.2",
+          assistantMessageId: "m2",
+        },
+      },
+    ]);
+    expect(events).toEqual([
+      {
+        type: "finish",
+        messageMetadata: {
+          status: "error",
+          errorCode: "model_not_found",
+          missingModel: "llama3.2",
+          assistantMessageId: "m2",
+        },
+      },
+    ]);
+  });
+
+  it("reads the interrupted status", () => {
+    expect(parseParts([{ type: "finish", messageMetadata: { status: "interrupted" } }])).toEqual([
+      { type: "finish", messageMetadata: { status: "interrupted" } },
+    ]);
+  });
+});

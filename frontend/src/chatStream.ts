@@ -9,8 +9,14 @@ import { postChat, type ChatRequest, type Message, type MessageStatus, type Reca
 export interface StreamMessageMetadata {
   threadId?: string;
   userMessageId?: string;
+  /** Id of the stored reply, sent with the finish event when a reply was stored. */
+  assistantMessageId?: string;
   /** Stored status of the reply, sent with the finish event. */
   status?: MessageStatus;
+  /** Code of the error that ended the reply, such as "model_not_found", sent with the finish event. */
+  errorCode?: string;
+  /** The model that is not installed, sent with the finish event of a "model_not_found" error. */
+  missingModel?: string;
 }
 
 /**
@@ -19,14 +25,51 @@ export interface StreamMessageMetadata {
  */
 export const recallPartType = "data-recall";
 
+/** Type of the data part sent after the model changed the working memory. */
+export const workingMemoryPartType = "data-working-memory";
+
+/** Type of the data part sent when messages were left out of the prompt to fit the model's context. */
+export const contextPartType = "data-context";
+
+/** Type of the data part sent while the backend waits before it tries again. */
+export const retryPartType = "data-retry";
+
+/** A change that the model made to the working memory during a reply. The Go twin is app.WorkingMemoryChange. */
+export interface WorkingMemoryChange {
+  /** The thread whose document changed, when the profile's scope is "thread". */
+  threadId?: string;
+  /** The version the change made. */
+  version: number;
+  /** The version before the change, which Undo restores. */
+  previousVersion: number;
+  previous: string;
+  content: string;
+}
+
+/** The messages left out of a reply's prompt to fit the model's context. The Go twin is app.ContextReport. */
+export interface ContextTrim {
+  omittedMessages: number;
+  omittedRecalled: number;
+  /** The model's context length in tokens, when sent. */
+  contextLength?: number;
+  /** The estimated size of the prompt in tokens, when sent. */
+  promptTokens?: number;
+}
+
 /**
  * The stream events that the interface uses. Events of other types (steps,
- * text-start and text-end, reasoning, tools, data parts other than
- * data-recall) are dropped by the parser.
+ * text-start and text-end, reasoning, tool input deltas, unknown data parts)
+ * are dropped by the parser.
  */
 export type ChatStreamEvent =
   | { type: "start"; messageId?: string; messageMetadata?: StreamMessageMetadata }
   | { type: typeof recallPartType; id: string; data: RecalledMessage[] }
+  | { type: typeof workingMemoryPartType; id: string; data: WorkingMemoryChange }
+  | { type: typeof contextPartType; id: string; data: ContextTrim }
+  | { type: typeof retryPartType; id: string; retryInSeconds: number }
+  | { type: "tool-input-available"; toolCallId: string; toolName: string; input: unknown }
+  | { type: "tool-output-available"; toolCallId: string; output: unknown }
+  | { type: "tool-output-error"; toolCallId: string; errorText: string }
   | { type: "text-delta"; id: string; delta: string }
   | { type: "error"; errorText: string }
   | { type: "finish"; messageMetadata?: StreamMessageMetadata }
@@ -61,6 +104,16 @@ export async function streamChat(
   signal: AbortSignal,
 ): Promise<void> {
   const response = await postChat(request, signal);
+  await readReplyStream(response, onEvent);
+}
+
+/**
+ * Reads the reply stream of a response from POST /api/chat or from one of
+ * the routes that stream like it (regenerate, continue, edit), and calls
+ * onEvent for each event, in order. It resolves and rejects as streamChat
+ * does once the response has arrived.
+ */
+export async function readReplyStream(response: Response, onEvent: (event: ChatStreamEvent) => void): Promise<void> {
   if (response.body === null) {
     throw new ChatStreamError("The chat response has no body.");
   }
@@ -202,7 +255,7 @@ export class ChatStreamParser {
 // toChatStreamEvent checks the fields the interface reads and returns
 // undefined for an event of another type. An event of a known type with a
 // missing or mistyped field is an error rather than silently dropped text,
-// except for the data-recall part, which carries no text of the reply.
+// except for the data parts and tool events, which carry no text of the reply.
 function toChatStreamEvent(value: unknown): ChatStreamEvent | undefined {
   if (!isObject(value) || typeof value.type !== "string") {
     throw new ChatStreamError("The chat stream sent an event without a type.");
@@ -242,9 +295,95 @@ function toChatStreamEvent(value: unknown): ChatStreamEvent | undefined {
       return { type: "abort" };
     case recallPartType:
       return toRecallEvent(value);
+    case workingMemoryPartType:
+      return toWorkingMemoryEvent(value);
+    case contextPartType:
+      return toContextEvent(value);
+    case retryPartType:
+      return toRetryEvent(value);
+    case "tool-input-available":
+      if (typeof value.toolCallId !== "string" || typeof value.toolName !== "string") {
+        return undefined;
+      }
+      return { type: "tool-input-available", toolCallId: value.toolCallId, toolName: value.toolName, input: value.input };
+    case "tool-output-available":
+      if (typeof value.toolCallId !== "string") {
+        return undefined;
+      }
+      return { type: "tool-output-available", toolCallId: value.toolCallId, output: value.output };
+    case "tool-output-error":
+      if (typeof value.toolCallId !== "string") {
+        return undefined;
+      }
+      return {
+        type: "tool-output-error",
+        toolCallId: value.toolCallId,
+        errorText: typeof value.errorText === "string" ? value.errorText : "",
+      };
     default:
       return undefined;
   }
+}
+
+// The parts below explain a reply but carry none of its text, so a part
+// without the documented shape is dropped instead of failing the stream.
+
+function toWorkingMemoryEvent(value: Record<string, unknown>): ChatStreamEvent | undefined {
+  const { data } = value;
+  if (
+    typeof value.id !== "string" ||
+    !isObject(data) ||
+    !isCount(data.version) ||
+    !isCount(data.previousVersion) ||
+    typeof data.previous !== "string" ||
+    typeof data.content !== "string"
+  ) {
+    return undefined;
+  }
+  const change: WorkingMemoryChange = {
+    version: data.version,
+    previousVersion: data.previousVersion,
+    previous: data.previous,
+    content: data.content,
+  };
+  if (typeof data.threadId === "string" && data.threadId !== "") {
+    change.threadId = data.threadId;
+  }
+  return { type: workingMemoryPartType, id: value.id, data: change };
+}
+
+function toContextEvent(value: Record<string, unknown>): ChatStreamEvent | undefined {
+  const { data } = value;
+  if (typeof value.id !== "string" || !isObject(data)) {
+    return undefined;
+  }
+  const omittedMessages = isCount(data.omittedMessages) ? data.omittedMessages : 0;
+  const omittedRecalled = isCount(data.omittedRecalled) ? data.omittedRecalled : 0;
+  const trim: ContextTrim = { omittedMessages, omittedRecalled };
+  if (isCount(data.contextLength)) {
+    trim.contextLength = data.contextLength;
+  }
+  if (isCount(data.promptTokens)) {
+    trim.promptTokens = data.promptTokens;
+  }
+  return { type: contextPartType, id: value.id, data: trim };
+}
+
+function toRetryEvent(value: Record<string, unknown>): ChatStreamEvent | undefined {
+  const { data } = value;
+  if (typeof value.id !== "string" || !isObject(data)) {
+    return undefined;
+  }
+  const seconds = data.retryInSeconds;
+  if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds < 0) {
+    return undefined;
+  }
+  return { type: retryPartType, id: value.id, retryInSeconds: seconds };
+}
+
+// isCount reports whether value is a whole number of at least 0.
+function isCount(value: unknown): value is number {
+  return typeof value === "number" && Number.isInteger(value) && value >= 0;
 }
 
 // toRecallEvent reads a data-recall part. Items that do not have the
@@ -327,7 +466,7 @@ function toMessage(value: unknown): Message | undefined {
 }
 
 function isMessageStatus(value: unknown): value is MessageStatus {
-  return value === "complete" || value === "incomplete" || value === "error";
+  return value === "complete" || value === "incomplete" || value === "error" || value === "interrupted";
 }
 
 function toMetadata(value: unknown): StreamMessageMetadata | undefined {
@@ -341,8 +480,17 @@ function toMetadata(value: unknown): StreamMessageMetadata | undefined {
   if (typeof value.userMessageId === "string") {
     metadata.userMessageId = value.userMessageId;
   }
+  if (typeof value.assistantMessageId === "string") {
+    metadata.assistantMessageId = value.assistantMessageId;
+  }
   if (isMessageStatus(value.status)) {
     metadata.status = value.status;
+  }
+  if (typeof value.errorCode === "string") {
+    metadata.errorCode = value.errorCode;
+  }
+  if (typeof value.missingModel === "string") {
+    metadata.missingModel = value.missingModel;
   }
   return metadata;
 }

@@ -27,3 +27,30 @@ describe("re-embedding progress", () => {
     expect(strings.memory.reembedding(0, 0)).toBe("Embedding your messages again…");
   });
 });
+
+describe("context trim note", () => {
+  it.each([
+    { messages: 1, recalled: 0, want: "1 earlier message was left out to fit the model's context." },
+    { messages: 12, recalled: 0, want: "12 earlier messages were left out to fit the model's context." },
+    { messages: 0, recalled: 1, want: "1 recalled message was left out to fit the model's context." },
+    {
+      messages: 3,
+      recalled: 2,
+      want: "3 earlier messages were left out to fit the model's context. 2 recalled messages were left out to fit the model's context.",
+    },
+  ])("counts $messages messages and $recalled recalled", ({ messages, recalled, want }) => {
+    expect(strings.message.contextTrimmed(messages, recalled)).toBe(want);
+  });
+});
+
+describe("settings wording", () => {
+  it("names the profile's model", () => {
+    expect(strings.chat.profileModel("llama3.2")).toBe("The profile's model (llama3.2)");
+    expect(strings.chat.profileModel("")).toBe("The profile's model");
+  });
+
+  it("counts the server's models", () => {
+    expect(strings.settings.modelsCount(1)).toBe("The server has 1 model.");
+    expect(strings.settings.modelsCount(3)).toBe("The server has 3 models.");
+  });
+});

@@ -243,8 +243,15 @@ export const strings = {
     olderMessagesHidden: (shown: number, total: number) =>
       `Showing the last ${shown} of ${total} messages.`,
     stop: "Stop",
+    stopping: "Stopping…",
     connectionClosed: "The connection closed before the reply was complete.",
     unreadableReply: "Hearth sent a reply that this page could not read. Reload the page and try again.",
+    actionFailed: (reason: string) => `The reply could not be started: ${reason}`,
+    // The chat header's choice of model for one thread.
+    modelLabel: "Model for this chat",
+    profileModel: (model: string) => (model === "" ? "The profile's model" : `The profile's model (${model})`),
+    modelNotListed: (model: string) => `${model} (not on the server)`,
+    modelChangeFailed: (reason: string) => `The model could not be changed: ${reason}`,
   },
 
   composer: {
@@ -257,9 +264,210 @@ export const strings = {
     you: "You",
     assistant: "Hearth",
     writing: "Writing a reply…",
-    stopped: "Stopped. This reply is incomplete.",
+    writingElsewhere: "Writing a reply… It shows here when it is done.",
+    stopped: "Stopped",
+    interrupted: "Interrupted when Hearth closed",
     failed: "This reply failed.",
     damaged: "This message cannot be read: its record was changed or damaged outside Hearth.",
+    continue: "Continue",
+    regenerate: "Regenerate",
+    retry: "Retry",
+    edit: "Edit",
+    actionsLabel: "Reply actions",
+    versionsLabel: "Versions of this reply",
+    previousVersion: "Previous version",
+    nextVersion: "Next version",
+    versionPosition: (position: number, count: number) => `${position}/${count}`,
+    earlierVersion: "An earlier version of this reply. Regenerate replaced it, and it can only be read.",
+    // The note under a reply whose prompt was cut to fit the model's context.
+    contextTrimmed: (omittedMessages: number, omittedRecalled: number) => {
+      const sentences: string[] = [];
+      if (omittedMessages > 0) {
+        sentences.push(
+          omittedMessages === 1
+            ? "1 earlier message was left out to fit the model's context."
+            : `${omittedMessages} earlier messages were left out to fit the model's context.`,
+        );
+      }
+      if (omittedRecalled > 0) {
+        sentences.push(
+          omittedRecalled === 1
+            ? "1 recalled message was left out to fit the model's context."
+            : `${omittedRecalled} recalled messages were left out to fit the model's context.`,
+        );
+      }
+      return sentences.join(" ");
+    },
+    // While the model's API makes Hearth wait before it tries again.
+    backendRetry: (seconds: number) => `The API asked Hearth to wait; retrying in ${seconds} s`,
+    downloadModel: (model: string) => `Download ${model}`,
+    modelDownloaded: (model: string) => `${model} is downloaded. Retry to get the reply.`,
+  },
+
+  // The inline editor of a user message.
+  editMessage: {
+    label: "Edit your message",
+    hint: "Saving sends the changed message in a new chat that starts from this point. This chat stays as it is.",
+    save: "Save and send",
+    cancel: "Cancel",
+    empty: "Type a message to send.",
+  },
+
+  // The model's tool calls, shown under a reply.
+  tools: {
+    listLabel: "Tools the model used",
+    updatingMemory: "Updating the working memory…",
+    updatedMemory: "Updated the working memory.",
+    memoryUpdateFailed: "The working memory was not updated.",
+    running: (name: string) => `Using the tool ${name}…`,
+    used: (name: string) => `Used the tool ${name}.`,
+    failed: (name: string) => `The tool ${name} failed.`,
+    reason: (text: string) => `Reason: ${text}`,
+  },
+
+  // The notice that the model changed the working memory, with Undo.
+  memoryToast: {
+    regionLabel: "Notifications",
+    title: "Memory updated",
+    diffLabel: "Changes to the working memory",
+    noChanges: "The text stayed the same.",
+    undo: "Undo",
+    undoing: "Undoing…",
+    undone: "The change was undone.",
+    undoConflict:
+      "The working memory changed again after this update, so it was not undone. Open Memory to review its history.",
+    undoFailed: (reason: string) => `The change could not be undone: ${reason}`,
+    firstText: "This is the first text of the working memory, so there is no earlier version to go back to. You can edit it under Memory.",
+    dismiss: "Dismiss",
+  },
+
+  // The line diff of two versions of a document.
+  diff: {
+    added: "Added:",
+    removed: "Removed:",
+  },
+
+  // Download of a model into Ollama, in Settings and under a failed reply.
+  pull: {
+    starting: "Starting the download…",
+    progressLabel: (model: string) => `Download of ${model}`,
+    progress: (completed: string, total: string, percent: number) => `${completed} of ${total} (${percent}%)`,
+    progressUnknownTotal: (completed: string) => `${completed} downloaded`,
+    speed: (bytesPerSecond: string) => `${bytesPerSecond}/s`,
+    cancel: "Cancel",
+    cancelled: "The download was cancelled.",
+    done: (model: string) => `${model} is downloaded.`,
+    failed: (reason: string) => `The download failed: ${reason}`,
+    unreadable: "Hearth's server sent download progress that could not be read.",
+    endedEarly: "The download ended before it was complete. Try again.",
+  },
+
+  // The Settings dialog.
+  settings: {
+    open: "Settings",
+    title: "Settings",
+    intro: "These settings belong to your profile. Other profiles on this computer keep their own.",
+    loading: "Loading the settings…",
+    loadFailed: (reason: string) => `The settings could not be loaded: ${reason}`,
+    retry: "Try again",
+    close: "Close",
+    save: "Save settings",
+    saving: "Saving…",
+    saved: "Settings saved.",
+    backendTitle: "Model server",
+    kindLegend: "Replies come from",
+    kindOllama: "Ollama",
+    kindOllamaHint: "An Ollama server, usually on this computer.",
+    kindOpenAI: "OpenAI-compatible server",
+    kindOpenAIHint:
+      "A server with the OpenAI chat completions API. Hearth sends your messages and its memory of you to that server.",
+    baseUrl: "Server URL",
+    baseUrlOllamaPlaceholder: "http://127.0.0.1:11434",
+    baseUrlOpenAIPlaceholder: "https://api.openai.com/v1",
+    urlMissing: "Enter the server's URL, such as http://127.0.0.1:11434.",
+    urlInvalid: "Enter a URL that starts with http:// or https://.",
+    apiKey: "API key",
+    apiKeySaved: "A key is saved",
+    apiKeyReplace: "Replace",
+    apiKeyRemove: "Remove",
+    apiKeyKeep: "Keep the saved key",
+    apiKeyRemoving: "The saved key is removed when you save.",
+    apiKeyNew: "New API key",
+    apiKeyMissing: "Enter the new API key, or keep the saved one.",
+    apiKeyUrlChanged:
+      "The saved key belongs to the saved server URL. With a new URL it is not kept: choose Replace and enter the key for the new server.",
+    apiKeyHint: "Leave it empty for a server that needs no key. Hearth never shows a saved key again.",
+    model: "Model",
+    modelHint: "The list shows the models of the saved server. You can also type a name.",
+    modelMissing: "Enter the name of the model, such as llama3.2.",
+    modelsRefresh: "Refresh the list",
+    modelsLoading: "Loading the models…",
+    modelsCount: (count: number) => (count === 1 ? "The server has 1 model." : `The server has ${count} models.`),
+    modelsNone: "The server has no models yet.",
+    modelsUnreachable: (reason: string) => `Hearth could not list the server's models: ${reason}`,
+    downloadTitle: "Download a model",
+    downloadName: "Model name",
+    downloadHint: "The name of a model in the Ollama library, such as llama3.2 or qwen2.5:7b.",
+    downloadButton: "Download",
+    downloadNameMissing: "Enter the name of the model to download.",
+    generationTitle: "Replies",
+    temperature: "Temperature",
+    temperatureHint:
+      "From 0 to 2. Lower values make replies more predictable, higher ones more varied. Leave it empty for the model's default.",
+    temperatureInvalid: "Enter a number from 0 to 2, or leave the field empty.",
+    contextLength: "Context length (tokens)",
+    contextLengthHint: "How much of the conversation the model reads at once. 0 uses the model's own length.",
+    contextLengthInvalid: (min: number, max: number) =>
+      `Enter 0, or a whole number of tokens from ${min} to ${max}.`,
+    titleModel: "Title model",
+    titleModelHint: "The model that names new chats. Leave it empty to use the chat model.",
+    systemPrompt: "System prompt",
+    systemPromptHint: "Instructions that the model reads before every reply. Leave it empty to use Hearth's default, shown in the field.",
+    lastMessages: "Last messages",
+    lastMessagesHint: (defaultCount: number) =>
+      `How many of the chat's latest messages the model reads with each reply. Leave it empty for the default, ${defaultCount}.`,
+    lastMessagesInvalid: (max: number) => `Enter a whole number from 0 to ${max}.`,
+    workingMemoryTitle: "Working memory",
+    template: "Template",
+    templateHint: "The Markdown form that the model fills in about you. Leave it empty to use Hearth's default, shown in the field.",
+    scopeLegend: "Keep one working memory",
+    scopeResource: "For the whole profile",
+    scopeResourceHint: "Every chat reads and updates the same document.",
+    scopeThread: "Per chat",
+    scopeThreadHint: "Each chat keeps a document of its own.",
+  },
+
+  // The working memory section of the Memory dialog.
+  workingMemory: {
+    title: "Working memory",
+    intro:
+      "What the model keeps in mind about you. It reads this document before each reply and may update it. You can change it here too.",
+    threadScope: "Each chat keeps its own working memory. This is the one of the open chat.",
+    noThread: "Each chat keeps its own working memory. Open a chat to see its document.",
+    loading: "Loading the working memory…",
+    loadFailed: (reason: string) => `The working memory could not be loaded: ${reason}`,
+    retry: "Try again",
+    label: "Document (Markdown)",
+    version: (version: number) => `Version ${version}`,
+    save: "Save",
+    saving: "Saving…",
+    saved: (version: number) => `Saved as version ${version}.`,
+    saveFailed: (reason: string) => `The working memory could not be saved: ${reason}`,
+    conflict:
+      "The working memory was changed somewhere else, for example by the model during a reply, since you opened it. Your text was not saved.",
+    reload: "Load the latest version",
+    damaged: "The stored working memory cannot be read: its record was changed or damaged outside Hearth.",
+    historyTitle: "History",
+    historyEmpty: "There are no earlier versions yet.",
+    historyLoading: "Loading the history…",
+    historyFailed: (reason: string) => `The history could not be loaded: ${reason}`,
+    historyItem: (version: number, date: string) => `Version ${version}, ${date}`,
+    firstVersion: "The first version: every line is new.",
+    revert: "Revert to this version",
+    revertLabel: (version: number) => `Revert to version ${version}`,
+    reverting: "Reverting…",
+    reverted: (version: number) => `Reverted. The text of version ${version} is now the current version.`,
+    revertFailed: (reason: string) => `The version could not be restored: ${reason}`,
   },
 
   // Under a reply: the earlier messages that recall found for it.

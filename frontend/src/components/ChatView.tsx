@@ -1,18 +1,24 @@
-import { useCallback, useEffect, useId, useRef, useState } from "react";
+import { useCallback, useEffect, useId, useRef, useState, useSyncExternalStore } from "react";
 
 import {
   errorMessage,
   getThread,
   isLockedError,
-  stopChat,
+  postChat,
+  postContinue,
+  postRegenerate,
+  putMessageEdit,
   type Message,
-  type RecalledMessage,
   type Thread,
 } from "../api.ts";
-import { ChatStreamError, recallPartType, streamChat, type ChatStreamEvent } from "../chatStream.ts";
+import { isStoredId, mergeReplies, type ChatEntry } from "../chatMessages.ts";
+import type { ReplyStore } from "../replyStore.ts";
 import { strings } from "../strings.ts";
+import { useRetryCountdown } from "../useRetryCountdown.ts";
 import { Composer } from "./Composer.tsx";
 import { MessageView } from "./MessageView.tsx";
+import { RetryNotice } from "./RetryNotice.tsx";
+import { ThreadModelPicker } from "./ThreadModelPicker.tsx";
 
 interface ChatViewProps {
   threadId: string;
@@ -23,186 +29,212 @@ interface ChatViewProps {
    * then, and loads it again once the profile is unlocked.
    */
   locked: boolean;
-  /** Called when a reply ends in any way, so that the thread list can be refreshed. */
-  onReplyEnded: () => void;
-}
-
-// Entry is a message as this view shows it. Live entries were sent or
-// received while the view was open, so a failure among them is announced.
-// A live reply also carries the earlier messages recalled for it.
-interface Entry {
-  message: Message;
-  live: boolean;
-  recalled?: RecalledMessage[];
+  /** The replies being streamed, which outlive this view. */
+  replies: ReplyStore;
+  /** Called with the thread after its model changed, so that the thread list can be refreshed. */
+  onThreadChanged: (thread: Thread) => void;
 }
 
 // Distance from the bottom, in CSS pixels, within which new text keeps the
 // message list scrolled to the bottom.
 const stickToBottomThreshold = 48;
 
+// Interval, in milliseconds, between two fetches of a thread whose last
+// reply is being written without a stream on this page, for example after a
+// reload.
+const streamingPollIntervalMs = 1_000;
+
 /**
- * Renders one thread: its messages, the reply being streamed and the
- * composer. Leaving the view (opening another thread, signing out) stops a
- * running reply. Locking the profile keeps the view and its draft.
+ * Renders one thread: its messages, the reply being streamed, the actions on
+ * replies and the composer. A reply keeps streaming when the view goes away
+ * (another thread opens, the profile locks), because the reply store reads
+ * it; only Stop stops it.
  */
-export function ChatView({ threadId, title, locked, onReplyEnded }: ChatViewProps) {
+export function ChatView({ threadId, title, locked, replies, onThreadChanged }: ChatViewProps) {
   const headingId = useId();
   const [thread, setThread] = useState<Thread | null>(null);
-  const [entries, setEntries] = useState<Entry[]>([]);
+  const [messages, setMessages] = useState<Message[]>([]);
   const [loadError, setLoadError] = useState<string | null>(null);
-  const [streamingId, setStreamingId] = useState<string | null>(null);
   const [draft, setDraft] = useState("");
-  const abortRef = useRef<AbortController | null>(null);
+  const [actionError, setActionError] = useState<string | null>(null);
+  const countdown = useRetryCountdown();
+  const { startFrom: startCountdown, clear: clearCountdown } = countdown;
   const logRef = useRef<HTMLDivElement>(null);
   const stickToBottom = useRef(true);
+  // Number of the latest load, so that an older response never replaces a newer one.
+  const loadSequence = useRef(0);
+
+  const live = useSyncExternalStore(replies.subscribe, () => replies.get(threadId));
+  const running = live !== undefined && !live.done;
+
+  // load fetches the thread. When the reply in the store had ended before
+  // the request was sent, the response shows its outcome, so the reply is
+  // settled and the stored messages replace the streamed ones.
+  const load = useCallback(async () => {
+    const sequence = ++loadSequence.current;
+    const liveAtStart = replies.get(threadId);
+    try {
+      const result = await getThread(threadId);
+      if (sequence !== loadSequence.current) {
+        return;
+      }
+      setThread(result.thread);
+      setMessages(result.messages);
+      setLoadError(null);
+      if (liveAtStart?.done) {
+        replies.settle(threadId, liveAtStart.id);
+      }
+    } catch (err) {
+      // A locked profile shows the unlock prompt, and unlocking loads the
+      // thread again, so the error is not shown here.
+      if (sequence === loadSequence.current && !isLockedError(err)) {
+        setLoadError(strings.chat.loadFailed(errorMessage(err)));
+      }
+    }
+  }, [replies, threadId]);
 
   // Load the thread, and load it again after the profile is unlocked: while it
   // was locked, the messages on screen may have fallen behind the server.
   useEffect(() => {
-    if (locked) {
+    if (!locked) {
+      void load();
+    }
+    return () => {
+      loadSequence.current++;
+    };
+  }, [load, locked]);
+
+  // Load the thread again when its reply ends, to show what the server stored.
+  const endedReplyId = live !== undefined && live.done && !live.settled && live.rejection === undefined ? live.id : null;
+  useEffect(() => {
+    if (endedReplyId !== null && !locked) {
+      void load();
+    }
+  }, [endedReplyId, load, locked]);
+
+  // A request that the server rejected before any reply started shows apart
+  // from the messages. A new message goes back into the composer.
+  useEffect(() => {
+    const rejection = live?.rejection;
+    if (live === undefined || rejection === undefined) {
       return;
     }
-    let cancelled = false;
-    getThread(threadId).then(
-      (result) => {
-        if (!cancelled) {
-          setThread(result.thread);
-          setEntries(result.messages.map((message) => ({ message, live: false })));
-          setLoadError(null);
-        }
-      },
-      (err: unknown) => {
-        // A locked profile shows the unlock prompt, and unlocking loads the
-        // thread again, so the error is not shown here.
-        if (!cancelled && !isLockedError(err)) {
-          setLoadError(strings.chat.loadFailed(errorMessage(err)));
-        }
-      },
-    );
-    return () => {
-      cancelled = true;
-    };
-  }, [threadId, locked]);
+    const text = live.kind === "send" ? live.userMessage?.content : undefined;
+    if (text !== undefined) {
+      setDraft((current) => (current === "" ? text : current));
+    }
+    if (!startCountdown(rejection) && !isLockedError(rejection)) {
+      setActionError(strings.chat.actionFailed(rejection.message));
+    }
+    replies.dismiss(threadId, live.id);
+  }, [live, startCountdown, replies, threadId]);
 
-  // Stop a running reply when the view goes away.
+  // Poll a thread whose last reply is being written by a request that this
+  // page does not read, until it is done.
+  const lastStoredStreaming = messages.at(-1)?.streaming === true;
   useEffect(() => {
-    return () => {
-      if (abortRef.current !== null) {
-        requestStop(abortRef.current, threadId);
-      }
-    };
-  }, [threadId]);
+    if (locked || running || !lastStoredStreaming) {
+      return;
+    }
+    const timer = setTimeout(() => void load(), streamingPollIntervalMs);
+    return () => clearTimeout(timer);
+  }, [messages, lastStoredStreaming, running, locked, load]);
+
+  const entries = mergeReplies(messages, live);
 
   useEffect(() => {
     const log = logRef.current;
     if (log !== null && stickToBottom.current) {
       log.scrollTop = log.scrollHeight;
     }
-  }, [entries]);
+  });
 
-  const send = useCallback(
-    async (text: string) => {
-      const controller = new AbortController();
-      abortRef.current = controller;
-
-      // Show the user's message at once, with an empty reply below it that
-      // the stream fills in. Both use local ids; the server's copies are
-      // fetched the next time the thread is opened.
-      const sentAt = new Date().toISOString();
-      const userMessageId = localId();
-      const replyId = localId();
-      setEntries((previous) => [
-        ...previous,
-        {
-          message: { id: userMessageId, threadId, role: "user", content: text, createdAt: sentAt, status: "complete" },
-          live: true,
-        },
-        {
-          message: { id: replyId, threadId, role: "assistant", content: "", createdAt: sentAt, status: "incomplete" },
-          live: true,
-        },
-      ]);
-      setStreamingId(replyId);
+  // startReply clears the notices of the previous attempt before a new request.
+  const startReply = useCallback(
+    (request: Parameters<ReplyStore["start"]>[0]) => {
+      setActionError(null);
+      clearCountdown();
       stickToBottom.current = true;
-
-      const updateReply = (change: (reply: Message) => Message) => {
-        setEntries((previous) =>
-          previous.map((entry) =>
-            entry.message.id === replyId ? { ...entry, message: change(entry.message) } : entry,
-          ),
-        );
-      };
-
-      let ended = false;
-      const handleEvent = (event: ChatStreamEvent) => {
-        switch (event.type) {
-          case recallPartType:
-            // A second list for the same reply replaces the first.
-            setEntries((previous) =>
-              previous.map((entry) => (entry.message.id === replyId ? { ...entry, recalled: event.data } : entry)),
-            );
-            break;
-          case "text-delta":
-            updateReply((reply) => ({ ...reply, content: reply.content + event.delta }));
-            break;
-          case "error":
-            updateReply((reply) => ({ ...reply, status: "error", error: event.errorText }));
-            break;
-          case "finish":
-            ended = true;
-            updateReply((reply) =>
-              reply.status === "error" ? reply : { ...reply, status: event.messageMetadata?.status ?? "complete" },
-            );
-            break;
-          case "abort":
-            ended = true;
-            updateReply((reply) => ({ ...reply, status: "incomplete" }));
-            break;
-          case "start":
-            break;
-        }
-      };
-
-      let rejectedAsLocked = false;
-      try {
-        await streamChat({ message: text, threadId, clientRequestId: localId() }, handleEvent, controller.signal);
-        if (!ended) {
-          updateReply((reply) =>
-            reply.status === "error" ? reply : { ...reply, status: "error", error: strings.chat.connectionClosed },
-          );
-        }
-      } catch (err) {
-        if (controller.signal.aborted) {
-          updateReply((reply) => ({ ...reply, status: "incomplete" }));
-        } else if (isLockedError(err)) {
-          // The server stored nothing, so the message goes back into the
-          // composer to be sent again once the unlock prompt is answered.
-          rejectedAsLocked = true;
-          setEntries((previous) =>
-            previous.filter((entry) => entry.message.id !== userMessageId && entry.message.id !== replyId),
-          );
-          setDraft((current) => (current === "" ? text : current));
-        } else {
-          updateReply((reply) => ({ ...reply, status: "error", error: describeSendError(err) }));
-        }
-      } finally {
-        if (abortRef.current === controller) {
-          abortRef.current = null;
-        }
-        setStreamingId(null);
-        if (!rejectedAsLocked) {
-          onReplyEnded();
-        }
-      }
+      replies.start(request);
     },
-    [threadId, onReplyEnded],
+    [clearCountdown, replies],
   );
 
-  function handleStop() {
-    if (abortRef.current !== null) {
-      requestStop(abortRef.current, threadId);
-    }
-  }
+  const send = useCallback(
+    (text: string) => {
+      const clientRequestId = localId();
+      startReply({
+        threadId,
+        kind: "send",
+        text,
+        clientRequestId,
+        send: (signal) => postChat({ message: text, threadId, clientRequestId }, signal),
+      });
+    },
+    [startReply, threadId],
+  );
+
+  // regenerate writes the thread's last message again: a reply anew, or for
+  // a user message left without a reply, the reply it never got.
+  const regenerate = useCallback(
+    (messageId: string) => {
+      startReply({
+        threadId,
+        kind: "regenerate",
+        targetMessageId: messageId,
+        send: (signal) => postRegenerate(threadId, messageId, signal),
+      });
+    },
+    [startReply, threadId],
+  );
+
+  const continueReply = useCallback(
+    (message: Message) => {
+      startReply({
+        threadId,
+        kind: "continue",
+        targetMessageId: message.id,
+        replyContent: message.content,
+        send: (signal) => postContinue(threadId, message.id, signal),
+      });
+    },
+    [startReply, threadId],
+  );
+
+  const edit = useCallback(
+    (message: Message, text: string) => {
+      startReply({
+        threadId,
+        kind: "edit",
+        targetMessageId: message.id,
+        text,
+        send: (signal) => putMessageEdit(threadId, message.id, text, signal),
+      });
+    },
+    [startReply, threadId],
+  );
+
+  const lastEntry = entries.at(-1);
+
+  // retry requests again a reply that failed because its model was missing,
+  // by regenerating the stored message it belongs to: the failed reply, or
+  // the user message when no reply was stored. Only when the server stored
+  // neither is the message sent again.
+  const retry = useCallback(
+    (entry: ChatEntry) => {
+      const { message, reply } = entry;
+      const targetId = isStoredId(message.id) ? message.id : (reply?.replyMessageId ?? reply?.userMessageId);
+      if (targetId !== undefined) {
+        regenerate(targetId);
+        return;
+      }
+      const text = reply?.userMessage?.content;
+      if (text !== undefined) {
+        send(text);
+      }
+    },
+    [regenerate, send],
+  );
 
   function handleScroll() {
     const log = logRef.current;
@@ -211,14 +243,23 @@ export function ChatView({ threadId, title, locked, onReplyEnded }: ChatViewProp
     }
   }
 
-  const streaming = streamingId !== null;
-  const hiddenCount = thread === null ? 0 : thread.messageCount - entries.filter((entry) => !entry.live).length;
+  function handleThreadChanged(changed: Thread) {
+    setThread(changed);
+    onThreadChanged(changed);
+  }
+
+  const hiddenCount = thread === null ? 0 : thread.messageCount - messages.length;
 
   return (
     <section className="chat" aria-labelledby={headingId}>
-      <h1 id={headingId} className="chat-title">
-        {title ?? thread?.title ?? ""}
-      </h1>
+      <header className="chat-header">
+        <h1 id={headingId} className="chat-title">
+          {title ?? thread?.title ?? ""}
+        </h1>
+        {thread !== null && (
+          <ThreadModelPicker threadId={threadId} model={thread.model ?? ""} onChanged={handleThreadChanged} />
+        )}
+      </header>
 
       {loadError !== null && (
         <p role="alert" className="alert">
@@ -235,7 +276,7 @@ export function ChatView({ threadId, title, locked, onReplyEnded }: ChatViewProp
             role="log"
             aria-live="polite"
             aria-label={strings.chat.messagesLabel}
-            aria-busy={streaming}
+            aria-busy={running}
             tabIndex={0}
             onScroll={handleScroll}
           >
@@ -248,26 +289,41 @@ export function ChatView({ threadId, title, locked, onReplyEnded }: ChatViewProp
             {entries.map((entry) => (
               <MessageView
                 key={entry.message.id}
-                message={entry.message}
-                streaming={entry.message.id === streamingId}
-                announceFailure={entry.live}
-                recalled={entry.recalled}
+                entry={entry}
+                last={entry === lastEntry}
+                busy={running || locked}
+                onContinue={continueReply}
+                onRegenerate={(message) => regenerate(message.id)}
+                onEdit={edit}
+                onRetry={retry}
               />
             ))}
           </div>
 
           <div className="chat-controls">
-            {streaming && (
-              <button type="button" className="stop" onClick={handleStop}>
-                {strings.chat.stop}
+            {running && (
+              <button
+                type="button"
+                className="stop"
+                onClick={() => void replies.stop(threadId)}
+                disabled={live.stopping}
+              >
+                {live.stopping ? strings.chat.stopping : strings.chat.stop}
               </button>
+            )}
+            <RetryNotice countdown={countdown} />
+            {actionError !== null && (
+              <p role="alert" className="alert">
+                {actionError}
+              </p>
             )}
             {/* Disabled while locked, so that the composer takes the focus back after unlocking. */}
             <Composer
               text={draft}
               onTextChange={setDraft}
-              disabled={streaming || locked}
-              onSend={(text) => void send(text)}
+              disabled={running || locked}
+              canSend={countdown.secondsLeft === 0}
+              onSend={send}
             />
           </div>
         </>
@@ -276,31 +332,10 @@ export function ChatView({ threadId, title, locked, onReplyEnded }: ChatViewProp
   );
 }
 
-// requestStop aborts the fetch and also sends POST /api/chat/{threadId}/stop,
-// because the desktop window's backend notices an aborted fetch only when its
-// next write fails. A failed stop request is ignored, because the aborted
-// fetch has already ended the reply on this side.
-function requestStop(controller: AbortController, threadId: string) {
-  controller.abort();
-  stopChat(threadId).catch(() => undefined);
-}
-
-// describeSendError returns the sentence shown under a reply that failed
-// outside the stream's own error events.
-function describeSendError(err: unknown): string {
-  if (err instanceof ChatStreamError) {
-    // The details are for developers, and the console keeps them.
-    console.error(err);
-    return strings.chat.unreadableReply;
-  }
-  return errorMessage(err);
-}
-
-// localId returns a random id for a message shown before the server stores
-// it, and for the clientRequestId of a chat request. crypto.randomUUID is not
-// used because it needs a secure context, which the desktop window's custom
-// scheme may not count as.
+// localId returns a random id for the clientRequestId of a chat request.
+// crypto.randomUUID is not used because it needs a secure context, which
+// the desktop window's custom scheme may not count as.
 function localId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return `local-${Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("")}`;
+  return `client-${Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("")}`;
 }

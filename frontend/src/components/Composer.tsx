@@ -14,6 +14,11 @@ interface ComposerProps {
    * edited or sent. The field takes the focus when this turns false.
    */
   disabled: boolean;
+  /**
+   * False while sending must wait, such as during the wait after a 429
+   * response: the message can still be edited. Defaults to true.
+   */
+  canSend?: boolean;
   /** Receives the message with surrounding white space removed, never blank. */
   onSend: (text: string) => void;
 }
@@ -22,7 +27,7 @@ interface ComposerProps {
  * Renders the message field. Enter sends the message and empties the field,
  * Shift+Enter starts a new line.
  */
-export function Composer({ text, onTextChange, disabled, onSend }: ComposerProps) {
+export function Composer({ text, onTextChange, disabled, canSend = true, onSend }: ComposerProps) {
   const id = useId();
   const textarea = useRef<HTMLTextAreaElement>(null);
   const wasDisabled = useRef(disabled);
@@ -38,7 +43,7 @@ export function Composer({ text, onTextChange, disabled, onSend }: ComposerProps
 
   function submit() {
     const message = text.trim();
-    if (disabled || message === "") {
+    if (disabled || !canSend || message === "") {
       return;
     }
     onSend(message);
@@ -74,7 +79,7 @@ export function Composer({ text, onTextChange, disabled, onSend }: ComposerProps
         onChange={(event) => onTextChange(event.target.value)}
         onKeyDown={handleKeyDown}
       />
-      <button type="submit" className="primary" disabled={disabled || text.trim() === ""}>
+      <button type="submit" className="primary" disabled={disabled || !canSend || text.trim() === ""}>
         {strings.composer.send}
       </button>
     </form>

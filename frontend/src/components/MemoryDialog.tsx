@@ -5,18 +5,22 @@ import { finishedReembedding, isRecallSettling, recallPollIntervalMs } from "../
 import { strings } from "../strings.ts";
 import { EmbedderForm } from "./EmbedderForm.tsx";
 import { RecallStatusView } from "./RecallStatusView.tsx";
+import { WorkingMemoryPanel } from "./WorkingMemoryPanel.tsx";
 
 interface MemoryDialogProps {
+  /** The open thread, whose working memory is shown when the profile keeps one per thread. */
+  threadId: string | null;
   /** Called when the dialog closes: Close, or the Escape key. */
   onClose: () => void;
 }
 
 /**
- * Modal dialog with the signed-in profile's recall: its status and the choice
- * of embedder. While the messages are embedded again after a change of
- * embedder, it fetches the status every second until that is done.
+ * Modal dialog with the signed-in profile's memory: the working memory
+ * document with its history, and recall with its status and the choice of
+ * embedder. While the messages are embedded again after a change of
+ * embedder, it fetches the recall status every second until that is done.
  */
-export function MemoryDialog({ onClose }: MemoryDialogProps) {
+export function MemoryDialog({ threadId, onClose }: MemoryDialogProps) {
   const id = useId();
   const dialog = useRef<HTMLDialogElement>(null);
   const [settings, setSettings] = useState<RecallSettings | null>(null);
@@ -124,6 +128,8 @@ export function MemoryDialog({ onClose }: MemoryDialogProps) {
             <EmbedderForm settings={settings} onChosen={show} />
           </>
         )}
+
+        <WorkingMemoryPanel threadId={threadId} />
 
         <div className="actions dialog-footer">
           <button type="button" onClick={onClose}>

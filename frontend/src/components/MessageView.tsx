@@ -1,47 +1,170 @@
-import type { Message, RecalledMessage } from "../api.ts";
+import { useState } from "react";
+
+import type { Message, MessageVersion } from "../api.ts";
+import {
+  contextTrimOf,
+  isResumable,
+  isStoredId,
+  missingModelOf,
+  storedToolActivities,
+  type ChatEntry,
+} from "../chatMessages.ts";
 import { strings } from "../strings.ts";
+import { BackendRetryNotice } from "./BackendRetryNotice.tsx";
+import { MessageEditor } from "./MessageEditor.tsx";
+import { MissingModelDownload } from "./MissingModelDownload.tsx";
+import { ReplyStatus } from "./ReplyStatus.tsx";
+import { ToolActivityList } from "./ToolActivityList.tsx";
 import { UsedMemories } from "./UsedMemories.tsx";
+import { VersionSwitcher } from "./VersionSwitcher.tsx";
 
 interface MessageViewProps {
-  message: Message;
-  /** True while the reply is still arriving. */
-  streaming: boolean;
+  entry: ChatEntry;
   /**
-   * Announces a failure with role="alert". Set for replies that fail while
-   * the chat is open, not for failed replies loaded with the thread.
+   * True for the thread's last message. A reply there always offers
+   * Regenerate, and Continue when it is not complete, and a user message
+   * there that got no reply offers Retry. The server rewrites only the last
+   * message of a thread.
    */
-  announceFailure: boolean;
-  /**
-   * The earlier messages recalled for this reply, from the chat stream.
-   * NOTE: stored messages do not keep this list, so only replies streamed
-   * since the chat was opened show it.
-   */
-  recalled?: readonly RecalledMessage[] | undefined;
+  last: boolean;
+  /** True while a reply of the thread is being written: the actions wait until it ends. */
+  busy: boolean;
+  onContinue: (message: Message) => void;
+  /** Writes the reply to the thread's last message again, or the reply that a user message there never got. */
+  onRegenerate: (message: Message) => void;
+  /** Sends the changed text of a user message, whose reply the server writes in a new thread. */
+  onEdit: (message: Message, text: string) => void;
+  /** Asks again for a reply that failed because its model was missing, once the model is downloaded. */
+  onRetry: (entry: ChatEntry) => void;
 }
 
 /**
- * Renders one message as plain text. React inserts the content as a text
- * node, so HTML in it is shown as written and never interpreted.
+ * Renders one message as plain text, with the parts that belong under it.
+ * A reply shows its state, the notes its stream sent, Continue and
+ * Regenerate, and the versions that Regenerate replaced. A user message
+ * shows its editor. React inserts the content as a text node, so HTML in it
+ * is shown as written and never interpreted.
  */
-export function MessageView({ message, streaming, announceFailure, recalled }: MessageViewProps) {
+export function MessageView({ entry, last, busy, onContinue, onRegenerate, onEdit, onRetry }: MessageViewProps) {
+  const { message, streaming, reply } = entry;
+  const [editing, setEditing] = useState(false);
+  // Position of the version shown among the earlier ones and the current
+  // one, or null for the current one, which Continue and Regenerate go back to.
+  const [versionPosition, setVersionPosition] = useState<number | null>(null);
+
   const author = message.role === "user" ? strings.message.you : strings.message.assistant;
+  const versions = message.versions ?? [];
+  const versionCount = versions.length + 1;
+  const earlierVersion: MessageVersion | undefined =
+    versionPosition !== null && versionPosition < versionCount ? versions[versionPosition - 1] : undefined;
+  const shown = earlierVersion ?? message;
+  const stored = isStoredId(message.id);
+
+  const missingModel = streaming ? null : missingModelOf(message, reply);
+  const trim = message.role === "assistant" ? contextTrimOf(message, reply) : null;
+  const tools = reply !== undefined && reply.tools.length > 0 ? reply.tools : storedToolActivities(message);
+
+  if (editing) {
+    return (
+      <article className={`message message-${message.role}`} data-status={message.status}>
+        <p className="message-author">{author}</p>
+        <MessageEditor
+          initialText={message.content}
+          busy={busy}
+          onCancel={() => setEditing(false)}
+          onSave={(text) => {
+            setEditing(false);
+            onEdit(message, text);
+          }}
+        />
+      </article>
+    );
+  }
 
   return (
     <article className={`message message-${message.role}`} data-status={message.status}>
       <p className="message-author">{author}</p>
       {message.damaged && <p className="alert">{strings.message.damaged}</p>}
-      {message.content !== "" && <div className="message-content">{message.content}</div>}
-      {streaming && <p className="message-status">{strings.message.writing}</p>}
-      {!streaming && message.status === "incomplete" && (
-        <p className="message-status">{strings.message.stopped}</p>
+      {earlierVersion !== undefined && <p className="hint">{strings.message.earlierVersion}</p>}
+      {shown.content !== "" && <div className="message-content">{shown.content}</div>}
+
+      {streaming && (
+        <p className="message-status">{entry.live ? strings.message.writing : strings.message.writingElsewhere}</p>
       )}
-      {message.role === "user" && message.error && <p className="alert">{message.error}</p>}
-      {!streaming && message.role === "assistant" && message.status === "error" && (
-        <p className="alert" role={announceFailure ? "alert" : undefined}>
-          {message.error || strings.message.failed}
+      {streaming && reply?.retryAt !== undefined && <BackendRetryNotice retryAt={reply.retryAt} />}
+      {tools.length > 0 && earlierVersion === undefined && <ToolActivityList tools={tools} />}
+
+      {!streaming && message.role === "assistant" && (
+        <ReplyStatus status={shown.status} error={shown.error} announce={entry.live && earlierVersion === undefined} />
+      )}
+      {!streaming && entry.failure !== undefined && (
+        <p className="alert" role={entry.live ? "alert" : undefined}>
+          {entry.failure}
         </p>
       )}
-      {message.role === "assistant" && recalled !== undefined && <UsedMemories recalled={recalled} />}
+      {message.role === "user" && message.error && (
+        <p className="alert" role={entry.live ? "alert" : undefined}>
+          {message.error}
+        </p>
+      )}
+      {missingModel !== null && earlierVersion === undefined && (
+        <MissingModelDownload model={missingModel} busy={busy} onRetry={() => onRetry(entry)} />
+      )}
+
+      {trim !== null && earlierVersion === undefined && (
+        <p className="muted context-note">{strings.message.contextTrimmed(trim.omittedMessages, trim.omittedRecalled)}</p>
+      )}
+      {message.role === "assistant" && reply?.recalled !== undefined && earlierVersion === undefined && (
+        <UsedMemories recalled={reply.recalled} />
+      )}
+
+      {!streaming && stored && message.role === "assistant" && (versions.length > 0 || last) && (
+        <div className="actions message-actions" role="group" aria-label={strings.message.actionsLabel}>
+          {versions.length > 0 && (
+            <VersionSwitcher
+              position={versionPosition ?? versionCount}
+              count={versionCount}
+              onChange={(position) => setVersionPosition(position === versionCount ? null : position)}
+            />
+          )}
+          {last && isResumable(message.status) && message.content !== "" && (
+            <button
+              type="button"
+              onClick={() => {
+                setVersionPosition(null);
+                onContinue(message);
+              }}
+              disabled={busy}
+            >
+              {strings.message.continue}
+            </button>
+          )}
+          {last && (
+            <button
+              type="button"
+              onClick={() => {
+                setVersionPosition(null);
+                onRegenerate(message);
+              }}
+              disabled={busy}
+            >
+              {strings.message.regenerate}
+            </button>
+          )}
+        </div>
+      )}
+      {stored && message.role === "user" && !message.damaged && (
+        <div className="actions message-actions">
+          {last && message.error && missingModel === null && (
+            <button type="button" onClick={() => onRegenerate(message)} disabled={busy}>
+              {strings.message.retry}
+            </button>
+          )}
+          <button type="button" className="link" onClick={() => setEditing(true)} disabled={busy}>
+            {strings.message.edit}
+          </button>
+        </div>
+      )}
     </article>
   );
 }

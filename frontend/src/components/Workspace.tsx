@@ -1,12 +1,16 @@
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 
 import { createThread, errorMessage, isLockedError, listThreads, type Profile, type Thread } from "../api.ts";
+import { ReplyStore, type MemoryChangeNotice } from "../replyStore.ts";
 import { strings } from "../strings.ts";
+import { refreshUntilTitled } from "../titleRefresh.ts";
 import { ChangePasswordDialog } from "./ChangePasswordDialog.tsx";
 import { ChatView } from "./ChatView.tsx";
 import { DeleteOwnProfileDialog } from "./DeleteOwnProfileDialog.tsx";
 import { MemoryDialog } from "./MemoryDialog.tsx";
+import { MemoryToast } from "./MemoryToast.tsx";
 import { ProfilesDialog } from "./ProfilesDialog.tsx";
+import { SettingsDialog } from "./SettingsDialog.tsx";
 import { ThreadList } from "./ThreadList.tsx";
 
 interface WorkspaceProps {
@@ -36,12 +40,18 @@ interface WorkspaceProps {
 }
 
 // WorkspaceDialog is the modal dialog open over the workspace, if any.
-type WorkspaceDialog = "memory" | "change-password" | "profiles" | "delete-own-profile";
+type WorkspaceDialog = "settings" | "memory" | "change-password" | "profiles" | "delete-own-profile";
+
+// Maximum number of memory change notices shown at once. Older ones give way to newer ones.
+const maxMemoryToasts = 3;
 
 /**
  * Renders the signed-in screen: a header with the profile, the threads in a
- * sidebar and the open thread's chat. After sign-in it opens the most
- * recently updated thread, if there is one.
+ * sidebar, the open thread's chat, and the notices of working memory
+ * changes. After sign-in it opens the most recently updated thread, if
+ * there is one. The replies being streamed live in a store of the
+ * workspace, so they go on while another thread is open. Leaving the
+ * workspace (signing out, switching profile) aborts their requests.
  */
 export function Workspace({
   profile,
@@ -58,6 +68,10 @@ export function Workspace({
   const [creating, setCreating] = useState(false);
   const [newChatError, setNewChatError] = useState<string | null>(null);
   const [openDialog, setOpenDialog] = useState<WorkspaceDialog | null>(null);
+  const [replies] = useState(() => new ReplyStore());
+  const [memoryToasts, setMemoryToasts] = useState<MemoryChangeNotice[]>([]);
+  // The title refreshes under way, by thread id, each with its cancel function.
+  const titleRefreshes = useRef(new Map<string, () => void>());
 
   // refreshThreads fetches the thread list. It returns the threads, or null
   // when the request failed and the error is shown instead. A locked profile
@@ -110,7 +124,37 @@ export function Workspace({
     }
   }
 
-  const handleReplyEnded = useCallback(() => {
+  // Hear what happens to replies, in whatever thread they are written.
+  useEffect(() => {
+    const refreshes = titleRefreshes.current;
+    replies.handlers = {
+      onEnded: (reply) => {
+        // The server names a new thread in the background after its first
+        // reply, so the list is fetched until the title shows up.
+        refreshes.get(reply.threadId)?.();
+        refreshes.set(reply.threadId, refreshUntilTitled(reply.threadId, refreshThreads));
+      },
+      onThreadCreated: (reply, editedThreadId) => {
+        setOpenThreadId((current) => (current === editedThreadId ? reply.threadId : current));
+        void refreshThreads();
+      },
+      onMemoryChange: (change) => {
+        setMemoryToasts((current) =>
+          [...current.filter((toast) => toast.id !== change.id), change].slice(-maxMemoryToasts),
+        );
+      },
+    };
+    return () => {
+      replies.handlers = {};
+      replies.abortAll();
+      for (const cancel of refreshes.values()) {
+        cancel();
+      }
+      refreshes.clear();
+    };
+  }, [replies, refreshThreads]);
+
+  const handleThreadChanged = useCallback(() => {
     void refreshThreads();
   }, [refreshThreads]);
 
@@ -122,6 +166,9 @@ export function Workspace({
         <p className="brand">{strings.appName}</p>
         <p className="signed-in-as">{strings.workspace.signedInAs(profile.name)}</p>
         <div className="actions">
+          <button type="button" onClick={() => setOpenDialog("settings")}>
+            {strings.settings.open}
+          </button>
           <button type="button" onClick={() => setOpenDialog("memory")}>
             {strings.memory.open}
           </button>
@@ -183,14 +230,30 @@ export function Workspace({
             threadId={openThreadId}
             title={openThread?.title ?? null}
             locked={locked}
-            onReplyEnded={handleReplyEnded}
+            replies={replies}
+            onThreadChanged={handleThreadChanged}
           />
         )}
       </main>
 
+      {memoryToasts.length > 0 && (
+        <div className="toasts" role="region" aria-label={strings.memoryToast.regionLabel} aria-live="polite">
+          {memoryToasts.map((change) => (
+            <MemoryToast
+              key={change.id}
+              change={change}
+              onDismiss={() => setMemoryToasts((current) => current.filter((toast) => toast.id !== change.id))}
+            />
+          ))}
+        </div>
+      )}
+
       {/* NOTE: a lock closes these dialogs. A recovery key on screen at that
           moment is lost, and the user has to create another after unlocking. */}
-      {openDialog === "memory" && !locked && <MemoryDialog onClose={() => setOpenDialog(null)} />}
+      {openDialog === "settings" && !locked && <SettingsDialog onClose={() => setOpenDialog(null)} />}
+      {openDialog === "memory" && !locked && (
+        <MemoryDialog threadId={openThreadId} onClose={() => setOpenDialog(null)} />
+      )}
       {openDialog === "change-password" && !locked && (
         <ChangePasswordDialog profile={profile} onClose={() => setOpenDialog(null)} />
       )}

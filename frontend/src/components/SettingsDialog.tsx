@@ -1,0 +1,102 @@
+import { useCallback, useEffect, useId, useRef, useState } from "react";
+
+import { errorMessage, getSettings, isLockedError, type BackendKind, type Settings } from "../api.ts";
+import { strings } from "../strings.ts";
+import { useModelList } from "../useModelList.ts";
+import { ModelDownload } from "./ModelDownload.tsx";
+import { SettingsForm } from "./SettingsForm.tsx";
+
+interface SettingsDialogProps {
+  /** Called when the dialog closes: Close, or the Escape key. */
+  onClose: () => void;
+}
+
+/**
+ * Modal dialog with the signed-in profile's settings, and for an Ollama
+ * server the download of a model. Closing it cancels a running download.
+ */
+export function SettingsDialog({ onClose }: SettingsDialogProps) {
+  const id = useId();
+  const dialog = useRef<HTMLDialogElement>(null);
+  const [settings, setSettings] = useState<Settings | null>(null);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const [formKind, setFormKind] = useState<BackendKind | null>(null);
+  const models = useModelList();
+  const { refresh: refreshModels } = models;
+
+  // showModal makes the rest of the page inert and moves the focus into the
+  // dialog. Removing the element from the page closes it.
+  useEffect(() => {
+    const element = dialog.current;
+    if (element !== null && !element.open) {
+      element.showModal();
+    }
+  }, []);
+
+  // load fetches the settings. A locked profile shows no error here, because
+  // the unlock prompt closes this dialog.
+  const load = useCallback(async () => {
+    try {
+      const next = await getSettings();
+      setSettings(next);
+      setFormKind(next.backend.kind);
+      setLoadError(null);
+    } catch (err) {
+      if (!isLockedError(err)) {
+        setLoadError(errorMessage(err));
+      }
+    }
+  }, []);
+
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  const handleSaved = useCallback(
+    (saved: Settings) => {
+      setSettings(saved);
+      // The list belongs to the saved backend, which may have changed.
+      refreshModels();
+    },
+    [refreshModels],
+  );
+
+  // Downloads go to the saved server, so they are offered while both the
+  // saved server and the one chosen in the form are Ollama servers.
+  const offersDownload = settings?.backend.kind === "ollama" && formKind === "ollama";
+
+  return (
+    <dialog ref={dialog} className="dialog dialog-wide" aria-labelledby={`${id}-title`} onClose={onClose}>
+      <h2 id={`${id}-title`}>{strings.settings.title}</h2>
+
+      <div className="stack">
+        <p>{strings.settings.intro}</p>
+
+        {loadError !== null && (
+          <div className="stack">
+            <p role="alert" className="alert">
+              {strings.settings.loadFailed(loadError)}
+            </p>
+            <button type="button" onClick={() => void load()}>
+              {strings.settings.retry}
+            </button>
+          </div>
+        )}
+        {settings === null && loadError === null && <p className="muted">{strings.settings.loading}</p>}
+
+        {settings !== null && (
+          <>
+            <SettingsForm settings={settings} models={models} onSaved={handleSaved} onKindChange={setFormKind} />
+            {offersDownload && <ModelDownload onDownloaded={refreshModels} />}
+          </>
+        )}
+
+        <div className="actions dialog-footer">
+          <button type="button" onClick={onClose}>
+            {strings.settings.close}
+          </button>
+        </div>
+      </div>
+    </dialog>
+  );
+}

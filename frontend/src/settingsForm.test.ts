@@ -1,0 +1,229 @@
+import { describe, expect, it } from "vitest";
+
+import type { Settings, SettingsUpdate } from "./api.ts";
+import {
+  initialSettingsValues,
+  type SettingsFormErrors,
+  settingsFieldFor,
+  settingsFormFields,
+  settingsUpdateFrom,
+  type SettingsFormValues,
+} from "./settingsForm.ts";
+import { strings } from "./strings.ts";
+
+const stored: Settings = {
+  backend: { kind: "ollama", baseUrl: "http://127.0.0.1:11434", model: "llama3.2", apiKeySet: false },
+  titleModel: "",
+  temperature: null,
+  contextLength: 0,
+  systemPrompt: "",
+  lastMessages: 20,
+  workingMemory: { template: "", scope: "resource" },
+  defaults: { systemPrompt: "You are Hearth.", workingMemoryTemplate: "# About the user", lastMessages: 20 },
+};
+
+const withKey: Settings = {
+  ...stored,
+  backend: { kind: "openai", baseUrl: "https://api.example.com/v1", model: "gpt-4o-mini", apiKeySet: true },
+};
+
+// updateOf returns the request body of a result, and fails the test when
+// the values were rejected.
+function updateOf(result: ReturnType<typeof settingsUpdateFrom>): SettingsUpdate {
+  if (!("update" in result)) {
+    throw new Error(`the values were rejected: ${JSON.stringify(result.errors)}`);
+  }
+  return result.update;
+}
+
+// errorsOf returns the errors of a result, and fails the test when the
+// values were accepted.
+function errorsOf(result: ReturnType<typeof settingsUpdateFrom>): SettingsFormErrors {
+  if (!("errors" in result)) {
+    throw new Error(`the values were accepted: ${JSON.stringify(result.update)}`);
+  }
+  return result.errors;
+}
+
+function valuesWith(change: Partial<SettingsFormValues>, settings: Settings = stored): SettingsFormValues {
+  return { ...initialSettingsValues(settings), ...change };
+}
+
+describe("initialSettingsValues", () => {
+  it("copies the stored settings", () => {
+    expect(initialSettingsValues({ ...stored, temperature: 0.7, contextLength: 8192 })).toEqual({
+      kind: "ollama",
+      baseUrl: "http://127.0.0.1:11434",
+      model: "llama3.2",
+      apiKeyAction: "replace",
+      apiKey: "",
+      temperature: "0.7",
+      contextLength: "8192",
+      titleModel: "",
+      systemPrompt: "",
+      lastMessages: "20",
+      template: "",
+      scope: "resource",
+    });
+  });
+
+  it("keeps a saved key without showing it", () => {
+    const values = initialSettingsValues(withKey);
+    expect(values.apiKeyAction).toBe("keep");
+    expect(values.apiKey).toBe("");
+  });
+});
+
+describe("settingsUpdateFrom", () => {
+  it("sends the unchanged settings without a key", () => {
+    expect(settingsUpdateFrom(initialSettingsValues(stored), stored)).toEqual({
+      update: {
+        backend: { kind: "ollama", baseUrl: "http://127.0.0.1:11434", model: "llama3.2" },
+        titleModel: "",
+        temperature: null,
+        contextLength: 0,
+        systemPrompt: "",
+        lastMessages: 20,
+        workingMemory: { template: "", scope: "resource" },
+      },
+    });
+  });
+
+  it("leaves out a kept key", () => {
+    const update = updateOf(settingsUpdateFrom(initialSettingsValues(withKey), withKey));
+    expect("apiKey" in update.backend).toBe(false);
+  });
+
+  it("sends an empty key to remove it", () => {
+    const update = updateOf(settingsUpdateFrom(valuesWith({ apiKeyAction: "remove" }, withKey), withKey));
+    expect(update.backend.apiKey).toBe("");
+  });
+
+  it("sends a new key trimmed", () => {
+    const update = updateOf(
+      settingsUpdateFrom(valuesWith({ apiKeyAction: "replace", apiKey: "  sk-new  " }, withKey), withKey),
+    );
+    expect(update.backend.apiKey).toBe("sk-new");
+  });
+
+  it("asks for the key that replaces a saved one", () => {
+    expect(settingsUpdateFrom(valuesWith({ apiKeyAction: "replace" }, withKey), withKey)).toEqual({
+      errors: { apiKey: strings.settings.apiKeyMissing },
+    });
+  });
+
+  it("sends no key for Ollama", () => {
+    const update = updateOf(
+      settingsUpdateFrom(
+        valuesWith({ kind: "ollama", baseUrl: "http://127.0.0.1:11434", apiKeyAction: "replace", apiKey: "sk-typed" }, withKey),
+        withKey,
+      ),
+    );
+    expect("apiKey" in update.backend).toBe(false);
+  });
+
+  it("needs no key for a server without one", () => {
+    const update = updateOf(settingsUpdateFrom(valuesWith({ kind: "openai", baseUrl: "http://127.0.0.1:8080/v1" }), stored));
+    expect("apiKey" in update.backend).toBe(false);
+  });
+
+  it("reads numbers and keeps the prompts as typed", () => {
+    const result = settingsUpdateFrom(
+      valuesWith({
+        temperature: " 0.25 ",
+        contextLength: "32768",
+        lastMessages: "0",
+        titleModel: " qwen2.5:0.5b ",
+        systemPrompt: "  Be brief.\n",
+        template: "   ",
+        scope: "thread",
+      }),
+      stored,
+    );
+    expect(result).toEqual({
+      update: {
+        backend: { kind: "ollama", baseUrl: "http://127.0.0.1:11434", model: "llama3.2" },
+        titleModel: "qwen2.5:0.5b",
+        temperature: 0.25,
+        contextLength: 32768,
+        systemPrompt: "  Be brief.\n",
+        lastMessages: 0,
+        workingMemory: { template: "", scope: "thread" },
+      },
+    });
+  });
+
+  it("uses the defaults for empty numbers", () => {
+    const update = updateOf(
+      settingsUpdateFrom(valuesWith({ contextLength: "", lastMessages: "" }), {
+        ...stored,
+        defaults: { ...stored.defaults, lastMessages: 30 },
+      }),
+    );
+    expect(update.contextLength).toBe(0);
+    expect(update.lastMessages).toBe(30);
+  });
+
+  it.each([
+    { field: "temperature", value: "2.5" },
+    { field: "temperature", value: "-1" },
+    { field: "temperature", value: "warm" },
+    { field: "temperature", value: "1e0" },
+    { field: "contextLength", value: "511" },
+    { field: "contextLength", value: "1048577" },
+    { field: "contextLength", value: "4096.5" },
+    { field: "lastMessages", value: "201" },
+    { field: "lastMessages", value: "-3" },
+    { field: "baseUrl", value: "" },
+    { field: "baseUrl", value: "ftp://example.com" },
+    { field: "baseUrl", value: "localhost:11434" },
+    { field: "model", value: "  " },
+  ] as const)("rejects $field $value", ({ field, value }) => {
+    const errors = errorsOf(settingsUpdateFrom(valuesWith({ [field]: value }), stored));
+    expect(Object.keys(errors)).toEqual([field]);
+  });
+
+  it.each([
+    { field: "temperature", value: "0" },
+    { field: "temperature", value: "2" },
+    { field: "temperature", value: ".5" },
+    { field: "contextLength", value: "512" },
+    { field: "contextLength", value: "1048576" },
+    { field: "lastMessages", value: "200" },
+  ] as const)("accepts $field $value", ({ field, value }) => {
+    expect(() => updateOf(settingsUpdateFrom(valuesWith({ [field]: value }), stored))).not.toThrow();
+  });
+
+  it("reports every invalid input at once", () => {
+    const errors = errorsOf(settingsUpdateFrom(valuesWith({ baseUrl: "", model: "", temperature: "9" }), stored));
+    expect(Object.keys(errors).sort()).toEqual(["baseUrl", "model", "temperature"]);
+  });
+});
+
+describe("settingsFieldFor", () => {
+  it.each([
+    { server: "backend.kind", want: "kind" },
+    { server: "backend.baseUrl", want: "baseUrl" },
+    { server: "backend.model", want: "model" },
+    { server: "backend.apiKey", want: "apiKey" },
+    { server: "temperature", want: "temperature" },
+    { server: "contextLength", want: "contextLength" },
+    { server: "titleModel", want: "titleModel" },
+    { server: "systemPrompt", want: "systemPrompt" },
+    { server: "lastMessages", want: "lastMessages" },
+    { server: "workingMemory.template", want: "template" },
+    { server: "workingMemory.scope", want: "scope" },
+    { server: "baseUrl", want: "baseUrl" },
+    { server: "somethingNew", want: "form" },
+    { server: null, want: "form" },
+  ])("maps $server to $want", ({ server, want }) => {
+    expect(settingsFieldFor(server)).toBe(want);
+  });
+
+  it("maps only to inputs of the form", () => {
+    for (const server of ["backend.kind", "backend.apiKey", "workingMemory.scope", "titleModel"]) {
+      const field = settingsFieldFor(server);
+      expect(field === "form" || settingsFormFields.includes(field)).toBe(true);
+    }
+  });
+});
