@@ -221,6 +221,11 @@ func openProfiles(db *bbolt.DB, cfg Config, log *slog.Logger) (*auth.Store, erro
 // the key, and the cached backends, which hold API keys.
 func (a *App) profileLocked(profileID string) {
 	a.recall.Lock(auth.Profile{ID: profileID}.ResourceID())
+	if a.profiles.IsUnlocked(profileID) {
+		// A new sign-in replaced the key: the profile is still unlocked,
+		// and its replies go on.
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 	defer cancel()
 	a.generations.stopProfile(ctx, profileID)

@@ -112,7 +112,7 @@ func (a *App) handlePutWorkingMemory(w http.ResponseWriter, r *http.Request, u u
 		return err
 	}
 	owner := u.owner()
-	wm, err := a.memory.ReplaceWorkingMemory(r.Context(), owner, memory.WorkingMemoryUpdate{ThreadID: ws.threadID, Content: *req.Content, Version: *req.Version})
+	wm, err := a.memory.ReplaceWorkingMemory(r.Context(), owner, memory.WorkingMemoryUpdate{ThreadID: ws.threadID, Content: *req.Content, Version: *req.Version, AllowEmpty: true})
 	if errors.Is(err, memory.ErrConflict) {
 		return a.workingConflict(r.Context(), owner, ws, *req.Version)
 	}

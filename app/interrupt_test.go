@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"hearth/app/ollamatest"
 	"hearth/memory"
@@ -292,4 +293,25 @@ func TestSignOutStopsReplies(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantOneExchange(t, msgs, memory.StatusIncomplete, "Once upon ")
+}
+
+// Signing in again, as from a second window, keeps the profile unlocked
+// and its replies going.
+func TestSecondSignInKeepsReplies(t *testing.T) {
+	env := newTestEnv(t)
+	token := env.signUp("", "Ada")
+	thread := env.createThread(token)
+	resp, r := env.startHeldChat(token, thread.ID)
+	defer resp.Body.Close()
+
+	env.login("Ada", "password-Ada")
+	// The lock hook runs in its own goroutine; give a wrong stop time to
+	// happen before the release.
+	time.Sleep(100 * time.Millisecond)
+	env.fake.Release()
+	parts := readStream(t, r)
+	if got := finishMetadata(t, parts)["status"]; got != "complete" {
+		t.Errorf("finish status %v, want complete", got)
+	}
+	wantOneExchange(t, env.storedMessages(token, thread.ID), memory.StatusComplete, "Once upon a time")
 }

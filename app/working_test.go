@@ -139,7 +139,6 @@ func TestWorkingMemoryRejected(t *testing.T) {
 	}{
 		{"missing content", "PUT", "/api/memory/working", map[string]any{"version": 1}, http.StatusBadRequest, CodeInvalidRequest, "content"},
 		{"missing version", "PUT", "/api/memory/working", map[string]any{"content": "x"}, http.StatusBadRequest, CodeInvalidRequest, "version"},
-		{"emptied document", "PUT", "/api/memory/working", map[string]any{"content": "", "version": 1}, http.StatusBadRequest, CodeInvalidRequest, "content"},
 		{"too long", "PUT", "/api/memory/working", map[string]any{"content": strings.Repeat("x", memory.MaxWorkingMemoryBytes+1), "version": 1}, http.StatusBadRequest, CodeInvalidRequest, "content"},
 		{"unknown field", "PUT", "/api/memory/working", map[string]any{"content": "x", "version": 1, "scope": "thread"}, http.StatusBadRequest, CodeInvalidRequest, "scope"},
 		{"version as text", "PUT", "/api/memory/working", map[string]any{"content": "x", "version": "1"}, http.StatusBadRequest, CodeInvalidRequest, "version"},
@@ -158,6 +157,18 @@ func TestWorkingMemoryRejected(t *testing.T) {
 	}
 	if got := env.getWorkingDoc(ada, ""); got.Version != 1 || got.Content != "- likes tea" {
 		t.Errorf("working memory after rejected requests = %+v, want version 1 unchanged", got)
+	}
+}
+
+// The person may empty the working memory, as the model may not: an undo
+// of the model's first notes leaves the document empty again.
+func TestWorkingMemoryEmptiedByPerson(t *testing.T) {
+	env := newTestEnv(t)
+	ada := env.signUp("", "Ada")
+	env.putWorkingDoc(ada, map[string]any{"content": "- likes tea", "version": 0})
+	env.putWorkingDoc(ada, map[string]any{"content": "", "version": 1})
+	if got := env.getWorkingDoc(ada, ""); got.Version != 2 || got.Content != "" {
+		t.Errorf("working memory after emptying = %+v, want version 2 and empty", got)
 	}
 }
 

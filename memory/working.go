@@ -47,6 +47,9 @@ type WorkingMemoryUpdate struct {
 	// document that says more with the bare template is rejected like
 	// replacing it with nothing.
 	Template string
+	// AllowEmpty lets the update empty the document. Set it when the
+	// person edits the document, not when the model does.
+	AllowEmpty bool
 }
 
 // workingRecord is one version of a working memory document as stored.
@@ -77,8 +80,8 @@ func (s *Store) WorkingMemory(ctx context.Context, o Owner, threadID string) (Wo
 
 // ReplaceWorkingMemory stores a new version of a working memory document if
 // u.Version is still the current version, and keeps the previous one in the
-// history. It rejects an update that would empty a document, or reduce it
-// to u.Template.
+// history. Unless u.AllowEmpty is set, it rejects an update that would
+// empty a document, or reduce it to u.Template.
 func (s *Store) ReplaceWorkingMemory(ctx context.Context, o Owner, u WorkingMemoryUpdate) (WorkingMemory, error) {
 	if len(u.Content) > MaxWorkingMemoryBytes {
 		return WorkingMemory{}, &InputError{Field: "content", Reason: fmt.Sprintf("The working memory is %d bytes long; the limit is %d.", len(u.Content), MaxWorkingMemoryBytes)}
@@ -103,7 +106,7 @@ func (s *Store) ReplaceWorkingMemory(ctx context.Context, o Owner, u WorkingMemo
 		if u.Version != current.Version {
 			return fmt.Errorf("%w: the update is based on version %d, the current version is %d", ErrConflict, u.Version, current.Version)
 		}
-		if wipesDocument(current.Content, u.Content, u.Template) {
+		if !u.AllowEmpty && wipesDocument(current.Content, u.Content, u.Template) {
 			return &InputError{Field: "content", Reason: "The update would leave the working memory empty or bare; send the whole document with what it should keep."}
 		}
 		wm, err = putWorkingMemory(tx, o, scope, u.ThreadID, u.Content, current.Version+1, s.now().UTC())

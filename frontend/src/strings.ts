@@ -337,7 +337,6 @@ export const strings = {
     undoConflict:
       "The working memory changed again after this update, so it was not undone. Open Memory to review its history.",
     undoFailed: (reason: string) => `The change could not be undone: ${reason}`,
-    firstText: "This is the first text of the working memory, so there is no earlier version to go back to. You can edit it under Memory.",
     dismiss: "Dismiss",
   },
 

@@ -19,9 +19,7 @@ type UndoState = { phase: "idle" } | { phase: "undoing" } | { phase: "undone" } 
 /**
  * Tells that the model changed the working memory during a reply, shows the
  * changed lines, and offers Undo, which restores the version before the
- * change unless the document changed again since. The server reverts only
- * to versions from 1 on, and never empties a document, so the first text
- * of a document that was empty cannot be undone.
+ * change unless the document changed again since.
  */
 export function MemoryToast({ change, onDismiss }: MemoryToastProps) {
   const id = useId();
@@ -29,9 +27,8 @@ export function MemoryToast({ change, onDismiss }: MemoryToastProps) {
   const diff = useMemo(() => diffLines(change.previous, change.content), [change.previous, change.content]);
 
   // A document never written is version 0, which has no entry in the
-  // history to revert to, so its earlier text, if any, is written back.
+  // history to revert to, so its earlier text, even empty, is written back.
   const revertible = change.previousVersion >= 1;
-  const undoable = revertible || change.previous.trim() !== "";
 
   async function handleUndo() {
     setUndo({ phase: "undoing" });
@@ -74,9 +71,8 @@ export function MemoryToast({ change, onDismiss }: MemoryToastProps) {
           {undo.message}
         </p>
       )}
-      {!undoable && <p className="hint">{strings.memoryToast.firstText}</p>}
       <div className="actions">
-        {undoable && undo.phase !== "undone" && (
+        {undo.phase !== "undone" && (
           <button type="button" onClick={() => void handleUndo()} disabled={undo.phase === "undoing"}>
             {undo.phase === "undoing" ? strings.memoryToast.undoing : strings.memoryToast.undo}
           </button>
