@@ -153,6 +153,9 @@ func (a *Agent) ReplyStream(ctx context.Context, owner memory.Owner, turn Turn, 
 		defer a.recall.Enqueue(owner, req.ThreadID)
 	}
 	modelName := cmp.Or(turn.ModelName, turn.Model.Describe().Model)
+	// Token counts are calibrated per server and model, so that one
+	// profile's server cannot skew another's estimates.
+	tokenKey := turn.Model.Describe().Kind + " " + turn.Model.Describe().URL + " " + modelName
 
 	// Step 1: the parts of the prompt, from the store and from recall.
 	parts, wm, err := a.promptParts(ctx, owner, turn, req)
@@ -168,10 +171,13 @@ func (a *Agent) ReplyStream(ctx context.Context, owner memory.Owner, turn Turn, 
 	if err != nil {
 		return memory.Message{Status: memory.StatusError}, err
 	}
-	fitted, err := parts.fit(window-replyReserve(window), a.tokens, modelName)
+	fitted, err := parts.fit(window-replyReserve(window), a.tokens, tokenKey)
 	if err != nil {
 		return memory.Message{Status: memory.StatusError}, err
 	}
+	// The working memory is never trimmed, so the model may not make it
+	// take more than half of the prompt.
+	wm.model, wm.maxTokens = tokenKey, (window-replyReserve(window))/2
 	if (fitted.omittedMessages > 0 || fitted.omittedRecalled > 0) && ev.OnContext != nil {
 		ev.OnContext(ContextReport{OmittedMessages: fitted.omittedMessages, OmittedRecalled: fitted.omittedRecalled, ContextLength: window, PromptTokens: fitted.estimate})
 	}
@@ -184,6 +190,7 @@ func (a *Agent) ReplyStream(ctx context.Context, owner memory.Owner, turn Turn, 
 	// Step 4: ask the model, carrying out its tool calls, for at most
 	// maxToolRounds rounds of them.
 	prompt := fitted.messages
+	usedIDs := map[string]bool{}
 	var chatErr error
 	for round := 0; ; round++ {
 		chatReq := ChatRequest{Model: turn.ModelName, Messages: prompt, ContextLength: window, Temperature: turn.Temperature}
@@ -192,14 +199,21 @@ func (a *Agent) ReplyStream(ctx context.Context, owner memory.Owner, turn Turn, 
 		}
 		var roundText strings.Builder
 		var calls []ToolCall
+		callBytes := 0
 		chatErr = turn.Model.Chat(ctx, chatReq, func(c ChatChunk) error {
 			if c.RetryIn > 0 && ev.OnRetry != nil {
 				ev.OnRetry(c.RetryIn)
 			}
 			if c.Done && round == 0 && c.PromptTokens > 0 {
-				a.tokens.calibrate(modelName, fitted.estimate, c.PromptTokens)
+				a.tokens.calibrate(tokenKey, fitted.estimate, c.PromptTokens)
+			}
+			for _, call := range c.ToolCalls {
+				callBytes += len(call.Arguments)
 			}
 			calls = append(calls, c.ToolCalls...)
+			if len(calls) > maxToolCallsPerRound || callBytes > maxToolArgumentBytes {
+				return errToolCallsTooLarge
+			}
 			piece, err := w.add(c)
 			roundText.WriteString(piece)
 			if piece != "" && ev.OnDelta != nil {
@@ -217,6 +231,7 @@ func (a *Agent) ReplyStream(ctx context.Context, owner memory.Owner, turn Turn, 
 			}
 			break
 		}
+		calls = uniqueCallIDs(calls, round, usedIDs)
 		prompt = append(prompt, ChatMessage{Role: string(memory.RoleAssistant), Content: roundText.String(), ToolCalls: calls})
 		for _, call := range calls {
 			if ev.OnToolCall != nil {
@@ -309,6 +324,19 @@ func (a *Agent) promptParts(ctx context.Context, owner memory.Owner, turn Turn, 
 	}
 	p.recalled = a.recalled(ctx, owner, req.ThreadID, p.newMessage.Content, exclude)
 	return p, wm, nil
+}
+
+// uniqueCallIDs gives each call an id not used before in the reply, since
+// backends that send none number the calls from 1 in every round, and the
+// stored parts and the UI match results to calls by id.
+func uniqueCallIDs(calls []ToolCall, round int, used map[string]bool) []ToolCall {
+	for i := range calls {
+		if calls[i].ID == "" || used[calls[i].ID] {
+			calls[i].ID = fmt.Sprintf("call_r%d_%d", round+1, i+1)
+		}
+		used[calls[i].ID] = true
+	}
+	return calls
 }
 
 // toolChecker is a Model that reports whether a model can call tools.

@@ -149,6 +149,14 @@ func (a *App) streamReply(ctx context.Context, w http.ResponseWriter, r *http.Re
 			a.noteFailedReply(r.Context(), owner, userMsg, message)
 		}
 	}
+	if err == nil && reply.ID == "" {
+		// The model ended without text or tool calls.
+		metadata["errorCode"] = CodeEmptyReply
+		stream.send(streamPart{Type: "error", ErrorText: emptyReplyMessage})
+		if req.Regenerate == nil && req.Continue == nil && userMsg.ID != "" {
+			a.noteFailedReply(r.Context(), owner, userMsg, emptyReplyMessage)
+		}
+	}
 	metadata["status"] = string(cmp.Or(reply.Status, memory.StatusError))
 	if reply.ID != "" {
 		metadata["assistantMessageId"] = reply.ID
@@ -167,6 +175,13 @@ func (a *App) streamReply(ctx context.Context, w http.ResponseWriter, r *http.Re
 	stream.send(streamPart{Type: "finish", MessageMetadata: metadata})
 	stream.finish()
 }
+
+// CodeEmptyReply is the error code of a reply the model ended without
+// writing anything. The frontend's copy is in frontend/src/api.ts.
+const CodeEmptyReply = "empty_reply"
+
+// emptyReplyMessage is the sentence shown for an empty reply.
+const emptyReplyMessage = "The model ended its reply without writing anything. Regenerate to try again, or choose another model in Settings."
 
 // Types of the chat stream's data parts besides data-recall. The
 // frontend's copies are in frontend/src/chatStream.ts.
@@ -187,7 +202,7 @@ func messageIDOf(m *memory.Message) string {
 // noteFailedReply stores on the user's message why no reply was written, so
 // that the reason is still shown after the thread is reopened.
 func (a *App) noteFailedReply(ctx context.Context, owner memory.Owner, userMsg memory.Message, reason string) {
-	userMsg.Error = reason
+	userMsg.Error = shorten(reason, maxStoredErrorBytes)
 	if _, err := a.memory.UpdateMessage(context.WithoutCancel(ctx), owner, userMsg); err != nil {
 		a.log.Error("store failed reply reason", "thread", userMsg.ThreadID, "message", userMsg.ID, "err", err)
 	}

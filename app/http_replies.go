@@ -92,7 +92,20 @@ func (a *App) handleEditMessage(w http.ResponseWriter, r *http.Request, u user) 
 	if err != nil {
 		return err
 	}
-	return a.replyTo(w, r, u, thread, userMsg, ReplyRequest{ThreadID: thread.ID, ReplyID: memory.NewID()})
+	ctx, cancel := a.replyContext(r)
+	defer cancel()
+	release, err := a.generations.start(thread.ID, u.ID, cancel)
+	if err != nil {
+		// Another reply took the last place since the check above. The
+		// branch would hold a message without a reply, so it goes.
+		if delErr := a.memory.DeleteThread(context.WithoutCancel(r.Context()), owner, thread.ID); delErr != nil {
+			a.log.Error("delete a refused edit's thread", "thread", thread.ID, "profile", u.ID, "err", delErr)
+		}
+		return startError(err)
+	}
+	defer release()
+	a.streamReply(ctx, w, r, u, thread, userMsg, ReplyRequest{ThreadID: thread.ID, ReplyID: memory.NewID()}, cancel)
+	return nil
 }
 
 // replyTo registers the reply that req names and streams it.

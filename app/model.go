@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -163,6 +164,22 @@ func backendMessage(err error) (code, message string) {
 		return be.Code, be.Message
 	}
 	return CodeBackendFailed, "The model backend failed unexpectedly. Try again, and check Hearth's log if it keeps happening."
+}
+
+// Limits on the tool calls of one round, so that a backend cannot make
+// Hearth hold more than a few MiB for them.
+const (
+	// maxToolCallsPerRound is the most calls one round may make.
+	maxToolCallsPerRound = 16
+	// maxToolArgumentBytes is the most argument text of one round's calls.
+	maxToolArgumentBytes = 1 << 20
+)
+
+// errToolCallsTooLarge ends a round whose tool calls pass the limits.
+var errToolCallsTooLarge = &BackendError{
+	Code:    CodeReplyTooLong,
+	Message: fmt.Sprintf("The model made more than %d tool calls, or more than %d bytes of them, in one step, so the reply was stopped. Regenerate it, or choose another model.", maxToolCallsPerRound, maxToolArgumentBytes),
+	Err:     errors.New("tool calls exceed the limits of one round"),
 }
 
 // contextTooLongError is the error for a prompt the model cannot take.

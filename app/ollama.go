@@ -61,7 +61,9 @@ func NewOllama(baseURL, model string, httpClient *http.Client) (*Ollama, error) 
 	if model == "" {
 		return nil, errors.New("no Ollama model set: set HEARTH_MODEL to a model name such as llama3.2")
 	}
-	return &Ollama{client: api.NewClient(u, httpClient), url: u.String(), model: model, shown: make(map[string]modelShown)}, nil
+	// The URL shown in errors, logs and the health route leaves out any
+	// credentials, which only the client keeps.
+	return &Ollama{client: api.NewClient(u, httpClient), url: redactURL(u.String()), model: model, shown: make(map[string]modelShown)}, nil
 }
 
 // OllamaURLFromEnv turns the value of OLLAMA_HOST into a base URL, accepting

@@ -231,7 +231,9 @@ func (o *OpenAI) streamChat(ctx context.Context, model string, params openai.Cha
 			if choice.Index != 0 {
 				continue
 			}
-			calls.add(choice.Delta.ToolCalls)
+			if err := calls.add(choice.Delta.ToolCalls); err != nil {
+				return delivered, err
+			}
 			if choice.FinishReason != "" {
 				finished = true
 			}
@@ -400,6 +402,7 @@ func contextLengthOf(raw string) int {
 type toolCallAccumulator struct {
 	calls   []*partialToolCall
 	byIndex map[int64]*partialToolCall
+	bytes   int // argument text received
 }
 
 type partialToolCall struct {
@@ -407,8 +410,9 @@ type partialToolCall struct {
 	arguments strings.Builder
 }
 
-// add joins deltas to the calls received so far.
-func (a *toolCallAccumulator) add(deltas []openai.ChatCompletionChunkChoiceDeltaToolCall) {
+// add joins deltas to the calls received so far. It returns
+// errToolCallsTooLarge once they pass the limits of one round.
+func (a *toolCallAccumulator) add(deltas []openai.ChatCompletionChunkChoiceDeltaToolCall) error {
 	for _, d := range deltas {
 		call := a.byIndex[d.Index]
 		// Some servers leave out the index, so every call has index 0.
@@ -426,7 +430,12 @@ func (a *toolCallAccumulator) add(deltas []openai.ChatCompletionChunkChoiceDelta
 		call.id = cmp.Or(call.id, d.ID)
 		call.name = cmp.Or(call.name, d.Function.Name)
 		call.arguments.WriteString(d.Function.Arguments)
+		a.bytes += len(d.Function.Arguments)
+		if len(a.calls) > maxToolCallsPerRound || a.bytes > maxToolArgumentBytes {
+			return errToolCallsTooLarge
+		}
 	}
+	return nil
 }
 
 // complete returns the calls in the order they began, with an ID generated

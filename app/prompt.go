@@ -36,9 +36,9 @@ const (
 )
 
 // blockTag finds anything that reads as one of the block delimiters, in any
-// case and with any spacing, Unicode spaces included, so that quoted text
-// cannot close its block.
-var blockTag = regexp.MustCompile(`(?i)<[\s\p{Z}]*/?[\s\p{Z}]*(working[\s\p{Z}_-]*memory|recalled[\s\p{Z}_-]*messages?|past[\s\p{Z}_-]*message)`)
+// case and with any spacing, Unicode spaces and invisible format characters
+// included, so that quoted text cannot close its block.
+var blockTag = regexp.MustCompile(`(?i)<[\s\p{Z}\p{Cf}]*/?[\s\p{Z}\p{Cf}]*(working[\s\p{Z}\p{Cf}_-]*memory|recalled[\s\p{Z}\p{Cf}_-]*messages?|past[\s\p{Z}\p{Cf}_-]*message)`)
 
 // promptParts are the pieces of a prompt before they are fitted into the
 // context window.
@@ -315,11 +315,10 @@ func (e *tokenEstimator) calibrate(model string, estimate, reported int) {
 	if !ok {
 		old = 1
 	}
+
 	// The estimate was already scaled by old, so the new ratio corrects it.
-	observed := old * float64(reported) / float64(estimate)
-	r := old + calibrationWeight*(observed-old)
-	if !ok {
-		r = observed
-	}
-	e.ratio[model] = min(max(r, minTokenRatio), maxTokenRatio)
+	// Each report moves the ratio only part of the way, so that one odd
+	// report cannot make the estimate useless.
+	observed := min(max(old*float64(reported)/float64(estimate), minTokenRatio), maxTokenRatio)
+	e.ratio[model] = old + calibrationWeight*(observed-old)
 }

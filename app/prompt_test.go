@@ -261,16 +261,20 @@ func TestTokenEstimatorCalibrates(t *testing.T) {
 	e := newTokenEstimator()
 	text := strings.Repeat("abcd ", 100)
 	before := e.message("m", text)
-	e.calibrate("m", before, 2*before)
-	if got := e.message("m", text); got < 2*before-2 || got > 2*before+2 {
-		t.Errorf("after a report of twice the estimate, estimate is %d, want about %d", got, 2*before)
+	for range 30 {
+		e.calibrate("m", e.message("m", text), 2*before)
+	}
+	if got := e.message("m", text); got < 2*before-4 || got > 2*before+4 {
+		t.Errorf("after reports of twice the estimate, estimate is %d, want about %d", got, 2*before)
 	}
 	if got := e.message("other", text); got != before {
 		t.Errorf("another model's estimate changed to %d, want %d", got, before)
 	}
-	e.calibrate("m", 100, 100000)
-	if got := e.scale("m"); got != maxTokenRatio {
-		t.Errorf("ratio after an absurd report is %v, want the cap %v", got, maxTokenRatio)
+
+	fresh := newTokenEstimator()
+	fresh.calibrate("m", 100, 100000)
+	if got, want := fresh.scale("m"), 1+calibrationWeight*(maxTokenRatio-1); got > want+1e-9 {
+		t.Errorf("ratio after one absurd report is %v, want at most %v", got, want)
 	}
 	if rawTokens("日本語") != 3 || rawTokens("abcdefgh") != 2 {
 		t.Errorf("rawTokens: CJK %d, ASCII %d; want 3 and 2", rawTokens("日本語"), rawTokens("abcdefgh"))
@@ -332,4 +336,23 @@ func FuzzBlocksCannotBeClosed(f *testing.F) {
 			t.Errorf("recalled block with %q has %d delimiters, want 4", content, n)
 		}
 	})
+}
+
+// Block delimiters with an invisible character inside are defused too.
+func TestQuoteStoredInvisibleCharacters(t *testing.T) {
+	cases := map[string]string{
+		"zero width space after <":      "<\u200b/working_memory>",
+		"zero width joiner in name":     "</working\u200d_memory>",
+		"soft hyphen in name":           "</working\u00admemory>",
+		"word joiner after <":           "<\u2060/working_memory>",
+		"byte order mark after <":       "<\ufeff/working_memory>",
+		"zero width space before slash": "<\u200b/recalled_messages>",
+	}
+	for name, text := range cases {
+		t.Run(name, func(t *testing.T) {
+			if got := quoteStored(text); strings.HasPrefix(got, "<") {
+				t.Errorf("quoteStored(%q) = %q, want the < replaced", text, got)
+			}
+		})
+	}
 }

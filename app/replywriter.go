@@ -2,7 +2,9 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -21,7 +23,9 @@ type replyWriter struct {
 	// mu guards the fields below it.
 	mu       sync.Mutex
 	reply    memory.Message
-	received bool // a piece of text arrived in this turn
+	received   bool          // a piece of text arrived in this turn
+	startParts []memory.Part // the parts the reply had before this turn
+	toolBytes int  // bytes of the tool parts added in this turn
 	started  bool // this turn has saved the reply
 	saved    string
 	lastSave time.Time
@@ -57,6 +61,7 @@ func (a *Agent) newReplyWriter(ctx context.Context, owner memory.Owner, req Repl
 		w.reply = memory.Message{ID: req.ReplyID, ThreadID: req.ThreadID, Role: memory.RoleAssistant}
 	}
 	w.reply.Model, w.reply.Status, w.reply.Streaming = modelName, memory.StatusIncomplete, true
+	w.startParts = w.reply.Parts
 	w.saved = w.reply.Content
 
 	go w.saveWhileSilent()
@@ -117,14 +122,27 @@ func (w *replyWriter) add(c ChatChunk) (string, error) {
 	return piece, w.saveErr
 }
 
+// maxStoredErrorBytes bounds the error text stored with a message, within
+// the store's limit.
+const maxStoredErrorBytes = 2000
+
+// maxKeptToolBytes bounds the tool calls and results kept with a reply,
+// well inside the store's limit on a message's parts. Arguments beyond it
+// are replaced by a note of their size.
+const maxKeptToolBytes = memory.MaxContentBytes / 2
+
 // addTool records a tool call and its result as parts of the reply. They
-// are saved with the reply's next save: a reply without text is never
-// stored.
+// are saved with the reply's next save.
 func (w *replyWriter) addTool(call ToolCall, result toolResult) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	input := toolInput(call.Arguments)
+	if w.toolBytes+len(input)+len(result.Output) > maxKeptToolBytes {
+		input, _ = json.Marshal(fmt.Sprintf("(%d bytes of arguments, not kept)", len(call.Arguments)))
+	}
+	w.toolBytes += len(input) + len(result.Output)
 	w.reply.Parts = append(w.reply.Parts,
-		memory.Part{Type: "tool-call", ToolCallID: call.ID, ToolName: call.Name, Input: toolInput(call.Arguments)},
+		memory.Part{Type: "tool-call", ToolCallID: call.ID, ToolName: call.Name, Input: input},
 		memory.Part{Type: "tool-result", ToolCallID: call.ID, ToolName: call.Name, Output: result.Output, IsError: result.IsError})
 }
 
@@ -153,6 +171,16 @@ func (w *replyWriter) finish(chatErr error) (memory.Message, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.saveErr != nil {
+		if w.started {
+			// The reply is in the store, marked streaming: keep its text
+			// as stopped, so that it is not left streaming until a
+			// restart marks it interrupted.
+			w.reply.Parts, w.reply.Streaming, w.reply.Status = nil, false, memory.StatusIncomplete
+			w.reply.Error = shorten(w.saveErr.Error(), maxBackendMessage)
+			if _, err := w.agent.memory.UpdateMessage(w.ctx, w.owner, w.reply); err != nil && w.agent.log != nil {
+				w.agent.log.Error("mark a reply that failed to save as stopped", "thread", w.reply.ThreadID, "message", w.reply.ID, "err", err)
+			}
+		}
 		return memory.Message{}, w.saveErr
 	}
 
@@ -167,10 +195,11 @@ func (w *replyWriter) finish(chatErr error) (memory.Message, error) {
 		// can continue or regenerate it.
 		w.reply.Status = memory.StatusIncomplete
 		_, w.reply.Error = backendMessage(chatErr)
+		w.reply.Error = shorten(w.reply.Error, maxStoredErrorBytes)
 	}
-	if !w.received {
-		// Nothing arrived: a new reply is not stored, and a reply being
-		// regenerated or continued stays as it was.
+	if !w.received && len(w.reply.Parts) == len(w.startParts) {
+		// Neither text nor tool calls arrived: a new reply is not stored,
+		// and a reply being regenerated or continued stays as it was.
 		status := w.reply.Status
 		if chatErr != nil && !errors.Is(chatErr, context.Canceled) {
 			status = memory.StatusError
@@ -192,12 +221,19 @@ const (
 
 // keepRecentVersions drops the oldest versions beyond the bounds.
 func keepRecentVersions(versions []memory.MessageVersion) []memory.MessageVersion {
+	size := func(v memory.MessageVersion) int {
+		n := len(v.Content)
+		for _, p := range v.Parts {
+			n += len(p.Input) + len(p.Output)
+		}
+		return n
+	}
 	total := 0
 	for _, v := range versions {
-		total += len(v.Content)
+		total += size(v)
 	}
 	for len(versions) > 1 && (len(versions) > maxKeptVersions || total > maxKeptVersionBytes) {
-		total -= len(versions[0].Content)
+		total -= size(versions[0])
 		versions = versions[1:]
 	}
 	return versions

@@ -30,6 +30,7 @@ const (
 	// message.
 	maxModelNameBytes = 256
 	maxAPIKeyBytes    = 4096
+	maxBaseURLBytes   = 2048
 )
 
 // profileSettings is a profile's choices about its chats, stored sealed with
@@ -205,9 +206,6 @@ func (a *App) backendFrom(req backendRequest, current *backendSettings) (backend
 
 	switch b.Kind {
 	case BackendOllama:
-		if baseURL == "" {
-			baseURL = a.embedders.ollamaURL
-		}
 		if b.Model == "" {
 			b.Model = a.defaultOllamaModel()
 		}
@@ -230,11 +228,16 @@ func (a *App) backendFrom(req backendRequest, current *backendSettings) (backend
 		return backendSettings{}, invalidSetting("backend.kind", fmt.Sprintf("The backend kind %q is unknown; use %q or %q.", b.Kind, BackendOllama, BackendOpenAI))
 	}
 
-	normalized, err := checkBaseURL(baseURL)
-	if err != nil {
-		return backendSettings{}, err
+	// An Ollama backend without a base URL is the server Hearth started
+	// with, which the settings do not copy: its URL may carry credentials
+	// that are the operator's, not the profile's.
+	if baseURL != "" {
+		normalized, err := checkBaseURL(baseURL)
+		if err != nil {
+			return backendSettings{}, err
+		}
+		b.BaseURL = normalized
 	}
-	b.BaseURL = normalized
 	if err := checkModelName("backend.model", b.Model); err != nil {
 		return backendSettings{}, err
 	}
@@ -266,6 +269,9 @@ func (a *App) defaultOllamaModel() string {
 // checkBaseURL checks a backend's base URL and returns it without a
 // trailing slash.
 func checkBaseURL(raw string) (string, error) {
+	if len(raw) > maxBaseURLBytes {
+		return "", invalidSetting("backend.baseUrl", fmt.Sprintf("The base URL is %d bytes long; use at most %d.", len(raw), maxBaseURLBytes))
+	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" {
 		return "", invalidSetting("backend.baseUrl", fmt.Sprintf("The base URL %q is not valid; use an http or https URL with a host, such as %s.", raw, DefaultOllamaURL))
@@ -341,7 +347,7 @@ type settingsDefaults struct {
 func (a *App) viewSettings(s profileSettings) settingsView {
 	backend := backendView{}
 	if s.Backend != nil {
-		backend = backendView{Kind: s.Backend.Kind, BaseURL: s.Backend.BaseURL, Model: s.Backend.Model, APIKeySet: s.Backend.APIKey != ""}
+		backend = backendView{Kind: s.Backend.Kind, BaseURL: cmp.Or(s.Backend.BaseURL, a.model.Describe().URL), Model: s.Backend.Model, APIKeySet: s.Backend.APIKey != ""}
 	} else {
 		info := a.model.Describe()
 		backend = backendView{Kind: info.Kind, BaseURL: redactURL(info.URL), Model: info.Model}
@@ -407,6 +413,11 @@ func (a *App) backendOf(s profileSettings) (Model, BackendInfo, error) {
 		return a.model, a.model.Describe(), nil
 	}
 	b := *s.Backend
+	if b.Kind == BackendOllama && b.BaseURL == "" {
+		// The server Hearth started with; the model travels with each
+		// request.
+		return a.model, BackendInfo{Kind: b.Kind, URL: a.model.Describe().URL, Model: b.Model}, nil
+	}
 	model, err := a.backends().get(b)
 	if err != nil {
 		return nil, BackendInfo{}, err

@@ -52,6 +52,10 @@ type workingMemoryState struct {
 	threadID string // "" for the resource's document
 	template string
 	doc      memory.WorkingMemory
+	// model and maxTokens bound the document the model may write, so that
+	// it never crowds the rest out of the prompt; 0 means no bound.
+	model     string
+	maxTokens int
 }
 
 // runTool carries out one tool call of the model. Every failure of the call
@@ -64,11 +68,21 @@ func (a *Agent) runTool(ctx context.Context, owner memory.Owner, wm *workingMemo
 	var args struct {
 		Memory *string `json:"memory"`
 	}
-	if err := json.Unmarshal([]byte(call.Arguments), &args); err != nil {
+	var typeErr *json.UnmarshalTypeError
+	if err := json.Unmarshal([]byte(call.Arguments), &args); errors.As(err, &typeErr) {
+		return errorResult(fmt.Sprintf("The argument \"memory\" must be a string holding the whole Markdown document, not %s. Call %s again with {\"memory\": \"the whole document\"}.", typeErr.Value, workingMemoryToolName)), nil
+	} else if err != nil {
 		return errorResult(fmt.Sprintf("The arguments are not valid JSON (%v). Call %s again with {\"memory\": \"the whole document\"}.", err, workingMemoryToolName)), nil
 	}
 	if args.Memory == nil {
 		return errorResult(fmt.Sprintf("The argument \"memory\" is missing. Call %s again with {\"memory\": \"the whole document\"}.", workingMemoryToolName)), nil
+	}
+
+	if wm.maxTokens > 0 {
+		if n := a.tokens.message(wm.model, *args.Memory); n > wm.maxTokens {
+			return errorResult(fmt.Sprintf("The document is about %d tokens long, but the working memory may take at most %d so that it fits in every prompt. "+
+				"Call %s again with a shorter document: keep what matters most.", n, wm.maxTokens, workingMemoryToolName)), nil
+		}
 	}
 
 	previous := wm.doc

@@ -393,6 +393,7 @@ const serverErrorCodes = [
   "backend_rate_limited",
   "context_too_long",
   "reply_too_long",
+  "empty_reply",
 ] as const;
 
 /** A failed API call. The message is a sentence to show to the user. */
