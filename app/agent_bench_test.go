@@ -25,11 +25,11 @@ import (
 )
 
 // The benchmarks in this file measure what Hearth adds on the chat path,
-// without the model's own latency, for a profile of chatBenchThreads ×
+// without the model's own latency. Their profile has chatBenchThreads ×
 // chatBenchMessages stored messages, all embedded for recall with the
 // built-in lexical embedder, a working memory document and a thread of
-// chatBenchHistory messages. Building that profile takes minutes, so it is
-// built once per process and shared by every benchmark and every -count.
+// chatBenchHistory messages. Building it takes minutes, so it is built once
+// per process and shared by every benchmark and every -count.
 const (
 	chatBenchThreads  = 1000
 	chatBenchMessages = 100 // per thread
@@ -42,9 +42,10 @@ const (
 
 // BenchmarkFirstToken measures the time from a new user message to its
 // first token. Agent is Agent.ReplyStream with an in-process model that
-// answers at once. HTTP is POST /api/chat against the fake Ollama until the
-// client reads the first text-delta, minus the fake Ollama's own first
-// chunk for the same prompt, asked directly through an Ollama client.
+// returns a one-token reply at once. HTTP is POST /api/chat against the
+// fake Ollama until the client reads the first text-delta, minus the fake
+// Ollama's own first chunk for the same prompt, requested directly through
+// an Ollama client.
 func BenchmarkFirstToken(b *testing.B) {
 	fx := cachedChatFixture(b)
 
@@ -120,8 +121,8 @@ func BenchmarkFirstToken(b *testing.B) {
 // BenchmarkRelayPerToken measures the cost of passing one token of a
 // stream on to the client. HTTP sends relayTokens one-word chunks from the
 // fake Ollama, with no delay, through POST /api/chat and reads the stream
-// to its end; the time per token is that of a direct Ollama client reading
-// the same stream subtracted from it. Agent streams the same number of
+// to its end. From its time per token it subtracts that of a direct Ollama
+// client reading the same stream. Agent streams the same number of
 // chunks from an in-process model through Agent.ReplyStream and times the
 // first to the last delta, which leaves out the prompt and the final save.
 func BenchmarkRelayPerToken(b *testing.B) {
@@ -199,8 +200,8 @@ func BenchmarkRelayPerToken(b *testing.B) {
 
 // BenchmarkStopLatency measures the time from sending POST
 // /api/chat/{threadId}/stop until the model request's context is
-// cancelled, as an in-process model that waits for it observes. The reply
-// has streamed its first token when the stop is sent.
+// cancelled. The model is in-process: it streams one token, blocks until
+// its context ends and records the time.
 func BenchmarkStopLatency(b *testing.B) {
 	fx := cachedChatFixture(b)
 	model := &stopModel{cancelled: make(chan time.Time, 1)}
@@ -458,7 +459,8 @@ func (fx *chatFixture) importProfile(b *testing.B) string {
 	return result.ThreadIDs[len(result.ThreadIDs)-1]
 }
 
-// turn returns the profile's turn for the chat thread, answered by model.
+// turn returns the profile's turn for the chat thread, with model as its
+// backend.
 func (fx *chatFixture) turn(b *testing.B, model Model) Turn {
 	b.Helper()
 	thread, err := fx.app.memory.Thread(context.Background(), fx.owner(), fx.threadID)
@@ -474,7 +476,7 @@ func (fx *chatFixture) turn(b *testing.B, model Model) Turn {
 }
 
 // appendUserMessage stores the next question in the chat thread, as
-// handleChat does before it asks the agent.
+// handleChat does before it calls the agent.
 func (fx *chatFixture) appendUserMessage(b *testing.B, i int) {
 	b.Helper()
 	m := memory.Message{ThreadID: fx.threadID, Role: memory.RoleUser, Content: chatQuestion(i)}
@@ -721,8 +723,8 @@ func (m *instantModel) Describe() BackendInfo {
 	return BackendInfo{Kind: BackendOllama, URL: "in-process", Model: testModel}
 }
 
-// stopModel is an in-process Model that streams one chunk, then waits
-// until its context ends and sends the time it saw that on cancelled.
+// stopModel is an in-process Model that streams one chunk, then blocks
+// until its context ends and sends the time of that on cancelled.
 type stopModel struct {
 	instantModel
 	cancelled chan time.Time
@@ -755,12 +757,14 @@ func reportFloatPercentiles(b *testing.B, prefix string, values []float64, unit 
 	}
 	sorted := slices.Clone(values)
 	slices.Sort(sorted)
-	rank := func(p float64) float64 {
-		i := int(p*float64(len(sorted))+0.999999) - 1
-		return sorted[min(max(i, 0), len(sorted)-1)]
+	// The rank of percentile p is ceil(p × n / 100), computed in integers
+	// so that no rounding moves it.
+	rank := func(p int) float64 {
+		i := (p*len(sorted)+99)/100 - 1
+		return sorted[max(i, 0)]
 	}
-	b.ReportMetric(rank(0.50), prefix+"p50-"+unit)
-	b.ReportMetric(rank(0.99), prefix+"p99-"+unit)
+	b.ReportMetric(rank(50), prefix+"p50-"+unit)
+	b.ReportMetric(rank(99), prefix+"p99-"+unit)
 }
 
 // chatBenchWords are the words of the stored messages and the questions,

@@ -21,15 +21,15 @@ type replyWriter struct {
 	inStore bool // the reply was stored before this turn: Regenerate or Continue
 
 	// mu guards the fields below it.
-	mu       sync.Mutex
-	reply    memory.Message
+	mu         sync.Mutex
+	reply      memory.Message
 	received   bool          // a piece of text arrived in this turn
 	startParts []memory.Part // the parts the reply had before this turn
-	toolBytes int  // bytes of the tool parts added in this turn
-	started  bool // this turn has saved the reply
-	saved    string
-	lastSave time.Time
-	saveErr  error
+	toolBytes  int           // bytes of the tool parts added in this turn
+	started    bool          // this turn has saved the reply
+	saved      string
+	lastSave   time.Time
+	saveErr    error
 
 	stop chan struct{} // closed to end the saver
 	done chan struct{} // closed when the saver has ended
