@@ -82,6 +82,10 @@ func (a *App) handleEditMessage(w http.ResponseWriter, r *http.Request, u user) 
 	var userMsg memory.Message
 	if index == 0 {
 		thread, userMsg, err = a.memory.StartThread(r.Context(), owner, "", msg)
+		// A branch keeps its thread's model, as a fork does.
+		if old, oldErr := a.memory.Thread(r.Context(), owner, threadID); err == nil && oldErr == nil && old.Model != "" {
+			thread, err = a.memory.UpdateThread(r.Context(), owner, thread.ID, memory.ThreadUpdate{Model: &old.Model})
+		}
 	} else {
 		thread, err = a.memory.ForkThread(r.Context(), owner, threadID, around[index-1].ID)
 		if err == nil {

@@ -227,3 +227,25 @@ func TestKeepRecentVersions(t *testing.T) {
 		t.Errorf("kept %d versions, want the newest 4 that fit in %d bytes", len(kept), maxKeptVersionBytes)
 	}
 }
+
+// Editing a thread's first message starts a branch with the thread's
+// model.
+func TestEditFirstMessageKeepsModel(t *testing.T) {
+	env := newTestEnv(t)
+	token := env.signUp("", "Ada")
+	thread := env.createThread(token)
+	env.mustJSON("PATCH", "/api/threads/"+thread.ID, token, map[string]string{"model": testModel + ":latest"}, http.StatusOK, nil)
+	env.chat(token, map[string]string{"threadId": thread.ID, "message": "First question"})
+	first := env.storedMessages(token, thread.ID)[0]
+
+	resp, _ := env.stream("PUT", "/api/threads/"+thread.ID+"/messages/"+first.ID, token, map[string]string{"content": "Better question"})
+	var branch struct {
+		Thread struct {
+			Model string `json:"model"`
+		} `json:"thread"`
+	}
+	env.mustJSON("GET", "/api/threads/"+resp.Header.Get("X-Thread-Id"), token, nil, http.StatusOK, &branch)
+	if branch.Thread.Model != testModel+":latest" {
+		t.Errorf("branch model %q, want %q", branch.Thread.Model, testModel+":latest")
+	}
+}
