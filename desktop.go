@@ -86,7 +86,7 @@ func runDesktop(opts config) error {
 			}
 			opened = a
 			handler.ready(a.Handler())
-			log.Info("window opened", "data", opts.dataDir, "backend", opts.ollamaURL, "model", opts.model)
+			log.Info("window opened", "data", opts.dataDir, "backend", app.RedactURL(opts.ollamaURL), "model", opts.model)
 		},
 		// The window is shown once the page has loaded, which needs the data
 		// file. Showing it from OnStartup instead races with the hide that

@@ -60,7 +60,7 @@ func runServe(opts config) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(listener) }()
 
-	log.Info("serving", "url", url, "data", opts.dataDir, "backend", opts.ollamaURL, "model", opts.model)
+	log.Info("serving", "url", url, "data", opts.dataDir, "backend", app.RedactURL(opts.ollamaURL), "model", opts.model)
 	fmt.Printf("Hearth is serving on %s\n", url)
 
 	select {

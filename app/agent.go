@@ -94,8 +94,8 @@ const DefaultWorkingMemoryTemplate = `# About the user
 // ReplyEvents receives what happens while a reply is written. Each
 // callback may be nil.
 type ReplyEvents struct {
-	// OnRecall is called once, before the model is asked, with the
-	// earlier messages recalled for the prompt (possibly none).
+	// OnRecall is called once, before the model is asked, with the recalled
+	// messages that fit in the prompt (possibly none).
 	OnRecall func([]memory.Recalled)
 	// OnContext is called once, before the model is asked, when messages
 	// were left out of the prompt to fit the context window.
@@ -162,10 +162,6 @@ func (a *Agent) ReplyStream(ctx context.Context, owner memory.Owner, turn Turn, 
 	if err != nil {
 		return memory.Message{}, err
 	}
-	if ev.OnRecall != nil {
-		ev.OnRecall(parts.recalled)
-	}
-
 	// Step 2: fit them into the model's window.
 	window, err := a.contextLength(ctx, turn, modelName)
 	if err != nil {
@@ -174,6 +170,10 @@ func (a *Agent) ReplyStream(ctx context.Context, owner memory.Owner, turn Turn, 
 	fitted, err := parts.fit(window-replyReserve(window), a.tokens, tokenKey)
 	if err != nil {
 		return memory.Message{Status: memory.StatusError}, err
+	}
+	// The UI lists the recalled messages the prompt kept.
+	if ev.OnRecall != nil {
+		ev.OnRecall(fitted.recalled)
 	}
 	// The working memory is never trimmed, so the model may not make it
 	// take more than half of the prompt.

@@ -96,10 +96,8 @@ func (p promptParts) fit(budget int, est *tokenEstimator, model string) (fittedP
 		history, historyTokens = history[1:], historyTokens[1:]
 		omittedMessages++
 	}
-	omittedRecalled := 0
 	for total > budget && len(recalled) > 0 {
 		recalled = dropLeastSimilar(recalled)
-		omittedRecalled++
 		total -= recalledTokens
 		recalledTokens = est.message(model, recalledBlock(recalled))
 		total += recalledTokens
@@ -124,6 +122,7 @@ func (p promptParts) fit(budget int, est *tokenEstimator, model string) (fittedP
 			ChatMessage{Role: string(memory.RoleAssistant), Content: p.continuing},
 			ChatMessage{Role: "system", Content: continueInstruction})
 	}
+	omittedRecalled := len(p.recalled) - len(recalled)
 	return fittedPrompt{messages: messages, estimate: total, budget: budget, omittedMessages: omittedMessages, omittedRecalled: omittedRecalled, recalled: recalled}, nil
 }
 

@@ -356,3 +356,33 @@ func TestQuoteStoredInvisibleCharacters(t *testing.T) {
 		})
 	}
 }
+
+// The used memories the stream lists are the recalled messages the prompt
+// kept, and the count of those left out is a count of messages.
+func TestRecallListedOnlyWhenKept(t *testing.T) {
+	env := newTestEnv(t)
+	env.fake.SetContextLength(1024)
+	token := env.signUp("", "Ada")
+	earlier := env.createThread(token)
+	env.appendMessages(token, earlier.ID, "My garden has tomatoes and beans", "Tomatoes and beans, noted.")
+	env.waitRecall(token)
+
+	thread := env.createThread(token)
+	_, parts := env.chat(token, map[string]string{"threadId": thread.ID, "message": "What grows in my garden with the tomatoes? " + strings.Repeat("Please answer in detail. ", 64)})
+
+	inPrompt := strings.Count(env.lastSystemPrompt(), "<past_message ")
+	listed := 0
+	for _, p := range partsOfType(parts, recallPartType) {
+		listed = len(decodeData[[]any](t, p.Data))
+	}
+	if listed != inPrompt {
+		t.Errorf("stream lists %d used memories, the prompt holds %d", listed, inPrompt)
+	}
+	var report ContextReport
+	for _, p := range partsOfType(parts, contextPartType) {
+		report = decodeData[ContextReport](t, p.Data)
+	}
+	if report.OmittedRecalled == 0 || report.OmittedRecalled+inPrompt != 2 {
+		t.Errorf("%d recalled messages left out and %d kept, want some of the 2 found left out", report.OmittedRecalled, inPrompt)
+	}
+}

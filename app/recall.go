@@ -115,6 +115,12 @@ func viewOf(spec embedderSpec) embedderView {
 	return embedderView{Kind: spec.Kind, Model: spec.Model, BaseURL: redactURL(spec.BaseURL), Dimensions: spec.Dimensions, HasAPIKey: spec.APIKey != ""}
 }
 
+// RedactURL returns raw without the user name and password it may carry,
+// for logs and messages.
+func RedactURL(raw string) string {
+	return redactURL(raw)
+}
+
 // redactURL removes credentials from a URL before it is shown.
 func redactURL(raw string) string {
 	u, err := url.Parse(raw)

@@ -113,6 +113,11 @@ func (a *App) modelTitle(ctx context.Context, turn Turn, messages []memory.Messa
 	if req.Model == "" {
 		req.Model = turn.ModelName
 	}
+	// The chat's window, so that Ollama does not load the model again for
+	// a different num_ctx.
+	if window, err := a.agent.contextLength(ctx, Turn{Model: turn.Model, ContextLength: turn.ContextLength}, req.Model); err == nil {
+		req.ContextLength = window
+	}
 	var reply strings.Builder
 	err := turn.Model.Chat(ctx, req, func(c ChatChunk) error {
 		if reply.Len()+len(c.Content) > maxTitleSourceBytes {
