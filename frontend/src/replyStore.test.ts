@@ -238,17 +238,43 @@ describe("endLiveReply", () => {
     expect(ended.reply.error).toBeUndefined();
   });
 
-  it.each(["locked", "rate_limited"] as const)("rejects a send answered %s", (code) => {
-    const err = new ApiError(code, "No.", code === "locked" ? 401 : 429, code === "rate_limited" ? 5 : null);
+  it.each([
+    ["locked", 401],
+    ["rate_limited", 429],
+    ["conflict", 409],
+  ] as const)("rejects a send answered %s", (code, status) => {
+    const err = new ApiError(code, "No.", status, code === "rate_limited" ? 5 : null);
     const ended = endLiveReply(liveSend(), err, false);
     expect(ended.rejection).toBe(err);
+    expect(ended.reply.status).toBe("incomplete");
+    expect(ended.reply.error).toBeUndefined();
   });
 
-  it("shows other refusals of a send in the reply", () => {
-    const ended = endLiveReply(liveSend(), new ApiError("conflict", "A reply is already being written.", 409), false);
+  it("shows a duplicate send in the reply", () => {
+    const err = new ApiError("duplicate_request", "This message was already sent.", 409);
+    const ended = endLiveReply(liveSend(), err, false);
     expect(ended.rejection).toBeUndefined();
-    expect(ended.reply).toMatchObject({ status: "error", error: "A reply is already being written." });
-    expect(ended.errorCode).toBe("conflict");
+    expect(ended.reply).toMatchObject({ status: "error", error: "This message was already sent." });
+    expect(ended.errorCode).toBe("duplicate_request");
+  });
+
+  it("rejects an edit answered conflict", () => {
+    const live = newLiveReply({ threadId: "t1", kind: "edit", targetMessageId: "m1", text: "Changed" }, "live-1", 0);
+    const err = new ApiError("conflict", "A reply is already being written.", 409);
+    const ended = endLiveReply(live, err, false);
+    expect(ended.rejection).toBe(err);
+    expect(ended.userMessage?.content).toBe("Changed");
+  });
+
+  it("explains a connection lost mid-reply", () => {
+    const error = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    const streaming = applyAll(liveSend(), [{ type: "text-delta", id: "x", delta: "Half" }]);
+    const ended = endLiveReply(streaming, new TypeError("network error"), true);
+    expect(ended.reply.status).toBe("error");
+    expect(ended.reply.error).toBe(strings.chat.serverStopped);
+    expect(ended.reply.content).toBe("Half");
+    expect(error).toHaveBeenCalledOnce();
+    error.mockRestore();
   });
 
   it("rejects every refused Regenerate", () => {
@@ -259,8 +285,11 @@ describe("endLiveReply", () => {
 
   it("rejects a Continue that reached no server", () => {
     const live = newLiveReply({ threadId: "t1", kind: "continue", targetMessageId: "m2" }, "live-1", 0);
+    const error = vi.spyOn(console, "error").mockImplementation(() => undefined);
     const ended = endLiveReply(live, new TypeError("Failed to fetch"), false);
     expect(ended.rejection?.code).toBe("network_error");
+    expect(ended.rejection?.message).toBe(strings.chat.serverStopped);
+    error.mockRestore();
   });
 
   it("hides the details of an unreadable stream", () => {

@@ -85,8 +85,9 @@ export interface LiveReply {
   /**
    * The error of a request that the server rejected before any reply
    * started: always for Regenerate, Continue and edits, and for a new
-   * message when the profile is locked or too many replies are being
-   * written (429). The view shows it apart from the messages.
+   * message when the profile is locked, too many replies are being written
+   * (429), or a reply is already being written in the thread (409
+   * conflict). The view shows it apart from the messages.
    */
   rejection?: ApiError;
 }
@@ -480,10 +481,15 @@ export class ReplyStore {
 
 // isRejection reports whether err, which arrived instead of a response,
 // leaves nothing to show in the thread. That is every error of Regenerate,
-// Continue and edits. For a new message it is a locked profile or too many
-// replies being written, which put the message back into the composer.
+// Continue and edits. For a new message it is a locked profile, too many
+// replies being written (429), or a reply already being written in the
+// thread, such as from another tab (409 conflict). The server stored none of
+// these messages, so they go back into the composer. A 409
+// duplicate_request is not one: the server had stored that message.
 function isRejection(live: LiveReply, err: ApiError): boolean {
-  return live.kind !== "send" || err.code === "locked" || err.code === "rate_limited";
+  return (
+    live.kind !== "send" || err.code === "locked" || err.code === "rate_limited" || err.code === "conflict"
+  );
 }
 
 function updateTool(live: LiveReply, toolCallId: string, change: (tool: ToolActivity) => ToolActivity): LiveReply {
@@ -524,6 +530,13 @@ function describeReplyError(err: unknown): string {
     // The details are for developers, and the console keeps them.
     console.error(err);
     return strings.chat.unreadableReply;
+  }
+  // fetch rejects with a TypeError, whose message is the browser's own
+  // ("network error", "Failed to fetch"), when the connection breaks, such
+  // as when Hearth stops while the reply streams.
+  if (err instanceof TypeError) {
+    console.error(err);
+    return strings.chat.serverStopped;
   }
   return errorMessage(err);
 }

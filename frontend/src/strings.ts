@@ -246,6 +246,8 @@ export const strings = {
     stopping: "Stopping…",
     connectionClosed: "The connection closed before the reply was complete.",
     unreadableReply: "Hearth sent a reply that this page could not read. Reload the page and try again.",
+    serverStopped:
+      "Hearth stopped answering before the reply was complete. Check that Hearth is still running. The reply so far is kept: once Hearth is back, choose Continue or Regenerate.",
     actionFailed: (reason: string) => `The reply could not be started: ${reason}`,
     // The chat header's choice of model for one thread.
     modelLabel: "Model for this chat",

@@ -12,6 +12,7 @@ import {
   type Thread,
 } from "../api.ts";
 import { isStoredId, mergeReplies, type ChatEntry } from "../chatMessages.ts";
+import type { DraftStore } from "../drafts.ts";
 import type { ReplyStore } from "../replyStore.ts";
 import { strings } from "../strings.ts";
 import { useRetryCountdown } from "../useRetryCountdown.ts";
@@ -31,6 +32,13 @@ interface ChatViewProps {
   locked: boolean;
   /** The replies being streamed, which outlive this view. */
   replies: ReplyStore;
+  /** The composer drafts by thread, which outlive this view. */
+  drafts: DraftStore;
+  /**
+   * Number of times the profile's settings were saved. A change reloads the
+   * model list of the thread's model menu, because the backend may have changed.
+   */
+  settingsVersion: number;
   /** Called with the thread after its model changed, so that the thread list can be refreshed. */
   onThreadChanged: (thread: Thread) => void;
 }
@@ -50,12 +58,22 @@ const streamingPollIntervalMs = 1_000;
  * (another thread opens, the profile locks), because the reply store reads
  * it; only Stop stops it.
  */
-export function ChatView({ threadId, title, locked, replies, onThreadChanged }: ChatViewProps) {
+export function ChatView({
+  threadId,
+  title,
+  locked,
+  replies,
+  drafts,
+  settingsVersion,
+  onThreadChanged,
+}: ChatViewProps) {
   const headingId = useId();
   const [thread, setThread] = useState<Thread | null>(null);
   const [messages, setMessages] = useState<Message[]>([]);
   const [loadError, setLoadError] = useState<string | null>(null);
-  const [draft, setDraft] = useState("");
+  const [draft, setDraftState] = useState(() => drafts.get(threadId));
+  // The edit that the server rejected, which its message's editor shows again.
+  const [rejectedEdit, setRejectedEdit] = useState<RejectedEdit | null>(null);
   const [actionError, setActionError] = useState<string | null>(null);
   const countdown = useRetryCountdown();
   const { startFrom: startCountdown, clear: clearCountdown } = countdown;
@@ -63,6 +81,16 @@ export function ChatView({ threadId, title, locked, replies, onThreadChanged }: 
   const stickToBottom = useRef(true);
   // Number of the latest load, so that an older response never replaces a newer one.
   const loadSequence = useRef(0);
+
+  // setDraft changes the composer's text and the thread's draft in the store.
+  const setDraft = useCallback(
+    (update: string | ((current: string) => string)) => {
+      const next = typeof update === "function" ? update(drafts.get(threadId)) : update;
+      drafts.set(threadId, next);
+      setDraftState(next);
+    },
+    [drafts, threadId],
+  );
 
   const live = useSyncExternalStore(replies.subscribe, () => replies.get(threadId));
   const running = live !== undefined && !live.done;
@@ -113,21 +141,25 @@ export function ChatView({ threadId, title, locked, replies, onThreadChanged }: 
   }, [endedReplyId, load, locked]);
 
   // A request that the server rejected before any reply started shows apart
-  // from the messages. A new message goes back into the composer.
+  // from the messages. A new message goes back into the composer, and an
+  // edited message back into its editor.
   useEffect(() => {
     const rejection = live?.rejection;
     if (live === undefined || rejection === undefined) {
       return;
     }
-    const text = live.kind === "send" ? live.userMessage?.content : undefined;
-    if (text !== undefined) {
+    const text = live.userMessage?.content;
+    if (live.kind === "send" && text !== undefined) {
       setDraft((current) => (current === "" ? text : current));
+    }
+    if (live.kind === "edit" && text !== undefined && live.targetMessageId !== undefined) {
+      setRejectedEdit({ messageId: live.targetMessageId, text });
     }
     if (!startCountdown(rejection) && !isLockedError(rejection)) {
       setActionError(strings.chat.actionFailed(rejection.message));
     }
     replies.dismiss(threadId, live.id);
-  }, [live, startCountdown, replies, threadId]);
+  }, [live, startCountdown, replies, threadId, setDraft]);
 
   // Poll a thread whose last reply is being written by a request that this
   // page does not read, until it is done.
@@ -257,7 +289,9 @@ export function ChatView({ threadId, title, locked, replies, onThreadChanged }: 
           {title ?? thread?.title ?? ""}
         </h1>
         {thread !== null && (
-          <ThreadModelPicker threadId={threadId} model={thread.model ?? ""} onChanged={handleThreadChanged} />
+          <ThreadModelPicker
+            key={settingsVersion}
+            threadId={threadId} model={thread.model ?? ""} onChanged={handleThreadChanged} />
         )}
       </header>
 
@@ -294,7 +328,9 @@ export function ChatView({ threadId, title, locked, replies, onThreadChanged }: 
                 busy={running || locked}
                 onContinue={continueReply}
                 onRegenerate={(message) => regenerate(message.id)}
+                rejectedEditText={rejectedEdit?.messageId === entry.message.id ? rejectedEdit.text : undefined}
                 onEdit={edit}
+                onEditClosed={() => setRejectedEdit(null)}
                 onRetry={retry}
               />
             ))}
@@ -330,6 +366,13 @@ export function ChatView({ threadId, title, locked, replies, onThreadChanged }: 
       )}
     </section>
   );
+}
+
+// RejectedEdit is an edit of a user message that the server rejected before
+// any reply started, with the text the user had typed.
+interface RejectedEdit {
+  messageId: string;
+  text: string;
 }
 
 // localId returns a random id for the clientRequestId of a chat request.

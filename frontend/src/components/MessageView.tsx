@@ -23,8 +23,8 @@ interface MessageViewProps {
   /**
    * True for the thread's last message. A reply there always offers
    * Regenerate, and Continue when it is not complete, and a user message
-   * there that got no reply offers Retry. The server rewrites only the last
-   * message of a thread.
+   * there that got no reply offers Regenerate too, which writes the reply it
+   * never got. The server rewrites only the last message of a thread.
    */
   last: boolean;
   /** True while a reply of the thread is being written: the actions wait until it ends. */
@@ -32,8 +32,15 @@ interface MessageViewProps {
   onContinue: (message: Message) => void;
   /** Writes the reply to the thread's last message again, or the reply that a user message there never got. */
   onRegenerate: (message: Message) => void;
+  /**
+   * The text of an edit of this message that the server rejected, or
+   * undefined. While it is set, the editor is open with that text.
+   */
+  rejectedEditText?: string | undefined;
   /** Sends the changed text of a user message, whose reply the server writes in a new thread. */
   onEdit: (message: Message, text: string) => void;
+  /** Called when the editor closes by Save or Cancel, so that a rejected edit is not shown again. */
+  onEditClosed: () => void;
   /** Asks again for a reply that failed because its model was missing, once the model is downloaded. */
   onRetry: (entry: ChatEntry) => void;
 }
@@ -45,7 +52,17 @@ interface MessageViewProps {
  * shows its editor. React inserts the content as a text node, so HTML in it
  * is shown as written and never interpreted.
  */
-export function MessageView({ entry, last, busy, onContinue, onRegenerate, onEdit, onRetry }: MessageViewProps) {
+export function MessageView({
+  entry,
+  last,
+  busy,
+  onContinue,
+  onRegenerate,
+  rejectedEditText,
+  onEdit,
+  onEditClosed,
+  onRetry,
+}: MessageViewProps) {
   const { message, streaming, reply } = entry;
   const [editing, setEditing] = useState(false);
   // Position of the version shown among the earlier ones and the current
@@ -64,16 +81,20 @@ export function MessageView({ entry, last, busy, onContinue, onRegenerate, onEdi
   const trim = message.role === "assistant" ? contextTrimOf(message, reply) : null;
   const tools = reply !== undefined && reply.tools.length > 0 ? reply.tools : storedToolActivities(message);
 
-  if (editing) {
+  if (editing || rejectedEditText !== undefined) {
     return (
       <article className={`message message-${message.role}`} data-status={message.status}>
         <p className="message-author">{author}</p>
         <MessageEditor
-          initialText={message.content}
+          initialText={rejectedEditText ?? message.content}
           busy={busy}
-          onCancel={() => setEditing(false)}
+          onCancel={() => {
+            setEditing(false);
+            onEditClosed();
+          }}
           onSave={(text) => {
             setEditing(false);
+            onEditClosed();
             onEdit(message, text);
           }}
         />
@@ -157,7 +178,7 @@ export function MessageView({ entry, last, busy, onContinue, onRegenerate, onEdi
         <div className="actions message-actions">
           {last && message.error && missingModel === null && (
             <button type="button" onClick={() => onRegenerate(message)} disabled={busy}>
-              {strings.message.retry}
+              {strings.message.regenerate}
             </button>
           )}
           <button type="button" className="link" onClick={() => setEditing(true)} disabled={busy}>

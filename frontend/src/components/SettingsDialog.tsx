@@ -9,13 +9,15 @@ import { SettingsForm } from "./SettingsForm.tsx";
 interface SettingsDialogProps {
   /** Called when the dialog closes: Close, or the Escape key. */
   onClose: () => void;
+  /** Called after the server stored changed settings, whose backend may differ. */
+  onSaved?: () => void;
 }
 
 /**
  * Modal dialog with the signed-in profile's settings, and for an Ollama
  * server the download of a model. Closing it cancels a running download.
  */
-export function SettingsDialog({ onClose }: SettingsDialogProps) {
+export function SettingsDialog({ onClose, onSaved }: SettingsDialogProps) {
   const id = useId();
   const dialog = useRef<HTMLDialogElement>(null);
   const [settings, setSettings] = useState<Settings | null>(null);
@@ -57,8 +59,9 @@ export function SettingsDialog({ onClose }: SettingsDialogProps) {
       setSettings(saved);
       // The list belongs to the saved backend, which may have changed.
       refreshModels();
+      onSaved?.();
     },
-    [refreshModels],
+    [refreshModels, onSaved],
   );
 
   // Downloads go to the saved server, so they are offered while both the

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 
 import { createThread, errorMessage, isLockedError, listThreads, type Profile, type Thread } from "../api.ts";
+import { DraftStore } from "../drafts.ts";
 import { ReplyStore, type MemoryChangeNotice } from "../replyStore.ts";
 import { strings } from "../strings.ts";
 import { refreshUntilTitled } from "../titleRefresh.ts";
@@ -69,6 +70,11 @@ export function Workspace({
   const [newChatError, setNewChatError] = useState<string | null>(null);
   const [openDialog, setOpenDialog] = useState<WorkspaceDialog | null>(null);
   const [replies] = useState(() => new ReplyStore());
+  const [drafts] = useState(() => new DraftStore());
+  // Counts the saves of the Settings dialog, so that the open chat reloads
+  // the models of a backend that may have changed.
+  const [settingsVersion, setSettingsVersion] = useState(0);
+  const handleSettingsSaved = useCallback(() => setSettingsVersion((current) => current + 1), []);
   const [memoryToasts, setMemoryToasts] = useState<MemoryChangeNotice[]>([]);
   // The title refreshes under way, by thread id, each with its cancel function.
   const titleRefreshes = useRef(new Map<string, () => void>());
@@ -231,6 +237,8 @@ export function Workspace({
             title={openThread?.title ?? null}
             locked={locked}
             replies={replies}
+            drafts={drafts}
+            settingsVersion={settingsVersion}
             onThreadChanged={handleThreadChanged}
           />
         )}
@@ -250,7 +258,9 @@ export function Workspace({
 
       {/* NOTE: a lock closes these dialogs. A recovery key on screen at that
           moment is lost, and the user has to create another after unlocking. */}
-      {openDialog === "settings" && !locked && <SettingsDialog onClose={() => setOpenDialog(null)} />}
+      {openDialog === "settings" && !locked && (
+        <SettingsDialog onClose={() => setOpenDialog(null)} onSaved={handleSettingsSaved} />
+      )}
       {openDialog === "memory" && !locked && (
         <MemoryDialog threadId={openThreadId} onClose={() => setOpenDialog(null)} />
       )}
