@@ -135,13 +135,14 @@ type ReplyRequest struct {
 }
 
 // ReplyStream requests from the model the reply to the newest user message
-// of a thread and reports what happens to ev. The reply is stored as an assistant
-// message from its first piece on: marked streaming while it is written
-// (saved at least every progressInterval, also while the model is silent),
-// then as complete, or as incomplete when ctx ends first or the backend
-// fails midway, with the backend's error. A reply that produced no text is
-// not stored. Afterwards the thread's new messages are queued for
-// embedding.
+// of a thread and reports each event to ev. The reply is stored from its
+// first piece of text on, marked streaming while it is written and saved at
+// least every progressInterval, also while the model is silent.
+//
+// The reply ends as complete, or as incomplete when ctx ends first or the
+// backend fails midway, with the backend's error. A reply with neither text
+// nor tool calls is not stored. Afterwards the thread's new messages are
+// queued for embedding.
 //
 // ReplyStream returns the stored message, or when none was stored a message
 // with an empty ID that carries only the status and error, together with
@@ -371,7 +372,7 @@ func promptable(messages []memory.Message) []memory.Message {
 
 // contextLength returns the window to fill for a turn: the settings' value,
 // or the model's own capped at maxDefaultOllamaContext for Ollama, or
-// fallbackContextLength when the backend does not say. Asking the backend
+// fallbackContextLength when the backend reports none. Asking the backend
 // also finds a model that is not installed or a server that is down before
 // anything is streamed.
 func (a *Agent) contextLength(ctx context.Context, turn Turn, modelName string) (int, error) {

@@ -233,10 +233,10 @@ func (a *App) storeChatMessage(ctx context.Context, u user, req chatRequest, can
 			// The message is stored; the reason no reply was written is
 			// noted on it, so that it shows when the thread is opened.
 			// Another request took the last place since the check above.
-			refused := startError(err)
-			refused.ThreadID, refused.MessageID = thread.ID, userMsg.ID
-			a.noteFailedReply(ctx, owner, userMsg, refused.Message)
-			return memory.Thread{}, memory.Message{}, nil, refused
+			rejected := startError(err)
+			rejected.ThreadID, rejected.MessageID = thread.ID, userMsg.ID
+			a.noteFailedReply(ctx, owner, userMsg, rejected.Message)
+			return memory.Thread{}, memory.Message{}, nil, rejected
 		}
 		return thread, userMsg, release, nil
 	}

@@ -103,7 +103,7 @@ func (a *App) handleEditMessage(w http.ResponseWriter, r *http.Request, u user) 
 		// Another reply took the last place since the check above. The
 		// branch would hold a message without a reply, so it goes.
 		if delErr := a.memory.DeleteThread(context.WithoutCancel(r.Context()), owner, thread.ID); delErr != nil {
-			a.log.Error("delete a refused edit's thread", "thread", thread.ID, "profile", u.ID, "err", delErr)
+			a.log.Error("delete the thread of a rejected edit failed", "thread", thread.ID, "profile", u.ID, "err", delErr)
 		}
 		return startError(err)
 	}

@@ -132,10 +132,15 @@ func TestEmptyReplyNotesReason(t *testing.T) {
 	env.fake.Enqueue(ollamatest.Reply{})
 	_, parts := env.chat(token, map[string]string{"threadId": thread.ID, "message": "say nothing"})
 
-	metadata := finishMetadata(t, parts)
+	if code := finishMetadata(t, parts)["errorCode"]; code != CodeEmptyReply {
+		t.Errorf("finish errorCode %v, want %s", code, CodeEmptyReply)
+	}
 	stored := env.storedMessages(token, thread.ID)
-	if _, ok := metadata["assistantMessageId"]; !ok && len(stored) == 1 && stored[0].Error == "" {
-		t.Errorf("finish %v, no reply stored and no reason on the user's message", metadata)
+	if len(stored) != 1 {
+		t.Fatalf("thread holds %d messages, want only the user's", len(stored))
+	}
+	if stored[0].Error != emptyReplyMessage {
+		t.Errorf("user message error %q, want %q", stored[0].Error, emptyReplyMessage)
 	}
 }
 

@@ -9,9 +9,9 @@ import (
 )
 
 // Model is a chat model backend: a local Ollama server or an
-// OpenAI-compatible API. One Model is one server with its credentials; the
-// model name travels with each request, so that a thread can use another
-// model of the same server.
+// OpenAI-compatible API. One Model is one server with its credentials. The
+// model name travels with each request, so a thread can use another model
+// of the same server.
 type Model interface {
 	// Chat sends the prompt and calls fn with each piece of the reply as it
 	// arrives. An error returned by fn stops the stream and is returned.
@@ -20,7 +20,7 @@ type Model interface {
 	// Models lists the models the backend offers.
 	Models(ctx context.Context) ([]ModelInfo, error)
 	// ContextLength returns the context window of model in tokens, or 0
-	// when the backend does not say.
+	// when the backend does not report it.
 	ContextLength(ctx context.Context, model string) (int, error)
 	// Describe returns what the backend is, for health checks and logs.
 	Describe() BackendInfo
@@ -53,7 +53,8 @@ type ChatMessage struct {
 	Content string
 	// ToolCalls are the calls an assistant message made.
 	ToolCalls []ToolCall
-	// ToolCallID and ToolName name the call a "tool" message answers.
+	// ToolCallID and ToolName name the call that a "tool" message is the
+	// result of.
 	ToolCallID string
 	ToolName   string
 }
@@ -81,8 +82,8 @@ type ToolCall struct {
 type ChatChunk struct {
 	Content   string
 	ToolCalls []ToolCall
-	// RetryIn, when positive, says that the backend was asked to wait, for
-	// example by a 429 with Retry-After, and tries again after this long.
+	// RetryIn, when positive, reports that the server requested a wait, for
+	// example by a 429 with Retry-After, and the backend retries after it.
 	// Such a chunk carries nothing else.
 	RetryIn time.Duration
 	// Done is set on the last chunk, which may also carry token counts.
@@ -94,7 +95,7 @@ type ChatChunk struct {
 // ModelInfo describes one model a backend offers.
 type ModelInfo struct {
 	Name string `json:"name"`
-	// Size is the download size in bytes, when the backend says.
+	// Size is the download size in bytes, when the backend reports it.
 	Size int64 `json:"size,omitempty"`
 	// ContextLength is the context window in tokens, when known without
 	// asking about each model.
@@ -143,7 +144,7 @@ type BackendError struct {
 	// Model names the missing model of a CodeModelNotFound error, so the
 	// UI can offer to pull it.
 	Model string
-	// RetryAfter is how long the backend asked to wait, when it said.
+	// RetryAfter is the wait the backend requested, when it sent one.
 	RetryAfter time.Duration
 	Err        error
 }

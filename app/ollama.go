@@ -39,10 +39,10 @@ type Ollama struct {
 
 	// mu guards shown.
 	mu    sync.Mutex
-	shown map[string]modelShown // model name → what Show said
+	shown map[string]modelShown // model name → Show's result
 }
 
-// modelShown is what Hearth keeps of Show's answer about a model.
+// modelShown is the part of Show's response about a model that Hearth keeps.
 type modelShown struct {
 	contextLength int
 	tools         bool
@@ -155,7 +155,7 @@ func (o *Ollama) chatRequest(model string, req ChatRequest) (*api.ChatRequest, e
 		for _, tc := range m.ToolCalls {
 			args := api.NewToolCallFunctionArguments()
 			// Arguments the model wrote as malformed JSON go back empty;
-			// the tool's error result says what was wrong.
+			// the tool's error result explains the fault.
 			_ = json.Unmarshal([]byte(tc.Arguments), &args)
 			messages[i].ToolCalls = append(messages[i].ToolCalls, api.ToolCall{ID: tc.ID, Function: api.ToolCallFunction{Name: tc.Name, Arguments: args}})
 		}
@@ -206,14 +206,14 @@ func (o *Ollama) ContextLength(ctx context.Context, model string) (int, error) {
 	return shown.contextLength, err
 }
 
-// SupportsTools reports whether model can call tools, as the capabilities
-// /api/show lists say. A server that lists none is trusted to.
+// SupportsTools reports whether model can call tools, from the capabilities
+// that /api/show lists. A model whose server lists none is assumed to.
 func (o *Ollama) SupportsTools(ctx context.Context, model string) (bool, error) {
 	shown, err := o.show(ctx, model)
 	return shown.tools, err
 }
 
-// show asks /api/show about model, once per model name.
+// show requests /api/show for model, once per model name.
 func (o *Ollama) show(ctx context.Context, model string) (modelShown, error) {
 	model = cmp.Or(model, o.model)
 	o.mu.Lock()

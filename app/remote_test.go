@@ -83,7 +83,7 @@ func TestRemoteMalformedToolArguments(t *testing.T) {
 	}
 }
 
-// The backends' failures reach the user as sentences that say what to do,
+// The backends' failures reach the user as sentences that explain what to do,
 // the message is kept, and no empty reply is stored.
 func TestRemoteBackendErrors(t *testing.T) {
 	cases := []struct {

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -9,18 +8,6 @@ import (
 	"hearth/app/ollamatest"
 	"hearth/memory"
 )
-
-// stream sends a request whose answer is a UI message stream and reads it.
-func (env *testEnv) stream(method, path, token string, body any) (*http.Response, []streamPart) {
-	env.t.Helper()
-	resp := env.send(method, path, token, body)
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		data, _ := io.ReadAll(resp.Body)
-		env.t.Fatalf("%s %s: status %d, body %s", method, path, resp.StatusCode, data)
-	}
-	return resp, readStream(env.t, resp.Body)
-}
 
 // Regenerate writes the last reply anew and keeps the old text as an
 // earlier version.

@@ -455,7 +455,7 @@ func newBackendCache(fallback Model) *backendCache {
 	return c
 }
 
-// dropKeyed forgets the backends that hold an API key, so that the key
+// dropKeyed removes the backends that hold an API key from the cache, so that the key
 // leaves memory with the profile that unlocked it.
 func (c *backendCache) dropKeyed() {
 	noKey := sha256.Sum256(nil)

@@ -12,12 +12,12 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"go.etcd.io/bbolt"
 
+	"hearth/app/openaitest"
 	"hearth/memory"
 )
 
@@ -115,46 +115,30 @@ func (env *testEnv) userOf(token string) user {
 	return user{Profile: sess.Profile, key: key}
 }
 
-// fakeOpenAI is a loopback OpenAI-compatible server that lists models only
-// for requests with the right API key.
+// fakeOpenAI is the fake OpenAI-compatible server of openaitest, listing
+// gpt-4o-mini and gpt-4o and accepting only apiKey.
 type fakeOpenAI struct {
-	server *httptest.Server
-	apiKey string
-
-	mu    sync.Mutex
-	auths []string // the Authorization header of each request
+	server *openaitest.Server
 }
 
 func newFakeOpenAI(t *testing.T, apiKey string) *fakeOpenAI {
 	t.Helper()
-	f := &fakeOpenAI{apiKey: apiKey}
-	f.server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f.mu.Lock()
-		f.auths = append(f.auths, r.Header.Get("Authorization"))
-		f.mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		if r.Header.Get("Authorization") != "Bearer "+f.apiKey {
-			w.WriteHeader(http.StatusUnauthorized)
-			_, _ = w.Write([]byte(`{"error":{"message":"Incorrect API key provided.","type":"invalid_request_error","code":"invalid_api_key"}}`))
-			return
-		}
-		if r.Method != http.MethodGet || r.URL.Path != "/v1/models" {
-			w.WriteHeader(http.StatusNotFound)
-			_, _ = w.Write([]byte(`{"error":{"message":"Unknown route.","type":"invalid_request_error"}}`))
-			return
-		}
-		_, _ = w.Write([]byte(`{"object":"list","data":[{"id":"gpt-4o-mini","object":"model","created":1721260800,"owned_by":"fake"},{"id":"gpt-4o","object":"model","created":1721260800,"owned_by":"fake"}]}`))
-	}))
-	t.Cleanup(f.server.Close)
-	return f
+	server := openaitest.NewServer(t)
+	server.SetAPIKey(apiKey)
+	server.SetModels(openaitest.Model{ID: "gpt-4o-mini"}, openaitest.Model{ID: "gpt-4o"})
+	return &fakeOpenAI{server: server}
 }
 
-func (f *fakeOpenAI) url() string { return f.server.URL + "/v1" }
+func (f *fakeOpenAI) url() string { return f.server.URL() }
 
+// authorizations returns the Authorization header of each request, in
+// order.
 func (f *fakeOpenAI) authorizations() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]string(nil), f.auths...)
+	var auths []string
+	for _, r := range f.server.Requests() {
+		auths = append(auths, r.Header.Get("Authorization"))
+	}
+	return auths
 }
 
 func TestSettingsDefaults(t *testing.T) {

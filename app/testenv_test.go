@@ -200,11 +200,18 @@ func (env *testEnv) getThread(token, id string) threadWithMessages {
 // chat sends a chat request and reads the whole stream.
 func (env *testEnv) chat(token string, body map[string]string) (*http.Response, []streamPart) {
 	env.t.Helper()
-	resp := env.send("POST", "/api/chat", token, body)
+	return env.stream("POST", "/api/chat", token, body)
+}
+
+// stream sends a request whose response is a UI message stream and reads
+// the whole stream.
+func (env *testEnv) stream(method, path, token string, body any) (*http.Response, []streamPart) {
+	env.t.Helper()
+	resp := env.send(method, path, token, body)
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		data, _ := io.ReadAll(resp.Body)
-		env.t.Fatalf("chat: status %d, body %s", resp.StatusCode, data)
+		env.t.Fatalf("%s %s: status %d, body %s", method, path, resp.StatusCode, data)
 	}
 	return resp, readStream(env.t, resp.Body)
 }

@@ -104,6 +104,7 @@ func (a *App) modelTitle(ctx context.Context, turn Turn, messages []memory.Messa
 		conversation.WriteString(shorten(m.Content, maxTitleSourceBytes))
 		conversation.WriteString("\n\n")
 	}
+
 	temperature := 0.2
 	req := ChatRequest{
 		Model:       turn.TitleModel,
@@ -118,6 +119,7 @@ func (a *App) modelTitle(ctx context.Context, turn Turn, messages []memory.Messa
 	if window, err := a.agent.contextLength(ctx, Turn{Model: turn.Model, ContextLength: turn.ContextLength}, req.Model); err == nil {
 		req.ContextLength = window
 	}
+
 	var reply strings.Builder
 	err := turn.Model.Chat(ctx, req, func(c ChatChunk) error {
 		if reply.Len()+len(c.Content) > maxTitleSourceBytes {

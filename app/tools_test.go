@@ -52,8 +52,8 @@ func TestWorkingMemoryToolCalls(t *testing.T) {
 	doc2 := "# About the user\n- **Name**: Ada\n- **Preferences**: tea"
 	cases := []struct {
 		name string
-		// replies are the model's answers in order: the tool round(s), then
-		// the answer after the tools.
+		// replies returns the model's replies in order: the tool rounds,
+		// then the reply after the tools.
 		replies func(t *testing.T) []ollamatest.Reply
 		// wantMemory is the working memory afterwards.
 		wantMemory string
@@ -249,8 +249,8 @@ func TestOllamaContextLengthCapped(t *testing.T) {
 	}
 }
 
-// A model that cannot call tools is not offered them, sees its working
-// memory without the instructions for the tool, and still answers.
+// A model that cannot call tools is not offered them, gets its working
+// memory without the instructions for the tool, and still replies.
 func TestModelWithoutTools(t *testing.T) {
 	env := newTestEnv(t)
 	env.fake.SetModels("gemma:2b", "nomic-embed-text")
