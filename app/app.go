@@ -58,6 +58,9 @@ type Config struct {
 	// Recall overrides the defaults of semantic recall, for tests. Its
 	// Embedders, DefaultEmbedder and Logger are set by Open.
 	Recall memory.RecallConfig
+	// Limits bounds each profile's requests; zero fields take the
+	// defaults.
+	Limits Limits
 }
 
 // App is a running Hearth: its data file, its stores and its HTTP handler.
@@ -72,6 +75,8 @@ type App struct {
 	// backendCache holds the backends profiles' settings name.
 	backendCache *backendCache
 	generations  *generations
+	rates        *rateLimits
+	probe        backendProbe
 	// keepRepliesOnDisconnect and skipTitles: see Config.
 	keepRepliesOnDisconnect bool
 	skipTitles              bool
@@ -146,6 +151,7 @@ func Open(cfg Config) (*App, error) {
 		return nil, err
 	}
 
+	limits := cfg.Limits.withDefaults()
 	agent := NewAgent(store)
 	agent.recall, agent.log = recall, log
 	a := &App{
@@ -157,7 +163,8 @@ func Open(cfg Config) (*App, error) {
 		agent:                   agent,
 		model:                   cfg.Model,
 		backendCache:            newBackendCache(cfg.Model),
-		generations:             newGenerations(DefaultConcurrentReplies),
+		generations:             newGenerations(limits.ConcurrentReplies),
+		rates:                   newRateLimits(limits),
 		keepRepliesOnDisconnect: cfg.KeepRepliesOnDisconnect,
 		skipTitles:              cfg.SkipTitles,
 		attemptSlots:            make(chan struct{}, maxWaitingAttempts),

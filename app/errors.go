@@ -30,7 +30,8 @@ const (
 
 // Sentences for errors that several routes share.
 const (
-	msgThreadNotFound = "Thread not found or access denied"
+	msgThreadNotFound  = "Thread not found or access denied"
+	msgMessageNotFound = "Message not found in this thread"
 	msgInternal       = "Something went wrong inside Hearth. The details are in its log; try again."
 )
 

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 )
 
@@ -114,13 +115,27 @@ func (g *generations) stop(threadID string) bool {
 	return ok
 }
 
+// stopThread cancels the reply and the background jobs of threadID and
+// waits until each has been stored, or until ctx ends.
+func (g *generations) stopThread(ctx context.Context, threadID string) {
+	g.stopWhere(ctx, func(key string, _ *generation) bool {
+		return key == threadID || strings.HasSuffix(key, "/"+threadID)
+	})
+}
+
 // stopProfile cancels every reply of profileID and waits until each has
 // been stored, or until ctx ends.
 func (g *generations) stopProfile(ctx context.Context, profileID string) {
+	g.stopWhere(ctx, func(_ string, gen *generation) bool { return gen.profileID == profileID })
+}
+
+// stopWhere cancels the work that match selects and waits until each has
+// been stored, or until ctx ends.
+func (g *generations) stopWhere(ctx context.Context, match func(key string, gen *generation) bool) {
 	g.mu.Lock()
 	var stopped []*generation
-	for _, gen := range g.running {
-		if gen.profileID == profileID {
+	for key, gen := range g.running {
+		if match(key, gen) {
 			gen.cancel()
 			stopped = append(stopped, gen)
 		}

@@ -83,9 +83,15 @@ func (a *App) routes(ui fs.FS) http.Handler {
 	mux.Handle("POST /api/auth/recovery-key", a.limitAttempts(a.signedIn(a.handleNewRecoveryKey)))
 
 	mux.Handle("GET /api/threads", a.unlocked(a.handleListThreads))
-	mux.Handle("POST /api/threads", a.unlocked(a.handleCreateThread))
+	mux.Handle("POST /api/threads", a.unlocked(a.limited(rateThreads, a.handleCreateThread)))
 	mux.Handle("GET /api/threads/{threadId}", a.unlocked(a.handleGetThread))
 	mux.Handle("PATCH /api/threads/{threadId}", a.unlocked(a.handleUpdateThread))
+	mux.Handle("DELETE /api/threads/{threadId}", a.unlocked(a.handleDeleteThread))
+	mux.Handle("POST /api/threads/{threadId}/fork", a.unlocked(a.limited(rateThreads, a.handleForkThread)))
+	mux.Handle("GET /api/threads/{threadId}/messages", a.unlocked(a.handleListMessages))
+	mux.Handle("GET /api/threads/{threadId}/export", a.unlocked(a.handleExportThread))
+	mux.Handle("GET /api/export", a.unlocked(a.handleExportProfile))
+	mux.Handle("POST /api/import", a.unlocked(a.limited(rateThreads, a.handleImport)))
 
 	mux.Handle("GET /api/settings", a.unlocked(a.handleGetSettings))
 	mux.Handle("PUT /api/settings", a.unlocked(a.handlePutSettings))
@@ -93,26 +99,28 @@ func (a *App) routes(ui fs.FS) http.Handler {
 	mux.Handle("POST /api/models/pull", a.unlocked(a.handlePullModel))
 
 	mux.Handle("GET /api/memory/working", a.unlocked(a.handleGetWorkingMemory))
-	mux.Handle("PUT /api/memory/working", a.unlocked(a.handlePutWorkingMemory))
+	mux.Handle("PUT /api/memory/working", a.unlocked(a.limited(rateMemoryWrites, a.handlePutWorkingMemory)))
 	mux.Handle("GET /api/memory/working/history", a.unlocked(a.handleWorkingMemoryHistory))
-	mux.Handle("POST /api/memory/working/revert", a.unlocked(a.handleRevertWorkingMemory))
+	mux.Handle("POST /api/memory/working/revert", a.unlocked(a.limited(rateMemoryWrites, a.handleRevertWorkingMemory)))
+	mux.Handle("GET /api/memory/search", a.unlocked(a.handleMemorySearch))
+	mux.Handle("GET /api/memory/reindex", a.unlocked(a.handleReindexStatus))
 
 	mux.Handle("GET /api/memory/recall", a.unlocked(a.handleRecallSettings))
-	mux.Handle("PUT /api/memory/recall/embedder", a.unlocked(a.handleChooseEmbedder))
+	mux.Handle("PUT /api/memory/recall/embedder", a.unlocked(a.limited(rateMemoryWrites, a.handleChooseEmbedder)))
 	mux.Handle("POST /api/memory/recall/search", a.unlocked(a.handleRecallSearch))
 
-	mux.Handle("POST /api/chat", a.unlocked(a.handleChat))
+	mux.Handle("POST /api/chat", a.unlocked(a.limited(rateChat, a.handleChat)))
 	mux.Handle("POST /api/chat/{threadId}/stop", a.unlocked(a.handleStopChat))
-	mux.Handle("POST /api/threads/{threadId}/messages/{messageId}/regenerate", a.unlocked(a.handleRegenerate))
-	mux.Handle("POST /api/threads/{threadId}/messages/{messageId}/continue", a.unlocked(a.handleContinue))
-	mux.Handle("PUT /api/threads/{threadId}/messages/{messageId}", a.unlocked(a.handleEditMessage))
+	mux.Handle("POST /api/threads/{threadId}/messages/{messageId}/regenerate", a.unlocked(a.limited(rateChat, a.handleRegenerate)))
+	mux.Handle("POST /api/threads/{threadId}/messages/{messageId}/continue", a.unlocked(a.limited(rateChat, a.handleContinue)))
+	mux.Handle("PUT /api/threads/{threadId}/messages/{messageId}", a.unlocked(a.limited(rateChat, a.handleEditMessage)))
 
 	mux.Handle("/api/", a.public(func(w http.ResponseWriter, r *http.Request) error {
 		return routeNotFound(mux, w, r)
 	}))
 	mux.Handle("/", uiHandler(ui))
 
-	return a.logRequests(securityHeaders(mux))
+	return a.logRequests(securityHeaders(a.refuseCrossOrigin(mux)))
 }
 
 // routeNotFound answers a request that matched no API route: 405 with an
@@ -179,6 +187,9 @@ func (a *App) signedIn(h sessionHandlerFunc) http.Handler {
 // needs the profile's data key in memory.
 func (a *App) unlocked(h userHandlerFunc) http.Handler {
 	return a.signedIn(func(w http.ResponseWriter, r *http.Request, sess auth.Session) error {
+		if err := checkPathIDs(r); err != nil {
+			return err
+		}
 		key, err := a.profiles.DataKey(sess.Profile.ID)
 		if err != nil {
 			return err
@@ -192,6 +203,19 @@ func (a *App) unlocked(h userHandlerFunc) http.Handler {
 		}
 		return h(w, r, u)
 	})
+}
+
+// checkPathIDs answers 404 for a thread or message id in the path that is
+// not in Hearth's id format, before anything is looked up: no thread or
+// message could have it.
+func checkPathIDs(r *http.Request) error {
+	if id := r.PathValue("threadId"); id != "" && !memory.ValidID(id) {
+		return &apiError{Status: http.StatusNotFound, Code: CodeNotFound, Message: msgThreadNotFound}
+	}
+	if id := r.PathValue("messageId"); id != "" && !memory.ValidID(id) {
+		return &apiError{Status: http.StatusNotFound, Code: CodeNotFound, Message: msgMessageNotFound}
+	}
+	return nil
 }
 
 // authenticate returns the session the request proves, by its bearer token
@@ -373,6 +397,34 @@ func securityHeaders(next http.Handler) http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// refuseCrossOrigin answers 403 to API requests that a browser marks as
+// sent by another site's page, and to every preflight, which only a
+// cross-origin request makes. Hearth's own page is same-origin, and scripts
+// send neither header. A page on another port of localhost is "same-site"
+// to the browser, not same-origin, so it is refused too. No response
+// carries CORS headers, so a browser shows another origin nothing anyway;
+// this keeps its requests from having effects.
+func (a *App) refuseCrossOrigin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/api/") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if r.Method == http.MethodOptions {
+			a.writeError(w, r, &apiError{Status: http.StatusForbidden, Code: CodeForbidden,
+				Message: "Hearth's API does not answer requests from other origins."})
+			return
+		}
+		switch r.Header.Get("Sec-Fetch-Site") {
+		case "cross-site", "same-site":
+			a.writeError(w, r, &apiError{Status: http.StatusForbidden, Code: CodeForbidden,
+				Message: "Hearth's API answers only its own page and scripts, not pages of other sites."})
+			return
+		}
 		next.ServeHTTP(w, r)
 	})
 }

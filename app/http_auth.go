@@ -33,15 +33,6 @@ type sessionView struct {
 	RecoveryKey string      `json:"recoveryKey,omitempty"`
 }
 
-func (a *App) handleHealth(w http.ResponseWriter, r *http.Request) error {
-	writeJSON(w, http.StatusOK, map[string]any{
-		"status":  "ok",
-		"version": a.version,
-		"backend": a.model.Describe(),
-	})
-	return nil
-}
-
 func (a *App) handleListProfiles(w http.ResponseWriter, r *http.Request) error {
 	profiles, err := a.profiles.Profiles(r.Context())
 	if err != nil {

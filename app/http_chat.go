@@ -17,11 +17,93 @@ import (
 // maxClientRequestIDBytes bounds the client's own id for a chat request.
 const maxClientRequestIDBytes = 128
 
-// chatRequest is the body of POST /api/chat.
+// chatRequest is the body of POST /api/chat: Hearth's own, with message,
+// or the one the AI SDK's DefaultChatTransport sends, with id, messages and
+// trigger.
 type chatRequest struct {
 	Message         string `json:"message"`
 	ThreadID        string `json:"threadId"`
 	ClientRequestID string `json:"clientRequestId"`
+
+	// ID is the chat id of the AI SDK, which is the thread id.
+	ID string `json:"id"`
+	// Messages is the chat as the client holds it. Only the last message
+	// is read: the history comes from the store.
+	Messages []json.RawMessage `json:"messages"`
+	// Trigger is "submit-message" or "regenerate-message".
+	Trigger string `json:"trigger"`
+	// MessageID names the message to regenerate.
+	MessageID string `json:"messageId"`
+}
+
+// The triggers of the AI SDK's chat requests.
+const (
+	triggerSubmit     = "submit-message"
+	triggerRegenerate = "regenerate-message"
+)
+
+// uiMessage is the part of an AI SDK UIMessage that Hearth reads.
+type uiMessage struct {
+	ID    string `json:"id"`
+	Role  string `json:"role"`
+	Parts []struct {
+		Type string `json:"type"`
+		Text string `json:"text"`
+	} `json:"parts"`
+}
+
+// isTransport reports whether req is the AI SDK's body.
+func (req chatRequest) isTransport() bool {
+	return req.Messages != nil || req.Trigger != "" || req.ID != "" || req.MessageID != ""
+}
+
+// fromTransport turns the AI SDK's body into Hearth's: the chat id becomes
+// the thread id, the last message's text the message, and its id the
+// clientRequestId, so that a retried request is recognised.
+func (req chatRequest) fromTransport() (chatRequest, error) {
+	if req.Message != "" || req.ThreadID != "" || req.ClientRequestID != "" {
+		return chatRequest{}, &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Field: "messages",
+			Message: "Send either message, threadId and clientRequestId, or the AI SDK's id, messages and trigger, not both."}
+	}
+	out := chatRequest{ThreadID: req.ID, Trigger: req.Trigger, MessageID: req.MessageID}
+	switch req.Trigger {
+	case triggerRegenerate:
+		if req.ID == "" {
+			return chatRequest{}, &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Field: "id",
+				Message: "A regenerate-message request needs the id of the chat's thread."}
+		}
+		return out, nil
+	case triggerSubmit:
+	default:
+		return chatRequest{}, &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Field: "trigger",
+			Message: fmt.Sprintf("The trigger %q is not known; use submit-message or regenerate-message.", shorten(req.Trigger, 40))}
+	}
+	if len(req.Messages) == 0 {
+		return chatRequest{}, &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Field: "messages",
+			Message: "messages is empty; it must end with the user's new message."}
+	}
+	var last uiMessage
+	if err := json.Unmarshal(req.Messages[len(req.Messages)-1], &last); err != nil {
+		return chatRequest{}, &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Field: "messages",
+			Message: "The last of messages is not a UI message with id, role and parts."}
+	}
+	if memory.Role(last.Role) != memory.RoleUser {
+		return chatRequest{}, &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Field: "messages",
+			Message: fmt.Sprintf("The last of messages has the role %q; a submit-message request must end with the user's message.", shorten(last.Role, 40))}
+	}
+	var text strings.Builder
+	for _, p := range last.Parts {
+		if p.Type != "text" {
+			return chatRequest{}, &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Field: "messages",
+				Message: fmt.Sprintf("The user's message has a part of type %q; Hearth accepts only text parts.", shorten(p.Type, 40))}
+		}
+		if text.Len() > 0 {
+			text.WriteString("\n\n")
+		}
+		text.WriteString(p.Text)
+	}
+	out.Message, out.ClientRequestID = text.String(), last.ID
+	return out, nil
 }
 
 // handleChat stores the user's message, then streams the assistant's reply
@@ -33,7 +115,26 @@ func (a *App) handleChat(w http.ResponseWriter, r *http.Request, u user) error {
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	if err := checkChatMessage("message", req.Message); err != nil {
+	messageField := "message"
+	if req.isTransport() {
+		var err error
+		if req, err = req.fromTransport(); err != nil {
+			return err
+		}
+		if req.Trigger == triggerRegenerate {
+			return a.regenerateLast(w, r, u, req.ThreadID, req.MessageID)
+		}
+		messageField = "messages"
+	}
+	if req.ThreadID != "" && !memory.ValidID(req.ThreadID) {
+		field := "threadId"
+		if messageField == "messages" {
+			field = "id"
+		}
+		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Field: field,
+			Message: fmt.Sprintf("%s is not a thread id. Create the thread with POST /api/threads and send its id, or leave %s out to start a new thread.", field, field)}
+	}
+	if err := checkChatMessage(messageField, req.Message); err != nil {
 		return err
 	}
 	if len(req.ClientRequestID) > maxClientRequestIDBytes || !utf8.ValidString(req.ClientRequestID) {
@@ -220,7 +321,7 @@ func (a *App) storeChatMessage(ctx context.Context, u user, req chatRequest, can
 
 	if req.ThreadID == "" {
 		if a.generations.full(u.ID) {
-			return memory.Thread{}, memory.Message{}, nil, startError(errTooManyReplies)
+			return memory.Thread{}, memory.Message{}, nil, a.startError(errTooManyReplies)
 		}
 		// The thread is stored with its first message, so a retry finds
 		// both, and a rejected message leaves no empty thread behind.
@@ -233,7 +334,7 @@ func (a *App) storeChatMessage(ctx context.Context, u user, req chatRequest, can
 			// The message is stored; the reason no reply was written is
 			// noted on it, so that it shows when the thread is opened.
 			// Another request took the last place since the check above.
-			rejected := startError(err)
+			rejected := a.startError(err)
 			rejected.ThreadID, rejected.MessageID = thread.ID, userMsg.ID
 			a.noteFailedReply(ctx, owner, userMsg, rejected.Message)
 			return memory.Thread{}, memory.Message{}, nil, rejected
@@ -255,7 +356,7 @@ func (a *App) storeChatMessage(ctx context.Context, u user, req chatRequest, can
 				return memory.Thread{}, memory.Message{}, nil, duplicateRequestError(stored)
 			}
 		}
-		return memory.Thread{}, memory.Message{}, nil, startError(err)
+		return memory.Thread{}, memory.Message{}, nil, a.startError(err)
 	}
 	msg.ThreadID = thread.ID
 	userMsg, err = a.memory.AppendMessage(ctx, owner, msg)
@@ -287,10 +388,10 @@ func duplicateRequestError(stored memory.Message) *apiError {
 }
 
 // startError translates the reason generations.start refused a reply.
-func startError(err error) *apiError {
+func (a *App) startError(err error) *apiError {
 	if errors.Is(err, errTooManyReplies) {
 		return &apiError{Status: http.StatusTooManyRequests, Code: CodeRateLimited, RetryAfter: tooManyRepliesRetry,
-			Message: fmt.Sprintf("Hearth is already writing %d replies for you. Wait for one to finish or stop it, then send again.", DefaultConcurrentReplies)}
+			Message: fmt.Sprintf("Hearth is already writing %d replies for you. Wait for one to finish or stop it, then send again.", a.generations.limit)}
 	}
 	return &apiError{Status: http.StatusConflict, Code: CodeConflict, Message: "A reply is already being written in this thread. Stop it or wait for it to finish, then send again."}
 }

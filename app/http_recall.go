@@ -86,6 +86,32 @@ func (a *App) handleRecallSearch(w http.ResponseWriter, r *http.Request, u user)
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
+	return a.recallSearch(w, r, u, req, "query")
+}
+
+// handleMemorySearch serves GET /api/memory/search?q=&scope=&threadId=&topK=&messageRange=:
+// what semantic recall would return for q, with scores, as the POST route
+// does.
+func (a *App) handleMemorySearch(w http.ResponseWriter, r *http.Request, u user) error {
+	q := r.URL.Query()
+	req := recallSearchRequest{Query: q.Get("q"), ThreadID: q.Get("threadId"), Scope: q.Get("scope")}
+	var err error
+	if req.TopK, err = queryInt(q, "topK", 0, 1, memory.MaxTopK); err != nil {
+		return err
+	}
+	if q.Has("messageRange") {
+		span, err := queryInt(q, "messageRange", 0, 0, memory.MaxMessageRange)
+		if err != nil {
+			return err
+		}
+		req.MessageRange = &span
+	}
+	return a.recallSearch(w, r, u, req, "q")
+}
+
+// recallSearch answers a recall search; queryField names the field or
+// parameter that carried the query text, for errors about it.
+func (a *App) recallSearch(w http.ResponseWriter, r *http.Request, u user, req recallSearchRequest, queryField string) error {
 	owner := u.owner()
 	if req.ThreadID != "" {
 		// Another profile's thread is not found, as on every route.
@@ -112,11 +138,31 @@ func (a *App) handleRecallSearch(w http.ResponseWriter, r *http.Request, u user)
 	if err != nil {
 		var input *memory.InputError
 		if errors.As(err, &input) && input.Field == "text" {
-			input.Field = "query"
+			input.Field = queryField
 		}
 		return recallError(err)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"results": viewRecalled(found)})
+	return nil
+}
+
+// reindexView is the answer of GET /api/memory/reindex.
+type reindexView struct {
+	memory.RecallStatus
+	// Percent is how much of a running re-embedding is done, 0 to 100;
+	// 100 when none runs.
+	Percent int `json:"percent"`
+}
+
+// handleReindexStatus serves GET /api/memory/reindex: how far the
+// profile's messages are embedded, during a change of embedder above all.
+func (a *App) handleReindexStatus(w http.ResponseWriter, r *http.Request, u user) error {
+	st := a.recall.Status(u.owner())
+	view := reindexView{RecallStatus: st, Percent: 100}
+	if re := st.Reembedding; re != nil && re.Total > 0 {
+		view.Percent = min(100, re.Done*100/re.Total)
+	}
+	writeJSON(w, http.StatusOK, view)
 	return nil
 }
 

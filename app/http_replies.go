@@ -17,7 +17,23 @@ type editRequest struct {
 // thread's last message. A reply is written anew and its old text kept as
 // an earlier version. A user message left without a reply gets one.
 func (a *App) handleRegenerate(w http.ResponseWriter, r *http.Request, u user) error {
-	thread, target, userMsg, err := a.lastMessageTarget(r.Context(), u, r.PathValue("threadId"), r.PathValue("messageId"))
+	return a.regenerateLast(w, r, u, r.PathValue("threadId"), r.PathValue("messageId"))
+}
+
+// regenerateLast writes anew the reply to the last message of threadID,
+// which must be messageID when that is given.
+func (a *App) regenerateLast(w http.ResponseWriter, r *http.Request, u user, threadID, messageID string) error {
+	if messageID == "" {
+		last, err := a.memory.LastMessages(r.Context(), u.owner(), threadID, 1)
+		if err != nil {
+			return err
+		}
+		if len(last) == 0 {
+			return &apiError{Status: http.StatusConflict, Code: CodeConflict, Message: "This thread has no message to regenerate a reply to."}
+		}
+		messageID = last[0].ID
+	}
+	thread, target, userMsg, err := a.lastMessageTarget(r.Context(), u, threadID, messageID)
 	if err != nil {
 		return err
 	}
@@ -66,13 +82,13 @@ func (a *App) handleEditMessage(w http.ResponseWriter, r *http.Request, u user) 
 		}
 	}
 	if index < 0 {
-		return &apiError{Status: http.StatusNotFound, Code: CodeNotFound, Message: "Message not found"}
+		return &apiError{Status: http.StatusNotFound, Code: CodeNotFound, Message: msgMessageNotFound}
 	}
 	if around[index].Role != memory.RoleUser {
 		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Field: "messageId", Message: "Only your own messages can be edited; use Regenerate for a reply."}
 	}
 	if a.generations.full(u.ID) {
-		return startError(errTooManyReplies)
+		return a.startError(errTooManyReplies)
 	}
 
 	// The fork holds the messages before the edited one, and then the new
@@ -105,7 +121,7 @@ func (a *App) handleEditMessage(w http.ResponseWriter, r *http.Request, u user) 
 		if delErr := a.memory.DeleteThread(context.WithoutCancel(r.Context()), owner, thread.ID); delErr != nil {
 			a.log.Error("delete the thread of a rejected edit failed", "thread", thread.ID, "profile", u.ID, "err", delErr)
 		}
-		return startError(err)
+		return a.startError(err)
 	}
 	defer release()
 	a.streamReply(ctx, w, r, u, thread, userMsg, ReplyRequest{ThreadID: thread.ID, ReplyID: memory.NewID()}, cancel)
@@ -118,7 +134,7 @@ func (a *App) replyTo(w http.ResponseWriter, r *http.Request, u user, thread mem
 	defer cancel()
 	release, err := a.generations.start(thread.ID, u.ID, cancel)
 	if err != nil {
-		return startError(err)
+		return a.startError(err)
 	}
 	defer release()
 	a.streamReply(ctx, w, r, u, thread, userMsg, req, cancel)

@@ -214,10 +214,12 @@ type threadUpdateRequest struct {
 	Title *string `json:"title"`
 	// Model is the thread's own model; "" makes it use the profile's.
 	Model *string `json:"model"`
+	// Metadata replaces the thread's metadata, a JSON object.
+	Metadata json.RawMessage `json:"metadata"`
 }
 
 // handleUpdateThread serves PATCH /api/threads/{threadId}: it renames a
-// thread or chooses its model.
+// thread, replaces its metadata or chooses its model.
 func (a *App) handleUpdateThread(w http.ResponseWriter, r *http.Request, u user) error {
 	var req threadUpdateRequest
 	if err := decodeJSON(w, r, &req); err != nil {
@@ -232,7 +234,10 @@ func (a *App) handleUpdateThread(w http.ResponseWriter, r *http.Request, u user)
 		}
 		req.Model = &model
 	}
-	if req.Title == nil && req.Model == nil {
+	if isJSONNull(req.Metadata) {
+		req.Metadata = nil
+	}
+	if req.Title == nil && req.Model == nil && req.Metadata == nil {
 		t, err := a.memory.Thread(r.Context(), owner, threadID)
 		if err != nil {
 			return err
@@ -240,7 +245,7 @@ func (a *App) handleUpdateThread(w http.ResponseWriter, r *http.Request, u user)
 		writeJSON(w, http.StatusOK, t)
 		return nil
 	}
-	t, err := a.memory.UpdateThread(r.Context(), owner, threadID, memory.ThreadUpdate{Title: req.Title, Model: req.Model})
+	t, err := a.memory.UpdateThread(r.Context(), owner, threadID, memory.ThreadUpdate{Title: req.Title, Model: req.Model, Metadata: req.Metadata})
 	if err != nil {
 		return err
 	}

@@ -17,8 +17,8 @@ import (
 const (
 	DefaultTopK         = 4
 	DefaultMessageRange = 1
-	maxTopK             = 50
-	maxMessageRange     = 10
+	MaxTopK             = 50
+	MaxMessageRange     = 10
 )
 
 // RecallScope is the part of a resource's messages a search covers.
@@ -155,16 +155,16 @@ func checkRecallQuery(q RecallQuery) (RecallQuery, error) {
 	switch {
 	case q.TopK == 0:
 		q.TopK = DefaultTopK
-	case q.TopK < 0 || q.TopK > maxTopK:
-		return q, &InputError{Field: "topK", Reason: fmt.Sprintf("topK is %d; use 1 to %d.", q.TopK, maxTopK)}
+	case q.TopK < 0 || q.TopK > MaxTopK:
+		return q, &InputError{Field: "topK", Reason: fmt.Sprintf("topK is %d; use 1 to %d.", q.TopK, MaxTopK)}
 	}
 	switch {
 	case q.MessageRange == 0:
 		q.MessageRange = DefaultMessageRange
 	case q.MessageRange < 0:
 		q.MessageRange = 0
-	case q.MessageRange > maxMessageRange:
-		return q, &InputError{Field: "messageRange", Reason: fmt.Sprintf("messageRange is %d; use 0 to %d.", q.MessageRange, maxMessageRange)}
+	case q.MessageRange > MaxMessageRange:
+		return q, &InputError{Field: "messageRange", Reason: fmt.Sprintf("messageRange is %d; use 0 to %d.", q.MessageRange, MaxMessageRange)}
 	}
 	switch q.Scope {
 	case "":
