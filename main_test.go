@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -92,5 +93,22 @@ func TestIsLoopback(t *testing.T) {
 		if got := isLoopback(host); got != want {
 			t.Errorf("isLoopback(%q) = %v, want %v", host, got, want)
 		}
+	}
+}
+
+func TestServeRemoteAddrNeedsFlag(t *testing.T) {
+	dataDir := t.TempDir()
+	for _, addr := range []string{"0.0.0.0:0", "[::]:0", "192.0.2.1:8787", ":8787"} {
+		err := runServe(config{dataDir: dataDir, addr: addr})
+		if err == nil || !strings.Contains(err.Error(), "--allow-remote") {
+			t.Errorf("serve --addr %s without --allow-remote: got %v, want an error naming --allow-remote", addr, err)
+		}
+	}
+	entries, err := os.ReadDir(dataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 0 {
+		t.Errorf("a refused serve wrote %d entries into the data directory", len(entries))
 	}
 }
