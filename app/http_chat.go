@@ -34,6 +34,10 @@ type chatRequest struct {
 	Trigger string `json:"trigger"`
 	// MessageID names the message to regenerate.
 	MessageID string `json:"messageId"`
+
+	// chatID is the client's own chat id, sent as id, when it is not a
+	// Hearth thread id: the thread bound to it is used, or made.
+	chatID string
 }
 
 // The triggers of the AI SDK's chat requests.
@@ -65,7 +69,15 @@ func (req chatRequest) fromTransport() (chatRequest, error) {
 		return chatRequest{}, &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Field: "messages",
 			Message: "Send either message, threadId and clientRequestId, or the AI SDK's id, messages and trigger, not both."}
 	}
-	out := chatRequest{ThreadID: req.ID, Trigger: req.Trigger, MessageID: req.MessageID}
+	out := chatRequest{Trigger: req.Trigger, MessageID: req.MessageID}
+	if memory.ValidID(req.ID) {
+		out.ThreadID = req.ID
+	} else if req.ID != "" {
+		if err := memory.CheckChatID("id", req.ID); err != nil {
+			return chatRequest{}, err
+		}
+		out.chatID = req.ID
+	}
 	switch req.Trigger {
 	case triggerRegenerate:
 		if req.ID == "" {
@@ -121,18 +133,23 @@ func (a *App) handleChat(w http.ResponseWriter, r *http.Request, u user) error {
 		if req, err = req.fromTransport(); err != nil {
 			return err
 		}
+		if req.chatID != "" {
+			// A chat seen before continues in its thread.
+			t, err := a.memory.ThreadByChat(r.Context(), u.owner(), req.chatID)
+			switch {
+			case err == nil:
+				req.ThreadID, req.chatID = t.ID, ""
+			case !errors.Is(err, memory.ErrNotFound) || req.Trigger == triggerRegenerate:
+				return err
+			}
+		}
 		if req.Trigger == triggerRegenerate {
 			return a.regenerateLast(w, r, u, req.ThreadID, req.MessageID)
 		}
 		messageField = "messages"
-	}
-	if req.ThreadID != "" && !memory.ValidID(req.ThreadID) {
-		field := "threadId"
-		if messageField == "messages" {
-			field = "id"
-		}
-		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Field: field,
-			Message: fmt.Sprintf("%s is not a thread id. Create the thread with POST /api/threads and send its id, or leave %s out to start a new thread.", field, field)}
+	} else if req.ThreadID != "" && !memory.ValidID(req.ThreadID) {
+		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Field: "threadId",
+			Message: "threadId is not a thread id. Send the id of a thread from GET /api/threads, or leave threadId out to start a new thread."}
 	}
 	if err := checkChatMessage(messageField, req.Message); err != nil {
 		return err
@@ -212,7 +229,7 @@ func (a *App) streamReply(ctx context.Context, w http.ResponseWriter, r *http.Re
 				stream.send(streamPart{Type: "text-delta", ID: textID, Delta: delta})
 			},
 			OnToolCall: func(call ToolCall) {
-				stream.send(streamPart{Type: "tool-input-available", ToolCallID: call.ID, ToolName: call.Name, Input: toolInput(call.Arguments)})
+				stream.send(streamPart{Type: "tool-input-available", ToolCallID: call.ID, ToolName: &call.Name, Input: toolInput(call.Arguments)})
 			},
 			OnToolResult: func(call ToolCall, output json.RawMessage, isError bool) {
 				if isError {
@@ -325,7 +342,15 @@ func (a *App) storeChatMessage(ctx context.Context, u user, req chatRequest, can
 		}
 		// The thread is stored with its first message, so a retry finds
 		// both, and a rejected message leaves no empty thread behind.
-		thread, userMsg, err = a.memory.StartThread(ctx, owner, "", msg)
+		if req.chatID != "" {
+			thread, userMsg, err = a.memory.StartChatThread(ctx, owner, req.chatID, msg)
+		} else {
+			thread, userMsg, err = a.memory.StartThread(ctx, owner, "", msg)
+		}
+		if errors.Is(err, memory.ErrChatTaken) {
+			return memory.Thread{}, memory.Message{}, nil, &apiError{Status: http.StatusConflict, Code: CodeConflict, Field: "id",
+				Message: "Another request started this chat at the same moment. Send the message again."}
+		}
 		if err != nil {
 			return memory.Thread{}, memory.Message{}, nil, chatMessageError(err, userMsg)
 		}

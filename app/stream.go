@@ -34,9 +34,11 @@ type streamPart struct {
 	// Transient data parts are shown while the stream runs and not kept
 	// with the message.
 	Transient bool `json:"transient,omitempty"`
-	// The fields of tool parts.
+	// The fields of tool parts. ToolName is a pointer because
+	// tool-input-available must carry it even when the model sent an
+	// empty name, and other parts must leave it out.
 	ToolCallID string          `json:"toolCallId,omitempty"`
-	ToolName   string          `json:"toolName,omitempty"`
+	ToolName   *string         `json:"toolName,omitempty"`
 	Input      json.RawMessage `json:"input,omitempty"`
 	Output     json.RawMessage `json:"output,omitempty"`
 }

@@ -91,6 +91,12 @@ func (s *Store) CreateThread(ctx context.Context, o Owner, title string, metadat
 // ClientRequestID, StartThread creates nothing and returns that message and
 // its thread with ErrDuplicate.
 func (s *Store) StartThread(ctx context.Context, o Owner, title string, m Message) (Thread, Message, error) {
+	return s.startThread(ctx, o, title, m, "")
+}
+
+// startThread is StartThread, which also binds the new thread to chatID
+// unless it is empty.
+func (s *Store) startThread(ctx context.Context, o Owner, title string, m Message, chatID string) (Thread, Message, error) {
 	if err := checkOwner(o); err != nil {
 		return Thread{}, Message{}, err
 	}
@@ -126,6 +132,11 @@ func (s *Store) StartThread(ctx context.Context, o Owner, title string, m Messag
 				if err == nil {
 					t, err = ownedThreadView(tx, o, existing.ThreadID)
 				}
+				return err
+			}
+		}
+		if chatID != "" {
+			if err := bindChat(tx, o.ResourceID, chatID, id); err != nil {
 				return err
 			}
 		}
@@ -304,6 +315,9 @@ func (s *Store) DeleteThread(ctx context.Context, o Owner, threadID string) erro
 			}
 		}
 		if err := unindexThreadRequests(tx, o.ResourceID, threadID); err != nil {
+			return err
+		}
+		if err := unbindThreadChats(tx, o.ResourceID, threadID); err != nil {
 			return err
 		}
 		if err := unindexThreadStreaming(tx, o.ResourceID, threadID); err != nil {
