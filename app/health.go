@@ -17,7 +17,7 @@ const (
 	healthProbeTTL     = 10 * time.Second
 )
 
-// healthView is the answer of GET /api/health. It holds nothing secret:
+// healthView is the response of GET /api/health. It holds nothing secret:
 // the backend URL is shown without credentials, and no profile is named.
 type healthView struct {
 	Status  string        `json:"status"`
@@ -27,7 +27,7 @@ type healthView struct {
 }
 
 type storageHealth struct {
-	// Status is "ok" when the data file answers a read.
+	// Status is "ok" when a read of the data file succeeds.
 	Status    string `json:"status"`
 	SizeBytes int64  `json:"sizeBytes"`
 }
@@ -67,9 +67,9 @@ func (p *backendProbe) check(ctx context.Context, m Model) backendHealth {
 }
 
 // handleHealth serves GET /api/health: the version, whether the data file
-// answers and whether the default model backend does. The status is "ok"
-// when the data file answers; a backend that is down makes it "degraded",
-// since Hearth still serves everything stored.
+// can be read and whether the default model backend responds. A backend
+// that is down makes the status "degraded", because Hearth still serves
+// everything stored.
 func (a *App) handleHealth(w http.ResponseWriter, r *http.Request) error {
 	view := healthView{Status: "ok", Version: a.version, Storage: storageHealth{Status: "ok"}}
 	status := http.StatusOK

@@ -65,7 +65,7 @@ func (a *App) handleExportProfile(w http.ResponseWriter, r *http.Request, u user
 
 // handleImport serves POST /api/import: a Hearth JSON export, of one thread
 // or a whole profile, or the conversations.json of a ChatGPT data export,
-// told apart by the document's first character. Everything imported
+// detected by the document's first character. Everything imported
 // becomes new threads of the profile. Its body may be up to
 // memory.MaxImportBytes, far more than other routes accept.
 func (a *App) handleImport(w http.ResponseWriter, r *http.Request, u user) error {
@@ -77,6 +77,7 @@ func (a *App) handleImport(w http.ResponseWriter, r *http.Request, u user) error
 	if err != nil {
 		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Message: "The request body is empty; send the file to import."}
 	}
+
 	owner := u.owner()
 	var result memory.ImportResult
 	switch first {
@@ -92,6 +93,7 @@ func (a *App) handleImport(w http.ResponseWriter, r *http.Request, u user) error
 	if errors.As(err, &tooLarge) {
 		return jsonError(err)
 	}
+
 	for _, id := range result.ThreadIDs {
 		a.recall.Enqueue(owner, id)
 	}
