@@ -330,7 +330,12 @@ func decodeBody(body []byte, dst any) error {
 // decodeOptionalJSON is decodeJSON for a body that may be left out: an
 // empty body, with or without a Content-Type, leaves dst as it is.
 func decodeOptionalJSON(w http.ResponseWriter, r *http.Request, dst any) error {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	return decodeOptionalJSONLimit(w, r, dst, maxBodyBytes)
+}
+
+// decodeOptionalJSONLimit is decodeOptionalJSON with a smaller body limit.
+func decodeOptionalJSONLimit(w http.ResponseWriter, r *http.Request, dst any, limit int64) error {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		return jsonError(err)
 	}

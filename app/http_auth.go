@@ -99,7 +99,7 @@ func (a *App) handleDeleteProfile(w http.ResponseWriter, r *http.Request, sess a
 	var req struct {
 		Password string `json:"password"`
 	}
-	if err := decodeOptionalJSON(w, r, &req); err != nil {
+	if err := decodeOptionalJSONLimit(w, r, &req, maxAuthBodyBytes); err != nil {
 		return err
 	}
 	targetID := r.PathValue("profileId")
@@ -118,6 +118,7 @@ func (a *App) handleDeleteProfile(w http.ResponseWriter, r *http.Request, sess a
 	stopCtx, cancel := context.WithTimeout(r.Context(), closeTimeout)
 	a.generations.stopProfile(stopCtx, deleted.ID)
 	cancel()
+	a.rates.forget(deleted.ID)
 	if err := a.memory.DeleteResource(r.Context(), deleted.ResourceID()); err != nil {
 		return err
 	}

@@ -114,6 +114,10 @@ func (req chatRequest) fromTransport() (chatRequest, error) {
 		}
 		text.WriteString(p.Text)
 	}
+	if len(last.ID) > maxClientRequestIDBytes {
+		return chatRequest{}, &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Field: "messages",
+			Message: fmt.Sprintf("The id of the user's message is %d bytes long; the limit is %d.", len(last.ID), maxClientRequestIDBytes)}
+	}
 	out.Message, out.ClientRequestID = text.String(), last.ID
 	return out, nil
 }
@@ -147,9 +151,8 @@ func (a *App) handleChat(w http.ResponseWriter, r *http.Request, u user) error {
 			return a.regenerateLast(w, r, u, req.ThreadID, req.MessageID)
 		}
 		messageField = "messages"
-	} else if req.ThreadID != "" && !memory.ValidID(req.ThreadID) {
-		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Field: "threadId",
-			Message: "threadId is not a thread id. Send the id of a thread from GET /api/threads, or leave threadId out to start a new thread."}
+	} else if err := checkThreadIDField("threadId", req.ThreadID); err != nil {
+		return err
 	}
 	if err := checkChatMessage(messageField, req.Message); err != nil {
 		return err

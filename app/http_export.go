@@ -3,7 +3,6 @@ package app
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -11,6 +10,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"hearth/memory"
 )
@@ -67,12 +67,27 @@ func (a *App) handleExportProfile(w http.ResponseWriter, r *http.Request, u user
 // or a whole profile, or the conversations.json of a ChatGPT data export,
 // detected by the document's first character. Everything imported
 // becomes new threads of the profile. Its body may be up to
-// memory.MaxImportBytes, far more than other routes accept.
+// memory.MaxImportBytes, far more than other routes accept, and it must be
+// UTF-8 without escaped NUL characters or lone surrogates.
 func (a *App) handleImport(w http.ResponseWriter, r *http.Request, u user) error {
 	if err := checkContentType(r); err != nil {
 		return err
 	}
-	body := bufio.NewReader(http.MaxBytesReader(w, r.Body, memory.MaxImportBytes))
+	// The file is read whole, at most 64 MiB, so that its text can be
+	// checked before anything is imported: encoding/json would replace
+	// invalid UTF-8 and lone surrogates with U+FFFD without a word.
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, memory.MaxImportBytes))
+	if err != nil {
+		return jsonError(err)
+	}
+	if !utf8.Valid(data) {
+		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest,
+			Message: "The file is not valid UTF-8 text, which JSON must be. Save it again as UTF-8 and import it again."}
+	}
+	if err := checkEscapes(data, true); err != nil {
+		return err
+	}
+	body := bufio.NewReader(bytes.NewReader(data))
 	first, err := firstNonSpace(body)
 	if err != nil {
 		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Message: "The request body is empty; send the file to import."}
@@ -89,11 +104,6 @@ func (a *App) handleImport(w http.ResponseWriter, r *http.Request, u user) error
 		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest,
 			Message: "The file is neither a Hearth export (a JSON object) nor ChatGPT's conversations.json (a JSON array)."}
 	}
-	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
-		return jsonError(err)
-	}
-
 	for _, id := range result.ThreadIDs {
 		a.recall.Enqueue(owner, id)
 	}

@@ -113,6 +113,9 @@ func (a *App) handleMemorySearch(w http.ResponseWriter, r *http.Request, u user)
 // parameter that carried the query text, for errors about it.
 func (a *App) recallSearch(w http.ResponseWriter, r *http.Request, u user, req recallSearchRequest, queryField string) error {
 	owner := u.owner()
+	if err := checkThreadIDField("threadId", req.ThreadID); err != nil {
+		return err
+	}
 	if req.ThreadID != "" {
 		// Another profile's thread is not found, as on every route.
 		if _, err := a.memory.Thread(r.Context(), owner, req.ThreadID); err != nil {

@@ -156,7 +156,7 @@ func (a *App) lastMessageTarget(ctx context.Context, u user, threadID, messageID
 	}
 	if len(last) == 0 || last[len(last)-1].ID != messageID {
 		if _, err := a.memory.MessageWithNeighbours(ctx, owner, threadID, messageID, 0); errors.Is(err, memory.ErrNotFound) {
-			return memory.Thread{}, memory.Message{}, memory.Message{}, err
+			return memory.Thread{}, memory.Message{}, memory.Message{}, &apiError{Status: http.StatusNotFound, Code: CodeNotFound, Field: "messageId", Message: msgMessageNotFound}
 		}
 		return memory.Thread{}, memory.Message{}, memory.Message{}, &apiError{Status: http.StatusConflict, Code: CodeConflict, Field: "messageId",
 			Message: "Only the last message of a thread can be regenerated or continued. Edit an earlier message of yours to branch from it instead."}

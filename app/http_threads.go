@@ -140,6 +140,17 @@ func (a *App) reportDamagedMessages(ctx context.Context, u user, t memory.Thread
 	return t
 }
 
+// checkThreadIDField rejects a thread id sent in field, of a body or a
+// query, that is not in Hearth's id format. An empty id passes, for the
+// caller to treat as left out.
+func checkThreadIDField(field, id string) error {
+	if id == "" || memory.ValidID(id) {
+		return nil
+	}
+	return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Field: field,
+		Message: fmt.Sprintf("%s is not a thread id; send the id of one of your threads, as GET /api/threads lists them.", field)}
+}
+
 // isJSONNull reports whether raw is the JSON null, which a client may send
 // for a field it means to leave out.
 func isJSONNull(raw json.RawMessage) bool {

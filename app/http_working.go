@@ -53,6 +53,9 @@ func (a *App) workingScopeFor(ctx context.Context, u user, requestedThread strin
 	if err != nil {
 		return workingScope{}, err
 	}
+	if err := checkThreadIDField("threadId", requestedThread); err != nil {
+		return workingScope{}, err
+	}
 	ws := workingScope{
 		scope:    cmp.Or(s.WorkingMemory.Scope, ScopeResource),
 		template: cmp.Or(s.WorkingMemory.Template, DefaultWorkingMemoryTemplate),

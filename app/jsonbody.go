@@ -11,13 +11,14 @@ import (
 	"strings"
 )
 
-// checkJSONText applies the rules encoding/json does not: every escaped
-// surrogate is part of a pair (encoding/json turns a lone one into U+FFFD,
-// so the stored text would differ from the sent one), no object repeats a
+// checkJSONText applies the rules encoding/json does not: no string holds
+// the NUL character, which JSON can only send escaped, every escaped surrogate is part of a pair
+// (encoding/json turns a lone one into U+FFFD, so the stored text would
+// differ from the sent one), no object repeats a
 // key (encoding/json keeps the last), and the top-level keys match dst's
 // field names exactly (encoding/json matches them in any case).
 func checkJSONText(body []byte, dst any) error {
-	if err := checkSurrogates(body); err != nil {
+	if err := checkEscapes(body, false); err != nil {
 		return err
 	}
 	fields := jsonFieldNames(dst)
@@ -28,6 +29,8 @@ func checkJSONText(body []byte, dst any) error {
 	// open array, nil.
 	var objects []map[string]bool
 	expectKey := false
+	// topKey is the top-level field being read, which errors name.
+	topKey := ""
 	for {
 		tok, err := dec.Token()
 		if errors.Is(err, io.EOF) {
@@ -50,14 +53,25 @@ func checkJSONText(body []byte, dst any) error {
 				objects = objects[:len(objects)-1]
 			}
 		case string:
+			if strings.ContainsRune(t, 0) {
+				field := topKey
+				if expectKey && len(objects) == 1 {
+					field = t
+				}
+				return &apiError{Status: 400, Code: CodeInvalidRequest, Field: field,
+					Message: fmt.Sprintf(`The field %q contains the NUL character (\u0000), which Hearth does not accept in text; remove it.`, field)}
+			}
 			if expectKey {
 				keys := objects[len(objects)-1]
 				if keys[t] {
 					return &apiError{Status: 400, Code: CodeInvalidRequest, Field: t, Message: fmt.Sprintf("The field %q appears twice; send it once.", t)}
 				}
 				keys[t] = true
-				if len(objects) == 1 && fields != nil && !fields[t] {
-					return unknownFieldError(t, fields)
+				if len(objects) == 1 {
+					if fields != nil && !fields[t] {
+						return unknownFieldError(t, fields)
+					}
+					topKey = t
 				}
 				expectKey = false
 				continue
@@ -102,9 +116,10 @@ func jsonFieldNames(dst any) map[string]bool {
 	return names
 }
 
-// checkSurrogates rejects a JSON text with an escaped UTF-16 surrogate that
-// is not half of a pair, such as "\ud800" alone.
-func checkSurrogates(body []byte) error {
+// checkEscapes rejects a JSON text with an escaped UTF-16 surrogate that
+// is not half of a pair, such as "\ud800" alone, and, with rejectNUL, one
+// with an escaped NUL, the only way JSON can carry that character.
+func checkEscapes(body []byte, rejectNUL bool) error {
 	invalid := &apiError{Status: 400, Code: CodeInvalidRequest, Message: `The request body contains an escaped lone surrogate such as "\ud800", which is not a character.`}
 	inString := false
 	for i := 0; i < len(body); i++ {
@@ -129,6 +144,9 @@ func checkSurrogates(body []byte) error {
 				return nil // a syntax error, reported by the decoder
 			}
 			switch {
+			case r == 0 && rejectNUL:
+				return &apiError{Status: 400, Code: CodeInvalidRequest,
+					Message: fmt.Sprintf(`The file contains the NUL character (\u0000) at byte %d, which Hearth does not accept in text; remove it and import the file again.`, i)}
 			case r >= 0xDC00 && r <= 0xDFFF:
 				return invalid
 			case r >= 0xD800 && r <= 0xDBFF:

@@ -165,9 +165,13 @@ func (a *App) chooseEmbedder(ctx context.Context, owner memory.Owner, spec embed
 		}
 		spec.APIKey, spec.Dimensions = "", 0
 	case EmbedderOpenAI:
-		if spec.BaseURL == "" || spec.Model == "" {
+		if spec.BaseURL == "" {
 			return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Field: "baseUrl",
-				Message: "An OpenAI-compatible embedder needs a base URL, such as https://api.openai.com/v1, and a model, such as text-embedding-3-small."}
+				Message: "An OpenAI-compatible embedder needs a base URL, such as https://api.openai.com/v1."}
+		}
+		if spec.Model == "" {
+			return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Field: "model",
+				Message: "An OpenAI-compatible embedder needs a model, such as text-embedding-3-small."}
 		}
 		if spec.APIKey == "" {
 			if raw, err := a.recall.EmbedderSpec(ctx, owner); err == nil {

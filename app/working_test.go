@@ -233,12 +233,17 @@ func TestWorkingMemoryThreadScope(t *testing.T) {
 	}
 
 	// Another profile's thread, or a missing one, is not found.
-	for _, threadID := range []string{bobThread.ID, memory.NewID(), "not-an-id"} {
+	for _, threadID := range []string{bobThread.ID, memory.NewID()} {
 		resp, data = env.do("GET", workingPath("/api/memory/working", threadID), ada, nil)
 		checkAPIError(t, "GET of thread "+threadID, resp, data, http.StatusNotFound, CodeNotFound, "")
 		resp, data = env.do("PUT", "/api/memory/working", ada, map[string]any{"content": "- intrusion", "version": 0, "threadId": threadID})
 		checkAPIError(t, "PUT to thread "+threadID, resp, data, http.StatusNotFound, CodeNotFound, "")
 	}
+	// An id that is not in Hearth's format is rejected before any lookup.
+	resp, data = env.do("GET", workingPath("/api/memory/working", "not-an-id"), ada, nil)
+	checkAPIError(t, "GET of thread not-an-id", resp, data, http.StatusBadRequest, CodeInvalidRequest, "threadId")
+	resp, data = env.do("PUT", "/api/memory/working", ada, map[string]any{"content": "- intrusion", "version": 0, "threadId": "not-an-id"})
+	checkAPIError(t, "PUT to thread not-an-id", resp, data, http.StatusBadRequest, CodeInvalidRequest, "threadId")
 	env.putSettings(bob, map[string]any{"workingMemory": map[string]any{"scope": "thread"}})
 	resp, data = env.do("GET", workingPath("/api/memory/working", adaThread.ID), bob, nil)
 	checkAPIError(t, "Bob's GET of Ada's thread", resp, data, http.StatusNotFound, CodeNotFound, "")
