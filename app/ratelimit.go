@@ -16,8 +16,9 @@ type Limits struct {
 	// ChatPerMinute bounds the requests that start a reply: chat,
 	// regenerate, continue and edit. Default 30.
 	ChatPerMinute int
-	// ThreadsPerMinute bounds thread creation, forks and imports
-	// included. Default 60.
+	// ThreadsPerMinute bounds the requests that create threads: new
+	// threads, forks and imports, each import counting once however many
+	// threads its file holds. Default 60.
 	ThreadsPerMinute int
 	// MemoryWritesPerMinute bounds edits and reverts of the working
 	// memory and changes of the embedder. Default 60.

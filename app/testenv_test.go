@@ -33,6 +33,9 @@ type testEnv struct {
 	// desktop makes the next start keep replies going when the client
 	// stops reading, as the desktop window does.
 	desktop bool
+	// limits bounds each profile's requests from the next start; zero
+	// fields take the defaults.
+	limits Limits
 }
 
 func newTestEnv(t *testing.T) *testEnv {
@@ -60,7 +63,7 @@ func (env *testEnv) start(ollamaURL string) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	a, err := Open(Config{DataDir: env.dataDir, Model: model, UI: ui, Version: "test", Logger: logger, OllamaURL: ollamaURL,
-		SkipTitles: !env.titles, KeepRepliesOnDisconnect: env.desktop})
+		SkipTitles: !env.titles, KeepRepliesOnDisconnect: env.desktop, Limits: env.limits})
 	if err != nil {
 		env.t.Fatalf("open app: %v", err)
 	}
