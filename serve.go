@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -50,10 +49,7 @@ func runServe(opts config) error {
 		return fmt.Errorf("listen on %s: %w; choose another port with --addr", opts.addr, err)
 	}
 	url := "http://" + listener.Addr().String()
-	srv := &http.Server{
-		Handler:           app.RestrictHosts(a.Handler(), listener.Addr().String(), opts.allowRemote),
-		ReadHeaderTimeout: 10 * time.Second,
-	}
+	srv := app.NewServer(a.Handler(), listener.Addr().String(), opts.allowRemote)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

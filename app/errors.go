@@ -32,7 +32,7 @@ const (
 const (
 	msgThreadNotFound  = "Thread not found or access denied"
 	msgMessageNotFound = "Message not found in this thread"
-	msgInternal       = "Something went wrong inside Hearth. The details are in its log; try again."
+	msgInternal        = "Something went wrong inside Hearth. The details are in its log; try again."
 )
 
 // apiError is an error as the API sends it: a status, a stable code and a

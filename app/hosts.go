@@ -4,7 +4,19 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"time"
 )
+
+// NewServer returns the HTTP server of hearth serve: handler behind
+// RestrictHosts for listenAddr, the address the listener is bound to, with a
+// bound on the time a client may take to send its headers. Replies stream
+// for minutes, so no write or idle timeout applies.
+func NewServer(handler http.Handler, listenAddr string, allowRemote bool) *http.Server {
+	return &http.Server{
+		Handler:           RestrictHosts(handler, listenAddr, allowRemote),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+}
 
 // RestrictHosts rejects requests whose Host header names neither a loopback
 // host nor listenAddr. A web page that points its own domain at 127.0.0.1

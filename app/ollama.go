@@ -52,7 +52,7 @@ type modelShown struct {
 // server at baseURL. A nil httpClient means http.DefaultClient.
 func NewOllama(baseURL, model string, httpClient *http.Client) (*Ollama, error) {
 	if httpClient == nil {
-		httpClient = http.DefaultClient
+		httpClient = newOllamaHTTPClient()
 	}
 	u, err := url.Parse(baseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -64,6 +64,22 @@ func NewOllama(baseURL, model string, httpClient *http.Client) (*Ollama, error) 
 	// The URL shown in errors, logs and the health route leaves out any
 	// credentials, which only the client keeps.
 	return &Ollama{client: api.NewClient(u, httpClient), url: redactURL(u.String()), model: model, shown: make(map[string]modelShown)}, nil
+}
+
+// ollamaIdleConns is how many idle connections to the Ollama server are
+// kept for reuse. Each reply streams over a connection of its own, and
+// http.DefaultClient keeps 2, so a third reply at once and every title
+// request after it would open a new connection.
+const ollamaIdleConns = 16
+
+// newOllamaHTTPClient returns the HTTP client of an Ollama backend: the
+// default transport, keeping ollamaIdleConns idle connections. It has no
+// timeout, because a reply may stream for many minutes; requests end with
+// their context.
+func newOllamaHTTPClient() *http.Client {
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = ollamaIdleConns
+	return &http.Client{Transport: transport}
 }
 
 // OllamaURLFromEnv turns the value of OLLAMA_HOST into a base URL, accepting
