@@ -73,6 +73,21 @@ type Turn struct {
 	// WorkingMemoryScope is "resource", one document for the profile, or
 	// "thread", one per thread.
 	WorkingMemoryScope string
+	// Recall is the semantic recall of earlier messages for the reply.
+	Recall TurnRecall
+}
+
+// TurnRecall is the semantic recall of one reply. Its zero value recalls
+// with memory's defaults.
+type TurnRecall struct {
+	// Disabled leaves recalled messages out of the prompt.
+	Disabled bool
+	// TopK, MessageRange and Scope are read as memory.RecallQuery reads
+	// them: 0 or empty means memory's default, and a negative MessageRange
+	// means no messages around a match.
+	TopK         int
+	MessageRange int
+	Scope        memory.RecallScope
 }
 
 // Working memory scopes.
@@ -323,7 +338,7 @@ func (a *Agent) promptParts(ctx context.Context, owner memory.Owner, turn Turn, 
 		// The reply being written again is not a memory of the past.
 		exclude = append(exclude, beforeID)
 	}
-	p.recalled = a.recalled(ctx, owner, req.ThreadID, p.newMessage.Content, exclude)
+	p.recalled = a.recalled(ctx, owner, turn.Recall, req.ThreadID, p.newMessage.Content, exclude)
 	return p, wm, nil
 }
 
@@ -392,19 +407,23 @@ func (a *Agent) contextLength(ctx context.Context, turn Turn, modelName string) 
 	return n, nil
 }
 
-// recalled returns the earlier messages of owner most like query, leaving
-// out those already in the prompt. Recall must never stop a reply: a
-// failure is logged and the reply goes on without.
-func (a *Agent) recalled(ctx context.Context, owner memory.Owner, threadID, query string, exclude []string) []memory.Recalled {
-	if a.recall == nil || strings.TrimSpace(query) == "" {
+// recalled returns the earlier messages of owner most like query, as
+// settings chooses them, leaving out those already in the prompt. Recall
+// must never stop a reply: a failure is logged and the reply goes on
+// without.
+func (a *Agent) recalled(ctx context.Context, owner memory.Owner, settings TurnRecall, threadID, query string, exclude []string) []memory.Recalled {
+	if a.recall == nil || settings.Disabled || strings.TrimSpace(query) == "" {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, recallTimeout)
 	defer cancel()
-	found, err := a.recall.Search(ctx, owner, memory.RecallQuery{Text: query, ThreadID: threadID, Exclude: exclude})
+	found, err := a.recall.Search(ctx, owner, memory.RecallQuery{
+		Text: query, ThreadID: threadID, Exclude: exclude,
+		TopK: settings.TopK, MessageRange: settings.MessageRange, Scope: settings.Scope,
+	})
 	if err != nil {
 		if a.log != nil {
-			a.log.Warn("recall failed; replying without recalled messages", "thread", threadID, "err", err)
+			a.log.Warn("recall failed; replying without recalled messages", "thread", threadID, "err", loggedError(err))
 		}
 		return nil
 	}

@@ -83,6 +83,8 @@ type App struct {
 	// attemptSlots holds one token per request that checks a password or
 	// recovery key; see limitAttempts.
 	attemptSlots chan struct{}
+	// importSlot holds a token while an import runs; see handleImport.
+	importSlot chan struct{}
 	attemptLog   logLimiter
 	version      string
 	log          *slog.Logger
@@ -168,6 +170,7 @@ func Open(cfg Config) (*App, error) {
 		keepRepliesOnDisconnect: cfg.KeepRepliesOnDisconnect,
 		skipTitles:              cfg.SkipTitles,
 		attemptSlots:            make(chan struct{}, maxWaitingAttempts),
+		importSlot:              make(chan struct{}, 1),
 		version:                 cfg.Version,
 		log:                     log,
 	}

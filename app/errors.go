@@ -8,6 +8,7 @@ import (
 
 	"hearth/auth"
 	"hearth/memory"
+	"hearth/memory/embed"
 )
 
 // Error codes of the API's error responses. The frontend's copy is in
@@ -119,4 +120,18 @@ func (a *App) writeError(w http.ResponseWriter, r *http.Request, err error) {
 // Retry-After header.
 func retryAfterSeconds(d time.Duration) int {
 	return int((d + time.Second - 1) / time.Second)
+}
+
+// loggedError returns err as the log records it. The words of a model
+// backend or an embedder are left out, because a server may quote the
+// prompt in its errors, and message text must never reach the log.
+func loggedError(err error) string {
+	var be *BackendError
+	if errors.As(err, &be) {
+		if be.Model != "" {
+			return be.Code + " (model " + be.Model + ")"
+		}
+		return be.Code
+	}
+	return embed.LogText(err)
 }

@@ -257,12 +257,12 @@ func (a *App) streamReply(ctx context.Context, w http.ResponseWriter, r *http.Re
 		code, message := backendMessage(err)
 		var be *BackendError
 		if errors.As(err, &be) {
-			a.log.Warn("reply failed", "thread", thread.ID, "profile", u.ID, "code", code, "err", err)
+			a.log.Warn("reply failed", "thread", thread.ID, "profile", u.ID, "code", code, "err", loggedError(err))
 			if be.Model != "" {
 				metadata["missingModel"] = be.Model
 			}
 		} else {
-			a.log.Error("reply failed", "thread", thread.ID, "profile", u.ID, "err", err)
+			a.log.Error("reply failed", "thread", thread.ID, "profile", u.ID, "err", loggedError(err))
 		}
 		metadata["errorCode"] = code
 		stream.send(streamPart{Type: "error", ErrorText: message})

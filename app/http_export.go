@@ -73,13 +73,27 @@ func (a *App) handleImport(w http.ResponseWriter, r *http.Request, u user) error
 	if err := checkContentType(r); err != nil {
 		return err
 	}
+	// An import holds its file and what it reads from it in memory, a few
+	// hundred MiB for the largest, so imports run one at a time.
+	select {
+	case a.importSlot <- struct{}{}:
+		defer func() { <-a.importSlot }()
+	default:
+		return &apiError{Status: http.StatusTooManyRequests, Code: CodeRateLimited, RetryAfter: importBusyRetry,
+			Message: "Hearth is importing another file right now. Try again when it has finished."}
+	}
+
 	// The file is read whole, at most 64 MiB, so that its text can be
 	// checked before anything is imported: encoding/json would replace
 	// invalid UTF-8 and lone surrogates with U+FFFD without a word.
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, memory.MaxImportBytes))
-	if err != nil {
+	var buf bytes.Buffer
+	if r.ContentLength > 0 && r.ContentLength <= memory.MaxImportBytes {
+		buf.Grow(int(r.ContentLength) + bytes.MinRead)
+	}
+	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, memory.MaxImportBytes)); err != nil {
 		return jsonError(err)
 	}
+	data := buf.Bytes()
 	if !utf8.Valid(data) {
 		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest,
 			Message: "The file is not valid UTF-8 text, which JSON must be. Save it again as UTF-8 and import it again."}
@@ -116,6 +130,10 @@ func (a *App) handleImport(w http.ResponseWriter, r *http.Request, u user) error
 	writeJSON(w, http.StatusOK, result)
 	return nil
 }
+
+// importBusyRetry is the Retry-After of an import refused because another
+// one is running.
+const importBusyRetry = 5 * time.Second
 
 // firstNonSpace returns the first byte of r that is not JSON white space,
 // leaving it unread.

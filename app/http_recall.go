@@ -187,11 +187,14 @@ func recallError(err error) error {
 	return err
 }
 
+// embedderErrors are the kinds of failure an embedder reports.
+var embedderErrors = []error{embed.ErrModelNotFound, embed.ErrUnauthorized, embed.ErrRateLimited, embed.ErrUnavailable,
+	embed.ErrRejected, embed.ErrDimensionMismatch, embed.ErrInvalidResponse}
+
 // isEmbedderError reports whether err comes from an embedder: a server
 // that failed, a missing model, a rejected key or a wrong answer.
 func isEmbedderError(err error) bool {
-	for _, sentinel := range []error{embed.ErrModelNotFound, embed.ErrUnauthorized, embed.ErrRateLimited, embed.ErrUnavailable,
-		embed.ErrRejected, embed.ErrDimensionMismatch, embed.ErrInvalidResponse} {
+	for _, sentinel := range embedderErrors {
 		if errors.Is(err, sentinel) {
 			return true
 		}

@@ -95,7 +95,7 @@ func (a *App) handleListModels(w http.ResponseWriter, r *http.Request, u user) e
 // a 502 with the backend's error code and message.
 func (a *App) backendFailure(r *http.Request, u user, err error) error {
 	code, message := backendMessage(err)
-	a.log.Warn("model backend request failed", "route", r.Pattern, "profile", u.ID, "code", code, "err", err)
+	a.log.Warn("model backend request failed", "route", r.Pattern, "profile", u.ID, "code", code, "err", loggedError(err))
 	return &apiError{Status: http.StatusBadGateway, Code: code, Message: message}
 }
 
@@ -176,11 +176,11 @@ func (a *App) handlePullModel(w http.ResponseWriter, r *http.Request, u user) er
 	case err == nil:
 		a.log.Info("model pulled", "profile", u.ID, "model", name)
 	case errors.As(err, &be):
-		a.log.Warn("model pull failed", "profile", u.ID, "model", name, "code", be.Code, "err", err)
+		a.log.Warn("model pull failed", "profile", u.ID, "model", name, "code", be.Code, "err", loggedError(err))
 		_ = send(errorBody{Error: &apiError{Code: be.Code, Message: be.Message}})
 	default:
 		// The client went away or stopped reading: there is no one to tell.
-		a.log.Info("model pull stopped", "profile", u.ID, "model", name, "err", err)
+		a.log.Info("model pull stopped", "profile", u.ID, "model", name, "err", loggedError(err))
 	}
 	return nil
 }

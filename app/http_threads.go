@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"hearth/memory"
 )
@@ -23,7 +24,8 @@ const maxThreadPage = 1000
 // handleListThreads serves GET /api/threads: every thread, newest first,
 // as the seed's example returns them, or one page of them with ?limit=.
 // The next page's cursor is sent in a Link header with rel="next" and in
-// X-Next-Cursor, and neither is sent after the last page.
+// X-Next-Cursor, and neither is sent after the last page. With ?q= it
+// returns only the threads that contain the text, paged the same way.
 func (a *App) handleListThreads(w http.ResponseWriter, r *http.Request, u user) error {
 	q := r.URL.Query()
 	limit, err := queryInt(q, "limit", 0, 1, maxThreadPage)
@@ -33,6 +35,9 @@ func (a *App) handleListThreads(w http.ResponseWriter, r *http.Request, u user) 
 	cursor := q.Get("cursor")
 	if cursor != "" && limit == 0 {
 		limit = maxThreadPage
+	}
+	if text := q.Get("q"); strings.TrimSpace(text) != "" {
+		return a.searchThreads(w, r, u, text, limit, cursor)
 	}
 	threads, next, err := a.memory.Threads(r.Context(), u.owner(), memory.ThreadPage{Limit: limit, Cursor: cursor})
 	if err != nil {
@@ -45,6 +50,36 @@ func (a *App) handleListThreads(w http.ResponseWriter, r *http.Request, u user) 
 		w.Header().Set("X-Next-Cursor", next)
 	}
 	writeJSON(w, http.StatusOK, threads)
+	return nil
+}
+
+// searchThreads serves GET /api/threads?q=text: the threads whose title or
+// message content contains text, each with its match, paged like the list.
+// The Link header of the next page repeats q.
+func (a *App) searchThreads(w http.ResponseWriter, r *http.Request, u user, text string, limit int, cursor string) error {
+	result, err := a.memory.SearchThreads(r.Context(), u.owner(), text, memory.ThreadPage{Limit: limit, Cursor: cursor})
+	if err != nil && r.Context().Err() != nil {
+		// The client went away and reads no response, so the stopped
+		// search is not logged as a failure.
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if len(result.DamagedThreads) > 0 {
+		a.log.Warn("search skipped damaged messages", "profile", u.ID, "threads", result.DamagedThreads)
+	}
+	threads := make([]memory.Thread, len(result.Threads))
+	for i, m := range result.Threads {
+		threads[i] = m.Thread
+	}
+	a.reportDamaged(u, threads)
+	if result.Next != "" {
+		link := url.Values{"q": {text}, "limit": {strconv.Itoa(limit)}, "cursor": {result.Next}}
+		w.Header().Set("Link", fmt.Sprintf(`</api/threads?%s>; rel="next"`, link.Encode()))
+		w.Header().Set("X-Next-Cursor", result.Next)
+	}
+	writeJSON(w, http.StatusOK, result.Threads)
 	return nil
 }
 

@@ -41,6 +41,9 @@ func (env *testEnv) appendMessages(token, threadID string, texts ...string) {
 			env.t.Fatal(err)
 		}
 	}
+	// The app queues what it stores for embedding; a message stored here
+	// would otherwise be embedded only if recall's first scan came after it.
+	env.app.recall.Enqueue(o, threadID)
 }
 
 // lastChatRequest returns the newest chat request the fake model received.

@@ -323,8 +323,11 @@ var routeSamples = map[string]routeSample{
 	},
 
 	"PUT /api/settings": {
-		body: `{"systemPrompt":"Answer briefly.","lastMessages":10,"workingMemory":{"scope":"thread"}}`, bodyLimit: maxBodyBytes, textField: "systemPrompt",
-		badBodies: []badInput{{`{"temperature":3}`, "temperature"}, {`{"workingMemory":{"scope":"galaxy"}}`, "workingMemory.scope"}},
+		body: `{"systemPrompt":"Answer briefly.","lastMessages":10,"workingMemory":{"scope":"thread"},"recall":{"topK":2,"messageRange":0,"scope":"thread","enabled":true},"theme":"dark"}`, bodyLimit: maxBodyBytes, textField: "systemPrompt",
+		badBodies: []badInput{
+			{`{"temperature":3}`, "temperature"}, {`{"workingMemory":{"scope":"galaxy"}}`, "workingMemory.scope"},
+			{`{"recall":{"topK":0}}`, "recall.topK"}, {`{"theme":"sepia"}`, "theme"},
+		},
 	},
 	"POST /api/models/pull": {
 		body: `{"name":"llama3.2"}`, bodyLimit: maxBodyBytes, textField: "name",

@@ -50,7 +50,49 @@ type profileSettings struct {
 	SystemPrompt  string                `json:"systemPrompt,omitempty"`
 	LastMessages  int                   `json:"lastMessages"`
 	WorkingMemory workingMemorySettings `json:"workingMemory"`
+	// Recall is nil in settings saved before it existed, which means
+	// defaultReplyRecall. Settings saved since always carry every field.
+	Recall *replyRecallSettings `json:"recall,omitempty"`
+	// Theme is ThemeLight or ThemeDark; empty means ThemeSystem.
+	Theme string `json:"theme,omitempty"`
 }
+
+// replyRecallSettings are the options of the semantic recall that finds
+// earlier messages for each reply.
+type replyRecallSettings struct {
+	// TopK is the number of most similar messages to recall, 1 to
+	// memory.MaxTopK.
+	TopK int `json:"topK"`
+	// MessageRange is how many messages before and after each match come
+	// with it, 0 to memory.MaxMessageRange.
+	MessageRange int `json:"messageRange"`
+	// Scope is ScopeResource (every thread of the profile) or ScopeThread
+	// (the reply's thread only).
+	Scope string `json:"scope"`
+	// Enabled is false to leave recalled messages out of every prompt.
+	Enabled bool `json:"enabled"`
+}
+
+// defaultReplyRecall returns the recall of a profile that never chose
+// one, as Mastra's semantic recall defaults.
+func defaultReplyRecall() replyRecallSettings {
+	return replyRecallSettings{TopK: memory.DefaultTopK, MessageRange: memory.DefaultMessageRange, Scope: ScopeResource, Enabled: true}
+}
+
+// recall returns the recall settings of s, or the defaults when s has none.
+func (s profileSettings) recall() replyRecallSettings {
+	if s.Recall == nil {
+		return defaultReplyRecall()
+	}
+	return *s.Recall
+}
+
+// Themes of the user interface.
+const (
+	ThemeSystem = "system" // follows the operating system's light or dark mode
+	ThemeLight  = "light"
+	ThemeDark   = "dark"
+)
 
 // backendSettings is a model server a profile chose.
 type backendSettings struct {
@@ -122,6 +164,17 @@ type settingsRequest struct {
 	SystemPrompt  string                 `json:"systemPrompt"`
 	LastMessages  *int                   `json:"lastMessages"`
 	WorkingMemory *workingMemorySettings `json:"workingMemory"`
+	Recall        *replyRecallRequest    `json:"recall"`
+	Theme         string                 `json:"theme"`
+}
+
+// replyRecallRequest is the recall part of a settings request. A field left out
+// or null takes its default.
+type replyRecallRequest struct {
+	TopK         *int   `json:"topK"`
+	MessageRange *int   `json:"messageRange"`
+	Scope        string `json:"scope"`
+	Enabled      *bool  `json:"enabled"`
 }
 
 // backendRequest is the backend of a settings request.
@@ -194,7 +247,53 @@ func (a *App) settingsFrom(req settingsRequest, current profileSettings) (profil
 			return profileSettings{}, invalidSetting("workingMemory.scope", fmt.Sprintf("The working memory scope %q is unknown; use %q for one document per profile or %q for one per thread.", wm.Scope, ScopeResource, ScopeThread))
 		}
 	}
+
+	recall, err := replyRecallFrom(req.Recall)
+	if err != nil {
+		return profileSettings{}, err
+	}
+	s.Recall = &recall
+
+	switch req.Theme {
+	case "", ThemeSystem:
+	case ThemeLight, ThemeDark:
+		s.Theme = req.Theme
+	default:
+		return profileSettings{}, invalidSetting("theme", fmt.Sprintf("The theme %q is unknown; use %q to follow the system, %q or %q.", req.Theme, ThemeSystem, ThemeLight, ThemeDark))
+	}
 	return s, nil
+}
+
+// replyRecallFrom checks the recall part of a settings request and returns the
+// settings it describes, with defaults for the fields left out.
+func replyRecallFrom(req *replyRecallRequest) (replyRecallSettings, error) {
+	r := defaultReplyRecall()
+	if req == nil {
+		return r, nil
+	}
+	if n := req.TopK; n != nil {
+		if *n < 1 || *n > memory.MaxTopK {
+			return replyRecallSettings{}, invalidSetting("recall.topK", fmt.Sprintf("recall.topK is %d; use 1 to %d messages.", *n, memory.MaxTopK))
+		}
+		r.TopK = *n
+	}
+	if n := req.MessageRange; n != nil {
+		if *n < 0 || *n > memory.MaxMessageRange {
+			return replyRecallSettings{}, invalidSetting("recall.messageRange", fmt.Sprintf("recall.messageRange is %d; use 0 to %d messages around each match.", *n, memory.MaxMessageRange))
+		}
+		r.MessageRange = *n
+	}
+	switch req.Scope {
+	case "", ScopeResource:
+	case ScopeThread:
+		r.Scope = ScopeThread
+	default:
+		return replyRecallSettings{}, invalidSetting("recall.scope", fmt.Sprintf("The recall scope %q is unknown; use %q to search every chat of the profile or %q to search only the chat being answered.", req.Scope, ScopeResource, ScopeThread))
+	}
+	if req.Enabled != nil {
+		r.Enabled = *req.Enabled
+	}
+	return r, nil
 }
 
 // backendFrom checks the backend of a settings request. An Ollama backend
@@ -325,6 +424,8 @@ type settingsView struct {
 	SystemPrompt  string                `json:"systemPrompt"`
 	LastMessages  int                   `json:"lastMessages"`
 	WorkingMemory workingMemorySettings `json:"workingMemory"`
+	Recall        replyRecallSettings   `json:"recall"`
+	Theme         string                `json:"theme"`
 	Defaults      settingsDefaults      `json:"defaults"`
 }
 
@@ -338,9 +439,11 @@ type backendView struct {
 
 // settingsDefaults are the values that empty settings stand for.
 type settingsDefaults struct {
-	SystemPrompt          string `json:"systemPrompt"`
-	WorkingMemoryTemplate string `json:"workingMemoryTemplate"`
-	LastMessages          int    `json:"lastMessages"`
+	SystemPrompt          string              `json:"systemPrompt"`
+	WorkingMemoryTemplate string              `json:"workingMemoryTemplate"`
+	LastMessages          int                 `json:"lastMessages"`
+	Recall                replyRecallSettings `json:"recall"`
+	Theme                 string              `json:"theme"`
 }
 
 // viewSettings returns s as the API shows it.
@@ -360,18 +463,22 @@ func (a *App) viewSettings(s profileSettings) settingsView {
 		SystemPrompt:  s.SystemPrompt,
 		LastMessages:  s.LastMessages,
 		WorkingMemory: workingMemorySettings{Template: s.WorkingMemory.Template, Scope: cmp.Or(s.WorkingMemory.Scope, ScopeResource)},
+		Recall:        s.recall(),
+		Theme:         cmp.Or(s.Theme, ThemeSystem),
 		Defaults: settingsDefaults{
 			SystemPrompt:          DefaultSystemPrompt,
 			WorkingMemoryTemplate: DefaultWorkingMemoryTemplate,
 			LastMessages:          DefaultLastMessages,
+			Recall:                defaultReplyRecall(),
+			Theme:                 ThemeSystem,
 		},
 	}
 }
 
 // turnFor builds the turn for a reply in thread from u's settings: the
 // backend and model (the thread's own model, if it has one), the prompt
-// settings and the working memory's template and scope. u's data key must
-// still be valid, because the settings are read with it.
+// settings, the working memory's template and scope, and the recall. u's
+// data key must still be valid, because the settings are read with it.
 func (a *App) turnFor(ctx context.Context, u user, thread memory.Thread) (Turn, error) {
 	s, err := a.settingsOf(ctx, u.owner())
 	if err != nil {
@@ -391,7 +498,19 @@ func (a *App) turnFor(ctx context.Context, u user, thread memory.Thread) (Turn, 
 		LastMessages:          s.LastMessages,
 		WorkingMemoryTemplate: cmp.Or(s.WorkingMemory.Template, DefaultWorkingMemoryTemplate),
 		WorkingMemoryScope:    cmp.Or(s.WorkingMemory.Scope, ScopeResource),
+		Recall:                turnRecall(s.recall()),
 	}, nil
+}
+
+// turnRecall returns the recall of a turn for the recall settings r.
+func turnRecall(r replyRecallSettings) TurnRecall {
+	messageRange := r.MessageRange
+	if messageRange == 0 {
+		// memory.RecallQuery reads 0 as its default and a negative range
+		// as none.
+		messageRange = -1
+	}
+	return TurnRecall{Disabled: !r.Enabled, TopK: r.TopK, MessageRange: messageRange, Scope: memory.RecallScope(r.Scope)}
 }
 
 // titleModelFor returns the backend and model that write the titles of

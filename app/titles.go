@@ -52,7 +52,7 @@ func (a *App) startTitle(u user, thread memory.Thread) {
 		// The request's copy of the key is wiped when it ends.
 		u := user{Profile: u.Profile, key: key}
 		if err := a.writeTitle(ctx, u, u.owner(), thread.ID); err != nil {
-			a.log.Warn("write thread title", "thread", thread.ID, "profile", u.ID, "err", err)
+			a.log.Warn("write thread title", "thread", thread.ID, "profile", u.ID, "err", loggedError(err))
 		}
 	}()
 }

@@ -729,3 +729,41 @@ func BenchmarkImportProfile(b *testing.B) {
 	b.ReportMetric(float64(len(doc))/(1<<20), "doc-MiB")
 	b.ReportMetric(float64(threads*each)*float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 }
+
+// A reply exported while it was being written is imported as a reply no one
+// writes: not streaming, and not found by RecoverInterrupted.
+func TestImportClearsStreaming(t *testing.T) {
+	ctx := context.Background()
+	s, _, _ := newStore(t)
+	a, b := newOwner(resourceA), newOwner(resourceB)
+	th := mustCreateThread(t, s, a, "half written")
+	mustAppend(t, s, a, Message{ThreadID: th.ID, Role: RoleUser, Content: "tell me a story"})
+	mustAppend(t, s, a, Message{ThreadID: th.ID, Role: RoleAssistant, Content: "Once upon", Status: StatusIncomplete, Streaming: true})
+	var doc bytes.Buffer
+	if err := s.ExportThreadJSON(ctx, a, th.ID, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(doc.Bytes(), []byte(`"streaming":true`)) {
+		t.Fatalf("the export does not mark the reply as streaming: %s", doc.Bytes())
+	}
+
+	result := mustImportProfile(t, s, b, doc.Bytes())
+	got := mustLast(t, s, b, result.ThreadIDs[0], MaxLastMessages)
+	if len(got) != 2 {
+		t.Fatalf("imported %d messages, want 2", len(got))
+	}
+	if got[1].Streaming {
+		t.Error("the imported reply is marked streaming")
+	}
+	if got[1].Status != StatusIncomplete || got[1].Content != "Once upon" {
+		t.Errorf("imported reply = %q with status %q, want the text and status kept", got[1].Content, got[1].Status)
+	}
+	// Only the original reply, still streaming in A, is left unfinished.
+	n, err := s.RecoverInterrupted(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Errorf("RecoverInterrupted marked %d replies, want only the original one", n)
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	"go.etcd.io/bbolt"
 
+	"hearth/memory/embed"
 	"hearth/memory/vector"
 )
 
@@ -53,7 +54,7 @@ func (rr *recallResource) run(ctx context.Context) {
 		var wait <-chan time.Time
 		if err != nil {
 			retry = min(max(2*retry, rr.r.cfg.RetryFirst), rr.r.cfg.RetryMax)
-			rr.r.log.Warn("embedding messages for recall failed; retrying later", "resource", rr.owner.ResourceID, "retryIn", retry, "error", err)
+			rr.r.log.Warn("embedding messages for recall failed; retrying later", "resource", rr.owner.ResourceID, "retryIn", retry, "error", embed.LogText(err))
 			rr.setStatus(func(st *RecallStatus) { st.LastError = err.Error() })
 			wait = time.After(retry)
 		} else {

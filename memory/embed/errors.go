@@ -61,3 +61,14 @@ func (e *remoteError) Unwrap() []error {
 	}
 	return []error{e.sentinel, e.cause}
 }
+
+// LogText returns err as a log may record it. A remote embedder's error is
+// reduced to its kind, because a server may quote the embedded text in its
+// response, and the text of messages must not reach a log.
+func LogText(err error) string {
+	var remote *remoteError
+	if errors.As(err, &remote) {
+		return remote.sentinel.Error()
+	}
+	return err.Error()
+}
