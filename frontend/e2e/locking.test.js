@@ -93,7 +93,7 @@ describe("locking", { timeout: 180_000 }, () => {
       const composer = page.getByRole("textbox", { name: "Message" });
 
       // Open the older thread, so that the thread kept is not the default one.
-      await threads.getByRole("listitem").nth(1).getByRole("button").click();
+      await threads.locator(".thread-button").nth(1).click();
       await expectText(messages.nth(0).locator(".message-content"), "First thread");
 
       // Hearth restarts behind the page's back, so the profile locks.

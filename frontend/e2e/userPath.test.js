@@ -117,7 +117,7 @@ describe("user path", { timeout: 120_000 }, () => {
       await unlock.getByLabel("Password", { exact: true }).fill(password);
       await unlock.getByRole("button", { name: "Unlock" }).click();
       await unlock.waitFor({ state: "detached" });
-      const thread = threads.getByRole("listitem").getByRole("button");
+      const thread = threads.locator(".thread-button");
       await thread.waitFor();
       assert.equal(await threads.getByRole("listitem").count(), 1);
       await thread.click();

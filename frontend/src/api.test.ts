@@ -996,6 +996,8 @@ describe("settings and models", () => {
     systemPrompt: "",
     lastMessages: 20,
     workingMemory: { template: "", scope: "resource" as const },
+    recall: { topK: 4, messageRange: 1, scope: "resource" as const, enabled: true },
+    theme: "dark" as const,
   };
 
   it("getSettings sends GET", async () => {

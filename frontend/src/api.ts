@@ -22,6 +22,8 @@ export interface SessionProfile extends Profile {
    * memory: signing in again with the password unlocks it.
    */
   locked: boolean;
+  /** Minutes without a request after which the profile locks, from 0 (never) to 10080 (one week). */
+  idleLockMinutes: number;
 }
 
 /** The response to a successful sign-in or password change: a new session. */
@@ -78,6 +80,25 @@ export interface Thread {
   damagedMessages?: boolean;
   /** The model that replies in this thread, or "" (or absent) for the profile's model. */
   model?: string;
+}
+
+/** A thread that a search found, as GET /api/threads?q= returns it. */
+export interface ThreadMatch extends Thread {
+  /**
+   * About 120 characters of the oldest message that contains the search
+   * text, around the first place it occurs, or "" when the title contains it.
+   */
+  match: string;
+}
+
+/** Format of a thread export: Markdown to read, or Hearth JSON to import again. */
+export type ExportFormat = "markdown" | "json";
+
+/** A thread export, ready to save as a file. */
+export interface ThreadExport {
+  blob: Blob;
+  /** The file name that the server's Content-Disposition header gave. */
+  fileName: string;
 }
 
 /**
@@ -284,11 +305,30 @@ export interface WorkingMemorySettings {
   scope: WorkingMemoryScope;
 }
 
+/** The part of the profile that semantic recall searches for each reply. */
+export type RecallScope = "resource" | "thread";
+
+/** The options of the semantic recall that finds earlier messages for each reply. */
+export interface RecallPreferences {
+  /** Number of most similar earlier messages recalled, from 1 to 50. */
+  topK: number;
+  /** Messages before and after each match that come with it, from 0 to 10. */
+  messageRange: number;
+  scope: RecallScope;
+  /** False leaves recalled messages out of every reply's prompt. */
+  enabled: boolean;
+}
+
+/** The colours of the interface; "system" follows the operating system's light or dark mode. */
+export type ThemeChoice = "system" | "light" | "dark";
+
 /** Hearth's defaults for the settings that fall back to them when left empty. */
 export interface SettingsDefaults {
   systemPrompt: string;
   workingMemoryTemplate: string;
   lastMessages: number;
+  recall: RecallPreferences;
+  theme: ThemeChoice;
 }
 
 /** The signed-in profile's settings, as GET and PUT /api/settings return them. */
@@ -305,6 +345,8 @@ export interface Settings {
   /** Number of a thread's latest messages given to the model with each reply. */
   lastMessages: number;
   workingMemory: WorkingMemorySettings;
+  recall: RecallPreferences;
+  theme: ThemeChoice;
   defaults: SettingsDefaults;
 }
 
@@ -326,6 +368,8 @@ export interface SettingsUpdate {
   systemPrompt: string;
   lastMessages: number;
   workingMemory: WorkingMemorySettings;
+  recall: RecallPreferences;
+  theme: ThemeChoice;
 }
 
 /** A model that the backend offers. */
@@ -602,6 +646,21 @@ export async function changePassword(current: string, newPassword: string): Prom
   return result;
 }
 
+/** Fetches the signed-in profile, with its idle lock time. */
+export function getMe(): Promise<SessionProfile> {
+  return requestJson<SessionProfile>("GET", "/api/auth/me", "session");
+}
+
+/**
+ * Sets how many minutes without a request lock the signed-in profile, 0 for
+ * never, and returns the changed profile. The server needs the profile
+ * unlocked, and a value outside 0 to 10080 is a 400 ApiError with field
+ * "idleLockMinutes".
+ */
+export function setIdleLock(minutes: number): Promise<SessionProfile> {
+  return requestJson<SessionProfile>("PATCH", "/api/auth/me", "session", { idleLockMinutes: minutes });
+}
+
 /**
  * Replaces the signed-in profile's recovery key after the server checks its
  * password, and returns the new key. From now on the old key no longer
@@ -642,6 +701,102 @@ export function createThread(title?: string): Promise<Thread> {
 /** Fetches a thread with its last 50 messages, oldest first. */
 export function getThread(threadId: string): Promise<ThreadWithMessages> {
   return requestJson<ThreadWithMessages>("GET", threadPath(threadId), "session");
+}
+
+/**
+ * Returns the signed-in profile's threads whose title or message content
+ * contains query, newest first. The server ignores case and rejects a query
+ * of more than 200 characters with a 400 ApiError on field "q". Aborting
+ * signal rejects with the fetch's AbortError.
+ */
+export async function searchThreads(query: string, signal?: AbortSignal): Promise<ThreadMatch[]> {
+  const response = await send(
+    "GET",
+    `/api/threads?q=${encodeURIComponent(query)}`,
+    "session",
+    undefined,
+    signal,
+    "application/json",
+  );
+  try {
+    return (await response.json()) as ThreadMatch[];
+  } catch (err) {
+    if (err instanceof DOMException && err.name === "AbortError") {
+      throw err;
+    }
+    throw new ApiError("invalid_response", strings.errors.invalidResponse, response.status);
+  }
+}
+
+/**
+ * Deletes a thread with its messages, its working memory and its recall
+ * vectors. A reply being written there is stopped first.
+ */
+export async function deleteThread(threadId: string): Promise<void> {
+  await requestJson<undefined>("DELETE", threadPath(threadId), "session");
+}
+
+/**
+ * Downloads a thread as a Markdown or Hearth JSON file, with the session's
+ * credentials, and returns its content and the file name that the server
+ * chose.
+ */
+export async function exportThread(threadId: string, format: ExportFormat): Promise<ThreadExport> {
+  const accept = format === "json" ? "application/json" : "text/markdown";
+  const response = await send(
+    "GET",
+    `${threadPath(threadId)}/export?format=${format}`,
+    "session",
+    undefined,
+    undefined,
+    accept,
+  );
+  const fallback = format === "json" ? "thread.json" : "thread.md";
+  let blob: Blob;
+  try {
+    blob = await response.blob();
+  } catch {
+    throw new ApiError("network_error", strings.errors.network, 0);
+  }
+  return { blob, fileName: fileNameFromContentDisposition(response.headers.get("Content-Disposition")) ?? fallback };
+}
+
+/**
+ * Returns the file name of a Content-Disposition header value, or null when
+ * it names none. The RFC 8187 form `filename*=utf-8''...`, which Go's
+ * mime.FormatMediaType writes for a name beyond ASCII, wins over `filename`
+ * (RFC 6266, section 4.3). Folders in the name are dropped.
+ */
+export function fileNameFromContentDisposition(value: string | null): string | null {
+  if (value === null) {
+    return null;
+  }
+  let name: string | null = null;
+  const extended = /filename\*\s*=\s*([\w!#$%&+^`{}~-]*)'[^']*'([^;\s]+)/i.exec(value);
+  if (extended?.[2] !== undefined && (extended[1] ?? "").toLowerCase() === "utf-8") {
+    try {
+      name = decodeURIComponent(extended[2]);
+    } catch {
+      name = null;
+    }
+  }
+  if (name === null) {
+    const quoted = /(?:^|;)\s*filename\s*=\s*"((?:[^"\\]|\\.)*)"/i.exec(value);
+    const token = /(?:^|;)\s*filename\s*=\s*([^";\s]+)/i.exec(value);
+    name = quoted?.[1]?.replace(/\\(.)/g, "$1") ?? token?.[1] ?? null;
+  }
+  const base = name?.split(/[/\\]/).pop()?.trim() ?? "";
+  return base === "" ? null : base;
+}
+
+/**
+ * Creates a thread with copies of a thread's messages up to and including
+ * messageId, and returns it. The server titles it "Fork of" and the original
+ * title, and leaves the original thread as it was. A damaged message among
+ * the copies makes the request fail.
+ */
+export function forkThread(threadId: string, messageId: string): Promise<Thread> {
+  return requestJson<Thread>("POST", `${threadPath(threadId)}/fork`, "session", { messageId });
 }
 
 /**

@@ -4,6 +4,7 @@ import type { Settings, SettingsUpdate } from "./api.ts";
 import {
   initialSettingsValues,
   type SettingsFormErrors,
+  type SettingsSave,
   settingsFieldFor,
   settingsFormFields,
   settingsUpdateFrom,
@@ -19,8 +20,19 @@ const stored: Settings = {
   systemPrompt: "",
   lastMessages: 20,
   workingMemory: { template: "", scope: "resource" },
-  defaults: { systemPrompt: "You are Hearth.", workingMemoryTemplate: "# About the user", lastMessages: 20 },
+  recall: { topK: 4, messageRange: 1, scope: "resource", enabled: true },
+  theme: "system",
+  defaults: {
+    systemPrompt: "You are Hearth.",
+    workingMemoryTemplate: "# About the user",
+    lastMessages: 20,
+    recall: { topK: 4, messageRange: 1, scope: "resource", enabled: true },
+    theme: "system",
+  },
 };
+
+// The idle lock of the profile in these tests, Hearth's default.
+const idleLockMinutes = 15;
 
 const withKey: Settings = {
   ...stored,
@@ -30,10 +42,16 @@ const withKey: Settings = {
 // updateOf returns the request body of a result, and fails the test when
 // the values were rejected.
 function updateOf(result: ReturnType<typeof settingsUpdateFrom>): SettingsUpdate {
+  return saveOf(result).update;
+}
+
+// saveOf returns what a result saves, and fails the test when the values
+// were rejected.
+function saveOf(result: ReturnType<typeof settingsUpdateFrom>): SettingsSave {
   if (!("update" in result)) {
     throw new Error(`the values were rejected: ${JSON.stringify(result.errors)}`);
   }
-  return result.update;
+  return result;
 }
 
 // errorsOf returns the errors of a result, and fails the test when the
@@ -46,12 +64,12 @@ function errorsOf(result: ReturnType<typeof settingsUpdateFrom>): SettingsFormEr
 }
 
 function valuesWith(change: Partial<SettingsFormValues>, settings: Settings = stored): SettingsFormValues {
-  return { ...initialSettingsValues(settings), ...change };
+  return { ...initialSettingsValues(settings, idleLockMinutes), ...change };
 }
 
 describe("initialSettingsValues", () => {
   it("copies the stored settings", () => {
-    expect(initialSettingsValues({ ...stored, temperature: 0.7, contextLength: 8192 })).toEqual({
+    expect(initialSettingsValues({ ...stored, temperature: 0.7, contextLength: 8192 }, idleLockMinutes)).toEqual({
       kind: "ollama",
       baseUrl: "http://127.0.0.1:11434",
       model: "llama3.2",
@@ -64,11 +82,30 @@ describe("initialSettingsValues", () => {
       lastMessages: "20",
       template: "",
       scope: "resource",
+      recallEnabled: true,
+      topK: "4",
+      messageRange: "1",
+      recallScope: "resource",
+      theme: "system",
+      idleLock: "15",
     });
   });
 
+  it("copies the recall, the theme and the idle lock", () => {
+    const values = initialSettingsValues(
+      { ...stored, recall: { topK: 12, messageRange: 0, scope: "thread", enabled: false }, theme: "dark" },
+      0,
+    );
+    expect(values.recallEnabled).toBe(false);
+    expect(values.topK).toBe("12");
+    expect(values.messageRange).toBe("0");
+    expect(values.recallScope).toBe("thread");
+    expect(values.theme).toBe("dark");
+    expect(values.idleLock).toBe("0");
+  });
+
   it("keeps a saved key without showing it", () => {
-    const values = initialSettingsValues(withKey);
+    const values = initialSettingsValues(withKey, idleLockMinutes);
     expect(values.apiKeyAction).toBe("keep");
     expect(values.apiKey).toBe("");
   });
@@ -76,7 +113,7 @@ describe("initialSettingsValues", () => {
 
 describe("settingsUpdateFrom", () => {
   it("sends the unchanged settings without a key", () => {
-    expect(settingsUpdateFrom(initialSettingsValues(stored), stored)).toEqual({
+    expect(settingsUpdateFrom(initialSettingsValues(stored, idleLockMinutes), stored)).toEqual({
       update: {
         backend: { kind: "ollama", baseUrl: "http://127.0.0.1:11434", model: "llama3.2" },
         titleModel: "",
@@ -85,12 +122,15 @@ describe("settingsUpdateFrom", () => {
         systemPrompt: "",
         lastMessages: 20,
         workingMemory: { template: "", scope: "resource" },
+        recall: { topK: 4, messageRange: 1, scope: "resource", enabled: true },
+        theme: "system",
       },
+      idleLockMinutes: 15,
     });
   });
 
   it("leaves out a kept key", () => {
-    const update = updateOf(settingsUpdateFrom(initialSettingsValues(withKey), withKey));
+    const update = updateOf(settingsUpdateFrom(initialSettingsValues(withKey, idleLockMinutes), withKey));
     expect("apiKey" in update.backend).toBe(false);
   });
 
@@ -149,7 +189,46 @@ describe("settingsUpdateFrom", () => {
         systemPrompt: "  Be brief.\n",
         lastMessages: 0,
         workingMemory: { template: "", scope: "thread" },
+        recall: { topK: 4, messageRange: 1, scope: "resource", enabled: true },
+        theme: "system",
       },
+      idleLockMinutes: 15,
+    });
+  });
+
+  it("sends the recall, the theme and the idle lock", () => {
+    const result = saveOf(
+      settingsUpdateFrom(
+        valuesWith({
+          recallEnabled: false,
+          topK: " 1 ",
+          messageRange: "0",
+          recallScope: "thread",
+          theme: "dark",
+          idleLock: "0",
+        }),
+        stored,
+      ),
+    );
+    expect(result.update.recall).toEqual({ topK: 1, messageRange: 0, scope: "thread", enabled: false });
+    expect(result.update.theme).toBe("dark");
+    expect(result.idleLockMinutes).toBe(0);
+  });
+
+  it("uses the recall defaults for empty numbers", () => {
+    const update = updateOf(
+      settingsUpdateFrom(valuesWith({ topK: "", messageRange: " " }), {
+        ...stored,
+        defaults: { ...stored.defaults, recall: { topK: 6, messageRange: 2, scope: "resource", enabled: true } },
+      }),
+    );
+    expect(update.recall.topK).toBe(6);
+    expect(update.recall.messageRange).toBe(2);
+  });
+
+  it("needs an idle lock", () => {
+    expect(settingsUpdateFrom(valuesWith({ idleLock: "" }), stored)).toEqual({
+      errors: { idleLock: strings.settings.idleLockInvalid(10_080) },
     });
   });
 
@@ -174,6 +253,16 @@ describe("settingsUpdateFrom", () => {
     { field: "contextLength", value: "4096.5" },
     { field: "lastMessages", value: "201" },
     { field: "lastMessages", value: "-3" },
+    { field: "topK", value: "0" },
+    { field: "topK", value: "51" },
+    { field: "topK", value: "2.5" },
+    { field: "topK", value: "-1" },
+    { field: "messageRange", value: "11" },
+    { field: "messageRange", value: "-1" },
+    { field: "messageRange", value: "one" },
+    { field: "idleLock", value: "10081" },
+    { field: "idleLock", value: "-5" },
+    { field: "idleLock", value: "1e3" },
     { field: "baseUrl", value: "" },
     { field: "baseUrl", value: "ftp://example.com" },
     { field: "baseUrl", value: "localhost:11434" },
@@ -190,13 +279,21 @@ describe("settingsUpdateFrom", () => {
     { field: "contextLength", value: "512" },
     { field: "contextLength", value: "1048576" },
     { field: "lastMessages", value: "200" },
+    { field: "topK", value: "1" },
+    { field: "topK", value: "50" },
+    { field: "messageRange", value: "0" },
+    { field: "messageRange", value: "10" },
+    { field: "idleLock", value: "0" },
+    { field: "idleLock", value: "10080" },
   ] as const)("accepts $field $value", ({ field, value }) => {
     expect(() => updateOf(settingsUpdateFrom(valuesWith({ [field]: value }), stored))).not.toThrow();
   });
 
   it("reports every invalid input at once", () => {
-    const errors = errorsOf(settingsUpdateFrom(valuesWith({ baseUrl: "", model: "", temperature: "9" }), stored));
-    expect(Object.keys(errors).sort()).toEqual(["baseUrl", "model", "temperature"]);
+    const errors = errorsOf(
+      settingsUpdateFrom(valuesWith({ baseUrl: "", model: "", temperature: "9", topK: "99", idleLock: "x" }), stored),
+    );
+    expect(Object.keys(errors).sort()).toEqual(["baseUrl", "idleLock", "model", "temperature", "topK"]);
   });
 });
 
@@ -213,6 +310,12 @@ describe("settingsFieldFor", () => {
     { server: "lastMessages", want: "lastMessages" },
     { server: "workingMemory.template", want: "template" },
     { server: "workingMemory.scope", want: "scope" },
+    { server: "recall.topK", want: "topK" },
+    { server: "recall.messageRange", want: "messageRange" },
+    { server: "recall.scope", want: "recallScope" },
+    { server: "recall.enabled", want: "recallEnabled" },
+    { server: "theme", want: "theme" },
+    { server: "idleLockMinutes", want: "idleLock" },
     { server: "baseUrl", want: "baseUrl" },
     { server: "somethingNew", want: "form" },
     { server: null, want: "form" },
@@ -221,7 +324,7 @@ describe("settingsFieldFor", () => {
   });
 
   it("maps only to inputs of the form", () => {
-    for (const server of ["backend.kind", "backend.apiKey", "workingMemory.scope", "titleModel"]) {
+    for (const server of ["backend.kind", "backend.apiKey", "workingMemory.scope", "titleModel", "recall.scope", "theme", "idleLockMinutes"]) {
       const field = settingsFieldFor(server);
       expect(field === "form" || settingsFormFields.includes(field)).toBe(true);
     }

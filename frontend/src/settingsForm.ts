@@ -1,7 +1,7 @@
 // The values of the Settings dialog's form, their checks, the request they
 // make, and which input an error of the server belongs to.
 
-import type { BackendKind, Settings, SettingsUpdate, WorkingMemoryScope } from "./api.ts";
+import type { BackendKind, RecallScope, Settings, SettingsUpdate, ThemeChoice, WorkingMemoryScope } from "./api.ts";
 import { strings } from "./strings.ts";
 
 /** The action that saving takes on the stored API key. */
@@ -22,6 +22,13 @@ export interface SettingsFormValues {
   lastMessages: string;
   template: string;
   scope: WorkingMemoryScope;
+  recallEnabled: boolean;
+  topK: string;
+  messageRange: string;
+  recallScope: RecallScope;
+  theme: ThemeChoice;
+  /** Minutes without use that lock the profile, saved with PATCH /api/auth/me rather than in the settings. */
+  idleLock: string;
 }
 
 /** An input of the settings form. */
@@ -36,7 +43,13 @@ export type SettingsFormField =
   | "systemPrompt"
   | "lastMessages"
   | "template"
-  | "scope";
+  | "scope"
+  | "recallEnabled"
+  | "topK"
+  | "messageRange"
+  | "recallScope"
+  | "theme"
+  | "idleLock";
 
 /** One sentence per input in error, and one under "form" for an error that names no input. */
 export type SettingsFormErrors = Partial<Record<SettingsFormField | "form", string>>;
@@ -54,6 +67,12 @@ export const settingsFormFields: readonly SettingsFormField[] = [
   "lastMessages",
   "template",
   "scope",
+  "recallEnabled",
+  "topK",
+  "messageRange",
+  "recallScope",
+  "theme",
+  "idleLock",
 ];
 
 /** Limits of the numeric settings, as the server checks them. */
@@ -62,13 +81,25 @@ export const settingsLimits = {
   minContextLength: 512,
   maxContextLength: 1_048_576,
   maxLastMessages: 200,
+  minTopK: 1,
+  maxTopK: 50,
+  maxMessageRange: 10,
+  /** One week. */
+  maxIdleLockMinutes: 10_080,
 } as const;
 
+/** The request bodies that saving the form sends: the settings document and the idle lock. */
+export interface SettingsSave {
+  update: SettingsUpdate;
+  idleLockMinutes: number;
+}
+
 /**
- * Returns the form's first values: those of the stored settings, with an
- * empty API key input that keeps the stored key, if any.
+ * Returns the form's first values: those of the stored settings and the
+ * profile's idle lock, with an empty API key input that keeps the stored
+ * key, if any.
  */
-export function initialSettingsValues(settings: Settings): SettingsFormValues {
+export function initialSettingsValues(settings: Settings, idleLockMinutes: number): SettingsFormValues {
   return {
     kind: settings.backend.kind,
     baseUrl: settings.backend.baseUrl,
@@ -82,15 +113,23 @@ export function initialSettingsValues(settings: Settings): SettingsFormValues {
     lastMessages: String(settings.lastMessages),
     template: settings.workingMemory.template,
     scope: settings.workingMemory.scope,
+    recallEnabled: settings.recall.enabled,
+    topK: String(settings.recall.topK),
+    messageRange: String(settings.recall.messageRange),
+    recallScope: settings.recall.scope,
+    theme: settings.theme,
+    idleLock: String(idleLockMinutes),
   };
 }
 
 /**
- * Checks the values and returns the request body, or the errors to show.
- * Text inputs are trimmed, except the system prompt and the template, which
- * are sent as typed unless they are blank. An empty temperature means the
- * model's default, an empty context length the model's own and an empty
- * last messages Hearth's default. For an OpenAI-compatible server the API
+ * Checks the values and returns the settings request body with the idle
+ * lock, or the errors to show. Text inputs are trimmed, except the system
+ * prompt and the template, which are sent as typed unless they are blank.
+ * An empty temperature means the model's default, an empty context length
+ * the model's own, and an empty last messages, messages to recall or
+ * messages around each match Hearth's default. The idle lock has no
+ * default here and must be filled in. For an OpenAI-compatible server the API
  * key is left out to keep the stored one, sent empty to remove it, and sent
  * for a new one. The server keeps a stored key only while the base URL
  * stays the same.
@@ -98,7 +137,7 @@ export function initialSettingsValues(settings: Settings): SettingsFormValues {
 export function settingsUpdateFrom(
   values: SettingsFormValues,
   settings: Settings,
-): { update: SettingsUpdate } | { errors: SettingsFormErrors } {
+): SettingsSave | { errors: SettingsFormErrors } {
   const errors: SettingsFormErrors = {};
 
   const baseUrl = values.baseUrl.trim();
@@ -142,7 +181,33 @@ export function settingsUpdateFrom(
     errors.lastMessages = strings.settings.lastMessagesInvalid(settingsLimits.maxLastMessages);
   }
 
-  if (Object.keys(errors).length > 0 || temperature === undefined || contextLength === undefined || lastMessages === undefined) {
+  const topK = parseBoundedCount(values.topK, settingsLimits.minTopK, settingsLimits.maxTopK, settings.defaults.recall.topK);
+  if (topK === undefined) {
+    errors.topK = strings.settings.topKInvalid(settingsLimits.minTopK, settingsLimits.maxTopK);
+  }
+  const messageRange = parseBoundedCount(
+    values.messageRange,
+    0,
+    settingsLimits.maxMessageRange,
+    settings.defaults.recall.messageRange,
+  );
+  if (messageRange === undefined) {
+    errors.messageRange = strings.settings.messageRangeInvalid(settingsLimits.maxMessageRange);
+  }
+  const idleLockMinutes = parseBoundedCount(values.idleLock, 0, settingsLimits.maxIdleLockMinutes, undefined);
+  if (idleLockMinutes === undefined) {
+    errors.idleLock = strings.settings.idleLockInvalid(settingsLimits.maxIdleLockMinutes);
+  }
+
+  if (
+    Object.keys(errors).length > 0 ||
+    temperature === undefined ||
+    contextLength === undefined ||
+    lastMessages === undefined ||
+    topK === undefined ||
+    messageRange === undefined ||
+    idleLockMinutes === undefined
+  ) {
     return { errors };
   }
 
@@ -159,7 +224,10 @@ export function settingsUpdateFrom(
       systemPrompt: blankToEmpty(values.systemPrompt),
       lastMessages,
       workingMemory: { template: blankToEmpty(values.template), scope: values.scope },
+      recall: { topK, messageRange, scope: values.recallScope, enabled: values.recallEnabled },
+      theme: values.theme,
     },
+    idleLockMinutes,
   };
 }
 
@@ -198,6 +266,18 @@ export function settingsFieldFor(serverField: string | null): SettingsFormField 
     case "workingMemory.scope":
     case "scope":
       return "scope";
+    case "recall.enabled":
+      return "recallEnabled";
+    case "recall.topK":
+      return "topK";
+    case "recall.messageRange":
+      return "messageRange";
+    case "recall.scope":
+      return "recallScope";
+    case "theme":
+      return "theme";
+    case "idleLockMinutes":
+      return "idleLock";
     default:
       return "form";
   }
@@ -239,6 +319,18 @@ function parseLastMessages(text: string, defaultCount: number): number | undefin
   }
   const value = parseWholeNumber(trimmed);
   return value !== undefined && value <= settingsLimits.maxLastMessages ? value : undefined;
+}
+
+// parseBoundedCount returns the whole number in text from min to max, the
+// default for an empty text, and undefined for anything else, including an
+// empty text without a default.
+function parseBoundedCount(text: string, min: number, max: number, defaultCount: number | undefined): number | undefined {
+  const trimmed = text.trim();
+  if (trimmed === "") {
+    return defaultCount;
+  }
+  const value = parseWholeNumber(trimmed);
+  return value !== undefined && value >= min && value <= max ? value : undefined;
 }
 
 function parseWholeNumber(text: string): number | undefined {

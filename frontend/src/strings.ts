@@ -236,6 +236,40 @@ export const strings = {
     emptyIntro: "Choose a chat on the left, or start a new one.",
   },
 
+  // The thread sidebar: date headings, search, and each chat's actions menu.
+  sidebar: {
+    groups: {
+      today: "Today",
+      yesterday: "Yesterday",
+      previous7Days: "Previous 7 days",
+      older: "Older",
+    },
+    searchLabel: "Search chats",
+    searchPlaceholder: "Search chats",
+    searchHint: "Finds words in titles and messages. Escape clears the search.",
+    searching: "Searching…",
+    noResults: (query: string) => `No chats contain “${query}”.`,
+    resultCount: (count: number) => (count === 1 ? "1 chat found." : `${count} chats found.`),
+    searchFailed: (reason: string) => `The search failed: ${reason}`,
+    actionsLabel: "Chat actions",
+    rename: "Rename",
+    renameLabel: "Chat title",
+    renameHint: "Enter saves, Escape cancels.",
+    renaming: "Saving the title…",
+    renameFailed: (reason: string) => `The chat could not be renamed: ${reason}`,
+    exportMarkdown: "Export as Markdown",
+    exportJson: "Export as JSON",
+    exporting: "Preparing the export…",
+    exportFailed: (reason: string) => `The chat could not be exported: ${reason}`,
+    delete: "Delete",
+    // The toast that offers to undo a deletion before it is sent.
+    deletionLabel: "Deleted chat",
+    deleted: (title: string) => `Deleted “${title}”.`,
+    undo: "Undo",
+    deleteFailed: (title: string, reason: string) => `“${title}” could not be deleted, so it is back: ${reason}`,
+    dismiss: "Dismiss",
+  },
+
   chat: {
     messagesLabel: "Messages",
     noMessages: "No messages yet. Write the first one below.",
@@ -304,6 +338,38 @@ export const strings = {
     backendRetry: (seconds: number) => `The API asked Hearth to wait; retrying in ${seconds} s`,
     downloadModel: (model: string) => `Download ${model}`,
     modelDownloaded: (model: string) => `${model} is downloaded. Retry to get the reply.`,
+  },
+
+  // Copy and Fork from here, under every stored message.
+  messageActions: {
+    copy: "Copy",
+    // Accessible name of Copy, which starts with its visible label.
+    copyLabel: "Copy message",
+    copied: "Copied",
+    copyFailed: "Copy failed",
+    fork: "Fork from here",
+    forkHint: "Opens a new chat with copies of the messages up to this one. This chat stays as it is.",
+    forking: "Forking…",
+    forkFailed: (reason: string) => `The chat could not be forked: ${reason}`,
+  },
+
+  // Replies rendered as Markdown.
+  markdown: {
+    copyCode: "Copy",
+    // Accessible name of a code block's Copy button, which starts with its
+    // visible label. language is the one named after the opening fence, or
+    // null when none was named.
+    copyCodeLabel: (language: string | null) => (language === null ? "Copy code" : `Copy ${language} code`),
+    copied: "Copied",
+    copyFailed: "Copy failed",
+    // A link whose URL is not http, https or mailto, shown as text only.
+    inertLink: "Hearth does not open this link, because it opens only web and e-mail links.",
+    // An image, which Hearth never loads from its URL: a link to the image, or its description.
+    image: (alt: string) => (alt === "" ? "Image" : `Image: ${alt}`),
+    taskDone: "Done",
+    taskOpen: "Not done",
+    footnotes: "Footnotes",
+    footnoteBack: (reference: number) => `Back to reference ${reference}`,
   },
 
   // The inline editor of a user message.
@@ -436,6 +502,38 @@ export const strings = {
     scopeResourceHint: "Every chat reads and updates the same document.",
     scopeThread: "Per chat",
     scopeThreadHint: "Each chat keeps a document of its own.",
+    recallTitle: "Memory recall",
+    recallIntro:
+      "Before each reply, Hearth looks up the earlier messages most like your new one and gives them to the model.",
+    recallEnabled: "Recall earlier messages",
+    recallEnabledHint:
+      "When off, replies use only the chat's latest messages and the working memory. New messages are still indexed, so turning recall on again finds them.",
+    topK: "Messages to recall",
+    topKHint: (min: number, max: number, defaultCount: number) =>
+      `How many of the most similar earlier messages each reply gets, from ${min} to ${max}. Leave it empty for the default, ${defaultCount}.`,
+    topKInvalid: (min: number, max: number) => `Enter a whole number from ${min} to ${max}.`,
+    messageRange: "Messages around each match",
+    messageRangeHint: (max: number, defaultCount: number) =>
+      `How many messages before and after each recalled message come with it, from 0 to ${max}. Leave it empty for the default, ${defaultCount}.`,
+    messageRangeInvalid: (max: number) => `Enter a whole number from 0 to ${max}.`,
+    recallScope: "Search in",
+    recallScopeHint: "Recall never searches the chats of other profiles.",
+    recallScopeResource: "All chats of this profile",
+    recallScopeThread: "Only the chat being answered",
+    appearanceTitle: "Appearance",
+    themeLegend: "Theme",
+    themeSystem: "Same as the system",
+    themeSystemHint: "Follows the light or dark mode of your computer, also when it changes.",
+    themeLight: "Light",
+    themeLightHint: "Dark text on a light background.",
+    themeDark: "Dark",
+    themeDarkHint: "Light text on a dark background.",
+    lockTitle: "Locking",
+    idleLock: "Lock after idle minutes",
+    idleLockHint: (max: number) =>
+      `After this many minutes without use, Hearth locks your profile and asks for your password again. 0 never locks; the most is ${max} (one week).`,
+    idleLockInvalid: (max: number) => `Enter 0 for never, or a whole number of minutes up to ${max}.`,
+    idleLockFailed: (reason: string) => `The settings were saved, but the idle lock was not: ${reason}`,
   },
 
   // The working memory section of the Memory dialog.

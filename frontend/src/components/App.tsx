@@ -3,6 +3,7 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import {
   ApiError,
   errorMessage,
+  getSettings,
   listProfiles,
   logout,
   resumeSession,
@@ -10,6 +11,7 @@ import {
   type Profile,
 } from "../api.ts";
 import { strings } from "../strings.ts";
+import { applyTheme } from "../theme.ts";
 import { FirstRunForm } from "./FirstRunForm.tsx";
 import { ProfilePicker } from "./ProfilePicker.tsx";
 import { UnlockDialog } from "./UnlockDialog.tsx";
@@ -75,6 +77,37 @@ export function App() {
   useEffect(() => {
     void start();
   }, [start]);
+
+  // The theme is the system's on the screens before sign-in, and the
+  // profile's saved choice once its settings load. A locked profile keeps
+  // the theme on screen until it is unlocked, because its settings cannot
+  // be read before.
+  const signedIn = screen.kind === "signed-in";
+  const unlockedProfileId = screen.kind === "signed-in" && !screen.locked ? screen.profile.id : null;
+  useEffect(() => {
+    if (!signedIn) {
+      applyTheme("system");
+      return;
+    }
+    if (unlockedProfileId === null) {
+      return;
+    }
+    let current = true;
+    getSettings().then(
+      (settings) => {
+        if (current) {
+          applyTheme(settings.theme);
+        }
+      },
+      () => {
+        // The theme stays as it is. The Settings dialog shows why the
+        // settings do not load, and a locked profile shows the unlock prompt.
+      },
+    );
+    return () => {
+      current = false;
+    };
+  }, [signedIn, unlockedProfileId]);
 
   useEffect(() => {
     setSessionHandlers({

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useId, useRef, useState, useSyncExternalStore }
 
 import {
   errorMessage,
+  forkThread,
   getThread,
   isLockedError,
   postChat,
@@ -41,6 +42,8 @@ interface ChatViewProps {
   settingsVersion: number;
   /** Called with the thread after its model changed, so that the thread list can be refreshed. */
   onThreadChanged: (thread: Thread) => void;
+  /** Called with the new thread that Fork from here created, to open it. */
+  onForked: (thread: Thread) => void;
 }
 
 // Distance from the bottom, in CSS pixels, within which new text keeps the
@@ -66,6 +69,7 @@ export function ChatView({
   drafts,
   settingsVersion,
   onThreadChanged,
+  onForked,
 }: ChatViewProps) {
   const headingId = useId();
   const [thread, setThread] = useState<Thread | null>(null);
@@ -246,6 +250,22 @@ export function ChatView({
     [startReply, threadId],
   );
 
+  // fork copies the thread up to message into a new thread and has the
+  // workspace open it. A failure shows with the errors of the other actions.
+  const fork = useCallback(
+    async (message: Message) => {
+      setActionError(null);
+      try {
+        onForked(await forkThread(threadId, message.id));
+      } catch (err) {
+        if (!isLockedError(err)) {
+          setActionError(strings.messageActions.forkFailed(errorMessage(err)));
+        }
+      }
+    },
+    [onForked, threadId],
+  );
+
   const lastEntry = entries.at(-1);
 
   // retry requests again a reply that failed because its model was missing,
@@ -332,6 +352,7 @@ export function ChatView({
                 onEdit={edit}
                 onEditClosed={() => setRejectedEdit(null)}
                 onRetry={retry}
+                onFork={fork}
               />
             ))}
           </div>

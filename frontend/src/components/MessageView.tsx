@@ -11,6 +11,7 @@ import {
 } from "../chatMessages.ts";
 import { strings } from "../strings.ts";
 import { BackendRetryNotice } from "./BackendRetryNotice.tsx";
+import { Markdown, useCopyText } from "./Markdown.tsx";
 import { MessageEditor } from "./MessageEditor.tsx";
 import { MissingModelDownload } from "./MissingModelDownload.tsx";
 import { ReplyStatus } from "./ReplyStatus.tsx";
@@ -43,14 +44,21 @@ interface MessageViewProps {
   onEditClosed: () => void;
   /** Asks again for a reply that failed because its model was missing, once the model is downloaded. */
   onRetry: (entry: ChatEntry) => void;
+  /**
+   * Copies the thread up to and including this stored message into a new
+   * thread and opens it. It settles when the request is done, and shows its
+   * own errors.
+   */
+  onFork: (message: Message) => Promise<void>;
 }
 
 /**
- * Renders one message as plain text, with the parts that belong under it.
- * A reply shows its state, the notes its stream sent, Continue and
- * Regenerate, and the versions that Regenerate replaced. A user message
- * shows its editor. React inserts the content as a text node, so HTML in it
- * is shown as written and never interpreted.
+ * Renders one message with the parts that belong under it. A reply is
+ * rendered as Markdown (see Markdown.tsx for what it renders and what it
+ * never does with HTML, links and images), and shows its state, the notes
+ * its stream sent, Continue and Regenerate, and the versions that
+ * Regenerate replaced. A user message shows its editor. Every stored message
+ * offers Copy and Fork from here.
  */
 export function MessageView({
   entry,
@@ -62,9 +70,12 @@ export function MessageView({
   onEdit,
   onEditClosed,
   onRetry,
+  onFork,
 }: MessageViewProps) {
   const { message, streaming, reply } = entry;
   const [editing, setEditing] = useState(false);
+  const [forking, setForking] = useState(false);
+  const [copyState, copy] = useCopyText();
   // Position of the version shown among the earlier ones and the current
   // one, or null for the current one, which Continue and Regenerate go back to.
   const [versionPosition, setVersionPosition] = useState<number | null>(null);
@@ -80,6 +91,54 @@ export function MessageView({
   const missingModel = streaming ? null : missingModelOf(message, reply);
   const trim = message.role === "assistant" ? contextTrimOf(message, reply) : null;
   const tools = reply !== undefined && reply.tools.length > 0 ? reply.tools : storedToolActivities(message);
+
+  // Copy takes the text shown, an earlier version included. Fork copies the
+  // messages as stored, so it is left out while an earlier version is shown,
+  // and for a damaged message, which the server cannot copy.
+  const canCopy = !streaming && shown.content !== "";
+  const canFork = stored && !streaming && !message.damaged && earlierVersion === undefined;
+
+  async function fork() {
+    setForking(true);
+    try {
+      await onFork(message);
+    } finally {
+      setForking(false);
+    }
+  }
+
+  const copyAndFork = (
+    <>
+      {canCopy && (
+        <button
+          type="button"
+          className="link"
+          data-state={copyState}
+          // While idle, the name says what is copied. Afterwards it is the
+          // visible result, which the message log announces.
+          aria-label={copyState === "idle" ? strings.messageActions.copyLabel : undefined}
+          onClick={() => copy(shown.content)}
+        >
+          {copyState === "copied"
+            ? strings.messageActions.copied
+            : copyState === "failed"
+              ? strings.messageActions.copyFailed
+              : strings.messageActions.copy}
+        </button>
+      )}
+      {canFork && (
+        <button
+          type="button"
+          className="link"
+          title={strings.messageActions.forkHint}
+          onClick={() => void fork()}
+          disabled={busy || forking}
+        >
+          {forking ? strings.messageActions.forking : strings.messageActions.fork}
+        </button>
+      )}
+    </>
+  );
 
   if (editing || rejectedEditText !== undefined) {
     return (
@@ -107,7 +166,16 @@ export function MessageView({
       <p className="message-author">{author}</p>
       {message.damaged && <p className="alert">{strings.message.damaged}</p>}
       {earlierVersion !== undefined && <p className="hint">{strings.message.earlierVersion}</p>}
-      {shown.content !== "" && <div className="message-content">{shown.content}</div>}
+      {/* A user message stays plain text with its line breaks, because people
+          type text that looks like Markdown (an asterisk, a # at the start of
+          a line) and expect to see it as they wrote it. React inserts it as a
+          text node, so HTML in it is shown as written. */}
+      {shown.content !== "" && message.role === "assistant" && (
+        <div className="message-content">
+          <Markdown text={shown.content} />
+        </div>
+      )}
+      {shown.content !== "" && message.role === "user" && <div className="message-content">{shown.content}</div>}
 
       {streaming && (
         <p className="message-status">{entry.live ? strings.message.writing : strings.message.writingElsewhere}</p>
@@ -139,7 +207,7 @@ export function MessageView({
         <UsedMemories recalled={reply.recalled} />
       )}
 
-      {!streaming && stored && message.role === "assistant" && (versions.length > 0 || last) && (
+      {!streaming && stored && message.role === "assistant" && (
         <div className="actions message-actions" role="group" aria-label={strings.message.actionsLabel}>
           {versions.length > 0 && (
             <VersionSwitcher
@@ -172,6 +240,7 @@ export function MessageView({
               {strings.message.regenerate}
             </button>
           )}
+          {copyAndFork}
         </div>
       )}
       {stored && message.role === "user" && !message.damaged && (
@@ -184,6 +253,7 @@ export function MessageView({
           <button type="button" className="link" onClick={() => setEditing(true)} disabled={busy}>
             {strings.message.edit}
           </button>
+          {copyAndFork}
         </div>
       )}
     </article>

@@ -1,7 +1,8 @@
 import { useCallback, useEffect, useId, useRef, useState } from "react";
 
-import { errorMessage, getSettings, isLockedError, type BackendKind, type Settings } from "../api.ts";
+import { errorMessage, getMe, getSettings, isLockedError, type BackendKind, type Settings } from "../api.ts";
 import { strings } from "../strings.ts";
+import { applyTheme } from "../theme.ts";
 import { useModelList } from "../useModelList.ts";
 import { ModelDownload } from "./ModelDownload.tsx";
 import { SettingsForm } from "./SettingsForm.tsx";
@@ -14,13 +15,15 @@ interface SettingsDialogProps {
 }
 
 /**
- * Modal dialog with the signed-in profile's settings, and for an Ollama
- * server the download of a model. Closing it cancels a running download.
+ * Modal dialog with the signed-in profile's settings and idle lock, and for
+ * an Ollama server the download of a model. Saving applies the chosen theme
+ * to the page. Closing it cancels a running download.
  */
 export function SettingsDialog({ onClose, onSaved }: SettingsDialogProps) {
   const id = useId();
   const dialog = useRef<HTMLDialogElement>(null);
   const [settings, setSettings] = useState<Settings | null>(null);
+  const [idleLockMinutes, setIdleLockMinutes] = useState<number | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
   const [formKind, setFormKind] = useState<BackendKind | null>(null);
   const models = useModelList();
@@ -35,12 +38,13 @@ export function SettingsDialog({ onClose, onSaved }: SettingsDialogProps) {
     }
   }, []);
 
-  // load fetches the settings. A locked profile shows no error here, because
-  // the unlock prompt closes this dialog.
+  // load fetches the settings and the idle lock. A locked profile shows no
+  // error here, because the unlock prompt closes this dialog.
   const load = useCallback(async () => {
     try {
-      const next = await getSettings();
+      const [next, me] = await Promise.all([getSettings(), getMe()]);
       setSettings(next);
+      setIdleLockMinutes(me.idleLockMinutes);
       setFormKind(next.backend.kind);
       setLoadError(null);
     } catch (err) {
@@ -55,8 +59,10 @@ export function SettingsDialog({ onClose, onSaved }: SettingsDialogProps) {
   }, [load]);
 
   const handleSaved = useCallback(
-    (saved: Settings) => {
+    (saved: Settings, savedIdleLockMinutes: number) => {
       setSettings(saved);
+      setIdleLockMinutes(savedIdleLockMinutes);
+      applyTheme(saved.theme);
       // The list belongs to the saved backend, which may have changed.
       refreshModels();
       onSaved?.();
@@ -87,9 +93,15 @@ export function SettingsDialog({ onClose, onSaved }: SettingsDialogProps) {
         )}
         {settings === null && loadError === null && <p className="muted">{strings.settings.loading}</p>}
 
-        {settings !== null && (
+        {settings !== null && idleLockMinutes !== null && (
           <>
-            <SettingsForm settings={settings} models={models} onSaved={handleSaved} onKindChange={setFormKind} />
+            <SettingsForm
+              settings={settings}
+              idleLockMinutes={idleLockMinutes}
+              models={models}
+              onSaved={handleSaved}
+              onKindChange={setFormKind}
+            />
             {offersDownload && <ModelDownload onDownloaded={refreshModels} />}
           </>
         )}

@@ -1,10 +1,22 @@
 import { useId, useRef, useState, type FormEvent } from "react";
 
-import { ApiError, errorMessage, isLockedError, saveSettings, type BackendKind, type Settings, type WorkingMemoryScope } from "../api.ts";
+import {
+  ApiError,
+  errorMessage,
+  isLockedError,
+  saveSettings,
+  setIdleLock,
+  type BackendKind,
+  type RecallScope,
+  type Settings,
+  type ThemeChoice,
+  type WorkingMemoryScope,
+} from "../api.ts";
 import {
   initialSettingsValues,
   settingsFieldFor,
   settingsFormFields,
+  settingsLimits,
   settingsUpdateFrom,
   type SettingsFormErrors,
   type SettingsFormField,
@@ -18,10 +30,12 @@ import { FieldError } from "./FieldError.tsx";
 interface SettingsFormProps {
   /** The stored settings. The inputs start with them. */
   settings: Settings;
+  /** The profile's stored idle lock in minutes, 0 for never. */
+  idleLockMinutes: number;
   /** The models of the saved backend, offered in the model inputs. */
   models: ModelListState;
-  /** Called with the settings after the server stored them. */
-  onSaved: (settings: Settings) => void;
+  /** Called with the settings and the idle lock after the server stored the settings. */
+  onSaved: (settings: Settings, idleLockMinutes: number) => void;
   /** Called when the backend kind chosen in the form changes. */
   onKindChange: (kind: BackendKind) => void;
 }
@@ -35,18 +49,28 @@ const scopeOptions: ReadonlyArray<{ value: WorkingMemoryScope; label: string; hi
   { value: "resource", label: strings.settings.scopeResource, hint: strings.settings.scopeResourceHint },
   { value: "thread", label: strings.settings.scopeThread, hint: strings.settings.scopeThreadHint },
 ];
+const themeOptions: ReadonlyArray<{ value: ThemeChoice; label: string; hint: string }> = [
+  { value: "system", label: strings.settings.themeSystem, hint: strings.settings.themeSystemHint },
+  { value: "light", label: strings.settings.themeLight, hint: strings.settings.themeLightHint },
+  { value: "dark", label: strings.settings.themeDark, hint: strings.settings.themeDarkHint },
+];
+const recallScopeOptions: ReadonlyArray<{ value: RecallScope; label: string }> = [
+  { value: "resource", label: strings.settings.recallScopeResource },
+  { value: "thread", label: strings.settings.recallScopeThread },
+];
 
-type FieldElement = HTMLInputElement | HTMLTextAreaElement;
+type FieldElement = HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement;
 
 /**
  * Form with the signed-in profile's settings: the model server and its
- * model, how replies are written, and the working memory. Errors of the
- * server are shown next to the input they name. The API key input is never
- * filled in, because the server does not return stored keys.
+ * model, how replies are written, the working memory, the recall of earlier
+ * messages, the theme and the idle lock. Errors of the server are shown
+ * next to the input they name. The API key input is never filled in,
+ * because the server does not return stored keys.
  */
-export function SettingsForm({ settings, models, onSaved, onKindChange }: SettingsFormProps) {
+export function SettingsForm({ settings, idleLockMinutes, models, onSaved, onKindChange }: SettingsFormProps) {
   const id = useId();
-  const [values, setValues] = useState<SettingsFormValues>(() => initialSettingsValues(settings));
+  const [values, setValues] = useState<SettingsFormValues>(() => initialSettingsValues(settings, idleLockMinutes));
   const [errors, setErrors] = useState<SettingsFormErrors>({});
   const [notice, setNotice] = useState<string | null>(null);
   const [saving, setSaving] = useState(false);
@@ -74,9 +98,30 @@ export function SettingsForm({ settings, models, onSaved, onKindChange }: Settin
     setSaving(true);
     try {
       const saved = await saveSettings(checked.update);
-      setValues(initialSettingsValues(saved));
-      setNotice(strings.settings.saved);
-      onSaved(saved);
+      // The idle lock is a property of the profile, not of the settings
+      // document, and is sent only when it changed.
+      let savedIdleLock = idleLockMinutes;
+      let idleLockError: string | null = null;
+      if (checked.idleLockMinutes !== idleLockMinutes) {
+        try {
+          savedIdleLock = (await setIdleLock(checked.idleLockMinutes)).idleLockMinutes;
+        } catch (err) {
+          if (isLockedError(err)) {
+            return;
+          }
+          idleLockError = strings.settings.idleLockFailed(errorMessage(err));
+        }
+      }
+      const next = initialSettingsValues(saved, savedIdleLock);
+      if (idleLockError === null) {
+        setValues(next);
+        setNotice(strings.settings.saved);
+      } else {
+        // The typed idle lock stays, so that it can be corrected.
+        setValues({ ...next, idleLock: values.idleLock });
+        showErrors({ idleLock: idleLockError });
+      }
+      onSaved(saved, savedIdleLock);
     } catch (err) {
       // A locked profile shows the unlock prompt, which closes this dialog.
       if (!isLockedError(err)) {
@@ -171,8 +216,34 @@ export function SettingsForm({ settings, models, onSaved, onKindChange }: Settin
     );
   }
 
+  // numberInput renders one labelled input for a whole number from min to
+  // max, with its error and hint.
+  function numberInput(field: "topK" | "messageRange" | "idleLock", label: string, hint: string, min: number, max: number) {
+    return (
+      <div className="field">
+        <label htmlFor={`${id}-${field}`}>{label}</label>
+        <input
+          ref={register(field)}
+          id={`${id}-${field}`}
+          className="number-input"
+          type="number"
+          inputMode="numeric"
+          min={min}
+          max={max}
+          step={1}
+          autoComplete="off"
+          aria-invalid={errors[field] !== undefined}
+          aria-describedby={describedBy(field, true)}
+          value={values[field]}
+          onChange={(event) => update(field, event.target.value)}
+        />
+        {fieldFooter(field, hint)}
+      </div>
+    );
+  }
+
   function radioGroup<Value extends string>(
-    field: "kind" | "scope",
+    field: "kind" | "scope" | "theme",
     legend: string,
     options: ReadonlyArray<{ value: Value; label: string; hint: string }>,
     chosen: Value,
@@ -286,6 +357,75 @@ export function SettingsForm({ settings, models, onSaved, onKindChange }: Settin
           settings.defaults.workingMemoryTemplate,
         )}
         {radioGroup("scope", strings.settings.scopeLegend, scopeOptions, values.scope, (scope) => update("scope", scope))}
+      </section>
+
+      <section className="stack" aria-labelledby={`${id}-recall`}>
+        <h3 id={`${id}-recall`}>{strings.settings.recallTitle}</h3>
+        <p className="hint">{strings.settings.recallIntro}</p>
+        <div className="field">
+          <div className="switch">
+            <input
+              ref={register("recallEnabled")}
+              id={`${id}-recallEnabled`}
+              type="checkbox"
+              role="switch"
+              checked={values.recallEnabled}
+              aria-invalid={errors.recallEnabled !== undefined}
+              aria-describedby={describedBy("recallEnabled", true)}
+              onChange={(event) => update("recallEnabled", event.target.checked)}
+            />
+            <label htmlFor={`${id}-recallEnabled`}>{strings.settings.recallEnabled}</label>
+          </div>
+          {fieldFooter("recallEnabled", strings.settings.recallEnabledHint)}
+        </div>
+        {numberInput(
+          "topK",
+          strings.settings.topK,
+          strings.settings.topKHint(settingsLimits.minTopK, settingsLimits.maxTopK, settings.defaults.recall.topK),
+          settingsLimits.minTopK,
+          settingsLimits.maxTopK,
+        )}
+        {numberInput(
+          "messageRange",
+          strings.settings.messageRange,
+          strings.settings.messageRangeHint(settingsLimits.maxMessageRange, settings.defaults.recall.messageRange),
+          0,
+          settingsLimits.maxMessageRange,
+        )}
+        <div className="field">
+          <label htmlFor={`${id}-recallScope`}>{strings.settings.recallScope}</label>
+          <select
+            ref={register("recallScope")}
+            id={`${id}-recallScope`}
+            aria-invalid={errors.recallScope !== undefined}
+            aria-describedby={describedBy("recallScope", true)}
+            value={values.recallScope}
+            onChange={(event) => update("recallScope", event.target.value === "thread" ? "thread" : "resource")}
+          >
+            {recallScopeOptions.map((option) => (
+              <option key={option.value} value={option.value}>
+                {option.label}
+              </option>
+            ))}
+          </select>
+          {fieldFooter("recallScope", strings.settings.recallScopeHint)}
+        </div>
+      </section>
+
+      <section className="stack" aria-labelledby={`${id}-appearance`}>
+        <h3 id={`${id}-appearance`}>{strings.settings.appearanceTitle}</h3>
+        {radioGroup("theme", strings.settings.themeLegend, themeOptions, values.theme, (theme) => update("theme", theme))}
+      </section>
+
+      <section className="stack" aria-labelledby={`${id}-lock`}>
+        <h3 id={`${id}-lock`}>{strings.settings.lockTitle}</h3>
+        {numberInput(
+          "idleLock",
+          strings.settings.idleLock,
+          strings.settings.idleLockHint(settingsLimits.maxIdleLockMinutes),
+          0,
+          settingsLimits.maxIdleLockMinutes,
+        )}
       </section>
 
       {errors.form !== undefined && (

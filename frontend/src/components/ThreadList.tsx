@@ -1,39 +1,621 @@
-import type { Thread } from "../api.ts";
+import { useEffect, useId, useMemo, useRef, useState, type KeyboardEvent, type ReactNode } from "react";
+
+import {
+  errorMessage,
+  exportThread,
+  isLockedError,
+  searchThreads,
+  type ExportFormat,
+  type Thread,
+  type ThreadExport,
+  type ThreadMatch,
+} from "../api.ts";
 import { strings } from "../strings.ts";
+import { groupThreads } from "../threadGroups.ts";
+import "../sidebar.css";
 
 interface ThreadListProps {
   /** Threads in the order the server sends them: most recently updated first. */
   threads: Thread[];
   openThreadId: string | null;
+  /** Threads whose deletion is waiting for its undo time to pass. They are not shown. */
+  hiddenIds: ReadonlySet<string>;
+  /** True while the profile is locked: no search is sent. */
+  locked: boolean;
   onOpen: (threadId: string) => void;
+  /** Saves a new title. It rejects with the error to show under the title field. */
+  onRename: (threadId: string, title: string) => Promise<void>;
+  /** Hides the thread, offers to undo, and deletes it once the time to undo has passed. */
+  onDelete: (thread: Thread) => void;
 }
+
+// Wait after the last keystroke before a search is sent, in milliseconds.
+const searchDelayMs = 250;
+
+// Maximum length of a search in characters, as the server accepts it (memory.MaxSearchQueryLength).
+const maxSearchLength = 200;
+
+// Maximum length of a title in characters, as the server accepts it (memory.MaxTitleLength).
+const maxTitleLength = 200;
+
+// How often the date headings are worked out again, so that a page left open
+// over midnight moves its threads to Yesterday, in milliseconds.
+const headingRefreshMs = 60_000;
+
+// How long the object URL of a saved export stays valid. The browser has
+// started the download by then, and revoking the URL frees the file's memory.
+const exportUrlLifetimeMs = 30_000;
+
+/** The last search that completed, and the threads it found. */
+interface SearchResults {
+  query: string;
+  matches: ThreadMatch[];
+}
+
+/** A thread as a row shows it: with the search's snippet when it was found by one. */
+type ListedThread = Thread & { match?: string };
 
 const updatedAtFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
 
-/** Renders the signed-in profile's threads, each as a button that opens it. */
-export function ThreadList({ threads, openThreadId, onOpen }: ThreadListProps) {
-  if (threads.length === 0) {
-    return <p className="muted">{strings.workspace.noThreads}</p>;
+/**
+ * Renders the signed-in profile's threads under date headings, with a search
+ * field above them. Each thread is a button that opens it, next to a menu
+ * that renames, exports or deletes it.
+ */
+export function ThreadList({ threads, openThreadId, hiddenIds, locked, onOpen, onRename, onDelete }: ThreadListProps) {
+  const searchId = useId();
+  const searchInput = useRef<HTMLInputElement>(null);
+  const [query, setQuery] = useState("");
+  const [results, setResults] = useState<SearchResults | null>(null);
+  const [searchError, setSearchError] = useState<string | null>(null);
+  const [actionStatus, setActionStatus] = useState<string | null>(null);
+  const [actionError, setActionError] = useState<string | null>(null);
+  const [now, setNow] = useState(() => new Date());
+  const trimmedQuery = query.trim();
+
+  useEffect(() => {
+    const timer = window.setInterval(() => setNow(new Date()), headingRefreshMs);
+    return () => window.clearInterval(timer);
+  }, []);
+
+  // Search once typing pauses. A change of the threads, such as a rename or
+  // a new reply, searches again so that the results stay current.
+  useEffect(() => {
+    if (trimmedQuery === "" || locked) {
+      return;
+    }
+    const controller = new AbortController();
+    const timer = window.setTimeout(() => {
+      searchThreads(trimmedQuery, controller.signal).then(
+        (matches) => {
+          setResults({ query: trimmedQuery, matches });
+          setSearchError(null);
+        },
+        (err: unknown) => {
+          if (controller.signal.aborted || isLockedError(err)) {
+            return;
+          }
+          setSearchError(strings.sidebar.searchFailed(errorMessage(err)));
+        },
+      );
+    }, searchDelayMs);
+    return () => {
+      window.clearTimeout(timer);
+      controller.abort();
+    };
+  }, [trimmedQuery, locked, threads]);
+
+  const byId = useMemo(() => new Map(threads.map((thread) => [thread.id, thread])), [threads]);
+  const searching = trimmedQuery !== "";
+  const resultsCurrent = results !== null && results.query === trimmedQuery;
+
+  // The rows: every thread, or the search's matches with the latest title
+  // and times from the list, so that a rename shows before the next search.
+  const listed = useMemo((): ListedThread[] => {
+    if (!searching) {
+      return threads.filter((thread) => !hiddenIds.has(thread.id));
+    }
+    // A failed search shows its error alone, not the matches of an earlier one.
+    if (searchError !== null) {
+      return [];
+    }
+    return (results?.matches ?? [])
+      .filter((found) => !hiddenIds.has(found.id))
+      .map((found) => ({ ...found, ...byId.get(found.id), match: found.match }));
+  }, [searching, searchError, threads, results, hiddenIds, byId]);
+  const groups = useMemo(() => groupThreads(listed, now), [listed, now]);
+
+  function clearSearch() {
+    setQuery("");
+    setResults(null);
+    setSearchError(null);
+  }
+
+  function handleSearchKeyDown(event: KeyboardEvent<HTMLInputElement>) {
+    if (event.key === "Escape") {
+      event.preventDefault();
+      clearSearch();
+    }
+  }
+
+  async function handleExport(thread: Thread, format: ExportFormat) {
+    setActionError(null);
+    setActionStatus(strings.sidebar.exporting);
+    try {
+      saveFile(await exportThread(thread.id, format));
+      setActionStatus(null);
+    } catch (err) {
+      setActionStatus(null);
+      if (!isLockedError(err)) {
+        setActionError(strings.sidebar.exportFailed(errorMessage(err)));
+      }
+    }
+  }
+
+  function handleDelete(thread: Thread) {
+    setActionError(null);
+    // The row goes away, so the focus moves to the search field above the list.
+    searchInput.current?.focus();
+    onDelete(thread);
+  }
+
+  let status = "";
+  if (searching && searchError === null) {
+    if (!resultsCurrent) {
+      status = strings.sidebar.searching;
+    } else if (listed.length === 0) {
+      status = strings.sidebar.noResults(trimmedQuery);
+    } else {
+      status = strings.sidebar.resultCount(listed.length);
+    }
   }
 
   return (
-    <ul className="thread-list">
-      {threads.map((thread) => (
-        <li key={thread.id}>
-          <button
-            type="button"
-            className="thread-button"
-            aria-current={thread.id === openThreadId ? "page" : undefined}
-            onClick={() => onOpen(thread.id)}
-          >
-            <span className="thread-title">{thread.damaged ? strings.workspace.damagedThread : thread.title}</span>
-            {thread.damagedMessages && !thread.damaged && <span className="thread-damage">{strings.workspace.damagedMessages}</span>}
-            <time className="thread-time" dateTime={thread.updatedAt}>
-              {updatedAtFormat.format(new Date(thread.updatedAt))}
-            </time>
+    <div className="thread-sidebar">
+      <div className="thread-search" role="search">
+        <label htmlFor={searchId} className="visually-hidden">
+          {strings.sidebar.searchLabel}
+        </label>
+        <input
+          ref={searchInput}
+          id={searchId}
+          type="search"
+          value={query}
+          placeholder={strings.sidebar.searchPlaceholder}
+          maxLength={maxSearchLength}
+          autoComplete="off"
+          spellCheck={false}
+          aria-describedby={`${searchId}-hint`}
+          onChange={(event) => {
+            setQuery(event.target.value);
+            setSearchError(null);
+            if (event.target.value.trim() === "") {
+              setResults(null);
+            }
+          }}
+          onKeyDown={handleSearchKeyDown}
+        />
+        <p id={`${searchId}-hint`} className="visually-hidden">
+          {strings.sidebar.searchHint}
+        </p>
+      </div>
+
+      <p role="status" className="thread-search-status">
+        {status}
+      </p>
+      {searchError !== null && (
+        <p role="alert" className="alert">
+          {searchError}
+        </p>
+      )}
+      {actionStatus !== null && (
+        <p role="status" className="muted">
+          {actionStatus}
+        </p>
+      )}
+      {actionError !== null && (
+        <div className="thread-action-error">
+          <p role="alert" className="alert">
+            {actionError}
+          </p>
+          <button type="button" onClick={() => setActionError(null)}>
+            {strings.sidebar.dismiss}
           </button>
-        </li>
-      ))}
-    </ul>
+        </div>
+      )}
+
+      {!searching && listed.length === 0 && <p className="muted">{strings.workspace.noThreads}</p>}
+      <div className="thread-groups" aria-busy={searching && !resultsCurrent && searchError === null}>
+        {groups.map((group) => (
+          <ThreadGroupSection key={group.key} heading={strings.sidebar.groups[group.key]}>
+            {group.threads.map((thread) => (
+              <ThreadRow
+                key={thread.id}
+                thread={thread}
+                query={resultsCurrent ? trimmedQuery : ""}
+                current={thread.id === openThreadId}
+                onOpen={onOpen}
+                onRename={onRename}
+                onExport={(format) => void handleExport(thread, format)}
+                onDelete={() => handleDelete(thread)}
+              />
+            ))}
+          </ThreadGroupSection>
+        ))}
+      </div>
+    </div>
   );
+}
+
+/** Renders one date heading with its threads. */
+function ThreadGroupSection({ heading, children }: { heading: string; children: ReactNode }) {
+  const headingId = useId();
+  return (
+    <section className="thread-group" aria-labelledby={headingId}>
+      <h2 id={headingId} className="thread-group-heading">
+        {heading}
+      </h2>
+      <ul className="thread-list">{children}</ul>
+    </section>
+  );
+}
+
+interface ThreadRowProps {
+  thread: ListedThread;
+  /** The search whose match the row shows, or "" outside a search. */
+  query: string;
+  current: boolean;
+  onOpen: (threadId: string) => void;
+  onRename: (threadId: string, title: string) => Promise<void>;
+  onExport: (format: ExportFormat) => void;
+  onDelete: () => void;
+}
+
+/**
+ * Renders one thread: the button that opens it, or the field that renames
+ * it, and its actions menu.
+ */
+function ThreadRow({ thread, query, current, onOpen, onRename, onExport, onDelete }: ThreadRowProps) {
+  const titleId = useId();
+  const openButton = useRef<HTMLButtonElement>(null);
+  const [editing, setEditing] = useState(false);
+  const [returnFocus, setReturnFocus] = useState(false);
+  const title = thread.damaged ? strings.workspace.damagedThread : thread.title;
+
+  // After renaming ends, the focus goes back to the thread's button.
+  useEffect(() => {
+    if (!editing && returnFocus) {
+      openButton.current?.focus();
+      setReturnFocus(false);
+    }
+  }, [editing, returnFocus]);
+
+  const items: MenuItem[] = [
+    // A damaged thread's title cannot be read, so it cannot be changed either.
+    ...(thread.damaged ? [] : [{ label: strings.sidebar.rename, onSelect: () => setEditing(true) }]),
+    { label: strings.sidebar.exportMarkdown, onSelect: () => onExport("markdown") },
+    { label: strings.sidebar.exportJson, onSelect: () => onExport("json") },
+    { label: strings.sidebar.delete, onSelect: onDelete },
+  ];
+
+  return (
+    <li className="thread-row">
+      {editing ? (
+        <RenameField
+          title={thread.title}
+          onSave={(newTitle) => onRename(thread.id, newTitle)}
+          onDone={() => {
+            setEditing(false);
+            setReturnFocus(true);
+          }}
+        />
+      ) : (
+        <button
+          ref={openButton}
+          type="button"
+          className="thread-button"
+          data-thread-id={thread.id}
+          aria-current={current ? "page" : undefined}
+          onClick={() => onOpen(thread.id)}
+        >
+          <span id={titleId} className="thread-title">
+            {title}
+          </span>
+          {thread.damagedMessages && !thread.damaged && (
+            <span className="thread-damage">{strings.workspace.damagedMessages}</span>
+          )}
+          {thread.match !== undefined && thread.match !== "" && (
+            <span className="thread-match">{highlight(thread.match, query)}</span>
+          )}
+          <time className="thread-time" dateTime={thread.updatedAt}>
+            {updatedAtFormat.format(new Date(thread.updatedAt))}
+          </time>
+        </button>
+      )}
+      {!editing && <ThreadMenu items={items} describedBy={titleId} />}
+    </li>
+  );
+}
+
+interface RenameFieldProps {
+  title: string;
+  /** Saves the new title, and rejects with the error to show. */
+  onSave: (title: string) => Promise<void>;
+  /** Ends renaming, whether saved or cancelled. */
+  onDone: () => void;
+}
+
+/**
+ * Renders the field that renames a thread in place of its title. Enter
+ * saves, Escape cancels, and leaving the field saves a changed title unless
+ * a save of it has failed.
+ */
+function RenameField({ title, onSave, onDone }: RenameFieldProps) {
+  const id = useId();
+  const input = useRef<HTMLInputElement>(null);
+  // Set once Enter or Escape has decided the outcome, so that the blur that
+  // follows does not save a second time.
+  const settled = useRef(false);
+  const [saving, setSaving] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    input.current?.focus();
+    input.current?.select();
+  }, []);
+
+  async function save() {
+    const value = input.current?.value.trim() ?? "";
+    if (value === title) {
+      settled.current = true;
+      onDone();
+      return;
+    }
+    setSaving(true);
+    setError(null);
+    try {
+      await onSave(value);
+      settled.current = true;
+      onDone();
+    } catch (err) {
+      settled.current = false;
+      setSaving(false);
+      setError(strings.sidebar.renameFailed(errorMessage(err)));
+      input.current?.focus();
+    }
+  }
+
+  function handleKeyDown(event: KeyboardEvent<HTMLInputElement>) {
+    if (saving) {
+      return;
+    }
+    if (event.key === "Enter") {
+      event.preventDefault();
+      settled.current = true;
+      void save();
+    } else if (event.key === "Escape") {
+      event.preventDefault();
+      settled.current = true;
+      onDone();
+    }
+  }
+
+  function handleBlur() {
+    if (settled.current || saving) {
+      return;
+    }
+    // After a failed save, leaving the field cancels the rename, so that
+    // clicking away does not send the rejected title again.
+    if (error !== null || (input.current?.value.trim() ?? "") === title) {
+      onDone();
+      return;
+    }
+    void save();
+  }
+
+  const describedBy = error === null ? `${id}-hint` : `${id}-hint ${id}-error`;
+  return (
+    <div className="thread-rename">
+      <input
+        ref={input}
+        type="text"
+        defaultValue={title}
+        maxLength={maxTitleLength}
+        aria-label={strings.sidebar.renameLabel}
+        aria-describedby={describedBy}
+        aria-invalid={error !== null}
+        readOnly={saving}
+        onKeyDown={handleKeyDown}
+        onBlur={handleBlur}
+      />
+      <p id={`${id}-hint`} className="hint">
+        {saving ? strings.sidebar.renaming : strings.sidebar.renameHint}
+      </p>
+      {error !== null && (
+        <p id={`${id}-error`} role="alert" className="alert">
+          {error}
+        </p>
+      )}
+    </div>
+  );
+}
+
+/** One action of a thread's menu. */
+interface MenuItem {
+  label: string;
+  onSelect: () => void;
+}
+
+/**
+ * Renders a menu button and the menu it opens, following the WAI-ARIA menu
+ * button pattern. Enter, Space or a click opens the menu on its first item,
+ * and Arrow Down or Arrow Up opens it on its first or last one. In the menu,
+ * the arrow keys, Home and End move between items, and Enter or Space runs
+ * one. Escape closes the menu and returns the focus to the button.
+ */
+function ThreadMenu({ items, describedBy }: { items: MenuItem[]; describedBy: string }) {
+  const buttonId = useId();
+  const menuId = useId();
+  const container = useRef<HTMLDivElement>(null);
+  const button = useRef<HTMLButtonElement>(null);
+  const itemButtons = useRef<(HTMLButtonElement | null)[]>([]);
+  const [open, setOpen] = useState(false);
+  const [active, setActive] = useState(0);
+
+  useEffect(() => {
+    if (open) {
+      itemButtons.current[active]?.focus();
+    }
+  }, [open, active]);
+
+  // A press anywhere outside the menu closes it.
+  useEffect(() => {
+    if (!open) {
+      return;
+    }
+    function handlePointerDown(event: PointerEvent) {
+      if (event.target instanceof Node && !container.current?.contains(event.target)) {
+        setOpen(false);
+      }
+    }
+    document.addEventListener("pointerdown", handlePointerDown);
+    return () => document.removeEventListener("pointerdown", handlePointerDown);
+  }, [open]);
+
+  function openAt(index: number) {
+    setActive(index);
+    setOpen(true);
+  }
+
+  function close() {
+    setOpen(false);
+    button.current?.focus();
+  }
+
+  function handleButtonKeyDown(event: KeyboardEvent<HTMLButtonElement>) {
+    if (event.key === "ArrowDown") {
+      event.preventDefault();
+      openAt(0);
+    } else if (event.key === "ArrowUp") {
+      event.preventDefault();
+      openAt(items.length - 1);
+    }
+  }
+
+  function handleMenuKeyDown(event: KeyboardEvent<HTMLUListElement>) {
+    const last = items.length - 1;
+    switch (event.key) {
+      case "ArrowDown":
+        event.preventDefault();
+        setActive((index) => (index >= last ? 0 : index + 1));
+        break;
+      case "ArrowUp":
+        event.preventDefault();
+        setActive((index) => (index <= 0 ? last : index - 1));
+        break;
+      case "Home":
+        event.preventDefault();
+        setActive(0);
+        break;
+      case "End":
+        event.preventDefault();
+        setActive(last);
+        break;
+      case "Escape":
+        event.preventDefault();
+        event.stopPropagation();
+        close();
+        break;
+      case "Tab":
+        setOpen(false);
+        break;
+    }
+  }
+
+  return (
+    <div className="thread-menu" ref={container}>
+      <button
+        ref={button}
+        id={buttonId}
+        type="button"
+        className="thread-menu-button"
+        aria-haspopup="menu"
+        aria-expanded={open}
+        aria-controls={open ? menuId : undefined}
+        aria-label={strings.sidebar.actionsLabel}
+        aria-describedby={describedBy}
+        onClick={() => (open ? setOpen(false) : openAt(0))}
+        onKeyDown={handleButtonKeyDown}
+      >
+        <span aria-hidden="true">⋯</span>
+      </button>
+      {open && (
+        <ul id={menuId} role="menu" aria-labelledby={buttonId} className="thread-menu-list" onKeyDown={handleMenuKeyDown}>
+          {items.map((item, index) => (
+            <li key={item.label} role="none">
+              <button
+                ref={(element) => {
+                  itemButtons.current[index] = element;
+                }}
+                type="button"
+                role="menuitem"
+                tabIndex={-1}
+                className="thread-menu-item"
+                onClick={() => {
+                  close();
+                  item.onSelect();
+                }}
+                onMouseEnter={() => setActive(index)}
+              >
+                {item.label}
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+/**
+ * Returns text with the first place that contains query marked. Marking is
+ * skipped where lower case changes the length of the text, as it does for
+ * "İ", because the positions would no longer line up.
+ */
+function highlight(text: string, query: string): ReactNode {
+  const lowerText = text.toLocaleLowerCase();
+  const lowerQuery = query.toLocaleLowerCase();
+  if (lowerQuery === "" || lowerText.length !== text.length || lowerQuery.length !== query.length) {
+    return text;
+  }
+  const start = lowerText.indexOf(lowerQuery);
+  if (start < 0) {
+    return text;
+  }
+  const end = start + query.length;
+  return (
+    <>
+      {text.slice(0, start)}
+      <mark>{text.slice(start, end)}</mark>
+      {text.slice(end)}
+    </>
+  );
+}
+
+/**
+ * Saves an export as a file through an object URL, with the file name the
+ * server chose.
+ * NOTE: this is the browser's download path. Whether the desktop window's
+ * web view saves a download started this way has not been tested.
+ */
+function saveFile({ blob, fileName }: ThreadExport) {
+  const url = URL.createObjectURL(blob);
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = fileName;
+  link.hidden = true;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  window.setTimeout(() => URL.revokeObjectURL(url), exportUrlLifetimeMs);
 }

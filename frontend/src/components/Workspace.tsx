@@ -1,6 +1,16 @@
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 
-import { createThread, errorMessage, isLockedError, listThreads, type Profile, type Thread } from "../api.ts";
+import {
+  ApiError,
+  createThread,
+  deleteThread,
+  errorMessage,
+  isLockedError,
+  listThreads,
+  updateThread,
+  type Profile,
+  type Thread,
+} from "../api.ts";
 import { DraftStore } from "../drafts.ts";
 import { ReplyStore, type MemoryChangeNotice } from "../replyStore.ts";
 import { strings } from "../strings.ts";
@@ -46,6 +56,24 @@ type WorkspaceDialog = "settings" | "memory" | "change-password" | "profiles" | 
 // Maximum number of memory change notices shown at once. Older ones give way to newer ones.
 const maxMemoryToasts = 3;
 
+// How long a deleted thread can be brought back with Undo before the
+// deletion is sent, in milliseconds.
+// NOTE: the time does not stop while the pointer or the focus is on the
+// notice, so someone who needs longer to reach Undo cannot extend it.
+const undoDeleteMs = 5_000;
+
+/**
+ * A thread deleted in the sidebar whose deletion is not done yet. It is
+ * "waiting" while Undo can still bring it back, and "deleting" while the
+ * request is under way.
+ */
+interface PendingDeletion {
+  thread: Thread;
+  phase: "waiting" | "deleting";
+  /** True when the thread was open, so that Undo opens it again. */
+  wasOpen: boolean;
+}
+
 /**
  * Renders the signed-in screen: a header with the profile, the threads in a
  * sidebar, the open thread's chat, and the notices of working memory
@@ -78,6 +106,13 @@ export function Workspace({
   const [memoryToasts, setMemoryToasts] = useState<MemoryChangeNotice[]>([]);
   // The title refreshes under way, by thread id, each with its cancel function.
   const titleRefreshes = useRef(new Map<string, () => void>());
+  const [deletions, setDeletions] = useState<PendingDeletion[]>([]);
+  const [deleteError, setDeleteError] = useState<string | null>(null);
+  // The timers that send the waiting deletions, by thread id.
+  const deletionTimers = useRef(new Map<string, number>());
+  // A thread whose button takes the focus after the next render, after Undo.
+  const [focusThreadId, setFocusThreadId] = useState<string | null>(null);
+  const hiddenThreadIds = useMemo(() => new Set(deletions.map((deletion) => deletion.thread.id)), [deletions]);
 
   // refreshThreads fetches the thread list. It returns the threads, or null
   // when the request failed and the error is shown instead. A locked profile
@@ -164,7 +199,131 @@ export function Workspace({
     void refreshThreads();
   }, [refreshThreads]);
 
+  const handleRename = useCallback(
+    async (threadId: string, title: string) => {
+      await updateThread(threadId, { title });
+      await refreshThreads();
+    },
+    [refreshThreads],
+  );
+
+  // sendDeletion deletes a thread once its time to undo has passed, and
+  // keeps it hidden until the list no longer has it. A failed request brings
+  // the thread back with the reason. A locked profile brings it back
+  // without one, because the unlock prompt already covers the workspace.
+  const sendDeletion = useCallback(
+    async (thread: Thread) => {
+      deletionTimers.current.delete(thread.id);
+      setDeletions((current) =>
+        current.map((deletion) => (deletion.thread.id === thread.id ? { ...deletion, phase: "deleting" } : deletion)),
+      );
+      try {
+        await deleteThread(thread.id);
+      } catch (err) {
+        // A thread already deleted, in another window, counts as deleted.
+        if (!(err instanceof ApiError && err.code === "not_found")) {
+          setDeletions((current) => current.filter((deletion) => deletion.thread.id !== thread.id));
+          if (!isLockedError(err)) {
+            setDeleteError(strings.sidebar.deleteFailed(threadTitle(thread), errorMessage(err)));
+          }
+          return;
+        }
+      }
+      await refreshThreads();
+      setDeletions((current) => current.filter((deletion) => deletion.thread.id !== thread.id));
+    },
+    [refreshThreads],
+  );
+
+  // handleDelete hides the thread at once and sends its deletion only after
+  // undoDeleteMs, so that Undo can bring it back without a request.
+  const handleDelete = useCallback(
+    (thread: Thread) => {
+      const timers = deletionTimers.current;
+      if (timers.has(thread.id)) {
+        return;
+      }
+      const wasOpen = thread.id === openThreadId;
+      if (wasOpen) {
+        setOpenThreadId(null);
+      }
+      setDeleteError(null);
+      setDeletions((current) => [
+        ...current.filter((deletion) => deletion.thread.id !== thread.id),
+        { thread, phase: "waiting", wasOpen },
+      ]);
+      timers.set(
+        thread.id,
+        window.setTimeout(() => void sendDeletion(thread), undoDeleteMs),
+      );
+    },
+    [openThreadId, sendDeletion],
+  );
+
+  function handleUndoDelete(deletion: PendingDeletion) {
+    const timers = deletionTimers.current;
+    const timer = timers.get(deletion.thread.id);
+    if (timer === undefined) {
+      // The deletion has been sent already.
+      return;
+    }
+    window.clearTimeout(timer);
+    timers.delete(deletion.thread.id);
+    setDeletions((current) => current.filter((pending) => pending.thread.id !== deletion.thread.id));
+    if (deletion.wasOpen) {
+      setOpenThreadId((current) => current ?? deletion.thread.id);
+    }
+    setFocusThreadId(deletion.thread.id);
+  }
+
+  // After Undo, the thread's button takes the focus that the notice had.
+  useEffect(() => {
+    if (focusThreadId === null) {
+      return;
+    }
+    document.querySelector<HTMLElement>(`.sidebar [data-thread-id="${CSS.escape(focusThreadId)}"]`)?.focus();
+    setFocusThreadId(null);
+  }, [focusThreadId]);
+
+  // A lock, a sign-out and a switch of profile cancel the deletions still
+  // waiting, and closing or reloading the tab ends their timers unsent. The
+  // user chose Delete but did not let the time to undo run out, so Hearth
+  // keeps the thread: sending the deletion then could lose a chat deleted by
+  // mistake, while keeping it only means deleting it again. A deletion
+  // already sent goes on.
+  useEffect(() => {
+    if (!locked) {
+      return;
+    }
+    const timers = deletionTimers.current;
+    for (const timer of timers.values()) {
+      window.clearTimeout(timer);
+    }
+    timers.clear();
+    setDeletions((current) => current.filter((deletion) => deletion.phase === "deleting"));
+  }, [locked]);
+
+  useEffect(() => {
+    const timers = deletionTimers.current;
+    return () => {
+      for (const timer of timers.values()) {
+        window.clearTimeout(timer);
+      }
+      timers.clear();
+    };
+  }, []);
+
+  // Fork from here opens the new thread, as New chat does.
+  const handleForked = useCallback(
+    (thread: Thread) => {
+      setOpenThreadId(thread.id);
+      void refreshThreads();
+    },
+    [refreshThreads],
+  );
+
   const openThread = threads?.find((thread) => thread.id === openThreadId);
+  const waitingDeletions = deletions.filter((deletion) => deletion.phase === "waiting");
 
   return (
     <div className="workspace" inert={locked}>
@@ -221,7 +380,17 @@ export function Workspace({
           </div>
         )}
         {threads === null && threadsError === null && <p className="muted">{strings.loading.threads}</p>}
-        {threads !== null && <ThreadList threads={threads} openThreadId={openThreadId} onOpen={setOpenThreadId} />}
+        {threads !== null && (
+          <ThreadList
+            threads={threads}
+            openThreadId={openThreadId}
+            hiddenIds={hiddenThreadIds}
+            locked={locked}
+            onOpen={setOpenThreadId}
+            onRename={handleRename}
+            onDelete={handleDelete}
+          />
+        )}
       </nav>
 
       <main className="chat-area">
@@ -240,12 +409,32 @@ export function Workspace({
             drafts={drafts}
             settingsVersion={settingsVersion}
             onThreadChanged={handleThreadChanged}
+            onForked={handleForked}
           />
         )}
       </main>
 
-      {memoryToasts.length > 0 && (
+      {(memoryToasts.length > 0 || waitingDeletions.length > 0 || deleteError !== null) && (
         <div className="toasts" role="region" aria-label={strings.memoryToast.regionLabel} aria-live="polite">
+          {waitingDeletions.map((deletion) => (
+            <section key={deletion.thread.id} className="toast undo-toast" aria-label={strings.sidebar.deletionLabel}>
+              <p>{strings.sidebar.deleted(threadTitle(deletion.thread))}</p>
+              <button type="button" onClick={() => handleUndoDelete(deletion)}>
+                {strings.sidebar.undo}
+              </button>
+              <div className="undo-countdown" aria-hidden="true" style={{ animationDuration: `${undoDeleteMs}ms` }} />
+            </section>
+          ))}
+          {deleteError !== null && (
+            <section className="toast undo-toast" aria-label={strings.sidebar.deletionLabel}>
+              <p role="alert" className="alert">
+                {deleteError}
+              </p>
+              <button type="button" onClick={() => setDeleteError(null)}>
+                {strings.sidebar.dismiss}
+              </button>
+            </section>
+          )}
           {memoryToasts.map((change) => (
             <MemoryToast
               key={change.id}
@@ -284,4 +473,10 @@ export function Workspace({
       )}
     </div>
   );
+}
+
+// threadTitle returns the title to show for thread, which a damaged thread
+// does not have.
+function threadTitle(thread: Thread): string {
+  return thread.damaged ? strings.workspace.damagedThread : thread.title;
 }
