@@ -85,10 +85,10 @@ type App struct {
 	attemptSlots chan struct{}
 	// importSlot holds a token while an import runs; see handleImport.
 	importSlot chan struct{}
-	attemptLog   logLimiter
-	version      string
-	log          *slog.Logger
-	handler      http.Handler
+	attemptLog logLimiter
+	version    string
+	log        *slog.Logger
+	handler    http.Handler
 }
 
 // Open opens the data file in cfg.DataDir and returns a ready App. If another
