@@ -56,6 +56,7 @@ func runDesktop(opts config) error {
 	defer logFile.Close()
 
 	handler := newStartupHandler()
+	saver := newFileSaver(log)
 	var opened *app.App
 	var windowCtx context.Context
 
@@ -69,8 +70,11 @@ func runDesktop(opts config) error {
 		BackgroundColour: &options.RGBA{R: 250, G: 248, B: 245, A: 255},
 		AssetServer:      &assetserver.Options{Handler: handler},
 		LogLevel:         logger.WARNING,
+		// The page saves exports through FileSaver's native save dialog.
+		Bind: []interface{}{saver},
 		OnStartup: func(ctx context.Context) {
 			windowCtx = ctx
+			saver.start(ctx)
 			a, err := openApp(opts, log)
 			var damaged *app.DamagedFileError
 			if errors.As(err, &damaged) && askStartFresh(ctx, damaged) {
