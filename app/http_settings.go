@@ -55,7 +55,17 @@ func (a *App) handlePutSettings(w http.ResponseWriter, r *http.Request, u user) 
 // modelsResponse is the body of GET /api/models.
 type modelsResponse struct {
 	Backend BackendInfo `json:"backend"`
-	Models  []ModelInfo `json:"models"`
+	Models  []modelView `json:"models"`
+}
+
+// modelView is one model of GET /api/models.
+type modelView struct {
+	ModelInfo
+	// Capabilities is the model's list of abilities from Ollama's
+	// /api/show, such as "completion", "tools" and "embedding". It is left
+	// out for backends that do not report one, and for a model whose
+	// description failed.
+	Capabilities []string `json:"capabilities,omitempty"`
 }
 
 // handleListModels serves GET /api/models: the models the profile's
@@ -84,11 +94,45 @@ func (a *App) handleListModels(w http.ResponseWriter, r *http.Request, u user) e
 		}
 		return a.backendFailure(r, u, err)
 	}
-	if models == nil {
-		models = []ModelInfo{}
+	views := make([]modelView, len(models))
+	for i, m := range models {
+		views[i] = modelView{ModelInfo: m}
 	}
-	writeJSON(w, http.StatusOK, modelsResponse{Backend: info, Models: models})
+	a.addCapabilities(ctx, r, u, model, views)
+	writeJSON(w, http.StatusOK, modelsResponse{Backend: info, Models: views})
 	return nil
+}
+
+// capabilityLister is a Model that reports what each of its models can do,
+// so that the page can leave embedding-only models out of its chat menus.
+type capabilityLister interface {
+	Capabilities(ctx context.Context, model string) ([]string, error)
+}
+
+// addCapabilities fills in the capabilities of models when the backend
+// reports them. A model whose description fails stays in the list without
+// them, and the failure is logged once per request.
+func (a *App) addCapabilities(ctx context.Context, r *http.Request, u user, model Model, models []modelView) {
+	lister, ok := model.(capabilityLister)
+	if !ok {
+		return
+	}
+	failures := 0
+	var firstErr error
+	for i := range models {
+		capabilities, err := lister.Capabilities(ctx, models[i].Name)
+		if err != nil {
+			failures++
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		models[i].Capabilities = capabilities
+	}
+	if failures > 0 {
+		a.log.Warn("model capabilities unavailable", "route", r.Pattern, "profile", u.ID, "models", failures, "err", loggedError(firstErr))
+	}
 }
 
 // backendFailure logs a failed request to a model backend and returns it as

@@ -46,6 +46,9 @@ type Ollama struct {
 type modelShown struct {
 	contextLength int
 	tools         bool
+	// capabilities are the ones /api/show lists, such as "completion",
+	// "tools" and "embedding", or nil when it lists none.
+	capabilities []string
 }
 
 // NewOllama returns a Model that chats with model, by default, on the Ollama
@@ -229,6 +232,14 @@ func (o *Ollama) SupportsTools(ctx context.Context, model string) (bool, error) 
 	return shown.tools, err
 }
 
+// Capabilities returns what model can do, as /api/show lists it, such as
+// "completion", "tools" and "embedding". It returns nil when the server's
+// response has no capabilities field.
+func (o *Ollama) Capabilities(ctx context.Context, model string) ([]string, error) {
+	shown, err := o.show(ctx, model)
+	return slices.Clone(shown.capabilities), err
+}
+
 // show requests /api/show for model, once per model name.
 func (o *Ollama) show(ctx context.Context, model string) (modelShown, error) {
 	model = cmp.Or(model, o.model)
@@ -248,6 +259,9 @@ func (o *Ollama) show(ctx context.Context, model string) (modelShown, error) {
 		shown.contextLength = int(f)
 	}
 	shown.tools = len(resp.Capabilities) == 0 || slices.Contains(resp.Capabilities, "tools")
+	for _, c := range resp.Capabilities {
+		shown.capabilities = append(shown.capabilities, string(c))
+	}
 	o.mu.Lock()
 	o.shown[model] = shown
 	o.mu.Unlock()

@@ -540,9 +540,10 @@ type modelsJSON struct {
 		Model string `json:"model"`
 	} `json:"backend"`
 	Models []struct {
-		Name          string `json:"name"`
-		Size          int64  `json:"size"`
-		ContextLength int    `json:"contextLength"`
+		Name          string   `json:"name"`
+		Size          int64    `json:"size"`
+		ContextLength int      `json:"contextLength"`
+		Capabilities  []string `json:"capabilities"`
 	} `json:"models"`
 }
 
@@ -579,6 +580,39 @@ func TestModelsList(t *testing.T) {
 	}
 }
 
+func TestModelsListCapabilities(t *testing.T) {
+	env := newTestEnv(t)
+	ada := env.signUp("", "Ada")
+
+	var list struct {
+		Models []struct {
+			Name         string   `json:"name"`
+			Capabilities []string `json:"capabilities"`
+		} `json:"models"`
+	}
+	env.mustJSON("GET", "/api/models", ada, nil, http.StatusOK, &list)
+	got := map[string][]string{}
+	for _, m := range list.Models {
+		got[m.Name] = m.Capabilities
+	}
+	want := map[string][]string{
+		"llama3.2:latest":         {"completion", "tools"},
+		"nomic-embed-text:latest": {"embedding"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("capabilities by model = %v, want %v", got, want)
+	}
+
+	// A profile that names its own Ollama server gets them too.
+	env.putSettings(ada, map[string]any{"backend": map[string]any{"kind": "ollama", "baseUrl": env.fake.URL(), "model": testModel}})
+	env.mustJSON("GET", "/api/models", ada, nil, http.StatusOK, &list)
+	for _, m := range list.Models {
+		if !reflect.DeepEqual(m.Capabilities, want[m.Name]) {
+			t.Errorf("capabilities of %s from the profile's server = %v, want %v", m.Name, m.Capabilities, want[m.Name])
+		}
+	}
+}
+
 func TestModelsBackendDown(t *testing.T) {
 	env := newTestEnv(t)
 	ada := env.signUp("", "Ada")
@@ -600,6 +634,11 @@ func TestModelsOpenAIBackend(t *testing.T) {
 	}
 	if got, want := list.names(), []string{"gpt-4o-mini", "gpt-4o"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("models = %v, want %v", got, want)
+	}
+	for _, m := range list.Models {
+		if m.Capabilities != nil {
+			t.Errorf("model %s of an OpenAI-compatible server has capabilities %v, want none", m.Name, m.Capabilities)
+		}
 	}
 	auths := openai.authorizations()
 	if len(auths) == 0 || auths[len(auths)-1] != "Bearer "+key {

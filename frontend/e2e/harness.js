@@ -861,3 +861,59 @@ async function closedLoopbackPort() {
 function escapeRegExp(text) {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
+
+/**
+ * One rule of axe-core that the page breaks, with the elements that break it.
+ *
+ * @typedef {object} AxeViolation
+ * @property {string} id        The rule, such as "color-contrast".
+ * @property {string} impact    "serious" or "critical".
+ * @property {string} help      The rule's one-line description.
+ * @property {string[]} nodes   Each element's CSS selector and axe's summary of what is wrong with it.
+ */
+
+/** The axe-core build that the page loads, from the devDependency. */
+const axeSourcePath = path.join(frontendDir, "node_modules", "axe-core", "axe.min.js");
+
+/** @type {string | null} */
+let axeSource = null;
+
+/**
+ * Runs axe-core on the whole page and returns the violations of impact
+ * serious or critical, empty when there are none. Minor and moderate ones,
+ * such as content outside a landmark, are left out.
+ *
+ * axe's source is evaluated through the DevTools protocol (page.evaluate),
+ * not added as a <script> element with page.addScriptTag, because Hearth's
+ * Content Security Policy (script-src 'self', app/ui.go) refuses inline
+ * scripts and does not cover the protocol's evaluation.
+ *
+ * @param {import("playwright-core").Page} page
+ * @returns {Promise<AxeViolation[]>}
+ */
+export async function seriousAxeViolations(page) {
+  if (axeSource === null) {
+    const { readFile } = await import("node:fs/promises");
+    axeSource = await readFile(axeSourcePath, "utf8");
+  }
+  const hasAxe = () => page.evaluate(() => "axe" in window);
+  if (!(await hasAxe())) {
+    await page.evaluate(axeSource);
+  }
+  assert.ok(await hasAxe(), "axe-core did not load into the page");
+
+  /** @type {AxeViolation[]} */
+  const violations = await page.evaluate(async () => {
+    const axe = /** @type {any} */ (window).axe;
+    const results = await axe.run(document, { resultTypes: ["violations"] });
+    return results.violations.map((/** @type {any} */ violation) => ({
+      id: String(violation.id),
+      impact: String(violation.impact ?? ""),
+      help: String(violation.help),
+      nodes: violation.nodes.map(
+        (/** @type {any} */ node) => `${node.target.join(" ")}: ${String(node.failureSummary ?? "").replace(/\s+/g, " ")}`,
+      ),
+    }));
+  });
+  return violations.filter((violation) => violation.impact === "serious" || violation.impact === "critical");
+}

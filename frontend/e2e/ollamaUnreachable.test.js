@@ -32,6 +32,14 @@ describe("ollama unreachable", { timeout: 120_000 }, () => {
       await page.getByRole("navigation", { name: "Chats" }).getByRole("button", { name: "New chat" }).click();
       const log = page.getByRole("log", { name: "Messages" });
       await log.waitFor();
+
+      // Before any message, the chat shows that Ollama cannot be reached and
+      // what to do, with Try again.
+      const problem = page.locator(".chat-header .backend-problem");
+      await problem.getByText(/Ollama is not reachable at .*Start Ollama/).waitFor();
+      await problem.getByRole("button", { name: "Try again" }).click();
+      await problem.getByText(/Ollama is not reachable/).waitFor();
+
       await sendMessage(page, "Hello?");
 
       const alert = log.getByRole("alert");

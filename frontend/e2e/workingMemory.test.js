@@ -89,7 +89,15 @@ describe("working memory", { timeout: 180_000 }, () => {
       await dialog.getByRole("button", { name: "Save", exact: true }).click();
       await dialog.getByRole("alert").getByText(/was changed somewhere else/).waitFor();
       await suite.screenshot("working-memory-conflict.png");
+
+      // Loading the latest version asks first, because it replaces the typed
+      // text. Keep my text leaves it as it is.
       await dialog.getByRole("button", { name: "Load the latest version" }).click();
+      await dialog.getByText(/^Loading the latest version replaces the text you typed/).waitFor();
+      await dialog.getByRole("button", { name: "Keep my text" }).click();
+      assert.equal(await document.inputValue(), `${firstText}\n- **Hobby**: climbing`);
+      await dialog.getByRole("button", { name: "Load the latest version" }).click();
+      await dialog.getByRole("button", { name: "Replace my text" }).click();
       await waitUntil("the latest version is loaded", async () =>
         (await document.inputValue()) === `${firstText}\n- **Job**: chemist` || (await document.inputValue()),
       );

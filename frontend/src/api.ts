@@ -379,6 +379,12 @@ export interface ModelInfo {
   size?: number;
   /** Context length in tokens, when the backend reports it. */
   contextLength?: number;
+  /**
+   * The model's abilities as Ollama's /api/show lists them, such as
+   * "completion", "tools" and "embedding". Absent for OpenAI-compatible
+   * servers and for a model that Ollama could not describe.
+   */
+  capabilities?: string[];
 }
 
 /** The response to GET /api/models. */
@@ -513,6 +519,15 @@ let sessionGeneration = 0;
 
 let sessionHandlers: SessionHandlers | null = null;
 
+// The time, in milliseconds since the epoch, when this page last sent a
+// request with the session, which the server counts as use of the profile
+// for its idle lock. Requests of other tabs are not seen here.
+let lastSessionRequestAt = 0;
+
+// The signed-in profile's idle lock in minutes, from the last response that
+// named it, or null when none has since sign-in.
+let knownIdleLockMinutes: number | null = null;
+
 /** Sets the functions called when the server locks or ends the current session. */
 export function setSessionHandlers(handlers: SessionHandlers | null): void {
   sessionHandlers = handlers;
@@ -605,6 +620,7 @@ export async function resumeSession(): Promise<SessionProfile> {
   }
   sessionActive = true;
   sessionGeneration++;
+  knownIdleLockMinutes = me.idleLockMinutes;
   return me;
 }
 
@@ -647,8 +663,19 @@ export async function changePassword(current: string, newPassword: string): Prom
 }
 
 /** Fetches the signed-in profile, with its idle lock time. */
-export function getMe(): Promise<SessionProfile> {
-  return requestJson<SessionProfile>("GET", "/api/auth/me", "session");
+export async function getMe(): Promise<SessionProfile> {
+  const me = await requestJson<SessionProfile>("GET", "/api/auth/me", "session");
+  knownIdleLockMinutes = me.idleLockMinutes;
+  return me;
+}
+
+/**
+ * Returns when this page last sent a request with the session, in
+ * milliseconds since the epoch, and the profile's idle lock in minutes, or
+ * null while it is not known. The idle lock watch of App reads them.
+ */
+export function sessionActivity(): { lastRequestAt: number; idleLockMinutes: number | null } {
+  return { lastRequestAt: lastSessionRequestAt, idleLockMinutes: knownIdleLockMinutes };
 }
 
 /**
@@ -657,8 +684,10 @@ export function getMe(): Promise<SessionProfile> {
  * unlocked, and a value outside 0 to 10080 is a 400 ApiError with field
  * "idleLockMinutes".
  */
-export function setIdleLock(minutes: number): Promise<SessionProfile> {
-  return requestJson<SessionProfile>("PATCH", "/api/auth/me", "session", { idleLockMinutes: minutes });
+export async function setIdleLock(minutes: number): Promise<SessionProfile> {
+  const me = await requestJson<SessionProfile>("PATCH", "/api/auth/me", "session", { idleLockMinutes: minutes });
+  knownIdleLockMinutes = me.idleLockMinutes;
+  return me;
 }
 
 /**
@@ -992,6 +1021,7 @@ function threadQuery(threadId: string | undefined): string {
 function startSession(result: LoginResult): void {
   authToken = result.token;
   csrfToken = result.csrfToken;
+  knownIdleLockMinutes = null;
   writeStoredSecret(result.csrfToken);
   sessionActive = true;
   sessionGeneration++;
@@ -1000,6 +1030,7 @@ function startSession(result: LoginResult): void {
 function endSession(): void {
   authToken = null;
   csrfToken = null;
+  knownIdleLockMinutes = null;
   writeStoredSecret(null);
   sessionActive = false;
   sessionGeneration++;
@@ -1060,6 +1091,9 @@ async function send(
   }
 
   const generation = sessionGeneration;
+  if (authToken !== null || csrfToken !== null) {
+    lastSessionRequestAt = Date.now();
+  }
   let response: Response;
   try {
     response = await fetch(path, init);

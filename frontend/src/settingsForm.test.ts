@@ -8,6 +8,7 @@ import {
   settingsFieldFor,
   settingsFormFields,
   settingsUpdateFrom,
+  switchBackendKind,
   type SettingsFormValues,
 } from "./settingsForm.ts";
 import { strings } from "./strings.ts";
@@ -328,5 +329,54 @@ describe("settingsFieldFor", () => {
       const field = settingsFieldFor(server);
       expect(field === "form" || settingsFormFields.includes(field)).toBe(true);
     }
+  });
+});
+
+describe("switchBackendKind", () => {
+  it("empties the inputs for another kind", () => {
+    const { values } = switchBackendKind(valuesWith({ titleModel: "llama3.2:1b" }), "openai", {}, stored);
+    expect(values.kind).toBe("openai");
+    expect(values.baseUrl).toBe("");
+    expect(values.model).toBe("");
+    expect(values.titleModel).toBe("");
+  });
+
+  it("keeps the other inputs", () => {
+    const { values } = switchBackendKind(valuesWith({ temperature: "0.7", systemPrompt: "Be brief." }), "openai", {}, stored);
+    expect(values.temperature).toBe("0.7");
+    expect(values.systemPrompt).toBe("Be brief.");
+  });
+
+  it("brings the typed inputs back", () => {
+    const typed = valuesWith({ baseUrl: "http://192.168.1.5:11434", model: "qwen2.5:7b" });
+    const toOpenAI = switchBackendKind(typed, "openai", {}, stored);
+    const openAIValues = { ...toOpenAI.values, baseUrl: "https://api.example.com/v1", model: "gpt-4o" };
+    const back = switchBackendKind(openAIValues, "ollama", toOpenAI.stash, stored);
+    expect(back.values.kind).toBe("ollama");
+    expect(back.values.baseUrl).toBe("http://192.168.1.5:11434");
+    expect(back.values.model).toBe("qwen2.5:7b");
+
+    const again = switchBackendKind(back.values, "openai", back.stash, stored);
+    expect(again.values.baseUrl).toBe("https://api.example.com/v1");
+    expect(again.values.model).toBe("gpt-4o");
+  });
+
+  it("restores the stored kind's settings", () => {
+    const openAIStored = { ...withKey, titleModel: "gpt-4o-mini" };
+    const toOllama = switchBackendKind(valuesWith({}, openAIStored), "ollama", {}, openAIStored);
+    expect(toOllama.values.baseUrl).toBe("");
+    // With an empty stash, the stored kind comes back as stored.
+    const back = switchBackendKind(toOllama.values, "openai", {}, openAIStored);
+    expect(back.values.baseUrl).toBe("https://api.example.com/v1");
+    expect(back.values.model).toBe("gpt-4o-mini");
+    expect(back.values.titleModel).toBe("gpt-4o-mini");
+  });
+
+  it("same kind changes nothing", () => {
+    const values = valuesWith({ baseUrl: "http://127.0.0.1:1" });
+    const stash = {};
+    const result = switchBackendKind(values, "ollama", stash, stored);
+    expect(result.values).toBe(values);
+    expect(result.stash).toBe(stash);
   });
 });

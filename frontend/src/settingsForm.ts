@@ -122,6 +122,41 @@ export function initialSettingsValues(settings: Settings, idleLockMinutes: numbe
   };
 }
 
+/** The inputs that belong to one kind of backend: its server URL and the names of its models. */
+export type BackendFields = Pick<SettingsFormValues, "baseUrl" | "model" | "titleModel">;
+
+/** The backend inputs last typed for each kind of backend, kept while the form switches between kinds. */
+export type BackendStash = Partial<Record<BackendKind, BackendFields>>;
+
+/**
+ * Returns the values after the backend kind changes to kind, with the stash
+ * updated. The server URL and model names typed for the kind left go into
+ * the stash, and those of kind come out of it. A kind not in the stash
+ * starts from the stored settings when they are of that kind, and from
+ * empty inputs otherwise. So an Ollama URL or model is never sent to an
+ * OpenAI-compatible server by mistake, nor the reverse.
+ */
+export function switchBackendKind(
+  values: SettingsFormValues,
+  kind: BackendKind,
+  stash: BackendStash,
+  settings: Settings,
+): { values: SettingsFormValues; stash: BackendStash } {
+  if (kind === values.kind) {
+    return { values, stash };
+  }
+  const left: BackendFields = { baseUrl: values.baseUrl, model: values.model, titleModel: values.titleModel };
+  const stored: BackendFields =
+    settings.backend.kind === kind
+      ? { baseUrl: settings.backend.baseUrl, model: settings.backend.model, titleModel: settings.titleModel }
+      : { baseUrl: "", model: "", titleModel: "" };
+  const restored = stash[kind] ?? stored;
+  return {
+    values: { ...values, ...restored, kind },
+    stash: { ...stash, [values.kind]: left },
+  };
+}
+
 /**
  * Checks the values and returns the settings request body with the idle
  * lock, or the errors to show. Text inputs are trimmed, except the system

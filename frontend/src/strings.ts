@@ -234,6 +234,11 @@ export const strings = {
     retry: "Try again",
     emptyTitle: "Start a conversation",
     emptyIntro: "Choose a chat on the left, or start a new one.",
+    // The empty state of a profile without any chat.
+    firstChatTitle: "Start your first chat",
+    firstChatIntro:
+      "Ask anything. Hearth keeps what it learns about you in its memory, which you can read and change under Memory.",
+    firstChatStart: "Start a chat",
   },
 
   // The thread sidebar: date headings, search, and each chat's actions menu.
@@ -274,6 +279,10 @@ export const strings = {
     messagesLabel: "Messages",
     noMessages: "No messages yet. Write the first one below.",
     loadFailed: (reason: string) => `This chat could not be loaded: ${reason}`,
+    loadRetry: "Try again",
+    jumpToLatest: "Jump to latest",
+    // Over the chat while the model server cannot be reached; the reason says what to do.
+    backendProblemRetry: "Try again",
     olderMessagesHidden: (shown: number, total: number) =>
       `Showing the last ${shown} of ${total} messages.`,
     stop: "Stop",
@@ -370,6 +379,10 @@ export const strings = {
     taskOpen: "Not done",
     footnotes: "Footnotes",
     footnoteBack: (reference: number) => `Back to reference ${reference}`,
+    // Names of a code block and of a table that scroll sideways, which the
+    // keyboard reaches so that the arrow keys can scroll them.
+    scrollingCode: (language: string | null) => (language === null ? "Code" : `${language} code`),
+    scrollingTable: "Table",
   },
 
   // The inline editor of a user message.
@@ -555,6 +568,11 @@ export const strings = {
     conflict:
       "The working memory was changed somewhere else, for example by the model during a reply, since you opened it. Your text was not saved.",
     reload: "Load the latest version",
+    // Asked before the latest version replaces text that the user typed.
+    reloadConfirm:
+      "Loading the latest version replaces the text you typed, which is not saved. Copy it first if you want to keep it.",
+    reloadReplace: "Replace my text",
+    reloadKeep: "Keep my text",
     damaged: "The stored working memory cannot be read: its record was changed or damaged outside Hearth.",
     historyTitle: "History",
     historyEmpty: "There are no earlier versions yet.",
@@ -648,6 +666,51 @@ export const strings = {
     describeBuiltin: "Built-in (offline)",
     describeOllama: (model: string) => `Ollama, model ${model}`,
     describeOpenAI: (model: string, baseUrl: string) => `OpenAI-compatible server, model ${model} at ${baseUrl}`,
+  },
+
+  // The keyboard shortcuts of the workspace and the dialog that lists them.
+  // shortcuts.ts says which keys each one uses.
+  shortcuts: {
+    open: "Keyboard shortcuts",
+    openLabel: "?",
+    title: "Keyboard shortcuts",
+    intro: "These keys work anywhere in Hearth while no dialog is open.",
+    textFieldNote: "The single keys ? and / work only while the focus is not in a text field.",
+    actionColumn: "Action",
+    keysColumn: "Keys",
+    actions: {
+      newChat: "Start a new chat",
+      searchChats: "Search chats",
+      previousChat: "Open the previous chat in the list",
+      nextChat: "Open the next chat in the list",
+      stopReply: "Stop the reply being written",
+      focusComposer: "Go to the message field",
+      openSettings: "Open Settings",
+      showShortcuts: "Show this list",
+    },
+    stopInComposer: "or Esc in the message field",
+    // Key names as printed on the keys. "primary" is Ctrl, or Command on a Mac.
+    keys: {
+      control: "Ctrl",
+      command: "⌘",
+      shift: "Shift",
+      alt: "Alt",
+      option: "Option",
+      arrowUp: "↑",
+      arrowDown: "↓",
+      backspace: "Backspace",
+      escape: "Esc",
+    },
+    // Read between two keys pressed together, as in "Ctrl + K".
+    plus: "+",
+    close: "Close",
+  },
+
+  // The question a dialog asks before Escape or Close throws away changes.
+  unsavedChanges: {
+    question: "You have unsaved changes. Discard them?",
+    keepEditing: "Keep editing",
+    discard: "Discard changes",
   },
 
   errors: {

@@ -3,13 +3,16 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import {
   ApiError,
   errorMessage,
+  getMe,
   getSettings,
   listProfiles,
   logout,
   resumeSession,
+  sessionActivity,
   setSessionHandlers,
   type Profile,
 } from "../api.ts";
+import { lockCheckDue, lockWatchIntervalMs } from "../idleLock.ts";
 import { strings } from "../strings.ts";
 import { applyTheme } from "../theme.ts";
 import { FirstRunForm } from "./FirstRunForm.tsx";
@@ -38,6 +41,10 @@ type Screen =
 export function App() {
   const [screen, setScreen] = useState<Screen>({ kind: "loading" });
   const signOutStarted = useRef<Screen | null>(null);
+  // The thread open in each profile's workspace, by profile id, so that
+  // signing in after Lock or Switch profile opens it again. It lives in
+  // memory only, and signing out forgets the profile's entry.
+  const openThreads = useRef(new Map<string, string | null>());
 
   // showProfiles fetches the profiles and shows the first-run form when there
   // are none, the picker otherwise. The notice is shown above the picker, and
@@ -109,6 +116,52 @@ export function App() {
     };
   }, [signedIn, unlockedProfileId]);
 
+  // The server locks an idle profile on its own, so once this page has sent
+  // no request for the profile's idle time it checks whether that happened
+  // (see idleLock.ts), and checks that time again whenever the tab is shown.
+  // The unlock prompt then covers the workspace at once, not only at the
+  // next request. A failed check changes nothing, and an ended session
+  // reaches onEnded through api.ts.
+  const watchedProfileId = screen.kind === "signed-in" && !screen.locked ? screen.profile.id : null;
+  useEffect(() => {
+    if (watchedProfileId === null) {
+      return;
+    }
+    let current = true;
+    let asking = false;
+    const check = () => {
+      const { lastRequestAt, idleLockMinutes } = sessionActivity();
+      if (asking || !lockCheckDue(idleLockMinutes, lastRequestAt, Date.now())) {
+        return;
+      }
+      asking = true;
+      getMe().then(
+        (me) => {
+          if (current && me.locked) {
+            setScreen((shown) =>
+              shown.kind === "signed-in" && shown.profile.id === me.id ? { ...shown, locked: true } : shown,
+            );
+          }
+        },
+        () => undefined,
+      ).finally(() => {
+        asking = false;
+      });
+    };
+    const handleVisibility = () => {
+      if (document.visibilityState === "visible") {
+        check();
+      }
+    };
+    const timer = window.setInterval(check, lockWatchIntervalMs);
+    document.addEventListener("visibilitychange", handleVisibility);
+    return () => {
+      current = false;
+      window.clearInterval(timer);
+      document.removeEventListener("visibilitychange", handleVisibility);
+    };
+  }, [watchedProfileId]);
+
   useEffect(() => {
     setSessionHandlers({
       onLocked: () =>
@@ -138,6 +191,9 @@ export function App() {
 
     const chosenId = screen.reason === "lock" ? screen.profile.id : null;
     const notice = noticeAfterSignOut(screen.reason);
+    if (screen.reason === "sign-out") {
+      openThreads.current.delete(screen.profile.id);
+    }
     logout().then(
       () => showProfiles(notice, chosenId),
       (err: unknown) => showProfiles(strings.picker.signOutFailed(errorMessage(err)), chosenId),
@@ -157,8 +213,21 @@ export function App() {
   // handleProfileDeleted shows the picker, or the first-run form when no
   // profile is left. api.deleteOwnProfile has already ended the session.
   const handleProfileDeleted = useCallback(() => {
+    if (screen.kind === "signed-in") {
+      openThreads.current.delete(screen.profile.id);
+    }
     void showProfiles(strings.picker.profileDeleted);
-  }, [showProfiles]);
+  }, [screen, showProfiles]);
+
+  const signedInProfileId = screen.kind === "signed-in" ? screen.profile.id : null;
+  const handleOpenThreadChanged = useCallback(
+    (threadId: string | null) => {
+      if (signedInProfileId !== null) {
+        openThreads.current.set(signedInProfileId, threadId);
+      }
+    },
+    [signedInProfileId],
+  );
 
   const handleUnlocked = useCallback((profile: Profile) => {
     setScreen((current) => (current.kind === "signed-in" ? { kind: "signed-in", profile, locked: false } : current));
@@ -171,6 +240,8 @@ export function App() {
           key={screen.profile.id}
           profile={screen.profile}
           locked={screen.locked}
+          initialThreadId={openThreads.current.get(screen.profile.id) ?? null}
+          onOpenThreadChanged={handleOpenThreadChanged}
           onSignOut={() => beginSignOut("sign-out")}
           onLock={() => beginSignOut("lock")}
           onSwitchProfile={() => beginSignOut("switch-profile")}

@@ -13,6 +13,7 @@ import {
   type Thread,
 } from "../api.ts";
 import { isStoredId, mergeReplies, type ChatEntry } from "../chatMessages.ts";
+import { isNearBottom } from "../chatScroll.ts";
 import type { DraftStore } from "../drafts.ts";
 import type { ReplyStore } from "../replyStore.ts";
 import { strings } from "../strings.ts";
@@ -46,10 +47,6 @@ interface ChatViewProps {
   onForked: (thread: Thread) => void;
 }
 
-// Distance from the bottom, in CSS pixels, within which new text keeps the
-// message list scrolled to the bottom.
-const stickToBottomThreshold = 48;
-
 // Interval, in milliseconds, between two fetches of a thread whose last
 // reply is being written without a stream on this page, for example after a
 // reload.
@@ -82,7 +79,11 @@ export function ChatView({
   const countdown = useRetryCountdown();
   const { startFrom: startCountdown, clear: clearCountdown } = countdown;
   const logRef = useRef<HTMLDivElement>(null);
+  // True while the message list follows new text. Scrolling up turns it
+  // off, so that a reply being written never moves what the user reads,
+  // and the Jump to latest button appears instead.
   const stickToBottom = useRef(true);
+  const [awayFromBottom, setAwayFromBottom] = useState(false);
   // Number of the latest load, so that an older response never replaces a newer one.
   const loadSequence = useRef(0);
 
@@ -191,6 +192,7 @@ export function ChatView({
       setActionError(null);
       clearCountdown();
       stickToBottom.current = true;
+      setAwayFromBottom(false);
       replies.start(request);
     },
     [clearCountdown, replies],
@@ -291,8 +293,23 @@ export function ChatView({
   function handleScroll() {
     const log = logRef.current;
     if (log !== null) {
-      stickToBottom.current = log.scrollHeight - log.scrollTop - log.clientHeight < stickToBottomThreshold;
+      const nearBottom = isNearBottom(log);
+      stickToBottom.current = nearBottom;
+      setAwayFromBottom(!nearBottom);
     }
+  }
+
+  // jumpToLatest scrolls to the newest text and follows it again. The focus
+  // goes to the message list, because the button disappears.
+  function jumpToLatest() {
+    const log = logRef.current;
+    if (log === null) {
+      return;
+    }
+    stickToBottom.current = true;
+    setAwayFromBottom(false);
+    log.scrollTop = log.scrollHeight;
+    log.focus({ preventScroll: true });
   }
 
   function handleThreadChanged(changed: Thread) {
@@ -316,54 +333,71 @@ export function ChatView({
       </header>
 
       {loadError !== null && (
-        <p role="alert" className="alert">
-          {loadError}
-        </p>
+        <div className="stack">
+          <p role="alert" className="alert">
+            {loadError}
+          </p>
+          <div className="actions">
+            <button type="button" onClick={() => void load()}>
+              {strings.chat.loadRetry}
+            </button>
+          </div>
+        </div>
       )}
       {thread === null && loadError === null && <p className="muted">{strings.loading.thread}</p>}
 
       {thread !== null && (
         <>
-          <div
-            ref={logRef}
-            className="message-log"
-            role="log"
-            aria-live="polite"
-            aria-label={strings.chat.messagesLabel}
-            aria-busy={running}
-            tabIndex={0}
-            onScroll={handleScroll}
-          >
-            {hiddenCount > 0 && (
-              <p className="muted older-hidden">
-                {strings.chat.olderMessagesHidden(thread.messageCount - hiddenCount, thread.messageCount)}
-              </p>
+          <div className="message-log-frame">
+            <div
+              ref={logRef}
+              className="message-log"
+              role="log"
+              aria-live="polite"
+              aria-label={strings.chat.messagesLabel}
+              aria-busy={running}
+              tabIndex={0}
+              onScroll={handleScroll}
+            >
+              {hiddenCount > 0 && (
+                <p className="muted older-hidden">
+                  {strings.chat.olderMessagesHidden(thread.messageCount - hiddenCount, thread.messageCount)}
+                </p>
+              )}
+              {entries.length === 0 && <p className="muted">{strings.chat.noMessages}</p>}
+              {entries.map((entry) => (
+                <MessageView
+                  key={entry.message.id}
+                  entry={entry}
+                  last={entry === lastEntry}
+                  busy={running || locked}
+                  onContinue={continueReply}
+                  onRegenerate={(message) => regenerate(message.id)}
+                  rejectedEditText={rejectedEdit?.messageId === entry.message.id ? rejectedEdit.text : undefined}
+                  onEdit={edit}
+                  onEditClosed={() => setRejectedEdit(null)}
+                  onRetry={retry}
+                  onFork={fork}
+                />
+              ))}
+            </div>
+            {awayFromBottom && (
+              <button type="button" className="jump-to-latest" onClick={jumpToLatest}>
+                {strings.chat.jumpToLatest}
+              </button>
             )}
-            {entries.length === 0 && <p className="muted">{strings.chat.noMessages}</p>}
-            {entries.map((entry) => (
-              <MessageView
-                key={entry.message.id}
-                entry={entry}
-                last={entry === lastEntry}
-                busy={running || locked}
-                onContinue={continueReply}
-                onRegenerate={(message) => regenerate(message.id)}
-                rejectedEditText={rejectedEdit?.messageId === entry.message.id ? rejectedEdit.text : undefined}
-                onEdit={edit}
-                onEditClosed={() => setRejectedEdit(null)}
-                onRetry={retry}
-                onFork={fork}
-              />
-            ))}
           </div>
 
           <div className="chat-controls">
             {running && (
+              // aria-disabled rather than disabled while stopping, so that the
+              // button keeps the focus until it goes and the composer takes
+              // it. A second stop request does nothing.
               <button
                 type="button"
                 className="stop"
                 onClick={() => void replies.stop(threadId)}
-                disabled={live.stopping}
+                aria-disabled={live.stopping}
               >
                 {live.stopping ? strings.chat.stopping : strings.chat.stop}
               </button>
@@ -378,7 +412,9 @@ export function ChatView({
             <Composer
               text={draft}
               onTextChange={setDraft}
-              disabled={running || locked}
+              disabled={locked}
+              busy={running}
+              onStop={() => void replies.stop(threadId)}
               canSend={countdown.secondsLeft === 0}
               onSend={send}
             />

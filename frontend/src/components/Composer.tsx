@@ -10,10 +10,18 @@ interface ComposerProps {
   text: string;
   onTextChange: (text: string) => void;
   /**
-   * True while a reply streams or the profile is locked: the message cannot be
-   * edited or sent. The field takes the focus when this turns false.
+   * True while the profile is locked: the field is disabled. It takes the
+   * focus back when this turns false, unless the focus has moved elsewhere.
    */
   disabled: boolean;
+  /**
+   * True while a reply is being written: the message cannot be edited or
+   * sent, but the field keeps the focus, and Escape in it calls onStop.
+   * Defaults to false.
+   */
+  busy?: boolean;
+  /** Stops the reply being written. */
+  onStop?: () => void;
   /**
    * False while sending must wait, such as during the wait after a 429
    * response: the message can still be edited. Defaults to true.
@@ -25,29 +33,44 @@ interface ComposerProps {
 
 /**
  * Renders the message field. Enter sends the message and empties the field,
- * Shift+Enter starts a new line.
+ * Shift+Enter starts a new line. The field keeps the focus after sending,
+ * also when Send was clicked.
  */
-export function Composer({ text, onTextChange, disabled, canSend = true, onSend }: ComposerProps) {
+export function Composer({
+  text,
+  onTextChange,
+  disabled,
+  busy = false,
+  onStop,
+  canSend = true,
+  onSend,
+}: ComposerProps) {
   const id = useId();
   const textarea = useRef<HTMLTextAreaElement>(null);
-  const wasDisabled = useRef(disabled);
+  const blocked = disabled || busy;
+  const wasBlocked = useRef(blocked);
 
-  // A disabled textarea loses the focus, so give it back when the reply ends
-  // or the profile is unlocked.
+  // A disabled textarea loses the focus, and so does the Stop button when
+  // the reply ends, leaving it on <body>. The field takes it back when the
+  // reply ends or the profile is unlocked, unless the user moved it to
+  // another control meanwhile.
   useEffect(() => {
-    if (wasDisabled.current && !disabled) {
+    const active = document.activeElement;
+    const focusLost = active === null || active === document.body;
+    if (wasBlocked.current && !blocked && (focusLost || active === textarea.current)) {
       textarea.current?.focus();
     }
-    wasDisabled.current = disabled;
-  }, [disabled]);
+    wasBlocked.current = blocked;
+  }, [blocked]);
 
   function submit() {
     const message = text.trim();
-    if (disabled || !canSend || message === "") {
+    if (blocked || !canSend || message === "") {
       return;
     }
     onSend(message);
     onTextChange("");
+    textarea.current?.focus();
   }
 
   function handleSubmit(event: FormEvent<HTMLFormElement>) {
@@ -56,8 +79,16 @@ export function Composer({ text, onTextChange, disabled, canSend = true, onSend 
   }
 
   function handleKeyDown(event: KeyboardEvent<HTMLTextAreaElement>) {
-    // While an input method composes text, Enter confirms the composition.
-    if (event.key === "Enter" && !event.shiftKey && !event.nativeEvent.isComposing) {
+    // While an input method composes text, Enter and Escape belong to it.
+    if (event.nativeEvent.isComposing) {
+      return;
+    }
+    if (event.key === "Escape" && busy && onStop !== undefined) {
+      event.preventDefault();
+      onStop();
+      return;
+    }
+    if (event.key === "Enter" && !event.shiftKey) {
       event.preventDefault();
       submit();
     }
@@ -75,11 +106,13 @@ export function Composer({ text, onTextChange, disabled, canSend = true, onSend 
         autoFocus
         placeholder={strings.composer.placeholder}
         disabled={disabled}
+        readOnly={busy}
+        aria-disabled={busy || undefined}
         value={text}
         onChange={(event) => onTextChange(event.target.value)}
         onKeyDown={handleKeyDown}
       />
-      <button type="submit" className="primary" disabled={disabled || !canSend || text.trim() === ""}>
+      <button type="submit" className="primary" disabled={blocked || !canSend || text.trim() === ""}>
         {strings.composer.send}
       </button>
     </form>

@@ -1,4 +1,4 @@
-import { useId, useRef, useState, type FormEvent } from "react";
+import { useId, useLayoutEffect, useRef, useState, type FormEvent } from "react";
 
 import { ApiError, chooseEmbedder, errorMessage, isLockedError, type EmbedderKind, type RecallSettings } from "../api.ts";
 import {
@@ -13,6 +13,7 @@ import {
 } from "../embedderForm.ts";
 import { describeEmbedder } from "../recall.ts";
 import { strings } from "../strings.ts";
+import { valuesDiffer } from "../unsavedChanges.ts";
 import { FieldError } from "./FieldError.tsx";
 
 interface EmbedderFormProps {
@@ -20,6 +21,8 @@ interface EmbedderFormProps {
   settings: RecallSettings;
   /** Called with the new settings after the server accepted the embedder. */
   onChosen: (settings: RecallSettings) => void;
+  /** Called with true when the inputs come to differ from the embedder in use, and with false when they match again. */
+  onDirtyChange?: (dirty: boolean) => void;
 }
 
 // The kinds in the order the form offers them, each with its label and hint.
@@ -36,13 +39,23 @@ const kindOptions: ReadonlyArray<{ kind: EmbedderKind; label: string; hint: stri
  * they name. The API key input is never filled in, because the server does
  * not return stored keys.
  */
-export function EmbedderForm({ settings, onChosen }: EmbedderFormProps) {
+export function EmbedderForm({ settings, onChosen, onDirtyChange }: EmbedderFormProps) {
   const id = useId();
   const [values, setValues] = useState<EmbedderFormValues>(() => initialFormValues(settings));
+  // The values of the embedder in use: those the form opened with, or the
+  // last ones the server accepted.
+  const [savedValues, setSavedValues] = useState(values);
   const [errors, setErrors] = useState<EmbedderFormErrors>({});
   const [notice, setNotice] = useState<string | null>(null);
   const [submitting, setSubmitting] = useState(false);
   const inputs = useRef<Partial<Record<EmbedderFormField, HTMLInputElement | null>>>({});
+
+  const dirty = valuesDiffer(values, savedValues);
+  // A layout effect, so that the dialog has the new state before the next
+  // key press, such as an Escape right after typing.
+  useLayoutEffect(() => {
+    onDirtyChange?.(dirty);
+  }, [dirty, onDirtyChange]);
 
   function update<Field extends keyof EmbedderFormValues>(field: Field, value: EmbedderFormValues[Field]) {
     setValues((previous) => ({ ...previous, [field]: value }));
@@ -73,6 +86,7 @@ export function EmbedderForm({ settings, onChosen }: EmbedderFormProps) {
     try {
       const next = await chooseEmbedder(checked.choice);
       setValues((previous) => ({ ...previous, apiKey: "" }));
+      setSavedValues({ ...values, apiKey: "" });
       setNotice(strings.embedder.chosen(describeEmbedder(next.embedder)));
       onChosen(next);
     } catch (err) {

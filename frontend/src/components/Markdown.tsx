@@ -44,6 +44,7 @@ import xml from "highlight.js/lib/languages/xml";
 import yaml from "highlight.js/lib/languages/yaml";
 
 import { strings } from "../strings.ts";
+import { useHorizontalScroll } from "../useHorizontalScroll.ts";
 import "../markdown.css";
 
 interface MarkdownProps {
@@ -408,11 +409,7 @@ type ElementProps<Tag extends keyof JSX.IntrinsicElements> = JSX.IntrinsicElemen
 const components: Components = {
   a: MarkdownLink,
   pre: CodeBlock,
-  table: ({ node: _node, ...props }: ElementProps<"table">) => (
-    <div className="markdown-table">
-      <table {...props} />
-    </div>
-  ),
+  table: MarkdownTable,
   input: ({ node: _node, ...props }: ElementProps<"input">) => (
     <input {...props} aria-label={props.checked === true ? strings.markdown.taskDone : strings.markdown.taskOpen} />
   ),
@@ -450,11 +447,31 @@ function MarkdownLink({ node: _node, href, children, ...props }: ElementProps<"a
   );
 }
 
+// MarkdownTable renders a table in a box that scrolls sideways when the
+// table is wider than the reply. The box then joins the tab order, with a
+// name, so that the keyboard can scroll it too (WCAG 2.1.1), as it does for
+// a code block's <pre>.
+function MarkdownTable({ node: _node, ...props }: ElementProps<"table">) {
+  const box = useRef<HTMLDivElement>(null);
+  const scrolls = useHorizontalScroll(box);
+  return (
+    <div
+      ref={box}
+      className="markdown-table"
+      {...(scrolls ? { tabIndex: 0, role: "group", "aria-label": strings.markdown.scrollingTable } : {})}
+    >
+      <table {...props} />
+    </div>
+  );
+}
+
 // CodeBlock renders a fenced or indented code block with a header that names
 // its language and holds the Copy button. The button copies the code as
 // written, without the line break that ends every block.
 function CodeBlock({ node, children }: ElementProps<"pre">) {
   const [copyState, copy] = useCopyText();
+  const pre = useRef<HTMLPreElement>(null);
+  const scrolls = useHorizontalScroll(pre);
   const code = node?.children.find(
     (child): child is Element => child.type === "element" && child.tagName === "code",
   );
@@ -484,7 +501,12 @@ function CodeBlock({ node, children }: ElementProps<"pre">) {
           {label}
         </button>
       </div>
-      <pre>{children}</pre>
+      <pre
+        ref={pre}
+        {...(scrolls ? { tabIndex: 0, role: "group", "aria-label": strings.markdown.scrollingCode(language) } : {})}
+      >
+        {children}
+      </pre>
     </div>
   );
 }

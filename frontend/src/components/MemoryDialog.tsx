@@ -3,6 +3,8 @@ import { useCallback, useEffect, useId, useRef, useState } from "react";
 import { errorMessage, getRecallSettings, isLockedError, type RecallSettings } from "../api.ts";
 import { finishedReembedding, isRecallSettling, recallPollIntervalMs } from "../recall.ts";
 import { strings } from "../strings.ts";
+import { useUnsavedChangesGuard } from "../useUnsavedChangesGuard.ts";
+import { DiscardChangesConfirm } from "./DiscardChangesConfirm.tsx";
 import { EmbedderForm } from "./EmbedderForm.tsx";
 import { RecallStatusView } from "./RecallStatusView.tsx";
 import { WorkingMemoryPanel } from "./WorkingMemoryPanel.tsx";
@@ -10,7 +12,11 @@ import { WorkingMemoryPanel } from "./WorkingMemoryPanel.tsx";
 interface MemoryDialogProps {
   /** The open thread, whose working memory is shown when the profile keeps one per thread. */
   threadId: string | null;
-  /** Called when the dialog closes: Close, or the Escape key. */
+  /**
+   * Called when the dialog closes: Close, or the Escape key. With unsaved
+   * changes in the embedder form or the working memory, both first ask
+   * whether to discard them.
+   */
   onClose: () => void;
 }
 
@@ -29,6 +35,9 @@ export function MemoryDialog({ threadId, onClose }: MemoryDialogProps) {
   // The settings on screen, compared with the next ones to tell when a
   // re-embedding finished.
   const shownSettings = useRef<RecallSettings | null>(null);
+  const [embedderDirty, setEmbedderDirty] = useState(false);
+  const [workingMemoryDirty, setWorkingMemoryDirty] = useState(false);
+  const guard = useUnsavedChangesGuard(embedderDirty || workingMemoryDirty, onClose, dialog);
 
   // showModal makes the rest of the page inert and moves the focus into the
   // dialog. Removing the element from the page closes it.
@@ -97,7 +106,14 @@ export function MemoryDialog({ threadId, onClose }: MemoryDialogProps) {
   }, [settings, show]);
 
   return (
-    <dialog ref={dialog} className="dialog dialog-wide" aria-labelledby={`${id}-title`} onClose={onClose}>
+    <dialog
+      ref={dialog}
+      className="dialog dialog-wide"
+      aria-labelledby={`${id}-title`}
+      onKeyDown={guard.handleKeyDown}
+      onCancel={guard.handleCancel}
+      onClose={onClose}
+    >
       <h2 id={`${id}-title`}>{strings.memory.title}</h2>
 
       <div className="stack">
@@ -125,14 +141,15 @@ export function MemoryDialog({ threadId, onClose }: MemoryDialogProps) {
                 <code className="command">{strings.memory.pullCommand(settings.suggestion)}</code>
               </div>
             )}
-            <EmbedderForm settings={settings} onChosen={show} />
+            <EmbedderForm settings={settings} onChosen={show} onDirtyChange={setEmbedderDirty} />
           </>
         )}
 
-        <WorkingMemoryPanel threadId={threadId} />
+        <WorkingMemoryPanel threadId={threadId} onDirtyChange={setWorkingMemoryDirty} />
 
+        {guard.asking && <DiscardChangesConfirm onKeepEditing={guard.keepEditing} onDiscard={onClose} />}
         <div className="actions dialog-footer">
-          <button type="button" onClick={onClose}>
+          <button type="button" onClick={guard.requestClose}>
             {strings.memory.close}
           </button>
         </div>

@@ -1,5 +1,5 @@
 import { strings } from "../strings.ts";
-import { usePullModel } from "../usePullModel.ts";
+import { useModelDownload } from "../useModelDownload.ts";
 import { PullProgressView } from "./PullProgressView.tsx";
 
 interface MissingModelDownloadProps {
@@ -14,17 +14,19 @@ interface MissingModelDownloadProps {
 /**
  * Offers, under a reply that failed because its model is not installed, to
  * download the model, shows the download's progress, and then offers to
- * retry the reply.
+ * retry the reply. The download lives in the workspace's store, so it goes
+ * on while another thread is open, and every notice for the same model
+ * shows it.
  */
 export function MissingModelDownload({ model, onRetry, busy }: MissingModelDownloadProps) {
-  const pull = usePullModel();
+  const pull = useModelDownload(model);
   const { state } = pull;
 
   return (
     <div className="stack missing-model">
       {(state.phase === "idle" || state.phase === "failed" || state.phase === "cancelled") && (
         <div className="actions">
-          <button type="button" className="primary" onClick={() => pull.start(model)}>
+          <button type="button" className="primary" onClick={pull.start}>
             {strings.message.downloadModel(model)}
           </button>
         </div>
@@ -36,7 +38,15 @@ export function MissingModelDownload({ model, onRetry, busy }: MissingModelDownl
             {strings.message.modelDownloaded(model)}
           </p>
           <div className="actions">
-            <button type="button" className="primary" onClick={onRetry} disabled={busy}>
+            <button
+              type="button"
+              className="primary"
+              onClick={() => {
+                pull.forget();
+                onRetry();
+              }}
+              disabled={busy}
+            >
               {strings.message.retry}
             </button>
           </div>

@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useEffect, useRef, useState } from "react";
 
 import type { Profile } from "../api.ts";
 import { strings } from "../strings.ts";
@@ -15,14 +15,37 @@ interface ProfilePickerProps {
 }
 
 // Step is what the picker shows: the tiles, the password form of the chosen
-// profile, or its recovery form.
-type Step = { kind: "tiles" } | { kind: "sign-in"; profile: Profile } | { kind: "recover"; profile: Profile };
+// profile, or its recovery form. The tiles may name the profile whose tile
+// takes the focus, the one whose password form was left.
+type Step =
+  | { kind: "tiles"; returnTo?: string }
+  | { kind: "sign-in"; profile: Profile }
+  | { kind: "recover"; profile: Profile };
 
 /** Renders the profiles on this computer as tiles. Choosing one shows the password form. */
 export function ProfilePicker({ profiles, notice, initialProfile, onSignedIn }: ProfilePickerProps) {
   const [step, setStep] = useState<Step>(
     initialProfile === null ? { kind: "tiles" } : { kind: "sign-in", profile: initialProfile },
   );
+  const heading = useRef<HTMLHeadingElement>(null);
+  const tiles = useRef<HTMLUListElement>(null);
+
+  // Back from a password form, that profile's tile takes the focus. Shown
+  // after sign-out or on page load, the heading takes it, so that the focus
+  // is not left on <body> and a screen reader starts at the question.
+  const returnTo = step.kind === "tiles" ? (step.returnTo ?? null) : null;
+  const showsTiles = step.kind === "tiles";
+  useEffect(() => {
+    if (!showsTiles) {
+      return;
+    }
+    const tile = returnTo === null ? null : tiles.current?.querySelector<HTMLElement>(`[data-profile-id="${CSS.escape(returnTo)}"]`);
+    if (tile !== null && tile !== undefined) {
+      tile.focus();
+    } else if (document.activeElement === null || document.activeElement === document.body) {
+      heading.current?.focus();
+    }
+  }, [showsTiles, returnTo]);
 
   const noticeView = notice !== null && (
     <p className="notice" role="status">
@@ -37,7 +60,7 @@ export function ProfilePicker({ profiles, notice, initialProfile, onSignedIn }: 
         <SignInForm
           profile={step.profile}
           onSignedIn={onSignedIn}
-          onBack={() => setStep({ kind: "tiles" })}
+          onBack={() => setStep({ kind: "tiles", returnTo: step.profile.id })}
           onForgotPassword={() => setStep({ kind: "recover", profile: step.profile })}
         />
       </div>
@@ -56,15 +79,18 @@ export function ProfilePicker({ profiles, notice, initialProfile, onSignedIn }: 
 
   return (
     <div className="stack">
-      <h1>{strings.picker.title}</h1>
+      <h1 ref={heading} tabIndex={-1}>
+        {strings.picker.title}
+      </h1>
       {noticeView}
       <p>{strings.picker.intro}</p>
-      <ul className="profile-tiles" aria-label={strings.picker.profilesLabel}>
+      <ul ref={tiles} className="profile-tiles" aria-label={strings.picker.profilesLabel}>
         {profiles.map((profile) => (
           <li key={profile.id}>
             <button
               type="button"
               className="profile-tile"
+              data-profile-id={profile.id}
               onClick={() => setStep({ kind: "sign-in", profile })}
             >
               <span className="profile-initial" aria-hidden="true">

@@ -4,11 +4,16 @@ import { errorMessage, getMe, getSettings, isLockedError, type BackendKind, type
 import { strings } from "../strings.ts";
 import { applyTheme } from "../theme.ts";
 import { useModelList } from "../useModelList.ts";
+import { useUnsavedChangesGuard } from "../useUnsavedChangesGuard.ts";
+import { DiscardChangesConfirm } from "./DiscardChangesConfirm.tsx";
 import { ModelDownload } from "./ModelDownload.tsx";
 import { SettingsForm } from "./SettingsForm.tsx";
 
 interface SettingsDialogProps {
-  /** Called when the dialog closes: Close, or the Escape key. */
+  /**
+   * Called when the dialog closes: Close, or the Escape key. With unsaved
+   * changes in the form, both first ask whether to discard them.
+   */
   onClose: () => void;
   /** Called after the server stored changed settings, whose backend may differ. */
   onSaved?: () => void;
@@ -28,6 +33,8 @@ export function SettingsDialog({ onClose, onSaved }: SettingsDialogProps) {
   const [formKind, setFormKind] = useState<BackendKind | null>(null);
   const models = useModelList();
   const { refresh: refreshModels } = models;
+  const [dirty, setDirty] = useState(false);
+  const guard = useUnsavedChangesGuard(dirty, onClose, dialog);
 
   // showModal makes the rest of the page inert and moves the focus into the
   // dialog. Removing the element from the page closes it.
@@ -75,7 +82,14 @@ export function SettingsDialog({ onClose, onSaved }: SettingsDialogProps) {
   const offersDownload = settings?.backend.kind === "ollama" && formKind === "ollama";
 
   return (
-    <dialog ref={dialog} className="dialog dialog-wide" aria-labelledby={`${id}-title`} onClose={onClose}>
+    <dialog
+      ref={dialog}
+      className="dialog dialog-wide"
+      aria-labelledby={`${id}-title`}
+      onKeyDown={guard.handleKeyDown}
+      onCancel={guard.handleCancel}
+      onClose={onClose}
+    >
       <h2 id={`${id}-title`}>{strings.settings.title}</h2>
 
       <div className="stack">
@@ -101,13 +115,15 @@ export function SettingsDialog({ onClose, onSaved }: SettingsDialogProps) {
               models={models}
               onSaved={handleSaved}
               onKindChange={setFormKind}
+              onDirtyChange={setDirty}
             />
             {offersDownload && <ModelDownload onDownloaded={refreshModels} />}
           </>
         )}
 
+        {guard.asking && <DiscardChangesConfirm onKeepEditing={guard.keepEditing} onDiscard={onClose} />}
         <div className="actions dialog-footer">
-          <button type="button" onClick={onClose}>
+          <button type="button" onClick={guard.requestClose}>
             {strings.settings.close}
           </button>
         </div>

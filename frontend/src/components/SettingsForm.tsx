@@ -1,4 +1,4 @@
-import { useId, useRef, useState, type FormEvent } from "react";
+import { useId, useLayoutEffect, useRef, useState, type FormEvent } from "react";
 
 import {
   ApiError,
@@ -18,11 +18,15 @@ import {
   settingsFormFields,
   settingsLimits,
   settingsUpdateFrom,
+  switchBackendKind,
+  type BackendStash,
   type SettingsFormErrors,
   type SettingsFormField,
   type SettingsFormValues,
 } from "../settingsForm.ts";
+import { chatModelNames } from "../models.ts";
 import { strings } from "../strings.ts";
+import { valuesDiffer } from "../unsavedChanges.ts";
 import type { ModelListState } from "../useModelList.ts";
 import { ApiKeyField } from "./ApiKeyField.tsx";
 import { FieldError } from "./FieldError.tsx";
@@ -38,6 +42,8 @@ interface SettingsFormProps {
   onSaved: (settings: Settings, idleLockMinutes: number) => void;
   /** Called when the backend kind chosen in the form changes. */
   onKindChange: (kind: BackendKind) => void;
+  /** Called with true when the inputs come to differ from the stored settings, and with false when they match again. */
+  onDirtyChange?: (dirty: boolean) => void;
 }
 
 // The choices of the form's radio groups, each with its label and hint.
@@ -68,7 +74,7 @@ type FieldElement = HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement;
  * next to the input they name. The API key input is never filled in,
  * because the server does not return stored keys.
  */
-export function SettingsForm({ settings, idleLockMinutes, models, onSaved, onKindChange }: SettingsFormProps) {
+export function SettingsForm({ settings, idleLockMinutes, models, onSaved, onKindChange, onDirtyChange }: SettingsFormProps) {
   const id = useId();
   const [values, setValues] = useState<SettingsFormValues>(() => initialSettingsValues(settings, idleLockMinutes));
   const [errors, setErrors] = useState<SettingsFormErrors>({});
@@ -76,6 +82,15 @@ export function SettingsForm({ settings, idleLockMinutes, models, onSaved, onKin
   const [saving, setSaving] = useState(false);
   const inputs = useRef<Partial<Record<SettingsFormField, FieldElement | null>>>({});
   const datalistId = `${id}-models`;
+  // The server URL and model names typed for the other kind of backend.
+  const [backendStash, setBackendStash] = useState<BackendStash>({});
+
+  const dirty = valuesDiffer(values, initialSettingsValues(settings, idleLockMinutes));
+  // A layout effect, so that the dialog has the new state before the next
+  // key press, such as an Escape right after typing.
+  useLayoutEffect(() => {
+    onDirtyChange?.(dirty);
+  }, [dirty, onDirtyChange]);
 
   function update<Field extends keyof SettingsFormValues>(field: Field, value: SettingsFormValues[Field]) {
     setValues((previous) => ({ ...previous, [field]: value }));
@@ -278,6 +293,9 @@ export function SettingsForm({ settings, idleLockMinutes, models, onSaved, onKin
   }
 
   const modelNames = models.list?.models.map((model) => model.name) ?? [];
+  // The list belongs to the saved backend, so it is offered only while the
+  // form has the same kind, and without the models that cannot chat.
+  const suggestedModels = models.list?.backend.kind === values.kind ? chatModelNames(models.list.models) : [];
   let modelsStatus: string = strings.settings.modelsLoading;
   if (!models.loading && models.error !== null) {
     modelsStatus = strings.settings.modelsUnreachable(models.error);
@@ -290,7 +308,10 @@ export function SettingsForm({ settings, idleLockMinutes, models, onSaved, onKin
       <section className="stack" aria-labelledby={`${id}-backend`}>
         <h3 id={`${id}-backend`}>{strings.settings.backendTitle}</h3>
         {radioGroup("kind", strings.settings.kindLegend, kindOptions, values.kind, (kind) => {
-          update("kind", kind);
+          const switched = switchBackendKind(values, kind, backendStash, settings);
+          setValues(switched.values);
+          setBackendStash(switched.stash);
+          setNotice(null);
           onKindChange(kind);
         })}
         {textInput("baseUrl", strings.settings.baseUrl, {
@@ -316,7 +337,7 @@ export function SettingsForm({ settings, idleLockMinutes, models, onSaved, onKin
 
         {textInput("model", strings.settings.model, { hint: strings.settings.modelHint, list: datalistId })}
         <datalist id={datalistId}>
-          {modelNames.map((name) => (
+          {suggestedModels.map((name) => (
             <option key={name} value={name} />
           ))}
         </datalist>

@@ -1,4 +1,4 @@
-import { useEffect, useId, useMemo, useRef, useState, type KeyboardEvent, type ReactNode } from "react";
+import { useEffect, useId, useMemo, useRef, useState, type KeyboardEvent, type ReactNode, type RefObject } from "react";
 
 import {
   errorMessage,
@@ -10,6 +10,7 @@ import {
   type ThreadExport,
   type ThreadMatch,
 } from "../api.ts";
+import { saveExport } from "../desktopSave.ts";
 import { strings } from "../strings.ts";
 import { groupThreads } from "../threadGroups.ts";
 import "../sidebar.css";
@@ -27,6 +28,13 @@ interface ThreadListProps {
   onRename: (threadId: string, title: string) => Promise<void>;
   /** Hides the thread, offers to undo, and deletes it once the time to undo has passed. */
   onDelete: (thread: Thread) => void;
+  /** Receives the search field, which the search shortcut focuses. */
+  searchInputRef: RefObject<HTMLInputElement | null>;
+  /**
+   * Gives the focus to a control outside the list, for when the row that had
+   * it is deleted and no thread follows it.
+   */
+  focusOutsideList: () => void;
 }
 
 // Wait after the last keystroke before a search is sent, in milliseconds.
@@ -62,9 +70,23 @@ const updatedAtFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium"
  * field above them. Each thread is a button that opens it, next to a menu
  * that renames, exports or deletes it.
  */
-export function ThreadList({ threads, openThreadId, hiddenIds, locked, onOpen, onRename, onDelete }: ThreadListProps) {
+export function ThreadList({
+  threads,
+  openThreadId,
+  hiddenIds,
+  locked,
+  onOpen,
+  onRename,
+  onDelete,
+  searchInputRef: searchInput,
+  focusOutsideList,
+}: ThreadListProps) {
   const searchId = useId();
-  const searchInput = useRef<HTMLInputElement>(null);
+  const groupsElement = useRef<HTMLDivElement>(null);
+  // A thread whose button takes the focus after the next render: after its
+  // rename ends, when the row may have moved under another heading and
+  // lost the focus, or after the thread above it was deleted.
+  const [focusThreadId, setFocusThreadId] = useState<string | null>(null);
   const [query, setQuery] = useState("");
   const [results, setResults] = useState<SearchResults | null>(null);
   const [searchError, setSearchError] = useState<string | null>(null);
@@ -125,6 +147,14 @@ export function ThreadList({ threads, openThreadId, hiddenIds, locked, onOpen, o
   }, [searching, searchError, threads, results, hiddenIds, byId]);
   const groups = useMemo(() => groupThreads(listed, now), [listed, now]);
 
+  useEffect(() => {
+    if (focusThreadId === null) {
+      return;
+    }
+    setFocusThreadId(null);
+    groupsElement.current?.querySelector<HTMLElement>(`[data-thread-id="${CSS.escape(focusThreadId)}"]`)?.focus();
+  }, [focusThreadId]);
+
   function clearSearch() {
     setQuery("");
     setResults(null);
@@ -142,7 +172,7 @@ export function ThreadList({ threads, openThreadId, hiddenIds, locked, onOpen, o
     setActionError(null);
     setActionStatus(strings.sidebar.exporting);
     try {
-      saveFile(await exportThread(thread.id, format));
+      await saveExport(await exportThread(thread.id, format), saveFile);
       setActionStatus(null);
     } catch (err) {
       setActionStatus(null);
@@ -154,8 +184,16 @@ export function ThreadList({ threads, openThreadId, hiddenIds, locked, onOpen, o
 
   function handleDelete(thread: Thread) {
     setActionError(null);
-    // The row goes away, so the focus moves to the search field above the list.
-    searchInput.current?.focus();
+    // The row goes away, so the focus moves to the thread shown after it,
+    // or out of the list when it was the last one.
+    const ids = groups.flatMap((group) => group.threads.map((listedThread) => listedThread.id));
+    const index = ids.indexOf(thread.id);
+    const next = index < 0 ? undefined : ids[index + 1];
+    if (next === undefined) {
+      focusOutsideList();
+    } else {
+      setFocusThreadId(next);
+    }
     onDelete(thread);
   }
 
@@ -225,7 +263,11 @@ export function ThreadList({ threads, openThreadId, hiddenIds, locked, onOpen, o
       )}
 
       {!searching && listed.length === 0 && <p className="muted">{strings.workspace.noThreads}</p>}
-      <div className="thread-groups" aria-busy={searching && !resultsCurrent && searchError === null}>
+      <div
+        ref={groupsElement}
+        className="thread-groups"
+        aria-busy={searching && !resultsCurrent && searchError === null}
+      >
         {groups.map((group) => (
           <ThreadGroupSection key={group.key} heading={strings.sidebar.groups[group.key]}>
             {group.threads.map((thread) => (
@@ -238,6 +280,7 @@ export function ThreadList({ threads, openThreadId, hiddenIds, locked, onOpen, o
                 onRename={onRename}
                 onExport={(format) => void handleExport(thread, format)}
                 onDelete={() => handleDelete(thread)}
+                onRenameDone={() => setFocusThreadId(thread.id)}
               />
             ))}
           </ThreadGroupSection>
@@ -269,26 +312,18 @@ interface ThreadRowProps {
   onRename: (threadId: string, title: string) => Promise<void>;
   onExport: (format: ExportFormat) => void;
   onDelete: () => void;
+  /** Called when renaming ends, saved or cancelled, so that the thread's button takes the focus again. */
+  onRenameDone: () => void;
 }
 
 /**
  * Renders one thread: the button that opens it, or the field that renames
  * it, and its actions menu.
  */
-function ThreadRow({ thread, query, current, onOpen, onRename, onExport, onDelete }: ThreadRowProps) {
+function ThreadRow({ thread, query, current, onOpen, onRename, onExport, onDelete, onRenameDone }: ThreadRowProps) {
   const titleId = useId();
-  const openButton = useRef<HTMLButtonElement>(null);
   const [editing, setEditing] = useState(false);
-  const [returnFocus, setReturnFocus] = useState(false);
   const title = thread.damaged ? strings.workspace.damagedThread : thread.title;
-
-  // After renaming ends, the focus goes back to the thread's button.
-  useEffect(() => {
-    if (!editing && returnFocus) {
-      openButton.current?.focus();
-      setReturnFocus(false);
-    }
-  }, [editing, returnFocus]);
 
   const items: MenuItem[] = [
     // A damaged thread's title cannot be read, so it cannot be changed either.
@@ -306,12 +341,11 @@ function ThreadRow({ thread, query, current, onOpen, onRename, onExport, onDelet
           onSave={(newTitle) => onRename(thread.id, newTitle)}
           onDone={() => {
             setEditing(false);
-            setReturnFocus(true);
+            onRenameDone();
           }}
         />
       ) : (
         <button
-          ref={openButton}
           type="button"
           className="thread-button"
           data-thread-id={thread.id}

@@ -1,6 +1,7 @@
 import { useId, useState } from "react";
 
 import { errorMessage, isLockedError, updateThread, type Thread } from "../api.ts";
+import { chatModelNames } from "../models.ts";
 import { strings } from "../strings.ts";
 import { useModelList } from "../useModelList.ts";
 
@@ -13,9 +14,11 @@ interface ThreadModelPickerProps {
 }
 
 /**
- * Chooses the model that replies in one thread, from the models of the
- * profile's backend, or the profile's model. When the backend cannot list
- * its models, only the profile's model and the thread's own are offered.
+ * Chooses the model that replies in one thread, from the chat models of the
+ * profile's backend, or the profile's model. Embedding-only models are left
+ * out. When the backend cannot list its models, only the profile's model
+ * and the thread's own are offered. A notice under the header then shows the
+ * backend's error, which names what to do next, with Try again.
  */
 export function ThreadModelPicker({ threadId, model, onChanged }: ThreadModelPickerProps) {
   const id = useId();
@@ -23,7 +26,8 @@ export function ThreadModelPicker({ threadId, model, onChanged }: ThreadModelPic
   const [saving, setSaving] = useState(false);
   const [error, setError] = useState<string | null>(null);
 
-  const names = models.list?.models.map((entry) => entry.name) ?? [];
+  const listedNames = models.list?.models.map((entry) => entry.name) ?? [];
+  const names = chatModelNames(models.list?.models ?? []);
   const profileModel = models.list?.backend.model ?? "";
 
   async function choose(next: string) {
@@ -40,7 +44,7 @@ export function ThreadModelPicker({ threadId, model, onChanged }: ThreadModelPic
     }
   }
 
-  return (
+  const picker = (
     <div className="thread-model">
       <label htmlFor={`${id}-model`} className="visually-hidden">
         {strings.chat.modelLabel}
@@ -54,7 +58,9 @@ export function ThreadModelPicker({ threadId, model, onChanged }: ThreadModelPic
       >
         <option value="">{strings.chat.profileModel(profileModel)}</option>
         {model !== "" && !names.includes(model) && (
-          <option value={model}>{models.list === null ? model : strings.chat.modelNotListed(model)}</option>
+          <option value={model}>
+            {models.list === null || listedNames.includes(model) ? model : strings.chat.modelNotListed(model)}
+          </option>
         )}
         {names.map((name) => (
           <option key={name} value={name}>
@@ -68,5 +74,19 @@ export function ThreadModelPicker({ threadId, model, onChanged }: ThreadModelPic
         </p>
       )}
     </div>
+  );
+
+  return (
+    <>
+      {picker}
+      {!models.loading && models.error !== null && (
+        <div className="backend-problem" role="status">
+          <p className="warning">{models.error}</p>
+          <button type="button" onClick={models.refresh}>
+            {strings.chat.backendProblemRetry}
+          </button>
+        </div>
+      )}
+    </>
   );
 }

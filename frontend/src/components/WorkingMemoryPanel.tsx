@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useId, useState } from "react";
+import { useCallback, useEffect, useId, useLayoutEffect, useState } from "react";
 
 import {
   ApiError,
@@ -14,6 +14,8 @@ import { WorkingMemoryHistory } from "./WorkingMemoryHistory.tsx";
 interface WorkingMemoryPanelProps {
   /** The open thread, whose document is shown when the profile keeps one per thread. */
   threadId: string | null;
+  /** Called with true when the text comes to differ from the stored document, and with false when it matches again. */
+  onDirtyChange?: (dirty: boolean) => void;
 }
 
 /**
@@ -23,37 +25,65 @@ interface WorkingMemoryPanelProps {
  * overwritten: the panel shows that it was not saved and offers to load the
  * latest version.
  */
-export function WorkingMemoryPanel({ threadId }: WorkingMemoryPanelProps) {
+export function WorkingMemoryPanel({ threadId, onDirtyChange }: WorkingMemoryPanelProps) {
   const id = useId();
   const [workingDocument, setWorkingDocument] = useState<WorkingMemoryDocument | null>(null);
   const [text, setText] = useState("");
   const [loadError, setLoadError] = useState<string | null>(null);
   const [saving, setSaving] = useState(false);
   const [conflict, setConflict] = useState(false);
+  // True while the panel asks before the latest version replaces typed text.
+  const [confirmingReload, setConfirmingReload] = useState(false);
+  // True when the profile keeps one document per chat and no chat is open.
+  const [needsThread, setNeedsThread] = useState(false);
   const [notice, setNotice] = useState<string | null>(null);
   const [saveError, setSaveError] = useState<string | null>(null);
   const requestThread = threadId ?? undefined;
+
+  const dirty = workingDocument !== null && text !== workingDocument.content;
+  // A layout effect, so that the dialog has the new state before the next
+  // key press, such as an Escape right after typing.
+  useLayoutEffect(() => {
+    onDirtyChange?.(dirty);
+  }, [dirty, onDirtyChange]);
 
   const show = useCallback((next: WorkingMemoryDocument) => {
     setWorkingDocument(next);
     setText(next.content);
     setConflict(false);
+    setConfirmingReload(false);
     setSaveError(null);
   }, []);
 
   // load fetches the document. A locked profile shows no error here, because
-  // the unlock prompt closes the dialog.
+  // the unlock prompt closes the dialog. Without an open chat, a profile
+  // that keeps one document per chat has no document to show, which the
+  // server reports as a missing threadId. The panel shows noThread instead.
   const load = useCallback(async () => {
     try {
       show(await getWorkingMemory(requestThread));
       setLoadError(null);
+      setNeedsThread(false);
       setNotice(null);
     } catch (err) {
-      if (!isLockedError(err)) {
+      if (requestThread === undefined && err instanceof ApiError && err.field === "threadId") {
+        setNeedsThread(true);
+        setLoadError(null);
+      } else if (!isLockedError(err)) {
         setLoadError(errorMessage(err));
       }
     }
   }, [requestThread, show]);
+
+  // reload loads the latest version after a conflict, but first asks when
+  // that would replace text that the user typed and has not saved.
+  function reload() {
+    if (dirty && !confirmingReload) {
+      setConfirmingReload(true);
+      return;
+    }
+    void load();
+  }
 
   useEffect(() => {
     void load();
@@ -105,10 +135,14 @@ export function WorkingMemoryPanel({ threadId }: WorkingMemoryPanelProps) {
           </button>
         </div>
       )}
-      {workingDocument === null && loadError === null && <p className="muted">{strings.workingMemory.loading}</p>}
-      {threadScope && threadId === null && <p className="notice">{strings.workingMemory.noThread}</p>}
+      {workingDocument === null && loadError === null && !needsThread && (
+        <p className="muted">{strings.workingMemory.loading}</p>
+      )}
+      {((threadScope && threadId === null) || needsThread) && (
+        <p className="notice">{strings.workingMemory.noThread}</p>
+      )}
 
-      {workingDocument !== null && !(threadScope && threadId === null) && (
+      {workingDocument !== null && !needsThread && !(threadScope && threadId === null) && (
         <>
           {threadScope && <p className="hint">{strings.workingMemory.threadScope}</p>}
           {workingDocument.damaged && <p className="alert">{strings.workingMemory.damaged}</p>}
@@ -139,11 +173,33 @@ export function WorkingMemoryPanel({ threadId }: WorkingMemoryPanelProps) {
                 <p role="alert" className="alert">
                   {strings.workingMemory.conflict}
                 </p>
-                <div className="actions">
-                  <button type="button" onClick={() => void load()}>
-                    {strings.workingMemory.reload}
-                  </button>
-                </div>
+                {confirmingReload ? (
+                  <>
+                    <p>{strings.workingMemory.reloadConfirm}</p>
+                    <div className="actions">
+                      <button type="button" onClick={reload}>
+                        {strings.workingMemory.reloadReplace}
+                      </button>
+                      {/* The safe choice takes the focus from the button that asked. */}
+                      <button
+                        type="button"
+                        autoFocus
+                        onClick={() => {
+                          setConfirmingReload(false);
+                          document.getElementById(`${id}-content`)?.focus();
+                        }}
+                      >
+                        {strings.workingMemory.reloadKeep}
+                      </button>
+                    </div>
+                  </>
+                ) : (
+                  <div className="actions">
+                    <button type="button" onClick={reload}>
+                      {strings.workingMemory.reload}
+                    </button>
+                  </div>
+                )}
               </div>
             )}
             {saveError !== null && (

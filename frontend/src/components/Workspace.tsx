@@ -12,9 +12,13 @@ import {
   type Thread,
 } from "../api.ts";
 import { DraftStore } from "../drafts.ts";
+import { ModelDownloads } from "../modelDownloads.ts";
 import { ReplyStore, type MemoryChangeNotice } from "../replyStore.ts";
+import { adjacentId } from "../shortcuts.ts";
 import { strings } from "../strings.ts";
 import { refreshUntilTitled } from "../titleRefresh.ts";
+import { ModelDownloadsContext } from "../useModelDownload.ts";
+import { useShortcuts } from "../useShortcuts.ts";
 import { ChangePasswordDialog } from "./ChangePasswordDialog.tsx";
 import { ChatView } from "./ChatView.tsx";
 import { DeleteOwnProfileDialog } from "./DeleteOwnProfileDialog.tsx";
@@ -22,6 +26,7 @@ import { MemoryDialog } from "./MemoryDialog.tsx";
 import { MemoryToast } from "./MemoryToast.tsx";
 import { ProfilesDialog } from "./ProfilesDialog.tsx";
 import { SettingsDialog } from "./SettingsDialog.tsx";
+import { ShortcutsDialog } from "./ShortcutsDialog.tsx";
 import { ThreadList } from "./ThreadList.tsx";
 
 interface WorkspaceProps {
@@ -40,6 +45,13 @@ interface WorkspaceProps {
    * until it is unlocked.
    */
   locked: boolean;
+  /**
+   * The thread to open after sign-in, such as the one open before Lock.
+   * When the list no longer has it, the most recently updated thread opens.
+   */
+  initialThreadId?: string | null;
+  /** Called with the open thread's id, or null, whenever it changes. */
+  onOpenThreadChanged?: (threadId: string | null) => void;
   onSignOut: () => void;
   /** Signs out but keeps this profile chosen in the picker. */
   onLock: () => void;
@@ -51,7 +63,7 @@ interface WorkspaceProps {
 }
 
 // WorkspaceDialog is the modal dialog open over the workspace, if any.
-type WorkspaceDialog = "settings" | "memory" | "change-password" | "profiles" | "delete-own-profile";
+type WorkspaceDialog = "settings" | "memory" | "change-password" | "profiles" | "delete-own-profile" | "shortcuts";
 
 // Maximum number of memory change notices shown at once. Older ones give way to newer ones.
 const maxMemoryToasts = 3;
@@ -85,6 +97,8 @@ interface PendingDeletion {
 export function Workspace({
   profile,
   locked,
+  initialThreadId = null,
+  onOpenThreadChanged,
   onSignOut,
   onLock,
   onSwitchProfile,
@@ -99,6 +113,11 @@ export function Workspace({
   const [openDialog, setOpenDialog] = useState<WorkspaceDialog | null>(null);
   const [replies] = useState(() => new ReplyStore());
   const [drafts] = useState(() => new DraftStore());
+  // Model downloads started from a chat's missing-model notice, which go on
+  // while another thread is open. Leaving the workspace cancels them.
+  const [downloads] = useState(() => new ModelDownloads());
+  // Read once: the thread to open when the first list arrives.
+  const [threadToRestore] = useState(initialThreadId);
   // Counts the saves of the Settings dialog, so that the open chat reloads
   // the models of a backend that may have changed.
   const [settingsVersion, setSettingsVersion] = useState(0);
@@ -113,6 +132,12 @@ export function Workspace({
   // A thread whose button takes the focus after the next render, after Undo.
   const [focusThreadId, setFocusThreadId] = useState<string | null>(null);
   const hiddenThreadIds = useMemo(() => new Set(deletions.map((deletion) => deletion.thread.id)), [deletions]);
+  const workspaceElement = useRef<HTMLDivElement>(null);
+  const newChatButton = useRef<HTMLButtonElement>(null);
+  const searchInput = useRef<HTMLInputElement>(null);
+  // Set while a dialog is open: the element that had the focus when it
+  // opened, which gets the focus back when it closes, or null for none.
+  const dialogOpener = useRef<{ element: HTMLElement | null } | null>(null);
 
   // refreshThreads fetches the thread list. It returns the threads, or null
   // when the request failed and the error is shown instead. A locked profile
@@ -139,15 +164,24 @@ export function Workspace({
     }
     let cancelled = false;
     void refreshThreads().then((list) => {
-      const newest = list?.[0];
-      if (!cancelled && newest !== undefined) {
-        setOpenThreadId((current) => current ?? newest.id);
+      const restored = list?.find((thread) => thread.id === threadToRestore);
+      const first = restored ?? list?.[0];
+      if (!cancelled && first !== undefined) {
+        setOpenThreadId((current) => current ?? first.id);
       }
     });
     return () => {
       cancelled = true;
     };
-  }, [refreshThreads, locked]);
+  }, [refreshThreads, locked, threadToRestore]);
+
+  useEffect(() => {
+    onOpenThreadChanged?.(openThreadId);
+  }, [openThreadId, onOpenThreadChanged]);
+
+  useEffect(() => {
+    return () => downloads.abortAll();
+  }, [downloads]);
 
   async function handleNewChat() {
     setCreating(true);
@@ -322,30 +356,130 @@ export function Workspace({
     [refreshThreads],
   );
 
+  // focusFallback gives the focus to the composer, or to New chat when no
+  // chat is open, for when the element that had it is gone.
+  const focusFallback = useCallback(() => {
+    const composer = workspaceElement.current?.querySelector<HTMLTextAreaElement>(".composer textarea");
+    if (composer !== null && composer !== undefined && !composer.disabled) {
+      composer.focus();
+    } else {
+      newChatButton.current?.focus();
+    }
+  }, []);
+
+  // showDialog opens a dialog and remembers the element that opened it: the
+  // button pressed, or for a shortcut the element that has the focus.
+  function showDialog(dialog: WorkspaceDialog, opener?: HTMLElement) {
+    const active = document.activeElement;
+    const focused = active instanceof HTMLElement && active !== document.body ? active : null;
+    dialogOpener.current = { element: opener ?? focused };
+    setOpenDialog(dialog);
+  }
+
+  const closeDialog = useCallback(() => setOpenDialog(null), []);
+
+  // A closed dialog gives the focus back to the element that opened it.
+  // Removing a <dialog> from the page leaves the focus on <body>, because a
+  // native dialog returns the focus only when it closes itself, as on Escape.
+  const dialogShown = openDialog !== null;
+  useEffect(() => {
+    const opener = dialogOpener.current;
+    if (dialogShown || opener === null) {
+      return;
+    }
+    dialogOpener.current = null;
+    if (opener.element !== null && opener.element.isConnected) {
+      opener.element.focus();
+    } else {
+      focusFallback();
+    }
+  }, [dialogShown, focusFallback]);
+
+  // A notice's Dismiss removes the button that had the focus, so the focus
+  // moves on to the composer or New chat.
+  const [refocusAfterNotice, setRefocusAfterNotice] = useState(false);
+  useEffect(() => {
+    if (!refocusAfterNotice) {
+      return;
+    }
+    setRefocusAfterNotice(false);
+    const active = document.activeElement;
+    if (active === null || active === document.body) {
+      focusFallback();
+    }
+  }, [refocusAfterNotice, focusFallback]);
+
+  // After sign-in without a chat to open, New chat takes the focus, which
+  // the sign-in form left on <body>. With a chat open, the composer takes it.
+  const noThreads = threads !== null && threads.length === 0;
+  useEffect(() => {
+    if (noThreads && !locked && document.activeElement === document.body) {
+      newChatButton.current?.focus();
+    }
+  }, [noThreads, locked]);
+
+  // openAdjacentThread opens the chat above (-1) or below (1) the open one
+  // in the sidebar's order, among the search results during a search.
+  function openAdjacentThread(step: 1 | -1) {
+    const buttons = Array.from(
+      workspaceElement.current?.querySelectorAll<HTMLElement>(".sidebar [data-thread-id]") ?? [],
+    );
+    const ids = buttons.map((button) => button.dataset["threadId"] ?? "");
+    const next = adjacentId(ids, openThreadId, step);
+    if (next === null) {
+      return;
+    }
+    setOpenThreadId(next);
+    buttons[ids.indexOf(next)]?.scrollIntoView({ block: "nearest" });
+  }
+
+  // The keyboard shortcuts work while no dialog covers the workspace.
+  useShortcuts(!locked && openDialog === null, {
+    newChat: () => {
+      if (!creating) {
+        void handleNewChat();
+      }
+    },
+    searchChats: () => {
+      searchInput.current?.focus();
+      searchInput.current?.select();
+    },
+    previousChat: () => openAdjacentThread(-1),
+    nextChat: () => openAdjacentThread(1),
+    stopReply: () => {
+      if (openThreadId !== null && replies.isRunning(openThreadId)) {
+        void replies.stop(openThreadId);
+      }
+    },
+    focusComposer: () => workspaceElement.current?.querySelector<HTMLTextAreaElement>(".composer textarea")?.focus(),
+    openSettings: () => showDialog("settings"),
+    showShortcuts: () => showDialog("shortcuts"),
+  });
+
   const openThread = threads?.find((thread) => thread.id === openThreadId);
   const waitingDeletions = deletions.filter((deletion) => deletion.phase === "waiting");
 
   return (
-    <div className="workspace" inert={locked}>
+    <div ref={workspaceElement} className="workspace" inert={locked}>
       <header className="workspace-header">
         <p className="brand">{strings.appName}</p>
         <p className="signed-in-as">{strings.workspace.signedInAs(profile.name)}</p>
         <div className="actions">
-          <button type="button" onClick={() => setOpenDialog("settings")}>
+          <button type="button" onClick={(event) => showDialog("settings", event.currentTarget)}>
             {strings.settings.open}
           </button>
-          <button type="button" onClick={() => setOpenDialog("memory")}>
+          <button type="button" onClick={(event) => showDialog("memory", event.currentTarget)}>
             {strings.memory.open}
           </button>
           {profile.role === "admin" && (
-            <button type="button" onClick={() => setOpenDialog("profiles")}>
+            <button type="button" onClick={(event) => showDialog("profiles", event.currentTarget)}>
               {strings.profiles.open}
             </button>
           )}
-          <button type="button" onClick={() => setOpenDialog("change-password")}>
+          <button type="button" onClick={(event) => showDialog("change-password", event.currentTarget)}>
             {strings.changePassword.open}
           </button>
-          <button type="button" onClick={() => setOpenDialog("delete-own-profile")}>
+          <button type="button" onClick={(event) => showDialog("delete-own-profile", event.currentTarget)}>
             {strings.deleteOwnProfile.open}
           </button>
           <button type="button" onClick={onSwitchProfile}>
@@ -357,11 +491,26 @@ export function Workspace({
           <button type="button" onClick={onSignOut}>
             {strings.workspace.signOut}
           </button>
+          <button
+            type="button"
+            className="help-button"
+            aria-label={strings.shortcuts.open}
+            title={strings.shortcuts.open}
+            onClick={(event) => showDialog("shortcuts", event.currentTarget)}
+          >
+            <span aria-hidden="true">{strings.shortcuts.openLabel}</span>
+          </button>
         </div>
       </header>
 
       <nav className="sidebar" aria-label={strings.workspace.threadsLabel}>
-        <button type="button" className="primary new-chat" onClick={() => void handleNewChat()} disabled={creating}>
+        <button
+          ref={newChatButton}
+          type="button"
+          className="primary new-chat"
+          onClick={() => void handleNewChat()}
+          disabled={creating}
+        >
           {strings.workspace.newChat}
         </button>
         {newChatError !== null && (
@@ -389,28 +538,42 @@ export function Workspace({
             onOpen={setOpenThreadId}
             onRename={handleRename}
             onDelete={handleDelete}
+            searchInputRef={searchInput}
+            focusOutsideList={() => newChatButton.current?.focus()}
           />
         )}
       </nav>
 
       <main className="chat-area">
-        {openThreadId === null ? (
+        {openThreadId === null && threads?.length === 0 && (
+          <div className="empty-state">
+            <h1>{strings.workspace.firstChatTitle}</h1>
+            <p>{strings.workspace.firstChatIntro}</p>
+            <button type="button" className="primary" onClick={() => void handleNewChat()} disabled={creating}>
+              {strings.workspace.firstChatStart}
+            </button>
+          </div>
+        )}
+        {openThreadId === null && threads?.length !== 0 && (
           <div className="empty-state">
             <h1>{strings.workspace.emptyTitle}</h1>
             <p>{strings.workspace.emptyIntro}</p>
           </div>
-        ) : (
-          <ChatView
-            key={openThreadId}
-            threadId={openThreadId}
-            title={openThread?.title ?? null}
-            locked={locked}
-            replies={replies}
-            drafts={drafts}
-            settingsVersion={settingsVersion}
-            onThreadChanged={handleThreadChanged}
-            onForked={handleForked}
-          />
+        )}
+        {openThreadId !== null && (
+          <ModelDownloadsContext value={downloads}>
+            <ChatView
+              key={openThreadId}
+              threadId={openThreadId}
+              title={openThread?.title ?? null}
+              locked={locked}
+              replies={replies}
+              drafts={drafts}
+              settingsVersion={settingsVersion}
+              onThreadChanged={handleThreadChanged}
+              onForked={handleForked}
+            />
+          </ModelDownloadsContext>
         )}
       </main>
 
@@ -430,7 +593,13 @@ export function Workspace({
               <p role="alert" className="alert">
                 {deleteError}
               </p>
-              <button type="button" onClick={() => setDeleteError(null)}>
+              <button
+                type="button"
+                onClick={() => {
+                  setDeleteError(null);
+                  setRefocusAfterNotice(true);
+                }}
+              >
                 {strings.sidebar.dismiss}
               </button>
             </section>
@@ -439,7 +608,10 @@ export function Workspace({
             <MemoryToast
               key={change.id}
               change={change}
-              onDismiss={() => setMemoryToasts((current) => current.filter((toast) => toast.id !== change.id))}
+              onDismiss={() => {
+                setMemoryToasts((current) => current.filter((toast) => toast.id !== change.id));
+                setRefocusAfterNotice(true);
+              }}
             />
           ))}
         </div>
@@ -448,13 +620,13 @@ export function Workspace({
       {/* NOTE: a lock closes these dialogs. A recovery key on screen at that
           moment is lost, and the user has to create another after unlocking. */}
       {openDialog === "settings" && !locked && (
-        <SettingsDialog onClose={() => setOpenDialog(null)} onSaved={handleSettingsSaved} />
+        <SettingsDialog onClose={closeDialog} onSaved={handleSettingsSaved} />
       )}
       {openDialog === "memory" && !locked && (
-        <MemoryDialog threadId={openThreadId} onClose={() => setOpenDialog(null)} />
+        <MemoryDialog threadId={openThreadId} onClose={closeDialog} />
       )}
       {openDialog === "change-password" && !locked && (
-        <ChangePasswordDialog profile={profile} onClose={() => setOpenDialog(null)} />
+        <ChangePasswordDialog profile={profile} onClose={closeDialog} />
       )}
       {openDialog === "profiles" && profile.role === "admin" && !locked && (
         <ProfilesDialog
@@ -462,15 +634,16 @@ export function Workspace({
           onSelfChanged={(changed) => {
             // The only change an administrator can make to their own role is
             // a demotion, which ends their access to the dialog.
-            setOpenDialog(null);
+            closeDialog();
             onProfileChanged(changed);
           }}
-          onClose={() => setOpenDialog(null)}
+          onClose={closeDialog}
         />
       )}
       {openDialog === "delete-own-profile" && !locked && (
-        <DeleteOwnProfileDialog profile={profile} onDeleted={onProfileDeleted} onClose={() => setOpenDialog(null)} />
+        <DeleteOwnProfileDialog profile={profile} onDeleted={onProfileDeleted} onClose={closeDialog} />
       )}
+      {openDialog === "shortcuts" && !locked && <ShortcutsDialog onClose={closeDialog} />}
     </div>
   );
 }
