@@ -151,13 +151,17 @@ describe("ui flows", { timeout: 420_000 }, () => {
       const messages = log.getByRole("article");
       const jump = page.getByRole("button", { name: "Jump to latest" });
 
-      // A reply long enough to scroll, after which the list sits at the end.
+      // A reply long enough to scroll, arriving a piece at a time, after
+      // which the list sits at the end: the Markdown of each piece renders
+      // after the list has scrolled, and the list must follow it anyway.
       const lines = Array.from({ length: 60 }, (_, index) => `Line ${index + 1} of a long answer.\n\n`);
-      await fake.queueReply({ chunks: lines });
+      await fake.queueReply({ chunks: lines, delayMs: 30 });
       await sendMessage(page, "Tell me a long story");
       await expectText(messages.nth(1).locator(".message-content p").last(), "Line 60 of a long answer.");
       await waitForOpenThreadTitle(page);
       assert.equal(await jump.count(), 0, "Jump to latest shows at the end of the list");
+      const distance = await log.evaluate((element) => element.scrollHeight - element.scrollTop - element.clientHeight);
+      assert.ok(distance < 48, `the list ended ${distance} px above its end`);
 
       // The next reply starts, and the user scrolls up to read.
       await fake.queueReply({ chunks: ["First part. ", ...lines.map((line) => `More: ${line}`)], holdAfter: 1 });

@@ -292,6 +292,15 @@ describe("endLiveReply", () => {
     error.mockRestore();
   });
 
+  it("rejects a send that reached no server", () => {
+    const error = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    const ended = endLiveReply(liveSend(), new TypeError("Failed to fetch"), false);
+    expect(ended.rejection?.code).toBe("network_error");
+    expect(ended.rejection?.message).toBe(strings.chat.serverStopped);
+    expect(ended.userMessage?.content).toBeDefined();
+    error.mockRestore();
+  });
+
   it("hides the details of an unreadable stream", () => {
     const error = vi.spyOn(console, "error").mockImplementation(() => undefined);
     const ended = endLiveReply(liveSend(), new ChatStreamError("bad JSON"), true);

@@ -259,6 +259,14 @@ export function endLiveReply(live: LiveReply, err: unknown, responded: boolean):
     next.rejection = err;
     return next;
   }
+  // No answer at all, as when Hearth's server is down: a new message goes
+  // back into the composer too. ChatView sends the same text again with the
+  // same clientRequestId, so a server that stored it after all answers 409
+  // duplicate_request instead of storing it twice.
+  if (!responded && !(err instanceof ApiError)) {
+    next.rejection = new ApiError("network_error", describeReplyError(err), 0);
+    return next;
+  }
   if (!responded && live.kind !== "send") {
     next.rejection = new ApiError("network_error", describeReplyError(err), 0);
     return next;

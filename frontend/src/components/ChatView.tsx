@@ -83,6 +83,13 @@ export function ChatView({
   // off, so that a reply being written never moves what the user reads,
   // and the Jump to latest button appears instead.
   const stickToBottom = useRef(true);
+  // The scroll position after the last scroll, to tell the user moving up
+  // from the text growing below.
+  const lastScrollTop = useRef(0);
+  // The text and clientRequestId of a message that got no answer at all. The
+  // same text sent again keeps the id, so that the server stores it once
+  // even if the first request reached it.
+  const unanswered = useRef<{ text: string; clientRequestId: string } | null>(null);
   const [awayFromBottom, setAwayFromBottom] = useState(false);
   // Number of the latest load, so that an older response never replaces a newer one.
   const loadSequence = useRef(0);
@@ -156,6 +163,10 @@ export function ChatView({
     const text = live.userMessage?.content;
     if (live.kind === "send" && text !== undefined) {
       setDraft((current) => (current === "" ? text : current));
+      const clientRequestId = live.userMessage?.clientRequestId;
+      if (rejection.code === "network_error" && clientRequestId !== undefined) {
+        unanswered.current = { text, clientRequestId };
+      }
     }
     if (live.kind === "edit" && text !== undefined && live.targetMessageId !== undefined) {
       setRejectedEdit({ messageId: live.targetMessageId, text });
@@ -183,8 +194,29 @@ export function ChatView({
     const log = logRef.current;
     if (log !== null && stickToBottom.current) {
       log.scrollTop = log.scrollHeight;
+      lastScrollTop.current = log.scrollTop;
     }
   });
+
+  // The log is rendered once the thread has loaded.
+  const logShown = thread !== null;
+  // Markdown renders a reply's newest text after React's commit, so the
+  // log grows after the effect above ran; the observer follows that growth
+  // too while the view sticks to the bottom.
+  useEffect(() => {
+    const log = logRef.current;
+    if (log === null) {
+      return;
+    }
+    const observer = new MutationObserver(() => {
+      if (stickToBottom.current) {
+        log.scrollTop = log.scrollHeight;
+        lastScrollTop.current = log.scrollTop;
+      }
+    });
+    observer.observe(log, { childList: true, subtree: true, characterData: true });
+    return () => observer.disconnect();
+  }, [logShown]);
 
   // startReply clears the notices of the previous attempt before a new request.
   const startReply = useCallback(
@@ -200,7 +232,9 @@ export function ChatView({
 
   const send = useCallback(
     (text: string) => {
-      const clientRequestId = localId();
+      const retry = unanswered.current;
+      unanswered.current = null;
+      const clientRequestId = retry !== null && retry.text === text ? retry.clientRequestId : localId();
       startReply({
         threadId,
         kind: "send",
@@ -290,13 +324,23 @@ export function ChatView({
     [regenerate, send],
   );
 
+  // handleScroll stops following the reply only when the user moved up:
+  // a scroll event that arrives after the text grew below the view is not
+  // the user leaving the bottom.
   function handleScroll() {
     const log = logRef.current;
-    if (log !== null) {
-      const nearBottom = isNearBottom(log);
-      stickToBottom.current = nearBottom;
-      setAwayFromBottom(!nearBottom);
+    if (log === null) {
+      return;
     }
+    if (isNearBottom(log)) {
+      stickToBottom.current = true;
+    } else if (log.scrollTop < lastScrollTop.current) {
+      stickToBottom.current = false;
+    } else if (stickToBottom.current) {
+      log.scrollTop = log.scrollHeight;
+    }
+    lastScrollTop.current = log.scrollTop;
+    setAwayFromBottom(!stickToBottom.current);
   }
 
   // jumpToLatest scrolls to the newest text and follows it again. The focus

@@ -512,8 +512,18 @@ function ThreadMenu({ items, describedBy }: { items: MenuItem[]; describedBy: st
         setOpen(false);
       }
     }
+    // Focus that leaves the menu, as a shortcut moves it, closes it too.
+    function handleFocusIn(event: FocusEvent) {
+      if (event.target instanceof Node && !container.current?.contains(event.target)) {
+        setOpen(false);
+      }
+    }
     document.addEventListener("pointerdown", handlePointerDown);
-    return () => document.removeEventListener("pointerdown", handlePointerDown);
+    document.addEventListener("focusin", handleFocusIn);
+    return () => {
+      document.removeEventListener("pointerdown", handlePointerDown);
+      document.removeEventListener("focusin", handleFocusIn);
+    };
   }, [open]);
 
   function openAt(index: number) {
