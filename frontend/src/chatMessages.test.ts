@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 
 import { ApiError, type Message } from "./api.ts";
 import {
@@ -91,12 +91,14 @@ describe("mergeReplies", () => {
     expect(entries[3]?.streaming).toBe(false);
   });
 
-  it("keeps a failure the server did not store", () => {
+  // The text goes back into the composer instead, so that it is not lost.
+  it("leaves out a send that reached no server", () => {
+    const error = vi.spyOn(console, "error").mockImplementation(() => undefined);
     const live = newLiveReply({ threadId: "t1", kind: "send", text: "Tell me", clientRequestId: "c1" }, "live-1", 0);
     const settled: LiveReply = { ...endLiveReply(live, new TypeError("Failed to fetch"), false), settled: true };
-    const entries = mergeReplies(earlier, settled);
-    expect(texts(entries)).toEqual(["user:Hi", "assistant:Hello!", "user:Tell me", "assistant:"]);
-    expect(entries[3]?.message.status).toBe("error");
+    expect(settled.rejection?.code).toBe("network_error");
+    expect(texts(mergeReplies(earlier, settled))).toEqual(["user:Hi", "assistant:Hello!"]);
+    error.mockRestore();
   });
 
   it("leaves a stored failure to the user message", () => {

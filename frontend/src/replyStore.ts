@@ -259,9 +259,9 @@ export function endLiveReply(live: LiveReply, err: unknown, responded: boolean):
     next.rejection = err;
     return next;
   }
-  // No answer at all, as when Hearth's server is down: a new message goes
+  // No response at all, as when Hearth's server is down: a new message goes
   // back into the composer too. ChatView sends the same text again with the
-  // same clientRequestId, so a server that stored it after all answers 409
+  // same clientRequestId, so a server that stored it after all returns 409
   // duplicate_request instead of storing it twice.
   if (!responded && !(err instanceof ApiError)) {
     next.rejection = new ApiError("network_error", describeReplyError(err), 0);

@@ -86,9 +86,9 @@ export function ChatView({
   // The scroll position after the last scroll, to tell the user moving up
   // from the text growing below.
   const lastScrollTop = useRef(0);
-  // The text and clientRequestId of a message that got no answer at all. The
-  // same text sent again keeps the id, so that the server stores it once
-  // even if the first request reached it.
+  // The text and clientRequestId of a message that got no response at all.
+  // The same text sent again keeps the id, so that the server stores it
+  // once even if the first request reached it.
   const unanswered = useRef<{ text: string; clientRequestId: string } | null>(null);
   const [awayFromBottom, setAwayFromBottom] = useState(false);
   // Number of the latest load, so that an older response never replaces a newer one.
@@ -201,8 +201,8 @@ export function ChatView({
   // The log is rendered once the thread has loaded.
   const logShown = thread !== null;
   // Markdown renders a reply's newest text after React's commit, so the
-  // log grows after the effect above ran; the observer follows that growth
-  // too while the view sticks to the bottom.
+  // log grows after the effect above ran. The observer follows that growth
+  // while the view sticks to the bottom.
   useEffect(() => {
     const log = logRef.current;
     if (log === null) {
