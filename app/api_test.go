@@ -288,9 +288,9 @@ func TestDeleteThread(t *testing.T) {
 	ada := env.signUp("", "Ada")
 	bob := env.signUp(ada, "Bob")
 	catThread := env.createThread(ada)
-	env.appendMessages(ada, catThread.ID, "The cat likes tuna for dinner.", "Tuna it is.")
+	env.appendEmbedded(ada, catThread.ID, "The cat likes tuna for dinner.", "Tuna it is.")
 	rentThread := env.createThread(ada)
-	env.appendMessages(ada, rentThread.ID, "My landlord raised the rent by 200 euros.", "That is a steep rise.")
+	env.appendEmbedded(ada, rentThread.ID, "My landlord raised the rent by 200 euros.", "That is a steep rise.")
 	env.putSettings(ada, map[string]any{"workingMemory": map[string]any{"scope": "thread"}})
 	env.putWorkingDoc(ada, map[string]any{"content": "- rent: 200 euros more", "version": 0, "threadId": rentThread.ID})
 	env.waitRecall(ada)
@@ -807,9 +807,9 @@ func TestMemorySearchRoute(t *testing.T) {
 	ada := env.signUp("", "Ada")
 	bob := env.signUp(ada, "Bob")
 	eggs := env.createThread(ada)
-	env.appendMessages(ada, eggs.ID, "How long should I boil an egg?", "Six minutes for a soft yolk.")
+	env.appendEmbedded(ada, eggs.ID, "How long should I boil an egg?", "Six minutes for a soft yolk.")
 	bikes := env.createThread(ada)
-	env.appendMessages(ada, bikes.ID, "My bicycle has a flat tyre.", "Patch the inner tube.")
+	env.appendEmbedded(ada, bikes.ID, "My bicycle has a flat tyre.", "Patch the inner tube.")
 	bobThread := env.createThread(bob)
 	env.waitRecall(ada)
 
@@ -872,7 +872,7 @@ func TestReindexStatus(t *testing.T) {
 	env := newTestEnv(t)
 	token := env.signUp("", "Ada")
 	thread := env.createThread(token)
-	env.appendMessages(token, thread.ID, "The plumber comes on Monday.", "Noted.")
+	env.appendEmbedded(token, thread.ID, "The plumber comes on Monday.", "Noted.")
 	env.waitRecall(token)
 
 	var raw map[string]json.RawMessage

@@ -10,7 +10,7 @@ import (
 )
 
 // How the health route checks the default backend: each check waits at
-// most healthProbeTimeout, and its answer is reused for healthProbeTTL, so
+// most healthProbeTimeout, and its result is reused for healthProbeTTL, so
 // that frequent health checks do not flood the model server.
 const (
 	healthProbeTimeout = 2 * time.Second

@@ -205,9 +205,9 @@ func (a *App) unlocked(h userHandlerFunc) http.Handler {
 	})
 }
 
-// checkPathIDs answers 404 for a thread or message id in the path that is
-// not in Hearth's id format, before anything is looked up: no thread or
-// message could have it.
+// checkPathIDs returns a 404 error for a thread or message id in the path
+// that is not in Hearth's id format, before anything is looked up, because
+// no thread or message could have it.
 func checkPathIDs(r *http.Request) error {
 	if id := r.PathValue("threadId"); id != "" && !memory.ValidID(id) {
 		return &apiError{Status: http.StatusNotFound, Code: CodeNotFound, Message: msgThreadNotFound}
@@ -406,13 +406,13 @@ func securityHeaders(next http.Handler) http.Handler {
 	})
 }
 
-// refuseCrossOrigin answers 403 to API requests that a browser marks as
-// sent by another site's page, and to every preflight, which only a
-// cross-origin request makes. Hearth's own page is same-origin, and scripts
-// send neither header. A page on another port of localhost is "same-site"
-// to the browser, not same-origin, so it is refused too. No response
-// carries CORS headers, so a browser shows another origin nothing anyway;
-// this keeps its requests from having effects.
+// refuseCrossOrigin rejects with 403 every API preflight, which only a
+// cross-origin request sends, and every API request that a browser marks as
+// sent by another site's page. Hearth's own page is same-origin, and
+// scripts send neither header. A page on another port of localhost is
+// "same-site" to the browser, not same-origin, so it is rejected too. No
+// response carries CORS headers, so another origin could not read the
+// response anyway. This check keeps its requests from having effects.
 func (a *App) refuseCrossOrigin(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !strings.HasPrefix(r.URL.Path, "/api/") {

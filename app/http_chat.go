@@ -69,6 +69,7 @@ func (req chatRequest) fromTransport() (chatRequest, error) {
 		return chatRequest{}, &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Field: "messages",
 			Message: "Send either message, threadId and clientRequestId, or the AI SDK's id, messages and trigger, not both."}
 	}
+
 	out := chatRequest{Trigger: req.Trigger, MessageID: req.MessageID}
 	if memory.ValidID(req.ID) {
 		out.ThreadID = req.ID
@@ -78,6 +79,7 @@ func (req chatRequest) fromTransport() (chatRequest, error) {
 		}
 		out.chatID = req.ID
 	}
+
 	switch req.Trigger {
 	case triggerRegenerate:
 		if req.ID == "" {
@@ -90,6 +92,7 @@ func (req chatRequest) fromTransport() (chatRequest, error) {
 		return chatRequest{}, &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Field: "trigger",
 			Message: fmt.Sprintf("The trigger %q is not known; use submit-message or regenerate-message.", shorten(req.Trigger, 40))}
 	}
+
 	if len(req.Messages) == 0 {
 		return chatRequest{}, &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Field: "messages",
 			Message: "messages is empty; it must end with the user's new message."}
@@ -103,6 +106,7 @@ func (req chatRequest) fromTransport() (chatRequest, error) {
 		return chatRequest{}, &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Field: "messages",
 			Message: fmt.Sprintf("The last of messages has the role %q; a submit-message request must end with the user's message.", shorten(last.Role, 40))}
 	}
+
 	var text strings.Builder
 	for _, p := range last.Parts {
 		if p.Type != "text" {
@@ -114,6 +118,7 @@ func (req chatRequest) fromTransport() (chatRequest, error) {
 		}
 		text.WriteString(p.Text)
 	}
+
 	if len(last.ID) > maxClientRequestIDBytes {
 		return chatRequest{}, &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Field: "messages",
 			Message: fmt.Sprintf("The id of the user's message is %d bytes long; the limit is %d.", len(last.ID), maxClientRequestIDBytes)}

@@ -109,8 +109,8 @@ func (a *App) handleMemorySearch(w http.ResponseWriter, r *http.Request, u user)
 	return a.recallSearch(w, r, u, req, "q")
 }
 
-// recallSearch answers a recall search; queryField names the field or
-// parameter that carried the query text, for errors about it.
+// recallSearch runs a recall search and writes its results. queryField
+// names the field or parameter that carried the query text, for errors.
 func (a *App) recallSearch(w http.ResponseWriter, r *http.Request, u user, req recallSearchRequest, queryField string) error {
 	owner := u.owner()
 	if err := checkThreadIDField("threadId", req.ThreadID); err != nil {
@@ -149,7 +149,7 @@ func (a *App) recallSearch(w http.ResponseWriter, r *http.Request, u user, req r
 	return nil
 }
 
-// reindexView is the answer of GET /api/memory/reindex.
+// reindexView is the response of GET /api/memory/reindex.
 type reindexView struct {
 	memory.RecallStatus
 	// Percent is how much of a running re-embedding is done, 0 to 100;

@@ -22,7 +22,8 @@ const threadMessagesLimit = 50
 const maxThreadPage = 1000
 
 // handleListThreads serves GET /api/threads: every thread, newest first,
-// as the seed's example returns them, or one page of them with ?limit=.
+// in the array shape of Mastra's authenticated-memory example, or one page
+// of them with ?limit=.
 // The next page's cursor is sent in a Link header with rel="next" and in
 // X-Next-Cursor, and neither is sent after the last page. With ?q= it
 // returns only the threads that contain the text, paged the same way.
@@ -258,12 +259,15 @@ func (a *App) handleListMessages(w http.ResponseWriter, r *http.Request, u user)
 		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Field: "before",
 			Message: "before must be the id of a message in this thread, such as the oldest one of the page shown."}
 	}
+
 	owner := u.owner()
 	threadID := r.PathValue("threadId")
 	if _, err := a.memory.Thread(r.Context(), owner, threadID); err != nil {
 		return err
 	}
-	// One message more than asked tells whether an older page exists.
+
+	// Reading one message more than the limit shows whether an older page
+	// exists.
 	messages, err := a.memory.MessagesBefore(r.Context(), owner, threadID, before, limit+1)
 	if errors.Is(err, memory.ErrNotFound) {
 		return &apiError{Status: http.StatusNotFound, Code: CodeNotFound, Field: "before", Message: msgMessageNotFound}
@@ -271,6 +275,7 @@ func (a *App) handleListMessages(w http.ResponseWriter, r *http.Request, u user)
 	if err != nil {
 		return err
 	}
+
 	if len(messages) > limit {
 		messages = messages[1:]
 		link := url.Values{"limit": {strconv.Itoa(limit)}, "before": {messages[0].ID}}

@@ -11,12 +11,13 @@ import (
 	"strings"
 )
 
-// checkJSONText applies the rules encoding/json does not: no string holds
-// the NUL character, which JSON can only send escaped, every escaped surrogate is part of a pair
-// (encoding/json turns a lone one into U+FFFD, so the stored text would
-// differ from the sent one), no object repeats a
-// key (encoding/json keeps the last), and the top-level keys match dst's
-// field names exactly (encoding/json matches them in any case).
+// checkJSONText applies the rules encoding/json does not. No string may
+// contain the NUL character, which JSON can only send escaped. Every
+// escaped surrogate must be half of a pair, because encoding/json turns a
+// lone one into U+FFFD and the stored text would differ from the sent one.
+// No object may repeat a key (encoding/json keeps the last), and the
+// top-level keys must match dst's field names exactly (encoding/json
+// matches them in any case).
 func checkJSONText(body []byte, dst any) error {
 	if err := checkEscapes(body, false); err != nil {
 		return err

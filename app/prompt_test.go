@@ -41,9 +41,16 @@ func (env *testEnv) appendMessages(token, threadID string, texts ...string) {
 			env.t.Fatal(err)
 		}
 	}
-	// The app queues what it stores for embedding; a message stored here
-	// would otherwise be embedded only if recall's first scan came after it.
-	env.app.recall.Enqueue(o, threadID)
+}
+
+// appendEmbedded stores messages as appendMessages does and queues the
+// thread for recall, as the app does after each message it stores. Without
+// the queueing, a message stored directly is embedded only if recall's first
+// scan starts after it.
+func (env *testEnv) appendEmbedded(token, threadID string, texts ...string) {
+	env.t.Helper()
+	env.appendMessages(token, threadID, texts...)
+	env.app.recall.Enqueue(env.ownerOf(token), threadID)
 }
 
 // lastChatRequest returns the newest chat request the fake model received.
@@ -75,7 +82,7 @@ func TestPromptOrderAndContent(t *testing.T) {
 	env.setWorkingMemory(token, "# About the user\n- **Name**: Ada\n- **Preferences**: tea, not coffee")
 
 	earlier := env.createThread(token)
-	env.appendMessages(token, earlier.ID, "My bicycle is a green Dutch city bike with a basket", "A fine bicycle for errands.")
+	env.appendEmbedded(token, earlier.ID, "My bicycle is a green Dutch city bike with a basket", "A fine bicycle for errands.")
 	env.waitRecall(token)
 
 	thread := env.createThread(token)
@@ -200,7 +207,7 @@ func TestPromptMemoryStaysWithProfile(t *testing.T) {
 	ada := env.signUp("", "Ada")
 	env.setWorkingMemory(ada, "- **Name**: Ada Lovelace, secret word zebracorn")
 	adaThread := env.createThread(ada)
-	env.appendMessages(ada, adaThread.ID, "My secret bicycle is zebracorn coloured", "Noted.")
+	env.appendEmbedded(ada, adaThread.ID, "My secret bicycle is zebracorn coloured", "Noted.")
 	env.waitRecall(ada)
 	adaProfile := env.ownerOf(ada).ResourceID
 
@@ -367,7 +374,7 @@ func TestRecallListedOnlyWhenKept(t *testing.T) {
 	env.fake.SetContextLength(1024)
 	token := env.signUp("", "Ada")
 	earlier := env.createThread(token)
-	env.appendMessages(token, earlier.ID, "My garden has tomatoes and beans", "Tomatoes and beans, noted.")
+	env.appendEmbedded(token, earlier.ID, "My garden has tomatoes and beans", "Tomatoes and beans, noted.")
 	env.waitRecall(token)
 
 	thread := env.createThread(token)

@@ -61,7 +61,7 @@ const (
 	rateMemoryWrites
 )
 
-// what describes the requests of a kind, for the error sentence.
+// what returns the name of a kind's requests, for the error sentence.
 func (k rateKind) what() string {
 	switch k {
 	case rateChat:
@@ -73,10 +73,9 @@ func (k rateKind) what() string {
 	}
 }
 
-// rateLimits holds a token bucket per profile and kind. Each bucket holds a
-// minute's worth of requests and refills evenly over the minute, so a burst
-// up to the limit passes at once and a steady stream at the limit never
-// waits.
+// rateLimits keeps a token bucket per profile and kind. Each bucket has
+// room for a minute's worth of requests and refills evenly over the minute
+// (rate.Limiter's burst and rate), so a burst up to the limit passes at once.
 type rateLimits struct {
 	perMinute [3]int
 

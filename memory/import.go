@@ -641,7 +641,7 @@ func (s *Store) writeImportedThread(o Owner, t *importThread) (string, error) {
 	// that gains nothing from sharing a commit, and Batch may run fn twice.
 	err = s.db.Update(func(tx *bbolt.Tx) error {
 		for _, m := range t.messages {
-			// No one is writing an imported reply, whatever the file says.
+			// No one is writing an imported reply, whatever the file records.
 			m.ID, m.ThreadID, m.Streaming = NewID(), id, false
 			if err := appendMessage(tx, o, &m, &rec); err != nil {
 				return err

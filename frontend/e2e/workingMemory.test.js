@@ -90,7 +90,7 @@ describe("working memory", { timeout: 180_000 }, () => {
       await dialog.getByRole("alert").getByText(/was changed somewhere else/).waitFor();
       await suite.screenshot("working-memory-conflict.png");
 
-      // Loading the latest version asks first, because it replaces the typed
+      // Loading the latest version requests confirmation first, because it replaces the typed
       // text. Keep my text leaves it as it is.
       await dialog.getByRole("button", { name: "Load the latest version" }).click();
       await dialog.getByText(/^Loading the latest version replaces the text you typed/).waitFor();

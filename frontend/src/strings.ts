@@ -281,7 +281,7 @@ export const strings = {
     loadFailed: (reason: string) => `This chat could not be loaded: ${reason}`,
     loadRetry: "Try again",
     jumpToLatest: "Jump to latest",
-    // Over the chat while the model server cannot be reached; the reason says what to do.
+    // Over the chat while the model server cannot be reached; the reason explains what to do.
     backendProblemRetry: "Try again",
     olderMessagesHidden: (shown: number, total: number) =>
       `Showing the last ${shown} of ${total} messages.`,
@@ -669,7 +669,7 @@ export const strings = {
   },
 
   // The keyboard shortcuts of the workspace and the dialog that lists them.
-  // shortcuts.ts says which keys each one uses.
+  // shortcuts.ts defines the keys of each one.
   shortcuts: {
     open: "Keyboard shortcuts",
     openLabel: "?",
@@ -706,7 +706,7 @@ export const strings = {
     close: "Close",
   },
 
-  // The question a dialog asks before Escape or Close throws away changes.
+  // The confirmation a dialog shows before Escape or Close throws away changes.
   unsavedChanges: {
     question: "You have unsaved changes. Discard them?",
     keepEditing: "Keep editing",

@@ -32,7 +32,7 @@ export function WorkingMemoryPanel({ threadId, onDirtyChange }: WorkingMemoryPan
   const [loadError, setLoadError] = useState<string | null>(null);
   const [saving, setSaving] = useState(false);
   const [conflict, setConflict] = useState(false);
-  // True while the panel asks before the latest version replaces typed text.
+  // True while the panel shows a confirmation before the latest version replaces typed text.
   const [confirmingReload, setConfirmingReload] = useState(false);
   // True when the profile keeps one document per chat and no chat is open.
   const [needsThread, setNeedsThread] = useState(false);
@@ -75,7 +75,7 @@ export function WorkingMemoryPanel({ threadId, onDirtyChange }: WorkingMemoryPan
     }
   }, [requestThread, show]);
 
-  // reload loads the latest version after a conflict, but first asks when
+  // reload loads the latest version after a conflict, but first requests confirmation when
   // that would replace text that the user typed and has not saved.
   function reload() {
     if (dirty && !confirmingReload) {
