@@ -25,13 +25,13 @@ const (
 	stopGrace = 3 * time.Second
 )
 
-// startXvfb starts an X server for this test alone and returns its display
-// name, such as ":1". Xvfb picks the display number itself, so two servers
-// cannot race for one number. With -displayfd it tries successively higher
+// startXvfb starts an X server for this test or benchmark alone and returns
+// its display name, such as ":1". Xvfb picks the display number itself, so
+// two servers cannot race for one number. With -displayfd it tries successively higher
 // numbers and skips those whose lock file /tmp/.XN-lock or socket
 // /tmp/.X11-unix/XN is taken. Once it listens, it writes the number to the
 // given file descriptor (Xserver(1)).
-func startXvfb(t *testing.T, artifacts string) string {
+func startXvfb(t testing.TB, artifacts string) string {
 	t.Helper()
 	numberReader, numberWriter, err := os.Pipe()
 	if err != nil {
@@ -90,7 +90,7 @@ func startXvfb(t *testing.T, artifacts string) string {
 // neither Wails nor GTK finds or starts a session bus. Without a bus Wails'
 // single-instance lock is off and the data file lock alone stops a second
 // window.
-func desktopEnv(t *testing.T, display, dataDir, ollamaURL string) []string {
+func desktopEnv(t testing.TB, display, dataDir, ollamaURL string) []string {
 	t.Helper()
 	home := t.TempDir()
 	runtimeDir := filepath.Join(home, "runtime")
@@ -125,7 +125,7 @@ func desktopEnv(t *testing.T, display, dataDir, ollamaURL string) []string {
 // WebKit's helper processes, are gone. SIGTERM comes first so that Xvfb
 // removes its lock file and socket. Whatever is left after stopGrace gets
 // SIGKILL.
-func stopProcessGroup(t *testing.T, pid int, exited <-chan struct{}) {
+func stopProcessGroup(t testing.TB, pid int, exited <-chan struct{}) {
 	t.Helper()
 	if err := syscall.Kill(-pid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
 		t.Errorf("send SIGTERM to process group %d: %v", pid, err)
