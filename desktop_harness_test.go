@@ -92,9 +92,15 @@ func startXvfb(t testing.TB, artifacts string) string {
 // window.
 func desktopEnv(t testing.TB, display, dataDir, ollamaURL string) []string {
 	t.Helper()
-	home := t.TempDir()
+	return desktopEnvWithHome(t, t.TempDir(), display, dataDir, ollamaURL)
+}
+
+// desktopEnvWithHome is desktopEnv with home as the home folder, so that
+// several launches can share what WebKit keeps there.
+func desktopEnvWithHome(t testing.TB, home, display, dataDir, ollamaURL string) []string {
+	t.Helper()
 	runtimeDir := filepath.Join(home, "runtime")
-	if err := os.Mkdir(runtimeDir, 0o700); err != nil {
+	if err := os.MkdirAll(runtimeDir, 0o700); err != nil {
 		t.Fatal(err)
 	}
 	env := []string{
