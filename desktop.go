@@ -35,6 +35,11 @@ var errNoDisplay = errors.New("no display found (DISPLAY and WAYLAND_DISPLAY are
 // file to open before it is answered with an error.
 const startupWait = 10 * time.Second
 
+// firstScreenEvent is the Wails event that the page emits once, from the
+// animation frame after its first screen has rendered with its data. Its twin
+// is firstScreenEvent in frontend/src/firstScreen.ts.
+const firstScreenEvent = "hearth:first-screen"
+
 // runDesktop opens the Hearth window. The window serves the same handler as
 // hearth serve, in-process through Wails' asset server, so no port is
 // opened.
@@ -75,6 +80,12 @@ func runDesktop(opts config) error {
 		OnStartup: func(ctx context.Context) {
 			windowCtx = ctx
 			saver.start(ctx)
+			// The page can show its first screen only once openApp below
+			// has opened the data file, so the listener is registered
+			// before the event can come.
+			wailsruntime.EventsOnce(ctx, firstScreenEvent, func(...interface{}) {
+				log.Info("first screen shown", "sinceStartMs", sinceProcessStart().Milliseconds())
+			})
 			a, err := openApp(opts, log)
 			var damaged *app.DamagedFileError
 			if errors.As(err, &damaged) && askStartFresh(ctx, damaged) {

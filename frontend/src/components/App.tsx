@@ -12,6 +12,7 @@ import {
   setSessionHandlers,
   type Profile,
 } from "../api.ts";
+import { reportFirstScreen } from "../firstScreen.ts";
 import { lockCheckDue, lockWatchIntervalMs } from "../idleLock.ts";
 import { strings } from "../strings.ts";
 import { applyTheme } from "../theme.ts";
@@ -84,6 +85,16 @@ export function App() {
   useEffect(() => {
     void start();
   }, [start]);
+
+  // The first screen after "loading" (the picker, the first-run form or the
+  // error) has its data, so the desktop window can log how long start-up
+  // took (firstScreen.ts).
+  const startedUp = screen.kind !== "loading";
+  useEffect(() => {
+    if (startedUp) {
+      reportFirstScreen();
+    }
+  }, [startedUp]);
 
   // The theme is the system's on the screens before sign-in, and the
   // profile's saved choice once its settings load. A locked profile keeps
