@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"golang.org/x/perf/benchfmt"
@@ -29,7 +30,7 @@ func parseBenchmarks(output []byte) (benchmarks map[string]map[string]*Stat, pro
 				samples[name] = map[string][]float64{}
 			}
 			for _, v := range rec.Values {
-				samples[name][v.Unit] = append(samples[name][v.Unit], v.Value)
+				samples[name][v.Unit] = append(samples[name][v.Unit], roundDigits(v.Value))
 			}
 		}
 	}
@@ -45,6 +46,18 @@ func parseBenchmarks(output []byte) (benchmarks map[string]map[string]*Stat, pro
 		}
 	}
 	return benchmarks, problems, nil
+}
+
+// roundDigits rounds v to 12 significant digits, far more than any
+// benchmark's precision. Tidying "ns/op" into seconds multiplies by 1e-9,
+// which leaves binary noise such as 0.08644315600000001 that the results
+// file would otherwise keep.
+func roundDigits(v float64) float64 {
+	rounded, err := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 12, 64), 64)
+	if err != nil {
+		return v
+	}
+	return rounded
 }
 
 // nameWithoutProcs returns a benchmark's full name as go test prints it,

@@ -76,6 +76,17 @@ func TestParseBenchmarksSamples(t *testing.T) {
 	}
 }
 
+func TestParseBenchmarksRoundsTidiedValues(t *testing.T) {
+	benchmarks, _, err := parseBenchmarks([]byte("BenchmarkLogin-2 \t 12\t 86443156 ns/op\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Without rounding, 86443156 × 1e-9 is 0.08644315600000001.
+	if got := benchmarks["BenchmarkLogin"]["sec/op"].Samples[0]; got != 0.086443156 {
+		t.Errorf("sample = %v, want exactly 0.086443156", got)
+	}
+}
+
 func TestParseBenchmarksCustomMetrics(t *testing.T) {
 	benchmarks, _, err := parseBenchmarks(readFixture(t, "failed.txt"))
 	if err != nil {
