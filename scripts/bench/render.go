@@ -32,8 +32,10 @@ type renderer struct {
 
 func newRenderer(results *Results) *renderer {
 	rd := &renderer{results: results, commands: &runner{outDir: "tmp/bench"}}
-	for _, s := range results.Suites {
-		if rd.page == nil || s.Date.After(rd.page.Date) {
+	// In name order, so that of two suites run in the same second the
+	// same one is chosen each time.
+	for _, name := range slices.Sorted(maps.Keys(results.Suites)) {
+		if s := results.Suites[name]; rd.page == nil || s.Date.After(rd.page.Date) {
 			rd.page = s
 		}
 	}
@@ -152,7 +154,7 @@ func (rd *renderer) summary() string {
 	var revised []string
 	for _, f := range figures {
 		if f.Revised != nil {
-			revised = append(revised, fmt.Sprintf("- %s: the budget %s is revised to %s, %s.",
+			revised = append(revised, fmt.Sprintf("- %s: the budget %s is revised to %s. %s",
 				f.Label, f.originalBudgetText(), f.budgetText(), f.Revised.Reason))
 		}
 	}

@@ -71,8 +71,8 @@ type Figure struct {
 // Revision is a budget that replaces the one first set, with the reason.
 type Revision struct {
 	Budget Budget
-	// Reason is a clause starting with "because", which the doc and the
-	// check print after "the budget is revised to ...".
+	// Reason is one or two sentences, which the doc prints after "The
+	// budget ... is revised to ...".
 	Reason string
 }
 
@@ -163,7 +163,7 @@ var figures = []Figure{
 		Budget: atMost(0.400),
 		Revised: &Revision{
 			Budget: atMostReferencePlus(0.100),
-			Reason: "because the bare Wails window alone took a median 438 ms to DOM ready on this kind of machine, more than the whole budget",
+			Reason: "The bare Wails window alone took a median 438 ms to DOM ready on this kind of machine, more than the whole budget.",
 		},
 		Reference: &Reference{Label: "bare Wails window", Bench: "BenchmarkDesktopStart/bare", Metric: "sec/op"},
 	},
@@ -179,7 +179,7 @@ var figures = []Figure{
 		Budget: atMost(150e6 / (1 << 20)),
 		Revised: &Revision{
 			Budget: reportOnly(),
-			Reason: "because RSS counts the shared libraries once per process of the tree, so the bare window alone takes about 399 MiB; the PSS figure below carries the budget",
+			Reason: "RSS counts the shared libraries once per process of the tree, so the bare window alone takes about 399 MiB. The PSS figure carries the budget.",
 		},
 		Reference: &Reference{Label: "bare Wails window", Bench: "BenchmarkFootprint/bare", Metric: "rss-MiB"},
 	},

@@ -78,8 +78,8 @@ func TestFiguresValid(t *testing.T) {
 				t.Errorf("figure %s: a budget relative to its reference, but no reference", f.ID)
 			}
 		}
-		if f.Revised != nil && !strings.HasPrefix(f.Revised.Reason, "because ") {
-			t.Errorf("figure %s: the reason %q does not start with \"because \", which the doc's sentence needs", f.ID, f.Revised.Reason)
+		if f.Revised != nil && (f.Revised.Reason == "" || !strings.HasSuffix(f.Revised.Reason, ".")) {
+			t.Errorf("figure %s: the reason %q is not a sentence, which the doc prints it as", f.ID, f.Revised.Reason)
 		}
 	}
 }
