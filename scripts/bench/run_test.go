@@ -204,3 +204,54 @@ func TestRunCommandUnknownSuite(t *testing.T) {
 		t.Errorf("stderr = %q, want the list of suites", stderr.String())
 	}
 }
+
+// TestRunCommandMergesOnly runs the run command with -only on a spec of
+// two fixture suites, and checks that the suite not named keeps its
+// earlier results and that the doc is written from the merged results.
+func TestRunCommandMergesOnly(t *testing.T) {
+	savedSuites, savedTemplate := suites, docTemplate
+	t.Cleanup(func() { suites, docTemplate = savedSuites, savedTemplate })
+	suites = []Suite{fixtureSuite("^BenchmarkFixture$"), fixtureSuite("^BenchmarkFixtureFail$")}
+	suites[1].Name = "earlier"
+	docTemplate = "{{suite \"fixture\"}}\n{{fig \"BenchmarkFixture/n=10\" \"p50-ms\"}}\n{{suite \"earlier\"}}\n"
+
+	dir := t.TempDir()
+	out, doc := filepath.Join(dir, "benchmarks.json"), filepath.Join(dir, "BENCHMARKS.md")
+	earlier := &SuiteResult{Date: testDate, Machine: testMachine, Command: "go test earlier", Benchmarks: map[string]map[string]*Stat{
+		"BenchmarkFixtureFail": {"sec/op": stat(0.001, 0.002)},
+	}}
+	previous := &Results{Format: resultsFormat, Suites: map[string]*SuiteResult{"earlier": earlier}}
+	if err := previous.save(out); err != nil {
+		t.Fatal(err)
+	}
+
+	root, err := moduleRoot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"-only", "fixture", "-out", out, "-doc", doc, "-dir", dir}
+	if err := cmdRun(context.Background(), root, args, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+
+	results, err := loadResults(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := results.Suites["earlier"]; got == nil || got.Command != "go test earlier" || !got.Date.Equal(testDate) {
+		t.Errorf("the suite not run = %+v, want its earlier results with their date", got)
+	}
+	if st, _ := results.lookup("fixture", "BenchmarkFixture/n=10", "p50-ms"); st == nil {
+		t.Errorf("the suite that ran has no results: %+v", results.Suites["fixture"])
+	}
+
+	text, err := os.ReadFile(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Suite `fixture`: `go test -run '^$' -bench '^BenchmarkFixture$'", "\n1.50 ms\n", "Suite `earlier`: `go test earlier`, run on 2026-12-05"} {
+		if !strings.Contains(string(text), want) {
+			t.Errorf("the doc lacks %q:\n%s", want, text)
+		}
+	}
+}
