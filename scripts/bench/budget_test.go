@@ -91,6 +91,31 @@ func TestBudgetEvaluate(t *testing.T) {
 	}
 }
 
+func TestSpreadCrossesBudget(t *testing.T) {
+	lo, hi := 0.0642, 0.124
+	tests := []struct {
+		name   string
+		budget Budget
+		st     *Stat
+		want   bool
+	}{
+		{"interval across the lower bound", between(0.1, 0.5), &Stat{Samples: make([]float64, 6), Median: 0.109, Min: 0.06, Max: 0.13, CILow: &lo, CIHigh: &hi}, true},
+		{"interval inside", between(0.05, 0.5), &Stat{Samples: make([]float64, 6), Median: 0.109, Min: 0.06, Max: 0.13, CILow: &lo, CIHigh: &hi}, false},
+		{"range across the bound", atMost(0.010), &Stat{Samples: make([]float64, 3), Median: 0.0098, Min: 0.0094, Max: 0.0110}, true},
+		{"range below the bound", atMost(0.010), &Stat{Samples: make([]float64, 3), Median: 0.0098, Min: 0.0094, Max: 0.0099}, false},
+		{"range above a lower bound", atLeast(2000), &Stat{Samples: make([]float64, 3), Median: 4700, Min: 4500, Max: 4900}, false},
+		{"one run", atMost(0.010), &Stat{Samples: make([]float64, 1), Median: 0.0098, Min: 0.0098, Max: 0.0098}, false},
+		{"report only", reportOnly(), &Stat{Samples: make([]float64, 3), Median: 1, Min: 0, Max: 2}, false},
+	}
+	for _, tt := range tests {
+		f := Figure{Metric: "sec/op", Budget: tt.budget}
+		fr := figureResult{Figure: f, Stat: tt.st}
+		if got := fr.spreadCrossesBudget(); got != tt.want {
+			t.Errorf("%s: spreadCrossesBudget = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
 func TestBudgetText(t *testing.T) {
 	tests := []struct {
 		budget Budget

@@ -67,6 +67,34 @@ func (fr figureResult) limitText() string {
 	return " (limit " + formatValue(fr.Reference.Median+b.High, fr.Metric) + ")"
 }
 
+// spreadCrossesBudget reports whether the figure's spread, its
+// confidence interval or else the range of its runs, has values on both
+// sides of a bound of the budget, so that the status could flip with the
+// machine's load.
+func (fr figureResult) spreadCrossesBudget() bool {
+	if fr.Stat == nil {
+		return false
+	}
+	lo, hi := fr.Stat.Min, fr.Stat.Max
+	if fr.Stat.CILow != nil && fr.Stat.CIHigh != nil {
+		lo, hi = *fr.Stat.CILow, *fr.Stat.CIHigh
+	}
+	crosses := func(bound float64) bool { return lo < bound && bound < hi }
+
+	b := fr.effectiveBudget()
+	switch b.Kind {
+	case AtMost:
+		return crosses(b.High)
+	case AtLeast:
+		return crosses(b.Low)
+	case Between:
+		return crosses(b.Low) || crosses(b.High)
+	case AtMostReferencePlus:
+		return fr.Reference != nil && crosses(fr.Reference.Median+b.High)
+	}
+	return false
+}
+
 // ratio returns the figure's median divided by its reference's, and
 // false when either is missing or the reference is zero.
 func (fr figureResult) ratio() (float64, bool) {

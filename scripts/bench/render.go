@@ -218,10 +218,14 @@ func ratioCell(fr figureResult) string {
 }
 
 func statusCell(fr figureResult) string {
+	status := string(fr.Status)
 	if fr.Status == Missed {
-		return "**missed**"
+		status = "**missed**"
 	}
-	return string(fr.Status)
+	if fr.spreadCrossesBudget() {
+		status += ", but the spread crosses the budget"
+	}
+	return status
 }
 
 // fig returns a benchmark's median with its spread, or "not measured".

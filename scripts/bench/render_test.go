@@ -21,6 +21,7 @@ func TestRenderSummaryRows(t *testing.T) {
 	for _, want := range []string{
 		"| Area | Figure | Budget | Median | Reference | Ratio | Status |",
 		"| Store | List 10,000 threads of a profile | ≤ 10 ms | 14.2 ms (range 13.9–14.5) |  |  | **missed** |",
+		"| Store | Last 50 messages of a thread, 1,000,000-message store | ≤ 2 ms | 317 µs (range 310–320) |  |  | met |",
 		"| Store | Durable appends, 8 writers | ≥ 2,000 messages/s | 4,700 messages/s (range 4,500–4,900) | one fsync per message: 3,000 messages/s (range 2,900–3,100) | 1.57× | met |",
 		"| Sign-in and tokens | Token check per request | ≤ 20 µs | 18.5 µs (18.2–18.9) |  |  | met |",
 		// A suite that could not run, and one that never ran.
@@ -225,5 +226,15 @@ func TestRenderTemplate(t *testing.T) {
 		if !strings.Contains(string(doc), "## Summary") {
 			t.Errorf("%s: the doc has no summary", name)
 		}
+	}
+}
+
+func TestRenderStatusSpreadCrossesBudget(t *testing.T) {
+	r := testResults()
+	r.Suites["auth"].Benchmarks["BenchmarkLogin"]["sec/op"] = stat(0.121, 0.0642, 0.0806, 0.108, 0.110, 0.124)
+	lines := renderLines(t, r, `{{figures "auth"}}`)
+	want := "| Sign-in | `BenchmarkLogin` sec/op | 100–500 ms | 109 ms (64.2–124) |  |  | met, but the spread crosses the budget |"
+	if !slices.Contains(lines, want) {
+		t.Errorf("the auth table lacks the row\n%s\nin\n%s", want, strings.Join(lines, "\n"))
 	}
 }
