@@ -34,7 +34,7 @@ FRONTEND_SOURCES := $(shell find frontend/src frontend/public frontend/e2e -type
 # npm ci writes node_modules/.package-lock.json, so it stands for the whole install.
 NODE_MODULES := frontend/node_modules/.package-lock.json
 
-.PHONY: deps system-packages build run test test-go test-frontend test-e2e test-desktop clean FORCE
+.PHONY: deps system-packages build run test test-go test-frontend test-e2e test-desktop bench bench-check clean FORCE
 
 # deps: install missing apt packages, the frontend's npm packages and the Go modules
 deps: system-packages $(NODE_MODULES)
@@ -103,6 +103,30 @@ test-e2e: build
 # The smoke test starts its own Xvfb and writes to tmp/desktop-smoke/.
 test-desktop: build
 	HEARTH_DESKTOP_BIN=$(abspath $(BIN)/hearth) $(GO) test -tags smoke -run TestDesktopSmoke -count=1 -v .
+
+# bench: build what the benchmarks start, run every benchmark suite of
+# scripts/bench/spec.go and rewrite docs/benchmarks.json and
+# docs/BENCHMARKS.md. BENCH_ONLY=auth,seal runs only the named suites, and
+# the others keep their earlier results. Each suite's raw output, and the
+# chat suite's CPU profile, go to tmp/bench/.
+# A full run takes about 75 minutes on a 2-core VM, an estimate from the
+# durations in docs/BENCHMARKS.md: the 1,000,000-vector graph of the
+# recall-graph suite about 40 minutes, the chat suite about 10, the
+# recall-profile suite about 10 and the others about 15 together. The opt-in
+# suite recall-1m adds about 75 minutes and runs only when BENCH_ONLY names it.
+bench: deps build $(BIN)/bare-wails
+	$(GO) run ./scripts/bench run $(if $(BENCH_ONLY),-only $(BENCH_ONLY))
+
+# bench-check: print every figure of docs/benchmarks.json that missed its
+# budget or was not measured, without running anything. It exits 0 unless
+# BENCH_STRICT=1.
+bench-check:
+	$(GO) run ./scripts/bench check $(if $(filter 1,$(BENCH_STRICT)),-strict)
+
+# The bare Wails window that the start and footprint benchmarks compare
+# Hearth with, built with Hearth's build tags and linker flags.
+$(BIN)/bare-wails: FORCE
+	CGO_ENABLED=1 $(GO) build -tags $(DESKTOP_TAGS) -ldflags "-w -s" -o $@ ./scripts/bench/barewails
 
 # clean: remove the binaries, the built frontend and the test artifacts
 clean:
