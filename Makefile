@@ -85,6 +85,8 @@ test: deps build test-go test-frontend test-e2e test-desktop
 test-go:
 	$(GO) vet ./...
 	$(GO) vet -tags smoke .
+	$(GO) vet -tags benchproc .
+	$(GO) vet -tags benchfixture ./scripts/bench
 	$(GO) vet -tags recall_full ./memory/vector
 	$(GO) vet -tags load ./app
 	$(GO) test -race ./...
