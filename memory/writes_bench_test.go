@@ -65,40 +65,50 @@ const (
 // is not part of a chat, and the snapshot delay is set past the end of the
 // benchmark.
 //
+// The freelist=synced benchmarks use bbolt's default options, as the app
+// does. The freelist=memory ones set NoFreelistSync, so that bbolt keeps
+// its list of free pages in memory only and rebuilds it when it opens the
+// file (BenchmarkStore1M/OpenNoFreelistSync measures that).
+//
 // Metrics: written-KB/chat, the pages and meta pages of every commit, as
 // bbolt counts them; commits/chat; and freelist-KB, the size of bbolt's
 // free list at the end, which each commit writes unless the file is opened
 // with NoFreelistSync. write_bytes of /proc/self/io is no substitute: on
 // Linux 6.18 it was 2 to 10 times bbolt's count, varying from chat to chat.
 func BenchmarkChatWrites(b *testing.B) {
-	f := newRecallFixture(b, "", RecallConfig{DefaultEmbedder: specOf(chatBenchDim, ""), SnapshotDelay: time.Hour})
-	o := newOwner(resourceA)
-	threads := chatBenchProfile(b, f, o)
-	ctx := context.Background()
+	for _, freelist := range []string{"synced", "memory"} {
+		b.Run("freelist="+freelist, func(b *testing.B) {
+			f := newRecallFixture(b, "", RecallConfig{DefaultEmbedder: specOf(chatBenchDim, ""), SnapshotDelay: time.Hour})
+			f.db.NoFreelistSync = freelist == "memory"
+			o := newOwner(resourceA)
+			threads := chatBenchProfile(b, f, o)
+			ctx := context.Background()
 
-	b.Run("later", func(b *testing.B) {
-		measureChatWrites(b, f, func(i int) {
-			threadID := threads[i%len(threads)]
-			user, err := f.store.AppendMessage(ctx, o, Message{ThreadID: threadID, Role: RoleUser, Content: chatBenchQuestion(i)})
-			if err != nil {
-				b.Fatal(err)
-			}
-			chatBenchReply(b, f, o, user.ThreadID)
+			b.Run("later", func(b *testing.B) {
+				measureChatWrites(b, f, func(i int) {
+					threadID := threads[i%len(threads)]
+					user, err := f.store.AppendMessage(ctx, o, Message{ThreadID: threadID, Role: RoleUser, Content: chatBenchQuestion(i)})
+					if err != nil {
+						b.Fatal(err)
+					}
+					chatBenchReply(b, f, o, user.ThreadID)
+				})
+			})
+			b.Run("first", func(b *testing.B) {
+				measureChatWrites(b, f, func(i int) {
+					thread, _, err := f.store.StartThread(ctx, o, "", Message{Role: RoleUser, Content: chatBenchQuestion(i)})
+					if err != nil {
+						b.Fatal(err)
+					}
+					chatBenchReply(b, f, o, thread.ID)
+					title := fmt.Sprintf("Boiler repair %d", i)
+					if _, err := f.store.UpdateThread(ctx, o, thread.ID, ThreadUpdate{Title: &title}); err != nil {
+						b.Fatal(err)
+					}
+				})
+			})
 		})
-	})
-	b.Run("first", func(b *testing.B) {
-		measureChatWrites(b, f, func(i int) {
-			thread, _, err := f.store.StartThread(ctx, o, "", Message{Role: RoleUser, Content: chatBenchQuestion(i)})
-			if err != nil {
-				b.Fatal(err)
-			}
-			chatBenchReply(b, f, o, thread.ID)
-			title := fmt.Sprintf("Boiler repair %d", i)
-			if _, err := f.store.UpdateThread(ctx, o, thread.ID, ThreadUpdate{Title: &title}); err != nil {
-				b.Fatal(err)
-			}
-		})
-	})
+	}
 }
 
 // measureChatWrites runs chat b.N times, each time waiting until recall
