@@ -208,8 +208,8 @@ func (s *Store) Threads(ctx context.Context, o Owner, page ThreadPage) ([]Thread
 
 		// Thread is a large struct, and growing the slice as it fills
 		// took a third of the time of listing 10,000 threads, so it is
-		// sized from the index first. Stats reads only the index's page
-		// headers.
+		// sized from the index first. Stats counts the keys from the
+		// headers of the index's pages and elements, without reading keys.
 		size := recent.Stats().KeyN
 		if page.Limit > 0 {
 			size = min(size, page.Limit)

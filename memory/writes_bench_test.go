@@ -53,9 +53,10 @@ const (
 //   - the user's message, appended (AppendMessage, or StartThread for the
 //     first chat of a thread);
 //   - the reply, appended at its first piece of text, marked streaming;
-//   - the reply completed in place (UpdateMessage). A reply that streams for
-//     longer than the app's progress interval (500 ms) is also saved in
-//     between; the load test's replies take 80 ms, so this one is not;
+//   - the reply completed in place (UpdateMessage). The app also saves a
+//     reply in between when it streams for longer than its progress
+//     interval of 500 ms. The load test's replies take 80 ms, so this one
+//     is not saved in between;
 //   - for the first chat of a thread, the title the app writes after the
 //     reply (UpdateThread);
 //   - the vectors of both messages, stored by the recall worker after the
@@ -74,7 +75,8 @@ const (
 // bbolt counts them; commits/chat; and freelist-KB, the size of bbolt's
 // free list at the end, which each commit writes unless the file is opened
 // with NoFreelistSync. write_bytes of /proc/self/io is no substitute: on
-// Linux 6.18 it was 2 to 10 times bbolt's count, varying from chat to chat.
+// Linux 6.18 it was 1.3 to 12 times bbolt's count, varying from chat to
+// chat.
 func BenchmarkChatWrites(b *testing.B) {
 	for _, freelist := range []string{"synced", "memory"} {
 		b.Run("freelist="+freelist, func(b *testing.B) {
@@ -129,9 +131,9 @@ func measureChatWrites(b *testing.B, f *recallFixture, chat func(i int)) {
 
 // chatBenchProfile fills o's profile with chatBenchThreads threads of
 // chatBenchHistory messages, embeds them, and saves the index snapshot
-// twice. The second save frees the pages of the first, as the recall
-// worker's saves every 30 s do in the app, so the free list is as long as
-// in a profile that has been chatting for a while.
+// twice. The second save frees the pages of the first, as each save of
+// the recall worker does in the app, so the free list is as long as in a
+// profile that has been chatting for a while.
 func chatBenchProfile(b *testing.B, f *recallFixture, o Owner) []string {
 	b.Helper()
 	var threads []string
