@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"hearth/seal"
@@ -173,19 +175,43 @@ func decodeThreadRecord(v, id []byte) (*threadRecord, error) {
 		}
 		return &rec, nil
 	}
+	view, err := viewThreadRecord(v)
+	if err != nil {
+		return nil, fmt.Errorf("decode thread %s: %w", id, err)
+	}
+	rec.CreatedAt, rec.UpdatedAt, rec.MessageCount = view.createdAt, view.updatedAt, view.messageCount
+	rec.ResourceID = string(view.resourceID)
+	rec.Sealed = bytes.Clone(view.sealed)
+	return &rec, nil
+}
+
+// threadRecordView is a thread record in the binary layout, decoded
+// without copying: resourceID and sealed point into the stored value, so
+// they are valid only in the transaction that read it.
+type threadRecordView struct {
+	resourceID           []byte
+	createdAt, updatedAt time.Time
+	messageCount         int
+	sealed               []byte
+}
+
+// viewThreadRecord decodes a record in the binary layout. It returns an
+// error for any other value, including records written as JSON.
+func viewThreadRecord(v []byte) (threadRecordView, error) {
 	if len(v) < threadRecordHeader || v[0] != threadRecordBinary {
-		return nil, fmt.Errorf("decode thread %s: unknown record layout", id)
+		return threadRecordView{}, errors.New("unknown record layout")
 	}
 	n := int(binary.BigEndian.Uint16(v[21:23]))
 	if len(v) < threadRecordHeader+n {
-		return nil, fmt.Errorf("decode thread %s: record cut short", id)
+		return threadRecordView{}, errors.New("record cut short")
 	}
-	rec.CreatedAt = time.Unix(0, int64(binary.BigEndian.Uint64(v[1:9]))).UTC()
-	rec.UpdatedAt = time.Unix(0, int64(binary.BigEndian.Uint64(v[9:17]))).UTC()
-	rec.MessageCount = int(binary.BigEndian.Uint32(v[17:21]))
-	rec.ResourceID = string(v[threadRecordHeader : threadRecordHeader+n])
-	rec.Sealed = bytes.Clone(v[threadRecordHeader+n:])
-	return &rec, nil
+	return threadRecordView{
+		createdAt:    time.Unix(0, int64(binary.BigEndian.Uint64(v[1:9]))).UTC(),
+		updatedAt:    time.Unix(0, int64(binary.BigEndian.Uint64(v[9:17]))).UTC(),
+		messageCount: int(binary.BigEndian.Uint32(v[17:21])),
+		resourceID:   v[threadRecordHeader : threadRecordHeader+n],
+		sealed:       v[threadRecordHeader+n:],
+	}, nil
 }
 
 // thread returns the thread's public form, opening its sealed fields with
@@ -194,18 +220,61 @@ func decodeThreadRecord(v, id []byte) (*threadRecord, error) {
 func (r *threadRecord) thread(id string, key *seal.Key) Thread {
 	t := Thread{
 		ID: id, ResourceID: r.ResourceID, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
-		MessageCount: r.MessageCount, Metadata: json.RawMessage("{}"),
+		MessageCount: r.MessageCount,
 	}
+	openThread(&t, key, r.Sealed, threadAD(r.ResourceID, id))
+	return t
+}
+
+// openThread fills in t's title and metadata from sealed, or sets Damaged
+// when sealed does not open with key and ad.
+func openThread(t *Thread, key *seal.Key, sealed, ad []byte) {
+	t.Metadata = json.RawMessage("{}")
 	var secrets threadSecrets
-	if err := openThreadSecrets(key, r.Sealed, threadAD(r.ResourceID, id), &secrets); err != nil {
+	if err := openThreadSecrets(key, sealed, ad, &secrets); err != nil {
 		t.Damaged = true
-		return t
+		return
 	}
 	t.Title = secrets.Title
 	if len(secrets.Metadata) > 0 {
 		t.Metadata = secrets.Metadata
 	}
-	return t
+}
+
+// threadLister decodes the thread records of one owner for a listing. It
+// reuses one buffer for the associated data of every record, and keeps
+// the owner's resource id rather than a copy per thread.
+type threadLister struct {
+	o      Owner
+	ad     []byte // threadAD(o.ResourceID, ""), then the id of the last record
+	prefix int    // length of threadAD(o.ResourceID, "")
+}
+
+func newThreadLister(o Owner) *threadLister {
+	ad := threadAD(o.ResourceID, "")
+	return &threadLister{o: o, ad: slices.Grow(ad, 36), prefix: len(ad)}
+}
+
+// thread returns the public form of the record v of thread id, as
+// threadRecord.thread does.
+func (l *threadLister) thread(id, v []byte) (Thread, error) {
+	view, err := viewThreadRecord(v)
+	if err != nil || string(view.resourceID) != l.o.ResourceID {
+		// Records written as JSON, and a record that names another
+		// resource, take the general path.
+		rec, err := decodeThreadRecord(v, id)
+		if err != nil {
+			return Thread{}, err
+		}
+		return rec.thread(string(id), l.o.Key), nil
+	}
+	t := Thread{
+		ID: string(id), ResourceID: l.o.ResourceID, CreatedAt: view.createdAt, UpdatedAt: view.updatedAt,
+		MessageCount: view.messageCount,
+	}
+	l.ad = append(l.ad[:l.prefix], id...)
+	openThread(&t, l.o.Key, view.sealed, l.ad)
+	return t, nil
 }
 
 // message returns the message's public form, opening its sealed fields with

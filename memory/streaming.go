@@ -143,9 +143,6 @@ func indexStreaming(tx *bbolt.Tx, resourceID, threadID, messageID string, stream
 
 // unindexThreadStreaming removes every message of a thread from its
 // resource's streaming index.
-//
-// TODO: DeleteThread does not call this yet, so the entries of a deleted
-// thread stay until RecoverInterrupted skips and drops them.
 func unindexThreadStreaming(tx *bbolt.Tx, resourceID, threadID string) error {
 	index := tx.Bucket(streamingBucket).Bucket([]byte(resourceID))
 	if index == nil {

@@ -225,6 +225,22 @@ func TestUnindexThreadStreaming(t *testing.T) {
 	}
 }
 
+func TestDeleteThreadUnindexesStreaming(t *testing.T) {
+	s, db, _ := newStore(t)
+	o := newOwner(resourceA)
+	deleted := mustCreateThread(t, s, o, "")
+	kept := mustCreateThread(t, s, o, "")
+	mustAppend(t, s, o, streamingReply(deleted.ID, "one"))
+	keptReply := mustAppend(t, s, o, streamingReply(kept.ID, "two"))
+
+	if err := s.DeleteThread(context.Background(), o, deleted.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := streamingIndex(t, db), []string{indexEntry(o, keptReply)}; !slices.Equal(got, want) {
+		t.Errorf("streaming index after DeleteThread = %v, want %v", got, want)
+	}
+}
+
 func TestRecoverInterruptedSkipsStaleEntries(t *testing.T) {
 	ctx := context.Background()
 	s, db, _ := newStore(t)

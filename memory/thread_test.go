@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.etcd.io/bbolt"
 )
 
 func TestCreateThreadTitle(t *testing.T) {
@@ -229,6 +230,60 @@ func TestThreadsOrderSameTime(t *testing.T) {
 	}
 	if got := append(threadIDs(page), threadIDs(rest)...); !slices.Equal(got, want) {
 		t.Errorf("two pages of threads with the same time = %v, want %v", got, want)
+	}
+}
+
+func TestThreadsRecordLayouts(t *testing.T) {
+	s, db, _ := newStore(t)
+	stepClock(s)
+	o := newOwner(resourceA)
+
+	// The thread without a record comes first in the threads bucket, so
+	// that looking it up lands on the record of the next thread.
+	missing := mustCreateThread(t, s, o, "record deleted")
+	binary := mustCreateThread(t, s, o, "binary record")
+	mustAppend(t, s, o, Message{ThreadID: binary.ID, Role: RoleUser, Content: "hello"})
+	asJSON := mustCreateThread(t, s, o, "JSON record")
+	garbage := mustCreateThread(t, s, o, "record overwritten")
+
+	// Rewrite the records as an older version left them, or as damage
+	// leaves them, keeping the resource's index as it was.
+	err := db.Update(func(tx *bbolt.Tx) error {
+		threads := tx.Bucket(threadsBucket)
+		rec, err := decodeThreadRecord(threads.Get([]byte(asJSON.ID)), []byte(asJSON.ID))
+		if err != nil {
+			return err
+		}
+		old, err := json.Marshal(rec)
+		if err != nil {
+			return err
+		}
+		if err := threads.Put([]byte(asJSON.ID), old); err != nil {
+			return err
+		}
+		if err := threads.Delete([]byte(missing.ID)); err != nil {
+			return err
+		}
+		return threads.Put([]byte(garbage.ID), []byte{threadRecordBinary, 1, 2})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	listed := mustThreads(t, s, o)
+	if got, want := threadIDs(listed), []string{garbage.ID, asJSON.ID, binary.ID, missing.ID}; !slices.Equal(got, want) {
+		t.Fatalf("Threads ids = %v, want %v", got, want)
+	}
+	for _, th := range []Thread{listed[0], listed[3]} {
+		if !th.Damaged || th.Title != "" || th.ResourceID != resourceA || th.MessageCount != 0 || !th.CreatedAt.IsZero() {
+			t.Errorf("thread %s without a readable record = %+v, want it damaged, with no title, count or time", th.ID, th)
+		}
+	}
+	if th := listed[1]; th.Damaged || th.Title != "JSON record" || !th.CreatedAt.Equal(asJSON.CreatedAt) {
+		t.Errorf("thread with a JSON record = %+v, want title %q created %v", th, "JSON record", asJSON.CreatedAt)
+	}
+	if th := listed[2]; th.Damaged || th.Title != "binary record" || th.MessageCount != 1 || string(th.Metadata) != "{}" {
+		t.Errorf("thread with a binary record = %+v, want title %q, 1 message and empty metadata", th, "binary record")
 	}
 }
 
