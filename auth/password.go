@@ -23,6 +23,11 @@ type argonParams struct {
 // 19 MiB of memory, 2 passes, 1 lane.
 var defaultArgonParams = argonParams{Memory: 19 * 1024, Time: 2, Threads: 1, KeyLen: 32}
 
+// insecureTestArgonParams make argon2id almost free, for the hasher and
+// for anyone guessing. WithInsecureTestCost selects them for tests that
+// create many profiles.
+var insecureTestArgonParams = argonParams{Memory: 64, Time: 1, Threads: 1, KeyLen: 32}
+
 const saltLength = 16
 
 // Limits on the cost parameters that verifyPassword accepts from a stored

@@ -91,11 +91,31 @@ type Store struct {
 	dummy     profileRecord // checked for unknown names, so they cost as much as known ones
 }
 
+// Option changes a setting of the Store that Open returns.
+type Option func(*Store)
+
+// WithInsecureTestCost makes the Store hash new passwords and derive new
+// password keys with argon2id at 64 KiB of memory and one pass rather than
+// the default cost, so that tests can create many profiles quickly.
+// Passwords hashed that way can be guessed from a copy of the data file at
+// a tiny fraction of the usual cost, so it is only for data that tests throw
+// away. Hearth's own binary never passes it. Existing hashes are checked
+// with the parameters stored with them either way.
+func WithInsecureTestCost() Option {
+	return withArgonParams(insecureTestArgonParams)
+}
+
+// withArgonParams makes the Store hash new passwords and derive new password
+// keys with p.
+func withArgonParams(p argonParams) Option {
+	return func(s *Store) { s.params = p }
+}
+
 // Open prepares the profile buckets in db and returns a Store that uses them.
 // installKey seals the token signing keys; it is kept outside the data file
 // so that a copy of the file alone cannot forge tokens. The caller keeps
 // ownership of db and calls Close before closing it.
-func Open(db *bbolt.DB, installKey *seal.Key) (*Store, error) {
+func Open(db *bbolt.DB, installKey *seal.Key, opts ...Option) (*Store, error) {
 	macKey, err := hkdf.Key(sha256.New, installKey.Bytes(), nil, "hearth profile record mac", sha256.Size)
 	if err != nil {
 		return nil, fmt.Errorf("derive the profile record key: %w", err)
@@ -112,6 +132,9 @@ func Open(db *bbolt.DB, installKey *seal.Key) (*Store, error) {
 		params:      defaultArgonParams,
 		tokenTTL:    DefaultTokenTTL,
 		now:         time.Now,
+	}
+	for _, opt := range opts {
+		opt(s)
 	}
 
 	// Data files written by earlier versions may lack the shapeKey entries
