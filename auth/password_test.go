@@ -3,6 +3,7 @@ package auth
 import (
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -35,7 +36,7 @@ func splitPHC(t *testing.T, hash string) (params string, salt, key []byte) {
 }
 
 // TestStoredHashFormat checks the hash and the key parameters that a Store
-// opened without options writes: 19 MiB, 2 passes and 1 lane.
+// opened without options writes: 64 MiB, 3 passes and 1 lane.
 func TestStoredHashFormat(t *testing.T) {
 	db := openDB(t, filepath.Join(t.TempDir(), "hearth.db"))
 	s, err := Open(db, seal.NewKey())
@@ -47,7 +48,7 @@ func TestStoredHashFormat(t *testing.T) {
 
 	rec := readRecord(t, db, p.ID)
 	params, salt, key := splitPHC(t, rec.PasswordHash)
-	if want := "m=19456,t=2,p=1"; params != want {
+	if want := "m=65536,t=3,p=1"; params != want {
 		t.Errorf("hash parameters = %s, want %s", params, want)
 	}
 	if len(salt) != 16 {
@@ -56,8 +57,8 @@ func TestStoredHashFormat(t *testing.T) {
 	if len(key) != 32 {
 		t.Errorf("key has %d bytes, want 32", len(key))
 	}
-	if rec.KDF.Memory != 19456 || rec.KDF.Time != 2 || rec.KDF.Threads != 1 {
-		t.Errorf("key derivation m=%d, t=%d, p=%d, want m=19456, t=2, p=1", rec.KDF.Memory, rec.KDF.Time, rec.KDF.Threads)
+	if rec.KDF.Memory != 65536 || rec.KDF.Time != 3 || rec.KDF.Threads != 1 {
+		t.Errorf("key derivation m=%d, t=%d, p=%d, want m=65536, t=3, p=1", rec.KDF.Memory, rec.KDF.Time, rec.KDF.Threads)
 	}
 	if len(rec.KDF.Salt) != 16 {
 		t.Errorf("key derivation salt has %d bytes, want 16", len(rec.KDF.Salt))
@@ -153,6 +154,34 @@ func TestVerifyPasswordMalformed(t *testing.T) {
 			}
 			if ok {
 				t.Error("verifyPassword = true, want false")
+			}
+		})
+	}
+}
+
+// BenchmarkArgon2id measures one argon2id derivation at the candidate
+// settings that defaultArgonParams was chosen from, and at the insecure test
+// cost. A sign-in runs two: the password hash and the key that unwraps the
+// data key. The names give the memory, the passes and the lanes.
+func BenchmarkArgon2id(b *testing.B) {
+	candidates := []argonParams{
+		{Memory: 19 * 1024, Time: 2, Threads: 1}, // Hearth's first setting
+		{Memory: 46 * 1024, Time: 1, Threads: 1},
+		{Memory: 64 * 1024, Time: 2, Threads: 1},
+		{Memory: 64 * 1024, Time: 3, Threads: 1}, // defaultArgonParams
+		{Memory: 64 * 1024, Time: 3, Threads: 4}, // RFC 9106's second recommended setting
+		{Memory: 128 * 1024, Time: 2, Threads: 1},
+		{Memory: 256 * 1024, Time: 1, Threads: 1},
+		insecureTestArgonParams,
+	}
+	for _, p := range candidates {
+		memory := fmt.Sprintf("%dKiB", p.Memory)
+		if p.Memory%1024 == 0 {
+			memory = fmt.Sprintf("%dMiB", p.Memory/1024)
+		}
+		b.Run(fmt.Sprintf("m=%s/t=%d/p=%d", memory, p.Time, p.Threads), func(b *testing.B) {
+			for b.Loop() {
+				hashPassword(testPassword, argonParams{Memory: p.Memory, Time: p.Time, Threads: p.Threads, KeyLen: 32})
 			}
 		})
 	}

@@ -100,7 +100,8 @@ type Option func(*Store)
 // Passwords hashed that way can be guessed from a copy of the data file at
 // a tiny fraction of the usual cost, so it is only for data that tests throw
 // away. Hearth's own binary never passes it. Existing hashes are checked
-// with the parameters stored with them either way.
+// with the parameters stored with them either way, and a Store opened
+// without this option rehashes such a password at its next sign-in.
 func WithInsecureTestCost() Option {
 	return withArgonParams(insecureTestArgonParams)
 }
@@ -308,9 +309,35 @@ func (s *Store) Login(ctx context.Context, name, password, client string) (Token
 		return Token{}, s.failAttempt(keys)
 	}
 
-	if err := s.db.Update(func(tx *bbolt.Tx) error { return clearFailures(tx, successKeys(keys)...) }); err != nil {
+	// A profile whose hash or key an older cost setting made gets both
+	// again with the current one. They are derived before the transaction,
+	// like a new profile's, and written in the same transaction that clears
+	// the failures.
+	var rehashed *profileRecord
+	if s.needsRehash(rec) {
+		next := *rec
+		s.setPassword(&next, dataKey, password)
+		rehashed = &next
+	}
+	err = s.db.Update(func(tx *bbolt.Tx) error {
+		if err := clearFailures(tx, successKeys(keys)...); err != nil {
+			return err
+		}
+		if rehashed == nil {
+			return nil
+		}
+		stored, err := s.storeRehash(tx.Bucket(profilesBucket), rec, rehashed)
+		if !stored {
+			rehashed = nil
+		}
+		return err
+	})
+	if err != nil {
 		dataKey.Wipe()
 		return Token{}, fmt.Errorf("login %s: %w", rec.ID, err)
+	}
+	if rehashed != nil {
+		rec.PasswordHash, rec.KDF, rec.DataKeyByPassword = rehashed.PasswordHash, rehashed.KDF, rehashed.DataKeyByPassword
 	}
 	s.unlocked.unlock(rec.ID, dataKey, rec.IdleLock, s.now())
 	return s.issueToken(rec)
@@ -756,6 +783,37 @@ func (s *Store) setPassword(rec *profileRecord, dataKey *seal.Key, password stri
 		panic("auth: " + err.Error())
 	}
 	rec.DataKeyByPassword = wrapKey.SealKey(dataKey, dataKeyByPasswordAD(rec.ID))
+}
+
+// needsRehash reports whether rec's password hash or password key was made
+// with other argon2id parameters than the Store's.
+func (s *Store) needsRehash(rec *profileRecord) bool {
+	hashParams, _, _, err := parseHash(rec.PasswordHash)
+	if err != nil {
+		// openWithPassword has parsed this hash already, so this is not
+		// reached. A hash that does not parse is left as it is.
+		return false
+	}
+	kdfParams := argonParams{Memory: rec.KDF.Memory, Time: rec.KDF.Time, Threads: rec.KDF.Threads, KeyLen: seal.KeySize}
+	return hashParams != s.params || kdfParams != s.params
+}
+
+// storeRehash writes the password hash, key parameters and wrapped data key
+// of rehashed over those of the stored profile, and leaves its other fields
+// as they are stored. It writes nothing, and returns false, when the stored
+// hash is no longer old's because the password changed since old was read.
+func (s *Store) storeRehash(profiles *bbolt.Bucket, old, rehashed *profileRecord) (bool, error) {
+	stored, err := s.getProfile(profiles, old.ID)
+	if err != nil {
+		return false, err
+	}
+	if stored.PasswordHash != old.PasswordHash {
+		return false, nil
+	}
+	stored.PasswordHash = rehashed.PasswordHash
+	stored.KDF = rehashed.KDF
+	stored.DataKeyByPassword = rehashed.DataKeyByPassword
+	return true, s.putProfile(profiles, stored)
 }
 
 // setRecoveryKey makes a new recovery key, wraps dataKey under it and
