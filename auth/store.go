@@ -75,6 +75,8 @@ type Store struct {
 	now        func() time.Time
 	parser     *jwt.Parser
 	unlocked   *unlockedProfiles
+	// verified holds the profile records whose MAC Verify has checked.
+	verified *recordCache
 
 	// throttleKey hashes the names in throttle counter keys. It is derived
 	// from installKey.
@@ -133,6 +135,7 @@ func Open(db *bbolt.DB, installKey *seal.Key, opts ...Option) (*Store, error) {
 		params:      defaultArgonParams,
 		tokenTTL:    DefaultTokenTTL,
 		now:         time.Now,
+		verified:    newRecordCache(),
 	}
 	for _, opt := range opts {
 		opt(s)
@@ -572,6 +575,7 @@ func (s *Store) DeleteProfile(ctx context.Context, actorID, targetID, password, 
 		return Profile{}, fmt.Errorf("delete profile %s: %w", targetID, err)
 	}
 	s.unlocked.lock(targetID)
+	s.verified.forget(targetID)
 	return deleted, nil
 }
 
@@ -923,6 +927,12 @@ func (s *Store) getProfile(profiles *bbolt.Bucket, id string) (*profileRecord, e
 	if v == nil {
 		return nil, ErrNotFound
 	}
+	return s.decodeProfile(id, v)
+}
+
+// decodeProfile decodes the record v stored under id and checks its MAC.
+// The result does not share memory with v.
+func (s *Store) decodeProfile(id string, v []byte) (*profileRecord, error) {
 	var rec profileRecord
 	if err := json.Unmarshal(v, &rec); err != nil {
 		return nil, fmt.Errorf("decode profile %s: %w", id, err)
