@@ -913,6 +913,45 @@ func BenchmarkLogin(b *testing.B) {
 	}
 }
 
+// BenchmarkLoginRejected measures sign-ins that fail: a wrong password for
+// a profile made with the current parameters, the same for a profile made
+// with Hearth's first ones and not yet rehashed, and an unknown name. The
+// first and the last should cost the same. The clock moves past the
+// throttle before each attempt, so that none is turned away unchecked.
+func BenchmarkLoginRejected(b *testing.B) {
+	tests := []struct {
+		name    string
+		params  argonParams
+		profile string
+	}{
+		{"wrong_password", defaultArgonParams, "Ada Lovelace"},
+		{"wrong_password_first_params", firstArgonParams, "Ada Lovelace"},
+		{"unknown_name", defaultArgonParams, "Nobody"},
+	}
+	for _, tt := range tests {
+		b.Run(tt.name, func(b *testing.B) {
+			// Ada is made by a Store with tt.params and signed in to by
+			// one with the default parameters, as after an upgrade.
+			db := openDB(b, filepath.Join(b.TempDir(), "hearth.db"))
+			installKey := seal.NewKey()
+			creator := openStore(b, db, installKey, withArgonParams(tt.params))
+			mustCreate(b, creator, "", "Ada Lovelace", testPassword)
+			creator.Close()
+			s := openStore(b, db, installKey, withArgonParams(defaultArgonParams))
+			s.dummyRecord()
+			clock := useClock(s, testNow)
+			ctx := context.Background()
+
+			for b.Loop() {
+				clock.Advance(throttleWindow)
+				if _, err := s.Login(ctx, tt.profile, testNewPassword, testClient); !errors.Is(err, ErrInvalidCredentials) {
+					b.Fatalf("Login error = %v, want %v", err, ErrInvalidCredentials)
+				}
+			}
+		})
+	}
+}
+
 func BenchmarkRecover(b *testing.B) {
 	s, _ := newStoreWithParams(b, defaultArgonParams)
 	_, recoveryKey := mustCreateWithKey(b, s, "", "Ada Lovelace", testPassword)
