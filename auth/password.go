@@ -19,14 +19,11 @@ type argonParams struct {
 	KeyLen  uint32 // bytes
 }
 
-// defaultArgonParams are the cost of new password hashes and password keys:
-// RFC 9106's second recommended setting, 64 MiB of memory and 3 passes, in
-// one lane where the RFC has four. Lanes let a machine with idle cores
-// finish sooner, but they do not change the memory and passes an attacker
-// pays per guess, and Hearth shares its cores with a local model. So one
-// lane keeps a sign-in's time equal to the CPU time of one core. A sign-in
-// runs argon2id twice, once for the hash and once for the key; see
-// docs/SECURITY.md for the measured times and the reasoning.
+// defaultArgonParams are the argon2id cost of new password hashes and
+// password keys: RFC 9106's second recommended setting, 64 MiB and 3
+// passes, with one lane where the RFC has four. More lanes do not raise
+// what a guess costs, and Hearth shares its cores with a local model.
+// docs/SECURITY.md gives the measured times and the reasoning.
 var defaultArgonParams = argonParams{Memory: 64 * 1024, Time: 3, Threads: 1, KeyLen: 32}
 
 // insecureTestArgonParams make argon2id almost free, for the hasher and

@@ -312,10 +312,9 @@ func (s *Store) Login(ctx context.Context, name, password, client string) (Token
 		return Token{}, s.failAttempt(keys)
 	}
 
-	// A profile whose hash or key an older cost setting made gets both
-	// again with the current one. They are derived before the transaction,
-	// like a new profile's, and written in the same transaction that clears
-	// the failures.
+	// Rehash a password whose hash or key was made with other argon2id
+	// parameters. The new hash and key are derived before the transaction,
+	// as for a new profile, and stored in the one that clears the failures.
 	var rehashed *profileRecord
 	if s.needsRehash(rec) {
 		next := *rec

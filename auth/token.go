@@ -153,9 +153,9 @@ func (s *Store) Verify(ctx context.Context, token string) (Session, error) {
 
 	// The key function reads the profile named by kid, so the record used to
 	// check the version below is the one whose key verified the signature.
-	// It also looks up the token's id among the revoked ones, in the same
-	// read transaction; the parser has decoded the claims, but not yet
-	// checked the signature, when it calls the key function.
+	// It also looks up the token's id among the revoked ones in the same
+	// read transaction. The parser calls the key function after decoding
+	// the claims and before checking the signature.
 	var c claims
 	var rec *profileRecord
 	var signingKey []byte
