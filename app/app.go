@@ -61,6 +61,12 @@ type Config struct {
 	// Limits bounds each profile's requests; zero fields take the
 	// defaults.
 	Limits Limits
+
+	// insecureTestCost opens the profile store with
+	// auth.WithInsecureTestCost, so that this package's tests can create
+	// many profiles quickly. It is unexported so that nothing outside the
+	// package, the hearth command included, can set it.
+	insecureTestCost bool
 }
 
 // App is a running Hearth: its data file, its stores and its HTTP handler.
@@ -208,7 +214,11 @@ func openProfiles(db *bbolt.DB, cfg Config, log *slog.Logger) (*auth.Store, erro
 		return nil, err
 	}
 
-	profiles, err := auth.Open(db, installKey)
+	var opts []auth.Option
+	if cfg.insecureTestCost {
+		opts = append(opts, auth.WithInsecureTestCost())
+	}
+	profiles, err := auth.Open(db, installKey, opts...)
 	if err != nil {
 		return nil, err
 	}

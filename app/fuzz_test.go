@@ -136,6 +136,7 @@ func newFuzzHarness(f *testing.F) *fuzzHarness {
 	a, err := Open(Config{
 		DataDir: f.TempDir(), Model: model, Version: "fuzz", Logger: slog.New(slog.DiscardHandler), OllamaURL: fake.URL(),
 		UI: fstest.MapFS{"index.html": {Data: []byte("<!doctype html><title>Hearth</title>")}}, SkipTitles: true, Limits: limits,
+		insecureTestCost: true,
 	})
 	if err != nil {
 		f.Fatalf("open app: %v", err)

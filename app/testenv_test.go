@@ -63,7 +63,7 @@ func (env *testEnv) start(ollamaURL string) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	a, err := Open(Config{DataDir: env.dataDir, Model: model, UI: ui, Version: "test", Logger: logger, OllamaURL: ollamaURL,
-		SkipTitles: !env.titles, KeepRepliesOnDisconnect: env.desktop, Limits: env.limits})
+		SkipTitles: !env.titles, KeepRepliesOnDisconnect: env.desktop, Limits: env.limits, insecureTestCost: true})
 	if err != nil {
 		env.t.Fatalf("open app: %v", err)
 	}

@@ -3,53 +3,74 @@ package auth
 import (
 	"encoding/base64"
 	"errors"
+	"fmt"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"hearth/seal"
 )
 
-// phcPattern matches the PHC string that hashPassword writes with
-// defaultArgonParams and captures the salt and the key.
-var phcPattern = regexp.MustCompile(`^\$argon2id\$v=19\$m=19456,t=2,p=1\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$`)
+// phcPattern matches the PHC string that hashPassword writes and captures
+// the parameters, the salt and the key.
+var phcPattern = regexp.MustCompile(`^\$argon2id\$v=19\$(m=[0-9]+,t=[0-9]+,p=[0-9]+)\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$`)
 
-// splitPHC returns the decoded salt and key of a hash matching phcPattern.
-func splitPHC(t *testing.T, hash string) (salt, key []byte) {
+// splitPHC returns the parameters as written, and the decoded salt and key,
+// of a hash matching phcPattern.
+func splitPHC(t *testing.T, hash string) (params string, salt, key []byte) {
 	t.Helper()
 	m := phcPattern.FindStringSubmatch(hash)
 	if m == nil {
 		t.Fatalf("hash %q does not match %s", hash, phcPattern)
 	}
-	salt, err := base64.RawStdEncoding.DecodeString(m[1])
+	salt, err := base64.RawStdEncoding.DecodeString(m[2])
 	if err != nil {
-		t.Fatalf("decode salt %q: %v", m[1], err)
+		t.Fatalf("decode salt %q: %v", m[2], err)
 	}
-	key, err = base64.RawStdEncoding.DecodeString(m[2])
+	key, err = base64.RawStdEncoding.DecodeString(m[3])
 	if err != nil {
-		t.Fatalf("decode key %q: %v", m[2], err)
+		t.Fatalf("decode key %q: %v", m[3], err)
 	}
-	return salt, key
+	return m[1], salt, key
 }
 
+// TestStoredHashFormat checks the hash and the key parameters that a Store
+// opened without options writes: 64 MiB, 3 passes and 1 lane.
 func TestStoredHashFormat(t *testing.T) {
-	s, db := newStore(t)
+	db := openDB(t, filepath.Join(t.TempDir(), "hearth.db"))
+	s, err := Open(db, seal.NewKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
 	p := mustCreate(t, s, "", "Ada", testPassword)
 
-	hash := readRecord(t, db, p.ID).PasswordHash
-	salt, key := splitPHC(t, hash)
+	rec := readRecord(t, db, p.ID)
+	params, salt, key := splitPHC(t, rec.PasswordHash)
+	if want := "m=65536,t=3,p=1"; params != want {
+		t.Errorf("hash parameters = %s, want %s", params, want)
+	}
 	if len(salt) != 16 {
 		t.Errorf("salt has %d bytes, want 16", len(salt))
 	}
 	if len(key) != 32 {
 		t.Errorf("key has %d bytes, want 32", len(key))
 	}
+	if rec.KDF.Memory != 65536 || rec.KDF.Time != 3 || rec.KDF.Threads != 1 {
+		t.Errorf("key derivation m=%d, t=%d, p=%d, want m=65536, t=3, p=1", rec.KDF.Memory, rec.KDF.Time, rec.KDF.Threads)
+	}
+	if len(rec.KDF.Salt) != 16 {
+		t.Errorf("key derivation salt has %d bytes, want 16", len(rec.KDF.Salt))
+	}
 }
 
 func TestHashSaltsDiffer(t *testing.T) {
-	a := hashPassword(testPassword, defaultArgonParams)
-	b := hashPassword(testPassword, defaultArgonParams)
+	a := hashPassword(testPassword, insecureTestArgonParams)
+	b := hashPassword(testPassword, insecureTestArgonParams)
 
-	saltA, keyA := splitPHC(t, a)
-	saltB, keyB := splitPHC(t, b)
+	_, saltA, keyA := splitPHC(t, a)
+	_, saltB, keyB := splitPHC(t, b)
 	if string(saltA) == string(saltB) {
 		t.Errorf("two hashes of one password share the salt %x", saltA)
 	}
@@ -66,7 +87,7 @@ func TestHashSaltsDiffer(t *testing.T) {
 }
 
 func TestVerifyPassword(t *testing.T) {
-	hash := hashPassword(testPassword, defaultArgonParams)
+	hash := hashPassword(testPassword, insecureTestArgonParams)
 
 	tests := []struct {
 		name     string
@@ -133,6 +154,34 @@ func TestVerifyPasswordMalformed(t *testing.T) {
 			}
 			if ok {
 				t.Error("verifyPassword = true, want false")
+			}
+		})
+	}
+}
+
+// BenchmarkArgon2id measures one argon2id derivation at the candidate
+// settings that defaultArgonParams was chosen from, and at the insecure test
+// cost. A sign-in runs two: the password hash and the key that unwraps the
+// data key. The names give the memory, the passes and the lanes.
+func BenchmarkArgon2id(b *testing.B) {
+	candidates := []argonParams{
+		{Memory: 19 * 1024, Time: 2, Threads: 1}, // Hearth's first setting
+		{Memory: 46 * 1024, Time: 1, Threads: 1},
+		{Memory: 64 * 1024, Time: 2, Threads: 1},
+		{Memory: 64 * 1024, Time: 3, Threads: 1}, // defaultArgonParams
+		{Memory: 64 * 1024, Time: 3, Threads: 4}, // RFC 9106's second recommended setting
+		{Memory: 128 * 1024, Time: 2, Threads: 1},
+		{Memory: 256 * 1024, Time: 1, Threads: 1},
+		insecureTestArgonParams,
+	}
+	for _, p := range candidates {
+		memory := fmt.Sprintf("%dKiB", p.Memory)
+		if p.Memory%1024 == 0 {
+			memory = fmt.Sprintf("%dMiB", p.Memory/1024)
+		}
+		b.Run(fmt.Sprintf("m=%s/t=%d/p=%d", memory, p.Time, p.Threads), func(b *testing.B) {
+			for b.Loop() {
+				hashPassword(testPassword, argonParams{Memory: p.Memory, Time: p.Time, Threads: p.Threads, KeyLen: 32})
 			}
 		})
 	}

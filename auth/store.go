@@ -75,6 +75,8 @@ type Store struct {
 	now        func() time.Time
 	parser     *jwt.Parser
 	unlocked   *unlockedProfiles
+	// verified holds the profile records whose MAC Verify has checked.
+	verified *recordCache
 
 	// throttleKey hashes the names in throttle counter keys. It is derived
 	// from installKey.
@@ -91,11 +93,32 @@ type Store struct {
 	dummy     profileRecord // checked for unknown names, so they cost as much as known ones
 }
 
+// Option changes a setting of the Store that Open returns.
+type Option func(*Store)
+
+// WithInsecureTestCost makes the Store hash new passwords and derive new
+// password keys with argon2id at 64 KiB of memory and one pass rather than
+// the default cost, so that tests can create many profiles quickly.
+// Passwords hashed that way can be guessed from a copy of the data file at
+// a tiny fraction of the usual cost, so it is only for data that tests throw
+// away. Hearth's own binary never passes it. Existing hashes are checked
+// with the parameters stored with them either way, and a Store opened
+// without this option rehashes such a password at its next sign-in.
+func WithInsecureTestCost() Option {
+	return withArgonParams(insecureTestArgonParams)
+}
+
+// withArgonParams makes the Store hash new passwords and derive new password
+// keys with p.
+func withArgonParams(p argonParams) Option {
+	return func(s *Store) { s.params = p }
+}
+
 // Open prepares the profile buckets in db and returns a Store that uses them.
 // installKey seals the token signing keys; it is kept outside the data file
 // so that a copy of the file alone cannot forge tokens. The caller keeps
 // ownership of db and calls Close before closing it.
-func Open(db *bbolt.DB, installKey *seal.Key) (*Store, error) {
+func Open(db *bbolt.DB, installKey *seal.Key, opts ...Option) (*Store, error) {
 	macKey, err := hkdf.Key(sha256.New, installKey.Bytes(), nil, "hearth profile record mac", sha256.Size)
 	if err != nil {
 		return nil, fmt.Errorf("derive the profile record key: %w", err)
@@ -112,6 +135,10 @@ func Open(db *bbolt.DB, installKey *seal.Key) (*Store, error) {
 		params:      defaultArgonParams,
 		tokenTTL:    DefaultTokenTTL,
 		now:         time.Now,
+		verified:    newRecordCache(),
+	}
+	for _, opt := range opts {
+		opt(s)
 	}
 
 	// Data files written by earlier versions may lack the shapeKey entries
@@ -285,9 +312,34 @@ func (s *Store) Login(ctx context.Context, name, password, client string) (Token
 		return Token{}, s.failAttempt(keys)
 	}
 
-	if err := s.db.Update(func(tx *bbolt.Tx) error { return clearFailures(tx, successKeys(keys)...) }); err != nil {
+	// Rehash a password whose hash or key was made with other argon2id
+	// parameters. The new hash and key are derived before the transaction,
+	// as for a new profile, and stored in the one that clears the failures.
+	var rehashed *profileRecord
+	if s.needsRehash(rec) {
+		next := *rec
+		s.setPassword(&next, dataKey, password)
+		rehashed = &next
+	}
+	err = s.db.Update(func(tx *bbolt.Tx) error {
+		if err := clearFailures(tx, successKeys(keys)...); err != nil {
+			return err
+		}
+		if rehashed == nil {
+			return nil
+		}
+		stored, err := s.storeRehash(tx.Bucket(profilesBucket), rec, rehashed)
+		if !stored {
+			rehashed = nil
+		}
+		return err
+	})
+	if err != nil {
 		dataKey.Wipe()
 		return Token{}, fmt.Errorf("login %s: %w", rec.ID, err)
+	}
+	if rehashed != nil {
+		rec.PasswordHash, rec.KDF, rec.DataKeyByPassword = rehashed.PasswordHash, rehashed.KDF, rehashed.DataKeyByPassword
 	}
 	s.unlocked.unlock(rec.ID, dataKey, rec.IdleLock, s.now())
 	return s.issueToken(rec)
@@ -522,6 +574,7 @@ func (s *Store) DeleteProfile(ctx context.Context, actorID, targetID, password, 
 		return Profile{}, fmt.Errorf("delete profile %s: %w", targetID, err)
 	}
 	s.unlocked.lock(targetID)
+	s.verified.forget(targetID)
 	return deleted, nil
 }
 
@@ -735,6 +788,37 @@ func (s *Store) setPassword(rec *profileRecord, dataKey *seal.Key, password stri
 	rec.DataKeyByPassword = wrapKey.SealKey(dataKey, dataKeyByPasswordAD(rec.ID))
 }
 
+// needsRehash reports whether rec's password hash or password key was made
+// with other argon2id parameters than the Store's.
+func (s *Store) needsRehash(rec *profileRecord) bool {
+	hashParams, _, _, err := parseHash(rec.PasswordHash)
+	if err != nil {
+		// openWithPassword has parsed this hash already, so this is not
+		// reached. A hash that does not parse is left as it is.
+		return false
+	}
+	kdfParams := argonParams{Memory: rec.KDF.Memory, Time: rec.KDF.Time, Threads: rec.KDF.Threads, KeyLen: seal.KeySize}
+	return hashParams != s.params || kdfParams != s.params
+}
+
+// storeRehash writes the password hash, key parameters and wrapped data key
+// of rehashed over those of the stored profile, and leaves its other fields
+// as they are stored. It writes nothing, and returns false, when the stored
+// hash is no longer old's because the password changed since old was read.
+func (s *Store) storeRehash(profiles *bbolt.Bucket, old, rehashed *profileRecord) (bool, error) {
+	stored, err := s.getProfile(profiles, old.ID)
+	if err != nil {
+		return false, err
+	}
+	if stored.PasswordHash != old.PasswordHash {
+		return false, nil
+	}
+	stored.PasswordHash = rehashed.PasswordHash
+	stored.KDF = rehashed.KDF
+	stored.DataKeyByPassword = rehashed.DataKeyByPassword
+	return true, s.putProfile(profiles, stored)
+}
+
 // setRecoveryKey makes a new recovery key, wraps dataKey under it and
 // returns the key's display form.
 func setRecoveryKey(rec *profileRecord, dataKey *seal.Key) string {
@@ -842,6 +926,12 @@ func (s *Store) getProfile(profiles *bbolt.Bucket, id string) (*profileRecord, e
 	if v == nil {
 		return nil, ErrNotFound
 	}
+	return s.decodeProfile(id, v)
+}
+
+// decodeProfile decodes the record v stored under id and checks its MAC.
+// The result does not share memory with v.
+func (s *Store) decodeProfile(id string, v []byte) (*profileRecord, error) {
 	var rec profileRecord
 	if err := json.Unmarshal(v, &rec); err != nil {
 		return nil, fmt.Errorf("decode profile %s: %w", id, err)

@@ -28,11 +28,20 @@ const (
 var recoveryKeyPattern = regexp.MustCompile(`^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){7}$`)
 
 // newStore opens a Store with a new install key on a fresh bbolt file in a
-// temporary directory. The file is closed when the test ends.
+// temporary directory. The file is closed when the test ends. The Store
+// hashes passwords at the insecure test cost, because most tests create
+// several profiles and none of them measures argon2id.
 func newStore(tb testing.TB) (*Store, *bbolt.DB) {
 	tb.Helper()
+	return newStoreWithParams(tb, insecureTestArgonParams)
+}
+
+// newStoreWithParams is newStore for a Store that hashes new passwords with
+// p, for the tests and benchmarks that need the real cost or an old one.
+func newStoreWithParams(tb testing.TB, p argonParams) (*Store, *bbolt.DB) {
+	tb.Helper()
 	db := openDB(tb, filepath.Join(tb.TempDir(), "hearth.db"))
-	return openStore(tb, db, seal.NewKey()), db
+	return openStore(tb, db, seal.NewKey(), withArgonParams(p)), db
 }
 
 // openDB opens the bbolt file at path and closes it when the test ends,
@@ -51,10 +60,12 @@ func openDB(tb testing.TB, path string) *bbolt.DB {
 	return db
 }
 
-// openStore opens a Store on db that seals signing keys with installKey.
-func openStore(tb testing.TB, db *bbolt.DB, installKey *seal.Key) *Store {
+// openStore opens a Store on db that seals signing keys with installKey. It
+// hashes new passwords at the insecure test cost unless opts say otherwise.
+func openStore(tb testing.TB, db *bbolt.DB, installKey *seal.Key, opts ...Option) *Store {
 	tb.Helper()
-	s, err := Open(db, installKey)
+	opts = append([]Option{WithInsecureTestCost()}, opts...)
+	s, err := Open(db, installKey, opts...)
 	if err != nil {
 		tb.Fatalf("open store: %v", err)
 	}
@@ -259,7 +270,7 @@ func TestCreateProfileFields(t *testing.T) {
 	if len(rec.KDF.Salt) != saltLength || len(rec.RecoverySalt) != saltLength {
 		t.Errorf("KDF salt, recovery salt have %d, %d bytes, want %d", len(rec.KDF.Salt), len(rec.RecoverySalt), saltLength)
 	}
-	if hashSalt, _ := splitPHC(t, rec.PasswordHash); string(hashSalt) == string(rec.KDF.Salt) {
+	if _, hashSalt, _ := splitPHC(t, rec.PasswordHash); string(hashSalt) == string(rec.KDF.Salt) {
 		t.Error("the password hash and the data key's KDF share one salt")
 	}
 	if rec.TokenVersion != 1 {
@@ -390,7 +401,11 @@ func TestLoginCorruptedHash(t *testing.T) {
 	s, db := newStore(t)
 	ada := mustCreate(t, s, "", "Ada", testPassword)
 	rec := readRecord(t, db, ada.ID)
-	rec.PasswordHash = strings.Replace(rec.PasswordHash, "t=2", "t=0", 1)
+	corrupted := regexp.MustCompile(`,t=[0-9]+,`).ReplaceAllString(rec.PasswordHash, ",t=0,")
+	if corrupted == rec.PasswordHash {
+		t.Fatalf("hash %q has no passes to set to 0", rec.PasswordHash)
+	}
+	rec.PasswordHash = corrupted
 	writeRecord(t, s, db, rec)
 
 	tok, err := s.Login(context.Background(), "Ada", testPassword, testClient)
@@ -472,7 +487,7 @@ func TestLoginUnknownNameTiming(t *testing.T) {
 		t.Skip("measures argon2id timings")
 	}
 	ctx := context.Background()
-	s, _ := newStore(t)
+	s, _ := newStoreWithParams(t, defaultArgonParams)
 	clock := useClock(s, testNow)
 	mustCreate(t, s, "", "Ada", testPassword)
 
@@ -887,7 +902,7 @@ func TestChangePasswordKeepsNewRole(t *testing.T) {
 }
 
 func BenchmarkLogin(b *testing.B) {
-	s, _ := newStore(b)
+	s, _ := newStoreWithParams(b, defaultArgonParams)
 	mustCreate(b, s, "", "Ada Lovelace", testPassword)
 	ctx := context.Background()
 
@@ -898,8 +913,47 @@ func BenchmarkLogin(b *testing.B) {
 	}
 }
 
+// BenchmarkLoginRejected measures sign-ins that fail: a wrong password for
+// a profile made with the current parameters, the same for a profile made
+// with Hearth's first ones and not yet rehashed, and an unknown name. The
+// first and the last should cost the same. The clock moves past the
+// throttle before each attempt, so that none is turned away unchecked.
+func BenchmarkLoginRejected(b *testing.B) {
+	tests := []struct {
+		name    string
+		params  argonParams
+		profile string
+	}{
+		{"wrong_password", defaultArgonParams, "Ada Lovelace"},
+		{"wrong_password_first_params", firstArgonParams, "Ada Lovelace"},
+		{"unknown_name", defaultArgonParams, "Nobody"},
+	}
+	for _, tt := range tests {
+		b.Run(tt.name, func(b *testing.B) {
+			// Ada is made by a Store with tt.params and signed in to by
+			// one with the default parameters, as after an upgrade.
+			db := openDB(b, filepath.Join(b.TempDir(), "hearth.db"))
+			installKey := seal.NewKey()
+			creator := openStore(b, db, installKey, withArgonParams(tt.params))
+			mustCreate(b, creator, "", "Ada Lovelace", testPassword)
+			creator.Close()
+			s := openStore(b, db, installKey, withArgonParams(defaultArgonParams))
+			s.dummyRecord()
+			clock := useClock(s, testNow)
+			ctx := context.Background()
+
+			for b.Loop() {
+				clock.Advance(throttleWindow)
+				if _, err := s.Login(ctx, tt.profile, testNewPassword, testClient); !errors.Is(err, ErrInvalidCredentials) {
+					b.Fatalf("Login error = %v, want %v", err, ErrInvalidCredentials)
+				}
+			}
+		})
+	}
+}
+
 func BenchmarkRecover(b *testing.B) {
-	s, _ := newStore(b)
+	s, _ := newStoreWithParams(b, defaultArgonParams)
 	_, recoveryKey := mustCreateWithKey(b, s, "", "Ada Lovelace", testPassword)
 	ctx := context.Background()
 

@@ -454,10 +454,12 @@ func TestThrottleNamesHashed(t *testing.T) {
 func TestThrottleLegacyCountersHashed(t *testing.T) {
 	ctx := context.Background()
 	s, db := newStore(t)
-	mustCreate(t, s, "", "Ada", testPassword)
+	mustCreate(t, s, "", "Zoe", testPassword)
 
-	// Five failures of "Ada" from testClient, as versions before hashed
-	// names counted them, and a key that no version wrote.
+	// Five failures of "Zoe" from testClient, as versions before hashed
+	// names counted them, and a key that no version wrote. The name has
+	// letters that are not hexadecimal digits, so that the hex-encoded
+	// hashes in the new keys cannot contain it by chance.
 	v, err := json.Marshal(failureRecord{Count: throttleFreeFailures, Last: testNow})
 	if err != nil {
 		t.Fatal(err)
@@ -467,7 +469,7 @@ func TestThrottleLegacyCountersHashed(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		for _, key := range []string{"pair:" + testClient + "\x00ada", "client:" + testClient, "name:ada", "other:ada"} {
+		for _, key := range []string{"pair:" + testClient + "\x00zoe", "client:" + testClient, "name:zoe", "other:zoe"} {
 			if err := legacy.Put([]byte(key), v); err != nil {
 				return err
 			}
@@ -480,7 +482,7 @@ func TestThrottleLegacyCountersHashed(t *testing.T) {
 
 	restarted := reopen(t, s, db)
 	useClock(restarted, testNow)
-	_, err = restarted.Login(ctx, "Ada", testPassword, testClient)
+	_, err = restarted.Login(ctx, "Zoe", testPassword, testClient)
 	wantThrottled(t, err, time.Second)
 
 	var keys []string
@@ -497,10 +499,10 @@ func TestThrottleLegacyCountersHashed(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(keys) != 3 {
-		t.Errorf("counters after the move = %q, want the three of Ada's failures", keys)
+		t.Errorf("counters after the move = %q, want the three of Zoe's failures", keys)
 	}
 	for _, k := range keys {
-		if strings.Contains(k, "ada") {
+		if strings.Contains(k, "zoe") {
 			t.Errorf("counter key %q contains the name in the clear", k)
 		}
 	}

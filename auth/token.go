@@ -153,7 +153,13 @@ func (s *Store) Verify(ctx context.Context, token string) (Session, error) {
 
 	// The key function reads the profile named by kid, so the record used to
 	// check the version below is the one whose key verified the signature.
+	// It also looks up the token's id among the revoked ones in the same
+	// read transaction. The parser calls the key function after decoding
+	// the claims and before checking the signature.
+	var c claims
 	var rec *profileRecord
+	var signingKey []byte
+	revoked := false
 	keyFunc := func(t *jwt.Token) (any, error) {
 		kid, ok := t.Header["kid"].(string)
 		if !ok || kid == "" {
@@ -161,8 +167,11 @@ func (s *Store) Verify(ctx context.Context, token string) (Session, error) {
 		}
 		err := s.db.View(func(tx *bbolt.Tx) error {
 			var err error
-			rec, err = s.getProfile(tx.Bucket(profilesBucket), kid)
-			return err
+			if rec, err = s.verified.getProfile(s, tx.Bucket(profilesBucket), kid); err != nil {
+				return err
+			}
+			revoked = c.ID != "" && tx.Bucket(revokedBucket).Get([]byte(c.ID)) != nil
+			return nil
 		})
 		if err != nil {
 			return nil, ErrInvalidToken
@@ -172,12 +181,13 @@ func (s *Store) Verify(ctx context.Context, token string) (Session, error) {
 			return nil, ErrInvalidToken
 		}
 		defer key.Wipe()
-		return key.Bytes(), nil
+		signingKey = key.Bytes()
+		return signingKey, nil
 	}
 
-	var c claims
 	parsed, err := s.parser.ParseWithClaims(token, &c, keyFunc)
-	if err != nil || !parsed.Valid || rec == nil {
+	clear(signingKey)
+	if err != nil || !parsed.Valid || rec == nil || revoked {
 		return Session{}, ErrInvalidToken
 	}
 	if c.Subject != rec.ID || c.Version != rec.TokenVersion || c.ID == "" {
@@ -186,14 +196,6 @@ func (s *Store) Verify(ctx context.Context, token string) (Session, error) {
 	// Every token Hearth issues has all three times and lives at most
 	// tokenTTL; a token that claims otherwise was not made here.
 	if c.ExpiresAt == nil || c.IssuedAt == nil || c.NotBefore == nil || c.ExpiresAt.Sub(c.IssuedAt.Time) > s.tokenTTL {
-		return Session{}, ErrInvalidToken
-	}
-	revoked := false
-	err = s.db.View(func(tx *bbolt.Tx) error {
-		revoked = tx.Bucket(revokedBucket).Get([]byte(c.ID)) != nil
-		return nil
-	})
-	if err != nil || revoked {
 		return Session{}, ErrInvalidToken
 	}
 
