@@ -48,6 +48,18 @@ var errMalformedHash = errors.New("malformed password hash")
 func hashPassword(password string, p argonParams) string {
 	salt := randomBytes(saltLength)
 	key := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	return encodeHash(p, salt, key)
+}
+
+// unmatchableHash returns a hash in the same format and with the same cost
+// as hashPassword's, but of random bytes that no password produces. Building
+// it runs no argon2id, while verifying a password against it costs a full
+// run.
+func unmatchableHash(p argonParams) string {
+	return encodeHash(p, randomBytes(saltLength), randomBytes(int(p.KeyLen)))
+}
+
+func encodeHash(p argonParams, salt, key []byte) string {
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
 		argon2.Version, p.Memory, p.Time, p.Threads, b64.EncodeToString(salt), b64.EncodeToString(key))
