@@ -111,9 +111,7 @@ func runDesktop(opts config) error {
 		},
 		OnShutdown: func(ctx context.Context) {
 			if opened != nil {
-				if err := opened.Close(); err != nil {
-					log.Error("close data file", "err", err)
-				}
+				closeApp(opened, opts.dataDir, log)
 			}
 		},
 		SingleInstanceLock: &options.SingleInstanceLock{

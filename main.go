@@ -195,6 +195,18 @@ func openApp(opts config, log *slog.Logger) (*app.App, error) {
 		KeepRepliesOnDisconnect: opts.desktop})
 }
 
+// closeApp closes Hearth and, when that succeeds, records the clean close,
+// so that the next start can skip reading every page of the data file.
+func closeApp(a *app.App, dataDir string, log *slog.Logger) {
+	if err := a.Close(); err != nil {
+		log.Error("close data file", "err", err)
+		return
+	}
+	if err := app.RecordCleanClose(dataDir); err != nil {
+		log.Warn("recording the clean close failed, so the next start reads every page of the data file", "err", err)
+	}
+}
+
 // newLogger logs to stderr and to a rotating file in the data directory.
 func newLogger(dataDir string) (*slog.Logger, io.Closer, error) {
 	logDir := filepath.Join(dataDir, "logs")

@@ -42,7 +42,7 @@ func runServe(opts config) error {
 		log.Error("start failed", "err", err)
 		return err
 	}
-	defer a.Close()
+	defer closeApp(a, opts.dataDir, log)
 
 	listener, err := net.Listen("tcp", opts.addr)
 	if err != nil {

@@ -2,10 +2,12 @@ package app
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -25,6 +27,10 @@ const (
 	// is apart from the data file so that a copy of that file alone cannot
 	// forge tokens.
 	InstallKeyFileName = "install.key"
+	// ClosedFileName is the file in which RecordCleanClose describes the
+	// data file after a clean close, so that the next open can skip reading
+	// every page. It contains no secret.
+	ClosedFileName = "hearth.db.closed"
 )
 
 // lockTimeout is how long Open waits for another process to release the
@@ -48,7 +54,7 @@ func openDB(dir string) (*bbolt.DB, error) {
 		return nil, fmt.Errorf("create data directory %s: %w", dir, err)
 	}
 	path := filepath.Join(dir, DataFileName)
-	db, err := openBolt(path)
+	db, _, err := openBolt(path, false)
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("%w with data directory %s: use that window or stop `hearth serve`, or start this one with another --data directory", ErrAlreadyRunning, dir)
 	}
@@ -80,14 +86,31 @@ func (e *DamagedFileError) Error() string {
 
 func (e *DamagedFileError) Unwrap() error { return e.Err }
 
+// pageCheck is how much of a data file openBolt read to find damage.
+type pageCheck int
+
+const (
+	// checkedStructure means that openBolt read the length, the meta
+	// pages, the root bucket and the leftmost pages of each top-level bucket.
+	checkedStructure pageCheck = iota + 1
+	// checkedEveryPage means that it also read every page of every bucket.
+	checkedEveryPage
+)
+
 // openBolt opens the bbolt file at path. bbolt reads the file through a
 // memory map and faults, rather than returning an error, on some damaged
 // files, such as one cut short. A file cut short is found before bbolt opens
 // it; any other fault while opening is turned into a DamagedFileError, though
-// the memory map then keeps the file locked until the process ends. The
-// top-level buckets are read once so that a damaged root is found now rather
-// than on the first request.
-func openBolt(path string) (db *bbolt.DB, err error) {
+// the memory map then keeps the file locked until the process ends.
+//
+// The structure of the file is checked at every open. Every page of every
+// bucket is also read, so that a damaged page is found now rather than in a
+// later request, when walkAll is set or when the file is not as the last
+// RecordCleanClose left it. That is the case on the first open of a file,
+// after a crash or a power loss, and after the file was copied or changed.
+// A clean restart, the common case, skips the walk, whose time and resident
+// memory grow with the size of the file.
+func openBolt(path string, walkAll bool) (db *bbolt.DB, check pageCheck, err error) {
 	// The file is opened here so that it can be closed, and its lock
 	// released, when bbolt faults half-way through opening it.
 	var file *os.File
@@ -102,37 +125,193 @@ func openBolt(path string) (db *bbolt.DB, err error) {
 			if file != nil {
 				file.Close()
 			}
-			db, err = nil, &DamagedFileError{Path: path, Err: fmt.Errorf("reading it failed: %v", r)}
+			db, check, err = nil, 0, &DamagedFileError{Path: path, Err: fmt.Errorf("reading it failed: %v", r)}
 		}
 	}()
 
 	if err := checkBoltLength(path); err != nil {
-		return nil, &DamagedFileError{Path: path, Err: err}
+		return nil, 0, &DamagedFileError{Path: path, Err: err}
 	}
 	db, err = bbolt.Open(path, 0o600, &bbolt.Options{Timeout: lockTimeout, OpenFile: openFile})
 	switch {
 	case errors.Is(err, bolterrors.ErrInvalid), errors.Is(err, bolterrors.ErrVersionMismatch), errors.Is(err, bolterrors.ErrChecksum):
-		return nil, &DamagedFileError{Path: path, Err: err}
+		return nil, 0, &DamagedFileError{Path: path, Err: err}
 	case err != nil:
-		return nil, err
+		return nil, 0, err
 	}
-	err = db.View(func(tx *bbolt.Tx) error {
-		return tx.ForEach(func(name []byte, b *bbolt.Bucket) error {
-			b.Stats()
-			return nil
-		})
-	})
+
+	// The record of the last clean close is read, and removed, only now
+	// that this process holds the file's lock.
+	closedCleanly := matchesCleanClose(db)
+	check = checkedStructure
+	err = db.View(checkStructure)
+	if err == nil && (walkAll || !closedCleanly) {
+		check = checkedEveryPage
+		err = db.View(walkEveryPage)
+		releasePages(db)
+	}
 	if err != nil {
 		db.Close()
-		return nil, &DamagedFileError{Path: path, Err: err}
+		return nil, 0, &DamagedFileError{Path: path, Err: err}
 	}
-	return db, nil
+	return db, check, nil
+}
+
+// checkStructure reads the root bucket and, in each top-level bucket, the
+// pages from its root to its first key. A damaged page there panics or
+// faults, which openBolt turns into a DamagedFileError.
+func checkStructure(tx *bbolt.Tx) error {
+	return tx.ForEach(func(name []byte, b *bbolt.Bucket) error {
+		b.Cursor().First()
+		return nil
+	})
+}
+
+// walkEveryPage reads the header of every page of every bucket, nested
+// buckets included. bbolt panics on a page whose header does not match its
+// place, and the memory map faults on a page beyond the end of the file.
+func walkEveryPage(tx *bbolt.Tx) error {
+	return tx.ForEach(func(name []byte, b *bbolt.Bucket) error {
+		b.Stats()
+		return nil
+	})
+}
+
+// cleanClose is the content of ClosedFileName: what identifies the data
+// file and its last transaction right after a clean close. A file that
+// still matches it has not been written, copied or replaced since.
+type cleanClose struct {
+	Version int    `json:"version"`
+	TxID    uint64 `json:"txid"`
+	Size    int64  `json:"size"`
+	ModTime int64  `json:"modTimeNs"`
+	Device  uint64 `json:"device"`
+	Inode   uint64 `json:"inode"`
+}
+
+// cleanCloseVersion is the layout of cleanClose. A record of another
+// version never matches.
+const cleanCloseVersion = 1
+
+// RecordCleanClose records the data file in dir as it is now, so that the
+// next open can skip reading every page of it. Call it only after App.Close
+// returned nil. Without a record, or when the file no longer matches it,
+// the next open reads every page.
+//
+// The record identifies the file by its device and inode, so on systems
+// where fileIdentity reports none, nothing is recorded and every open reads
+// every page.
+func RecordCleanClose(dir string) error {
+	path := filepath.Join(dir, DataFileName)
+	meta, ok, err := readBoltMeta(path)
+	if err != nil || !ok {
+		return err
+	}
+	record, ok, err := describeDataFile(path, meta.txid)
+	if err != nil || !ok {
+		return err
+	}
+	b, err := json.Marshal(record)
+	if err != nil {
+		return err
+	}
+
+	// A torn or partly written record fails to parse or to match, which
+	// only costs the next open a walk, so the record is not synced.
+	tmp, err := os.CreateTemp(dir, "."+ClosedFileName+"-*")
+	if err != nil {
+		return fmt.Errorf("record clean close: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return fmt.Errorf("record clean close: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("record clean close: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(dir, ClosedFileName)); err != nil {
+		return fmt.Errorf("record clean close: %w", err)
+	}
+	return nil
+}
+
+// matchesCleanClose reports whether the open data file of db is the one
+// that the record of the last clean close describes, unchanged. It removes
+// the record, which describes the file only until this process writes to
+// it. The caller must hold the file's lock, which bbolt.Open takes.
+func matchesCleanClose(db *bbolt.DB) bool {
+	recordPath := filepath.Join(filepath.Dir(db.Path()), ClosedFileName)
+	b, err := os.ReadFile(recordPath)
+	if err != nil {
+		return false
+	}
+	// A record left behind after a failed removal matches no later state
+	// of the file, because any write changes its transaction id and
+	// modification time.
+	os.Remove(recordPath)
+
+	var recorded cleanClose
+	if err := json.Unmarshal(b, &recorded); err != nil || recorded.Version != cleanCloseVersion {
+		return false
+	}
+	var txid uint64
+	db.View(func(tx *bbolt.Tx) error {
+		txid = uint64(tx.ID())
+		return nil
+	})
+	current, ok, err := describeDataFile(db.Path(), txid)
+	return err == nil && ok && current == recorded
+}
+
+// describeDataFile returns the clean-close record of the data file at path
+// as it is now, whose last transaction was txid. ok is false when the
+// system reports no file identity. It opens no descriptor of the file, so
+// it cannot release a lock that another descriptor holds.
+func describeDataFile(path string, txid uint64) (record cleanClose, ok bool, err error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return cleanClose{}, false, fmt.Errorf("describe data file: %w", err)
+	}
+	device, inode, ok := fileIdentity(info)
+	if !ok {
+		return cleanClose{}, false, nil
+	}
+	return cleanClose{
+		Version: cleanCloseVersion,
+		TxID:    txid,
+		Size:    info.Size(),
+		ModTime: info.ModTime().UnixNano(),
+		Device:  device,
+		Inode:   inode,
+	}, true, nil
 }
 
 // checkBoltLength returns an error when the file at path is shorter than its
 // bbolt meta page says it is, which is what a copy or a disk cut short
 // leaves. It returns nil for files it cannot judge, such as a new empty file
 // or one without a valid meta page, and leaves those to bbolt.
+func checkBoltLength(path string) error {
+	meta, ok, err := readBoltMeta(path)
+	if err != nil || !ok {
+		return nil
+	}
+	if want := int64(meta.pages) * int64(meta.pageSize); meta.fileSize < want {
+		return fmt.Errorf("the file has %d bytes but its index needs %d: it was cut short", meta.fileSize, want)
+	}
+	return nil
+}
+
+// boltMeta is the current meta page of a bbolt file, with the file's size.
+type boltMeta struct {
+	fileSize int64
+	pageSize uint32
+	pages    uint64 // the page count of the current meta page
+	txid     uint64 // the transaction id of the current meta page
+}
+
+// readBoltMeta reads the current meta page of the bbolt file at path. ok is
+// false for an empty file and for one without a valid first meta page.
 //
 // A bbolt file starts with two meta pages, each a 16-byte page header and a
 // meta record: magic, version, page size and flags (4 bytes each), the root
@@ -141,15 +320,18 @@ func openBolt(path string) (db *bbolt.DB, err error) {
 // with the higher transaction id is the current one. The layout is bbolt's
 // file format version 2, read here in little-endian, the byte order of the
 // platforms Hearth builds for.
-func checkBoltLength(path string) error {
+func readBoltMeta(path string) (meta boltMeta, ok bool, err error) {
 	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return boltMeta{}, false, nil
+	}
 	if err != nil {
-		return nil
+		return boltMeta{}, false, err
 	}
 	defer f.Close()
 	info, err := f.Stat()
 	if err != nil || info.Size() == 0 {
-		return nil
+		return boltMeta{}, false, err
 	}
 	head := make([]byte, 2*64<<10)
 	n, _ := io.ReadFull(f, head)
@@ -172,23 +354,20 @@ func checkBoltLength(path string) error {
 
 	pageSize, pages, txid, ok := readMeta(0)
 	if !ok {
-		return nil
+		return boltMeta{}, false, nil
 	}
 	if size, pages1, txid1, ok1 := readMeta(int(pageSize)); ok1 && size == pageSize && txid1 > txid {
-		pages = pages1
+		pages, txid = pages1, txid1
 	}
-	if want := int64(pages) * int64(pageSize); info.Size() < want {
-		return fmt.Errorf("the file has %d bytes but its index needs %d: it was cut short", info.Size(), want)
-	}
-	return nil
+	return boltMeta{fileSize: info.Size(), pageSize: pageSize, pages: pages, txid: txid}, true, nil
 }
 
 // MoveDamagedAside renames a damaged data file in dir so that Hearth can
-// start with an empty one, and returns the new name. It refuses when the
-// file opens fine, so it never sets a healthy file aside.
+// start with an empty one, and returns the new name. It refuses when every
+// page of the file reads fine, so it never sets a healthy file aside.
 func MoveDamagedAside(dir string) (string, error) {
 	path := filepath.Join(dir, DataFileName)
-	db, err := openBolt(path)
+	db, _, err := openBolt(path, true)
 	var damaged *DamagedFileError
 	if !errors.As(err, &damaged) {
 		if err == nil {

@@ -3,6 +3,8 @@ package seal
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 )
 
@@ -82,6 +84,77 @@ func TestKeyWrapAndWipe(t *testing.T) {
 	}
 }
 
+func TestAppendSealOpen(t *testing.T) {
+	k := NewKey()
+	prefix := []byte("prefix:")
+	sealed := k.AppendSeal(bytes.Clone(prefix), []byte("title"), []byte("ad"))
+	if !bytes.HasPrefix(sealed, prefix) {
+		t.Fatalf("AppendSeal lost the prefix: %q", sealed[:len(prefix)])
+	}
+	if len(sealed) != len(prefix)+len("title")+Overhead {
+		t.Errorf("AppendSeal length = %d, want %d", len(sealed), len(prefix)+len("title")+Overhead)
+	}
+	value := sealed[len(prefix):]
+
+	buf := make([]byte, 0, 64)
+	for range 3 {
+		got, err := k.AppendOpen(buf[:0], value, []byte("ad"))
+		if err != nil {
+			t.Fatalf("AppendOpen: %v", err)
+		}
+		if string(got) != "title" {
+			t.Fatalf("AppendOpen = %q, want %q", got, "title")
+		}
+		if &got[0] != &buf[:1][0] {
+			t.Error("AppendOpen did not write into the buffer it was given")
+		}
+	}
+
+	got, err := k.AppendOpen([]byte("kept"), value, []byte("elsewhere"))
+	if !errors.Is(err, ErrOpen) {
+		t.Fatalf("AppendOpen with other associated data: error = %v, want ErrOpen", err)
+	}
+	if string(got) != "kept" {
+		t.Errorf("AppendOpen that failed returned %q, want dst unchanged", got)
+	}
+}
+
+func TestKeyConcurrentUse(t *testing.T) {
+	k := NewKey()
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := range 8 {
+		wg.Go(func() {
+			ad := fmt.Appendf(nil, "goroutine/%d", g)
+			var buf []byte
+			for i := range 200 {
+				plaintext := fmt.Appendf(nil, "message %d of goroutine %d", i, g)
+				sealed := k.Seal(plaintext, ad)
+				var err error
+				buf, err = k.AppendOpen(buf[:0], sealed, ad)
+				if err != nil || !bytes.Equal(buf, plaintext) {
+					errs <- fmt.Errorf("goroutine %d, message %d: opened %q, %v", g, i, buf, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+func TestWipeDropsCipher(t *testing.T) {
+	k := NewKey()
+	sealed := k.Seal([]byte("secret"), []byte("ad"))
+	k.Wipe()
+	if _, err := k.Open(sealed, []byte("ad")); !errors.Is(err, ErrOpen) {
+		t.Fatalf("Open after Wipe: error = %v, want ErrOpen", err)
+	}
+}
+
 func BenchmarkSeal1KiB(b *testing.B) {
 	k := NewKey()
 	plaintext := make([]byte, 1024)
@@ -97,6 +170,35 @@ func BenchmarkOpen1KiB(b *testing.B) {
 	b.SetBytes(1024)
 	for b.Loop() {
 		if _, err := k.Open(sealed, []byte("ad")); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkOpen64B opens a value of the size of a thread's title and
+// metadata, where the fixed cost of each call outweighs the cipher's work.
+func BenchmarkOpen64B(b *testing.B) {
+	k := NewKey()
+	ad := []byte("ad")
+	sealed := k.Seal(make([]byte, 64), ad)
+	b.SetBytes(64)
+	for b.Loop() {
+		if _, err := k.Open(sealed, ad); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkAppendOpen64B opens the same value into one reused buffer.
+func BenchmarkAppendOpen64B(b *testing.B) {
+	k := NewKey()
+	ad := []byte("ad")
+	sealed := k.Seal(make([]byte, 64), ad)
+	buf := make([]byte, 0, 64)
+	b.SetBytes(64)
+	for b.Loop() {
+		var err error
+		if buf, err = k.AppendOpen(buf[:0], sealed, ad); err != nil {
 			b.Fatal(err)
 		}
 	}
