@@ -14,9 +14,10 @@ import (
 
 // Benchmarks that need a large graph share one per dataset and size within
 // a process, so that `go test -bench . -count 3` builds each only once and
-// the build stays out of every timer. Building 100,000 × 768 took about
-// 2 minutes on one core of a 2-core AMD EPYC VM, and 1,000,000 × 256 about
-// 30 to 40 minutes.
+// the build stays out of every timer. The graphs are built with AddBatch
+// and one goroutine per core (see buildWorkers). Built with Add, one vector
+// at a time, 100,000 × 768 took about 2 minutes on one core of a 2-core AMD
+// EPYC VM, and 1,000,000 × 256 about 30 to 40 minutes.
 
 // dataKind selects the generator of a shared graph's vectors.
 type dataKind string
@@ -85,15 +86,24 @@ func sharedGraph(b *testing.B, kind dataKind, n, dim int) *builtGraph {
 
 	before := heapAlloc()
 	start := time.Now()
-	for i, v := range g.data.vectors {
-		if err := g.graph.Add(strings.Clone(g.data.keys[i]), v); err != nil {
-			b.Fatalf("Add(%s): %v", g.data.keys[i], err)
-		}
+	keys := make([]string, n)
+	for i, key := range g.data.keys {
+		keys[i] = strings.Clone(key)
+	}
+	if err := g.graph.AddBatch(keys, g.data.vectors, buildWorkers()); err != nil {
+		b.Fatal(err)
 	}
 	g.build = time.Since(start)
+	keys = nil
 	g.bytesPerVector = float64(heapAlloc()-before) / float64(n)
 	graphs[key] = g
 	return g
+}
+
+// buildWorkers returns the number of goroutines that build a shared graph:
+// GOMAXPROCS, so that -cpu=1 measures a build in one goroutine.
+func buildWorkers() int {
+	return runtime.GOMAXPROCS(0)
 }
 
 // exactIndex returns an exact index of g's vectors, building it on first

@@ -53,8 +53,22 @@ func checkDim(dim int) error {
 // same length. It returns an error when vec does not have dim elements, is
 // all zeros, or contains NaN or ±Inf.
 func normalize(dst, vec []float32, dim int) error {
+	scale, err := unitScale(vec, dim)
+	if err != nil {
+		return err
+	}
+	for i, x := range vec {
+		dst[i] = float32(float64(x) * scale)
+	}
+	return nil
+}
+
+// unitScale returns the factor that scales vec to unit length, or an error
+// when vec does not have dim elements, is all zeros, or contains NaN or
+// ±Inf.
+func unitScale(vec []float32, dim int) (float64, error) {
 	if len(vec) != dim {
-		return fmt.Errorf("vector has %d elements, index has dimension %d: %w", len(vec), dim, ErrDimension)
+		return 0, fmt.Errorf("vector has %d elements, index has dimension %d: %w", len(vec), dim, ErrDimension)
 	}
 
 	// The sum of squares is taken in float64 so that large float32
@@ -62,19 +76,14 @@ func normalize(dst, vec []float32, dim int) error {
 	var sum float64
 	for i, x := range vec {
 		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-			return fmt.Errorf("element %d is %v: %w", i, x, ErrInvalidVector)
+			return 0, fmt.Errorf("element %d is %v: %w", i, x, ErrInvalidVector)
 		}
 		sum += float64(x) * float64(x)
 	}
 	if sum == 0 {
-		return fmt.Errorf("vector is all zeros, so it has no direction: %w", ErrInvalidVector)
+		return 0, fmt.Errorf("vector is all zeros, so it has no direction: %w", ErrInvalidVector)
 	}
-
-	scale := 1 / math.Sqrt(sum)
-	for i, x := range vec {
-		dst[i] = float32(float64(x) * scale)
-	}
-	return nil
+	return 1 / math.Sqrt(sum), nil
 }
 
 // dot returns the dot product of a and b, which must have the same length.
