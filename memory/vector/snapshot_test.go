@@ -5,11 +5,13 @@ import (
 	"encoding/binary"
 	"errors"
 	"flag"
+	"fmt"
 	"hash/crc32"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -461,5 +463,96 @@ func newLike(x snapshotter) snapshotter {
 		return new(HNSW)
 	default:
 		return new(Index)
+	}
+}
+
+// TestSnapshotParts loads snapshots split into parts at every byte, and into
+// many parts of uneven sizes, some of them empty, and checks that each loads
+// the index that a whole snapshot loads.
+func TestSnapshotParts(t *testing.T) {
+	small := clusteredData(41, 30, 0, 4)
+	large := clusteredData(42, 1500, 0, 16)
+	for _, d := range []dataset{small, large} {
+		dim := len(d.vectors[0])
+		x, _ := NewIndex(dim, Options{Seed: 6})
+		fill(t, x, d, nil)
+		for i := 0; i < len(d.keys); i += 9 {
+			x.Delete(d.keys[i])
+		}
+		data, err := x.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		var splits [][][]byte
+		if len(data) < 5000 {
+			for cut := range len(data) + 1 {
+				splits = append(splits, [][]byte{data[:cut], data[cut:]})
+			}
+		}
+		for _, size := range []int{1, 7, 4096} {
+			var parts [][]byte
+			for off := 0; off < len(data); off += size {
+				parts = append(parts, data[off:min(off+size, len(data))], nil)
+			}
+			splits = append(splits, parts)
+		}
+
+		for _, parts := range splits {
+			var loaded Index
+			if err := loaded.UnmarshalParts(parts); err != nil {
+				t.Fatalf("%d bytes in %d parts: %v", len(data), len(parts), err)
+			}
+			again, _ := loaded.MarshalBinary()
+			if !bytes.Equal(again, data) {
+				t.Fatalf("%d bytes in %d parts: the loaded index does not write back the same snapshot", len(data), len(parts))
+			}
+		}
+
+		damaged := slices.Clone(data)
+		damaged[len(damaged)/2] ^= 1
+		half := len(damaged) / 2
+		if err := new(Index).UnmarshalParts([][]byte{damaged[:half], damaged[half:]}); !errors.Is(err, ErrCorruptSnapshot) {
+			t.Errorf("damaged snapshot in two parts: error = %v, want ErrCorruptSnapshot", err)
+		}
+	}
+}
+
+// TestSnapshotLargeVectors loads a snapshot with enough vector elements to
+// be decoded by several goroutines, and one whose damaged vector, with a
+// correct checksum, is in the last goroutine's share.
+func TestSnapshotLargeVectors(t *testing.T) {
+	const n, dim = 2100, 1024
+	d := randomData(43, n, 5, dim)
+	exact, _ := NewExact(dim)
+	fill(t, exact, d, nil)
+	data, err := exact.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var loaded Exact
+	if err := loaded.UnmarshalBinary(data); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range d.queries {
+		got, _ := loaded.Search(q, 10, nil)
+		want, _ := exact.Search(q, 10, nil)
+		if !slices.Equal(got, want) {
+			t.Fatalf("loaded index returned %v, original %v", got, want)
+		}
+	}
+
+	// Element n-2 is scaled by 1.5: its squared length is 2.25.
+	damaged := slices.Clone(data[:len(data)-checksumSize])
+	start := len(damaged) - 2*4*dim
+	for j := range dim {
+		at := start + 4*j
+		x := math.Float32frombits(binary.LittleEndian.Uint32(damaged[at:]))
+		binary.LittleEndian.PutUint32(damaged[at:], math.Float32bits(1.5*x))
+	}
+	damaged = binary.LittleEndian.AppendUint32(damaged, crc32.Checksum(damaged, castagnoli))
+	err = loaded.UnmarshalBinary(damaged)
+	if !errors.Is(err, ErrCorruptSnapshot) || !strings.Contains(err.Error(), fmt.Sprintf("element %d has squared length", n-2)) {
+		t.Errorf("error = %v, want ErrCorruptSnapshot naming element %d", err, n-2)
 	}
 }
