@@ -200,6 +200,11 @@ func (rr *recallResource) loadIndex(tx *bbolt.Tx, sp *recallSpace) error {
 		if err == nil && index.Dim() != sp.info.Dim {
 			err = fmt.Errorf("snapshot has dimension %d, the space %d", index.Dim(), sp.info.Dim)
 		}
+		if err == nil {
+			// The snapshot keeps the threshold it was saved with, which
+			// may be an older default.
+			err = index.SetExactThreshold(rr.r.cfg.IndexOptions.ExactThreshold)
+		}
 	}
 	for _, part := range parts {
 		clear(part)
