@@ -133,9 +133,8 @@ func TestMain(m *testing.M) {
 
 // cachedRecallFixture returns the fixture of n messages, building it on
 // first use. When HEARTH_RECALL_BENCH_DIR names a directory, the fixture is
-// kept there, with its test key, and later processes reuse it; otherwise it
-// is built in a temporary directory, which is removed when the process ends
-// its benchmarks.
+// kept there with its test key, so that later processes reuse it. Otherwise
+// it is built in a temporary directory, which TestMain removes.
 func cachedRecallFixture(b *testing.B, n int) *recallBench {
 	if fx, ok := recallBenches[n]; ok {
 		return fx

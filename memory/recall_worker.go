@@ -224,9 +224,10 @@ func (rr *recallResource) loadIndex(tx *bbolt.Tx, sp *recallSpace) error {
 		return err
 	}
 
-	// The snapshot holds a key for each record it covers that has a
-	// vector, and for records deleted since. Only in that last case are
-	// the keys compared with the records.
+	// The snapshot contains a key for each record it covers that has a
+	// vector, and for the records deleted since it was saved. Only after
+	// such deletions are there fewer of those records than keys, and only
+	// then are the keys compared with the records.
 	if covered != 0 && accounted < loaded {
 		present := make(map[string]bool, vecs.Stats().KeyN)
 		err := vecs.ForEach(func(k, _ []byte) error {
@@ -254,12 +255,12 @@ func (rr *recallResource) loadIndex(tx *bbolt.Tx, sp *recallSpace) error {
 const rebuildBatch = 4096
 
 // addNewerVectors adds to index the vectors of the records written after
-// the snapshot that covers sequence numbers up to covered, replacing what
-// the snapshot holds for their messages, on one goroutine per core. It
-// returns how many of the snapshot's keys it accounted for: those of the
-// older records with a vector and those it replaced. A record newer than
-// the snapshot replaces it also when it marks the message as having
-// nothing to embed any more.
+// the snapshot, which covers sequence numbers up to covered, replacing what
+// the snapshot contains for their messages. AddBatch links them on one
+// goroutine per core. It returns how many of the snapshot's keys it
+// accounted for: those of the older records with a vector and those it
+// replaced. A record newer than the snapshot replaces it also when it marks
+// the message as having nothing to embed any more.
 func (rr *recallResource) addNewerVectors(vecs *bbolt.Bucket, sp *recallSpace, index *vector.Index, covered uint64) (accounted int, err error) {
 	o := rr.owner
 	var keyOf map[string]string // message id → key in the snapshot, made on first use

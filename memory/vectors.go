@@ -381,7 +381,7 @@ func readSnapshot(tx *bbolt.Tx, o Owner, space string) ([][]byte, uint64, error)
 					errs[part] = fmt.Errorf("open snapshot part %d: %w", part, err)
 				case len(chunk) != want:
 					clear(chunk)
-					errs[part] = fmt.Errorf("invalid snapshot: part %d of %d holds %d bytes, want %d", part, head.Parts, len(chunk), want)
+					errs[part] = fmt.Errorf("invalid snapshot: part %d of %d contains %d bytes, want %d", part, head.Parts, len(chunk), want)
 				default:
 					parts[part] = chunk
 				}

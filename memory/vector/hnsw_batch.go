@@ -6,10 +6,10 @@ import (
 	"sync/atomic"
 )
 
-// batchLinks is what the goroutines of one AddBatch share while they link
-// its elements. The graph's write lock keeps searches and other changes out
-// for the whole batch, so only the links and the entry point change, and
-// only under these locks.
+// batchLinks is the state that the goroutines of one AddBatch share while
+// they link its elements. The graph's write lock keeps searches and other
+// changes out for the whole batch, so only the links and the entry point
+// change, and only under these locks.
 type batchLinks struct {
 	// slots has one lock per slot, held while that slot's links are read
 	// or changed.

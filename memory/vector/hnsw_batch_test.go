@@ -154,7 +154,7 @@ func TestAddBatchReplaces(t *testing.T) {
 }
 
 // TestAddBatchWithSearches runs batches on an Index while other goroutines
-// search, add and delete, so that the race detector sees AddBatch's links
+// search, add and delete, so that the race detector checks AddBatch's links
 // and the searches that wait for them.
 func TestAddBatchWithSearches(t *testing.T) {
 	t.Parallel()
