@@ -196,7 +196,10 @@ func (rr *recallResource) loadIndex(tx *bbolt.Tx, sp *recallSpace) error {
 	}
 	parts, covered, err := readSnapshot(tx, o, sp.name)
 	if err == nil && parts != nil {
-		err = index.UnmarshalParts(parts)
+		// Each part opened, so the snapshot is the one saved: its head
+		// names the parts and their size, and each part's associated data
+		// its number and the head's id.
+		err = index.UnmarshalAuthenticated(parts)
 		if err == nil && index.Dim() != sp.info.Dim {
 			err = fmt.Errorf("snapshot has dimension %d, the space %d", index.Dim(), sp.info.Dim)
 		}

@@ -99,7 +99,7 @@ func (e *Exact) UnmarshalBinary(data []byte) error {
 		slots   map[string]uint32
 		vectors chunked[float32]
 	)
-	err := decode([][]byte{data}, kindExact, func(d *decoder) error {
+	err := decode([][]byte{data}, kindExact, false, func(d *decoder) error {
 		var err error
 		if keys, slots, vectors, err = d.elements(); err != nil {
 			return err
@@ -131,7 +131,7 @@ func (h *HNSW) MarshalBinary() ([]byte, error) {
 // wrapped, and leaves the graph unchanged, when data is not a valid HNSW
 // snapshot.
 func (h *HNSW) UnmarshalBinary(data []byte) error {
-	return h.unmarshal([][]byte{data}, kindHNSW)
+	return h.unmarshal([][]byte{data}, kindHNSW, false)
 }
 
 // MarshalBinary returns a snapshot of the index in the format described in
@@ -148,14 +148,24 @@ func (x *Index) MarshalBinary() ([]byte, error) {
 // ErrSnapshotKind, wrapped, and leaves the index unchanged, when data is
 // not a valid Index snapshot.
 func (x *Index) UnmarshalBinary(data []byte) error {
-	return x.graph.unmarshal([][]byte{data}, kindIndex)
+	return x.graph.unmarshal([][]byte{data}, kindIndex, false)
 }
 
 // UnmarshalParts is UnmarshalBinary for a snapshot split into parts at any
 // byte, such as the pieces it was stored in. It reads the parts in order
 // without joining them, and keeps no reference to them.
 func (x *Index) UnmarshalParts(parts [][]byte) error {
-	return x.graph.unmarshal(parts, kindIndex)
+	return x.graph.unmarshal(parts, kindIndex, false)
+}
+
+// UnmarshalAuthenticated is UnmarshalParts for parts whose integrity the
+// caller has verified, such as by opening them with an AEAD, which makes
+// the checksum redundant. It checks neither the checksum nor that each
+// vector has unit length and finite elements, which only damaged or forged
+// data fails, but it still checks every length, key, level and link, so
+// that wrong data cannot leave an inconsistent index.
+func (x *Index) UnmarshalAuthenticated(parts [][]byte) error {
+	return x.graph.unmarshal(parts, kindIndex, true)
 }
 
 // marshalLocked encodes the graph, numbering its elements in slot order
@@ -214,12 +224,13 @@ func (h *HNSW) marshalLocked(kind uint8) []byte {
 }
 
 // unmarshal checks and decodes a snapshot of the given kind, stored in
-// parts, then replaces the graph with it.
-func (h *HNSW) unmarshal(parts [][]byte, kind uint8) error {
+// parts, then replaces the graph with it. authenticated skips the checks
+// that UnmarshalAuthenticated describes.
+func (h *HNSW) unmarshal(parts [][]byte, kind uint8, authenticated bool) error {
 	// Decode into a new graph, so that the receiver only changes once the
 	// whole snapshot has been checked.
 	var g HNSW
-	err := decode(parts, kind, func(d *decoder) error {
+	err := decode(parts, kind, authenticated, func(d *decoder) error {
 		keys, slots, vectors, err := d.elements()
 		if err != nil {
 			return err

@@ -24,6 +24,9 @@ type decoder struct {
 	read   partReader
 	off    int
 	header header
+	// authenticated skips the checks that the caller's authentication of
+	// the data makes redundant: the checksum and the vectors' values.
+	authenticated bool
 }
 
 // corrupt returns an ErrCorruptSnapshot error with a description of the
@@ -36,8 +39,9 @@ func corrupt(format string, args ...any) error {
 // stored in parts, and calls body with a decoder positioned after the
 // header. The checksum is computed on another goroutine meanwhile, and a
 // wrong checksum is the error returned, whatever body returns, because it
-// explains any other error.
-func decode(parts [][]byte, kind uint8, body func(d *decoder) error) error {
+// explains any other error. When authenticated is set, the checksum is not
+// checked.
+func decode(parts [][]byte, kind uint8, authenticated bool, body func(d *decoder) error) error {
 	total := 0
 	for _, part := range parts {
 		total += len(part)
@@ -45,13 +49,20 @@ func decode(parts [][]byte, kind uint8, body func(d *decoder) error) error {
 	if total < headerSize+checksumSize {
 		return corrupt("snapshot has %d bytes, fewer than the %d of a header and checksum", total, headerSize+checksumSize)
 	}
-	d := &decoder{parts: parts, size: total - checksumSize, read: partReader{parts: parts}, off: headerSize}
+	d := &decoder{parts: parts, size: total - checksumSize, read: partReader{parts: parts}, off: headerSize, authenticated: authenticated}
 	data := slices.Clone(d.read.bytes(0, headerSize))
 	if string(data[:4]) != snapshotMagic {
 		return corrupt("snapshot does not start with %q", snapshotMagic)
 	}
 	if version := binary.LittleEndian.Uint16(data[4:]); version != snapshotVersion {
 		return fmt.Errorf("load vector index: snapshot format version %d, this code reads version %d: %w", version, snapshotVersion, ErrSnapshotVersion)
+	}
+
+	if authenticated {
+		if err := d.readHeader(data, kind); err != nil {
+			return err
+		}
+		return body(d)
 	}
 
 	sum := make(chan uint32, 1)
@@ -245,7 +256,8 @@ func (d *decoder) elements() (keys []string, slots map[string]uint32, vectors ch
 }
 
 // vectors decodes n vectors from offset start into dst, on up to one
-// goroutine per core, and checks that each has unit length.
+// goroutine per core, and checks that each has unit length unless the data
+// is authenticated.
 func (d *decoder) vectors(dst *chunked[float32], start, n int) error {
 	dim := int(d.header.dim)
 	workers := min(runtime.GOMAXPROCS(0), max(1, n*dim/minElementsPerWorker))
@@ -260,6 +272,9 @@ func (d *decoder) vectors(dst *chunked[float32], start, n int) error {
 				vec := dst.at(uint32(i))
 				for j := range vec {
 					vec[j] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*j:]))
+				}
+				if d.authenticated {
+					continue
 				}
 				// NaN and ±Inf make the sum NaN or +Inf, which fails too.
 				if sum := dot(vec, vec); !(math.Abs(float64(sum)-1) <= normTolerance) {

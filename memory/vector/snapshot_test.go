@@ -342,6 +342,9 @@ func TestSnapshotRejectsInvalidFields(t *testing.T) {
 				keys: []string{"x"}, vectors: [][]float32{{1, 0}}}
 		}, ErrCorruptSnapshot},
 	}
+	// UnmarshalAuthenticated leaves out the checks of the vectors' values,
+	// and must fail every other case.
+	values := map[string]bool{"NaN element": true, "infinite element": true, "vector not unit length": true, "zero vector": true}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			spec := validGraphSpec()
@@ -352,6 +355,18 @@ func TestSnapshotRejectsInvalidFields(t *testing.T) {
 			}
 			if err := target.UnmarshalBinary(spec.encode()); !errors.Is(err, c.want) {
 				t.Errorf("error = %v, want %v", err, c.want)
+			}
+
+			if spec.kind != kindHNSW {
+				return
+			}
+			spec.kind = kindIndex
+			err := new(Index).UnmarshalAuthenticated([][]byte{spec.encode()})
+			switch {
+			case values[c.name] && err != nil:
+				t.Errorf("UnmarshalAuthenticated error = %v, want none", err)
+			case !values[c.name] && !errors.Is(err, c.want):
+				t.Errorf("UnmarshalAuthenticated error = %v, want %v", err, c.want)
 			}
 		})
 	}
@@ -452,6 +467,18 @@ func FuzzUnmarshalBinary(f *testing.F) {
 					t.Error("a loaded snapshot does not write back unchanged")
 				}
 			}
+
+			// Without the checksum and the vector checks, what loads must
+			// still be a consistent graph that can be searched.
+			var x Index
+			if err := x.UnmarshalAuthenticated([][]byte{input[:len(input)/2], input[len(input)/2:]}); err == nil {
+				checkGraph(t, &x.graph)
+				query := make([]float32, x.Dim())
+				query[0] = 1
+				if _, err := x.Search(query, 3, nil); err != nil {
+					t.Errorf("Search of an index loaded by UnmarshalAuthenticated: %v", err)
+				}
+			}
 		}
 	})
 }
@@ -501,13 +528,18 @@ func TestSnapshotParts(t *testing.T) {
 		}
 
 		for _, parts := range splits {
-			var loaded Index
-			if err := loaded.UnmarshalParts(parts); err != nil {
-				t.Fatalf("%d bytes in %d parts: %v", len(data), len(parts), err)
-			}
-			again, _ := loaded.MarshalBinary()
-			if !bytes.Equal(again, data) {
-				t.Fatalf("%d bytes in %d parts: the loaded index does not write back the same snapshot", len(data), len(parts))
+			for name, load := range map[string]func(*Index, [][]byte) error{
+				"UnmarshalParts":         (*Index).UnmarshalParts,
+				"UnmarshalAuthenticated": (*Index).UnmarshalAuthenticated,
+			} {
+				var loaded Index
+				if err := load(&loaded, parts); err != nil {
+					t.Fatalf("%s of %d bytes in %d parts: %v", name, len(data), len(parts), err)
+				}
+				again, _ := loaded.MarshalBinary()
+				if !bytes.Equal(again, data) {
+					t.Fatalf("%s of %d bytes in %d parts: the loaded index does not write back the same snapshot", name, len(data), len(parts))
+				}
 			}
 		}
 
@@ -516,6 +548,13 @@ func TestSnapshotParts(t *testing.T) {
 		half := len(damaged) / 2
 		if err := new(Index).UnmarshalParts([][]byte{damaged[:half], damaged[half:]}); !errors.Is(err, ErrCorruptSnapshot) {
 			t.Errorf("damaged snapshot in two parts: error = %v, want ErrCorruptSnapshot", err)
+		}
+
+		// A wrong checksum is what UnmarshalAuthenticated does not check.
+		resealed := slices.Clone(data)
+		resealed[len(resealed)-1] ^= 1
+		if err := new(Index).UnmarshalAuthenticated([][]byte{resealed}); err != nil {
+			t.Errorf("UnmarshalAuthenticated of a snapshot with another checksum: %v", err)
 		}
 	}
 }
