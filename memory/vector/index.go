@@ -8,13 +8,15 @@ import "fmt"
 // becomes as fast as the scan.
 //
 // BenchmarkCrossover, on clustered 768-element vectors on a 2-core Xeon VM
-// that other jobs kept at a load average of 6 to 9, gave medians of 180 µs
-// for the scan and 196 µs for the graph at 1,000 vectors, and 361 µs
-// against 278 µs at 2,000. docs/BENCHMARKS.md puts the crossover between
-// the same sizes on a 2-core AMD EPYC VM. Above 2,000 vectors the scan
-// grows linearly (24 ms at 32,000) and the graph stays under 0.4 ms. The
-// graph's recall@10 was 1.000 up to 32,000 of those vectors, and 0.996 to
-// 0.999 at 1,000 to 10,000 vectors of the lexical embedder.
+// that other jobs kept at a load average of 7 to 12, gave medians of 90 µs
+// for the scan and 95 µs for the graph at 1,000 vectors, and 213 µs
+// against 149 µs at 2,000, with the AVX2 dot product. With the portable
+// one they were 180 µs against 196 µs and 361 µs against 278 µs, and
+// docs/BENCHMARKS.md puts the crossover between the same sizes on a 2-core
+// AMD EPYC VM. Above 2,000 vectors the scan grows linearly or worse (16 ms
+// at 32,000) and the graph stays under 0.3 ms. The graph's recall@10 was
+// 1.000 up to 32,000 of those vectors, and 0.996 to 0.999 at 1,000 to
+// 10,000 vectors of the lexical embedder.
 //
 // The budget was 24 Mi comparisons, sized as a 7 ms latency budget for the
 // scan. Under the 20-client load test of Hearth, whose profiles grew to
