@@ -20,6 +20,7 @@ import (
 	"go.etcd.io/bbolt"
 
 	"hearth/memory/embed"
+	"hearth/memory/vector"
 )
 
 // testSpec describes a lexical embedder of the given dimension, optionally
@@ -465,6 +466,57 @@ func TestRecallSnapshotCatchesUpWithLaterWrites(t *testing.T) {
 	}
 	if got := matches(g.search(t, o, RecallQuery{Text: "wifi password", TopK: 1})); !slices.Equal(got, []string{"The wifi password is on the fridge."}) {
 		t.Errorf("the vector written after the snapshot is not found: %q", got)
+	}
+}
+
+// TestRecallSnapshotTakesConfiguredThreshold checks that an index loaded
+// from a snapshot searches exactly up to the threshold configured now, not
+// the one it was saved with.
+func TestRecallSnapshotTakesConfiguredThreshold(t *testing.T) {
+	path := t.TempDir() + "/hearth.db"
+	o := newOwner(resourceA)
+	f := newRecallFixture(t, path, RecallConfig{IndexOptions: vector.Options{ExactThreshold: 1000}})
+	f.unlock(t, o)
+	th := mustCreateThread(t, f.store, o, "Notes")
+	f.say(t, o, th.ID, "The spare key is under the blue flowerpot.")
+	f.wait(t, o)
+	f.recall.Lock(o.ResourceID) // saves a snapshot with threshold 1000
+
+	var saved vector.Index
+	err := f.db.View(func(tx *bbolt.Tx) error {
+		st, err := readRecallState(tx, o)
+		if err != nil {
+			return err
+		}
+		parts, _, err := readSnapshot(tx, o, st.Current)
+		if err != nil {
+			return err
+		}
+		return saved.UnmarshalParts(parts)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := saved.Options().ExactThreshold; got != 1000 {
+		t.Fatalf("saved snapshot has ExactThreshold %d, want 1000", got)
+	}
+	f.db.Close()
+
+	g := newRecallFixture(t, path, RecallConfig{IndexOptions: vector.Options{ExactThreshold: 5}})
+	g.unlock(t, o)
+	g.wait(t, o)
+	rr, err := g.recall.unlocked(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rr.write.Lock()
+	got := rr.current.index.Options().ExactThreshold
+	rr.write.Unlock()
+	if got != 5 {
+		t.Errorf("index loaded from the snapshot has ExactThreshold %d, want the configured 5", got)
+	}
+	if strings.Contains(g.logs.String(), "rebuilding") {
+		t.Errorf("the snapshot did not load: %s", g.logs.String())
 	}
 }
 

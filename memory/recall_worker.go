@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 
 	"hearth/memory/embed"
 	"hearth/memory/vector"
+	"hearth/seal"
 )
 
 // run loads the resource's spaces, then embeds new messages until ctx ends.
@@ -192,47 +194,113 @@ func (rr *recallResource) loadIndex(tx *bbolt.Tx, sp *recallSpace) error {
 	if err != nil {
 		return err
 	}
-	data, covered, err := readSnapshot(tx, o, sp.name)
-	if err == nil && data != nil {
-		err = index.UnmarshalBinary(data)
+	parts, covered, err := readSnapshot(tx, o, sp.name)
+	if err == nil && parts != nil {
+		// Each part opened, so the snapshot is the one saved: its head
+		// names the parts and their size, and each part's associated data
+		// its number and the head's id.
+		err = index.UnmarshalAuthenticated(parts)
 		if err == nil && index.Dim() != sp.info.Dim {
 			err = fmt.Errorf("snapshot has dimension %d, the space %d", index.Dim(), sp.info.Dim)
 		}
+		if err == nil {
+			// The snapshot keeps the threshold it was saved with, which
+			// may be an older default.
+			err = index.SetExactThreshold(rr.r.cfg.IndexOptions.ExactThreshold)
+		}
+	}
+	for _, part := range parts {
+		clear(part)
 	}
 	if err != nil {
 		rr.r.log.Warn("the saved recall index does not load; rebuilding it", "resource", o.ResourceID, "error", err)
 		index, _ = vector.NewIndex(sp.info.Dim, rr.r.cfg.IndexOptions)
+	}
+	if parts == nil || err != nil {
 		covered = 0
 	}
-	if data == nil || err != nil {
-		covered = 0
-	}
-	clear(data)
 
-	// A record newer than the snapshot replaces what the snapshot holds
-	// for its message, also when it marks the message as having nothing
-	// to embed any more.
-	keyOf := make(map[string]string)
-	if covered != 0 {
+	vecs := spaceBucket(tx, o.ResourceID, sp.name).Bucket(vecBucket)
+	loaded := index.Len()
+	accounted, err := rr.addNewerVectors(vecs, sp, index, covered)
+	if err != nil {
+		return err
+	}
+
+	// The snapshot contains a key for each record it covers that has a
+	// vector, and for the records deleted since it was saved. Only after
+	// such deletions are there fewer of those records than keys, and only
+	// then are the keys compared with the records.
+	if covered != 0 && accounted < loaded {
+		present := make(map[string]bool, vecs.Stats().KeyN)
+		err := vecs.ForEach(func(k, _ []byte) error {
+			present[string(k)] = true
+			return nil
+		})
+		if err != nil {
+			return err
+		}
 		for _, key := range index.Keys() {
-			if _, messageID, ok := splitIndexKey(key); ok {
-				keyOf[messageID] = key
+			if _, messageID, ok := splitIndexKey(key); !ok || !present[messageID] {
+				index.Delete(key)
 			}
 		}
+		sp.markChanged()
+	} else if covered == 0 && index.Len() > 0 {
+		sp.markChanged()
 	}
-	vecs := spaceBucket(tx, o.ResourceID, sp.name).Bucket(vecBucket)
-	present := make(map[string]bool, vecs.Stats().KeyN)
+	sp.index = index
+	return nil
+}
+
+// rebuildBatch is how many vectors loadIndex opens before it adds them to
+// the index in one AddBatch.
+const rebuildBatch = 4096
+
+// addNewerVectors adds to index the vectors of the records written after
+// the snapshot, which covers sequence numbers up to covered, replacing what
+// the snapshot contains for their messages. AddBatch links them on one
+// goroutine per core. It returns how many of the snapshot's keys it
+// accounted for: those of the older records with a vector and those it
+// replaced. A record newer than the snapshot replaces it also when it marks
+// the message as having nothing to embed any more.
+func (rr *recallResource) addNewerVectors(vecs *bbolt.Bucket, sp *recallSpace, index *vector.Index, covered uint64) (accounted int, err error) {
+	o := rr.owner
+	var keyOf map[string]string // message id → key in the snapshot, made on first use
+	newer := false
+	var keys []string
+	var vectors [][]float32
+	add := func() error {
+		err := index.AddBatch(keys, vectors, runtime.GOMAXPROCS(0))
+		keys, vectors = keys[:0], vectors[:0]
+		return err
+	}
+
 	err = vecs.ForEach(func(k, v []byte) error {
-		present[string(k)] = true
 		seq, err := vectorSequence(v)
 		if err != nil {
 			return err
 		}
 		if covered != 0 && seq <= covered {
+			// An empty payload, sealed, takes exactly seal.Overhead bytes.
+			if len(v) > 8+seal.Overhead {
+				accounted++
+			}
 			return nil
 		}
-		if old, ok := keyOf[string(k)]; ok {
-			index.Delete(old)
+		if covered != 0 {
+			newer = true
+			if keyOf == nil {
+				keyOf = make(map[string]string, index.Len())
+				for _, key := range index.Keys() {
+					if _, messageID, ok := splitIndexKey(key); ok {
+						keyOf[messageID] = key
+					}
+				}
+			}
+			if old, ok := keyOf[string(k)]; ok && index.Delete(old) {
+				accounted++
+			}
 		}
 		sv, err := openVector(o, sp.name, string(k), v, sp.info.Dim)
 		if err != nil {
@@ -244,27 +312,21 @@ func (rr *recallResource) loadIndex(tx *bbolt.Tx, sp *recallSpace) error {
 		if len(sv.Vector) == 0 {
 			return nil
 		}
-		return index.Add(indexKey(sv.ThreadID, sv.MessageID), sv.Vector)
+		keys = append(keys, indexKey(sv.ThreadID, sv.MessageID))
+		vectors = append(vectors, sv.Vector)
+		if len(keys) == rebuildBatch {
+			return add()
+		}
+		return nil
 	})
-	if err != nil {
-		return err
+	if err == nil && len(keys) > 0 {
+		err = add()
 	}
-	if covered != 0 {
-		stale := false
-		for _, key := range index.Keys() {
-			if _, messageID, ok := splitIndexKey(key); !ok || !present[messageID] {
-				index.Delete(key)
-				stale = true
-			}
-		}
-		if stale {
-			sp.markChanged()
-		}
-	} else if index.Len() > 0 {
+	if err == nil && newer {
+		// So that the next unlock does not add them again.
 		sp.markChanged()
 	}
-	sp.index = index
-	return nil
+	return accounted, err
 }
 
 // switchEmbedder makes e, described by spec, the current embedder. The

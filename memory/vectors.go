@@ -10,8 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"strconv"
+	"sync"
+	"sync/atomic"
 
 	"go.etcd.io/bbolt"
 
@@ -332,9 +335,11 @@ func writeSnapshot(tx *bbolt.Tx, o Owner, space string, data []byte, seq uint64)
 	return snap.Put(snapHeadKey, sealed)
 }
 
-// readSnapshot returns a space's saved index and the write sequence it
-// covers, or nil when there is none.
-func readSnapshot(tx *bbolt.Tx, o Owner, space string) ([]byte, uint64, error) {
+// readSnapshot returns a space's saved index, opened, in the parts it was
+// stored in, and the write sequence it covers, or no parts when there is
+// none. The parts are opened on up to one goroutine per core. The caller
+// clears them once it has read them.
+func readSnapshot(tx *bbolt.Tx, o Owner, space string) ([][]byte, uint64, error) {
 	b := spaceBucket(tx, o.ResourceID, space)
 	if b == nil || b.Bucket(snapBucket) == nil {
 		return nil, 0, nil
@@ -351,25 +356,48 @@ func readSnapshot(tx *bbolt.Tx, o Owner, space string) ([]byte, uint64, error) {
 	if head.Size < 0 || head.Parts < 1 || head.Parts > head.Size/snapshotPartSize+1 {
 		return nil, 0, fmt.Errorf("invalid snapshot head: %d parts for %d bytes", head.Parts, head.Size)
 	}
-	data := make([]byte, 0, head.Size)
+
+	// The sealed parts are read here, because a bbolt transaction is not
+	// for use by several goroutines, and opened in parallel below. Each
+	// part but the last holds snapshotPartSize bytes, as writeSnapshot
+	// splits them.
+	sealed := make([][]byte, head.Parts)
 	for part := range head.Parts {
-		sealed := snap.Get(binary.BigEndian.AppendUint32(nil, uint32(part)))
-		if sealed == nil {
+		if sealed[part] = snap.Get(binary.BigEndian.AppendUint32(nil, uint32(part))); sealed[part] == nil {
 			return nil, 0, fmt.Errorf("snapshot part %d of %d is missing", part, head.Parts)
 		}
-		chunk, err := o.Key.Open(sealed, snapshotAD(o.ResourceID, space, head.ID, part))
+	}
+	parts := make([][]byte, head.Parts)
+	errs := make([]error, head.Parts)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), head.Parts) {
+		wg.Go(func() {
+			for part := int(next.Add(1) - 1); part < head.Parts; part = int(next.Add(1) - 1) {
+				chunk, err := o.Key.Open(sealed[part], snapshotAD(o.ResourceID, space, head.ID, part))
+				want := min(snapshotPartSize, head.Size-part*snapshotPartSize)
+				switch {
+				case err != nil:
+					errs[part] = fmt.Errorf("open snapshot part %d: %w", part, err)
+				case len(chunk) != want:
+					clear(chunk)
+					errs[part] = fmt.Errorf("invalid snapshot: part %d of %d contains %d bytes, want %d", part, head.Parts, len(chunk), want)
+				default:
+					parts[part] = chunk
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
 		if err != nil {
-			return nil, 0, fmt.Errorf("open snapshot part %d: %w", part, err)
+			for _, chunk := range parts {
+				clear(chunk)
+			}
+			return nil, 0, err
 		}
-		if len(data)+len(chunk) > head.Size {
-			return nil, 0, fmt.Errorf("invalid snapshot: its parts contain more than the %d bytes in its head", head.Size)
-		}
-		data = append(data, chunk...)
 	}
-	if len(data) != head.Size {
-		return nil, 0, fmt.Errorf("invalid snapshot: its parts contain %d bytes, its head %d", len(data), head.Size)
-	}
-	return data, head.Sequence, nil
+	return parts, head.Sequence, nil
 }
 
 // sameRecord reports whether a message's stored record is still the one

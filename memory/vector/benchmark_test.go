@@ -2,8 +2,10 @@ package vector
 
 import (
 	"fmt"
+	"os"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -12,9 +14,10 @@ import (
 
 // Benchmarks that need a large graph share one per dataset and size within
 // a process, so that `go test -bench . -count 3` builds each only once and
-// the build stays out of every timer. Building 100,000 × 768 took about
-// 2 minutes on one core of a 2-core AMD EPYC VM, and 1,000,000 × 256 about
-// 30 to 40 minutes.
+// the build stays out of every timer. The graphs are built with AddBatch
+// and one goroutine per core (see buildWorkers). Built with Add, one vector
+// at a time, 100,000 × 768 took about 2 minutes on one core of a 2-core AMD
+// EPYC VM, and 1,000,000 × 256 about 30 to 40 minutes.
 
 // dataKind selects the generator of a shared graph's vectors.
 type dataKind string
@@ -29,9 +32,13 @@ const (
 type builtGraph struct {
 	data           dataset
 	graph          *HNSW
-	exact          *Exact
 	build          time.Duration
 	bytesPerVector float64 // growth of the live heap during the build, per vector
+
+	// The exact index is built on first use, because at 1,000,000 × 768 it
+	// takes another 3 GB that only some benchmarks need.
+	exactOnce sync.Once
+	exact     *Exact
 
 	truthOnce sync.Once
 	truth     [][]Result // exact top 10 of each of the first truthQueries queries
@@ -79,37 +86,48 @@ func sharedGraph(b *testing.B, kind dataKind, n, dim int) *builtGraph {
 
 	before := heapAlloc()
 	start := time.Now()
-	for i, v := range g.data.vectors {
-		if err := g.graph.Add(strings.Clone(g.data.keys[i]), v); err != nil {
-			b.Fatalf("Add(%s): %v", g.data.keys[i], err)
-		}
+	keys := make([]string, n)
+	for i, key := range g.data.keys {
+		keys[i] = strings.Clone(key)
 	}
-	g.build = time.Since(start)
-	g.bytesPerVector = float64(heapAlloc()-before) / float64(n)
-
-	if g.exact, err = NewExact(dim); err != nil {
+	if err := g.graph.AddBatch(keys, g.data.vectors, buildWorkers()); err != nil {
 		b.Fatal(err)
 	}
-	fill(b, g.exact, g.data, nil)
+	g.build = time.Since(start)
+	keys = nil
+	g.bytesPerVector = float64(heapAlloc()-before) / float64(n)
 	graphs[key] = g
 	return g
 }
 
+// buildWorkers returns the number of goroutines that build a shared graph:
+// GOMAXPROCS, so that -cpu=1 measures a build in one goroutine.
+func buildWorkers() int {
+	return runtime.GOMAXPROCS(0)
+}
+
+// exactIndex returns an exact index of g's vectors, building it on first
+// use.
+func (g *builtGraph) exactIndex(b *testing.B) *Exact {
+	b.Helper()
+	g.exactOnce.Do(func() {
+		exact, err := NewExact(g.graph.Dim())
+		if err != nil {
+			b.Fatal(err)
+		}
+		fill(b, exact, g.data, nil)
+		g.exact = exact
+	})
+	return g.exact
+}
+
 // recall returns the recall@10 of index against exact search over the
 // first truthQueries queries. The exact results are computed on the first
-// call and reused, so index must hold the same vectors as g.exact.
+// call and reused, so index must hold the vectors of g.data.
 func (g *builtGraph) recall(b *testing.B, index Interface) float64 {
 	b.Helper()
 	queries := g.data.queries[:truthQueries]
-	g.truthOnce.Do(func() {
-		for _, q := range queries {
-			want, err := g.exact.Search(q, 10, nil)
-			if err != nil {
-				b.Fatalf("exact Search: %v", err)
-			}
-			g.truth = append(g.truth, want)
-		}
-	})
+	g.truthOnce.Do(func() { g.truth = exactTop(g.data, queries, 10) })
 
 	var sum float64
 	for i, q := range queries {
@@ -120,6 +138,43 @@ func (g *builtGraph) recall(b *testing.B, index Interface) float64 {
 		sum += overlap(got, g.truth[i])
 	}
 	return sum / float64(len(queries))
+}
+
+// exactTop returns the k vectors of d most similar to each query, best
+// first, as Exact.Search orders them. It compares each query with every
+// vector of d, on every core, without building an index.
+func exactTop(d dataset, queries [][]float32, k int) [][]Result {
+	top := make([][]Result, len(queries))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for i := range next {
+				best := queue{}
+				for j, v := range d.vectors {
+					c := candidate{dot(queries[i], v), uint32(j)}
+					switch {
+					case best.len() < k:
+						best.push(c)
+					case c.sim > best.top().sim:
+						best.replaceTop(c)
+					}
+				}
+				results := make([]Result, best.len())
+				for r, c := range best.items {
+					results[r] = Result{Key: d.keys[c.slot], Score: c.sim}
+				}
+				sortResults(results)
+				top[i] = results
+			}
+		})
+	}
+	for i := range queries {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return top
 }
 
 // heapAlloc returns the bytes of live heap objects after a collection.
@@ -205,7 +260,7 @@ func BenchmarkCrossover(b *testing.B) {
 	for _, n := range []int{500, 1000, 2000, 4000, 8000, 16_000, 32_000, 64_000} {
 		b.Run(fmt.Sprintf("n=%d/exact", n), func(b *testing.B) {
 			g := sharedGraph(b, clustered, n, dim)
-			searchLatencies(b, g.exact, g.data.queries, 10, nil)
+			searchLatencies(b, g.exactIndex(b), g.data.queries, 10, nil)
 		})
 		b.Run(fmt.Sprintf("n=%d/hnsw", n), func(b *testing.B) {
 			g := sharedGraph(b, clustered, n, dim)
@@ -248,6 +303,63 @@ func BenchmarkSearch(b *testing.B) {
 	}
 }
 
+// BenchmarkRecallScale measures graph search on clustered vectors at
+// 10,000, 100,000 and 1,000,000 elements of 768 dimensions, with the
+// recall@10, build time, insert rate and memory of each graph's one build
+// per process. The 1,000,000-vector build takes about half an hour.
+//
+// HEARTH_RECALL_SCALE replaces the sizes with a comma-separated list, each
+// a count with an optional dimension, such as "10000,200000/256", so that
+// a smaller size can be tried first. A dimension other than 768 is named in
+// the sub-benchmark.
+func BenchmarkRecallScale(b *testing.B) {
+	sizes := []scaleSize{{10_000, 768}, {100_000, 768}, {1_000_000, 768}}
+	if env := os.Getenv("HEARTH_RECALL_SCALE"); env != "" {
+		var err error
+		if sizes, err = parseScaleSizes(env); err != nil {
+			b.Fatalf("HEARTH_RECALL_SCALE: %v", err)
+		}
+	}
+	for _, c := range sizes {
+		name := fmt.Sprintf("n=%d", c.n)
+		if c.dim != 768 {
+			name += fmt.Sprintf("/dim=%d", c.dim)
+		}
+		b.Run(name, func(b *testing.B) {
+			g := sharedGraph(b, clustered, c.n, c.dim)
+			searchLatencies(b, g.graph, g.data.queries, 10, nil)
+			b.ReportMetric(g.recall(b, g.graph), "recall@10")
+			b.ReportMetric(g.build.Seconds(), "build-s")
+			b.ReportMetric(float64(c.n)/g.build.Seconds(), "inserts/s")
+			b.ReportMetric(g.bytesPerVector, "B/vector")
+			b.ReportMetric(layoutBytes(g.graph), "layout-B/vector")
+		})
+	}
+}
+
+// scaleSize is one size of BenchmarkRecallScale.
+type scaleSize struct{ n, dim int }
+
+// parseScaleSizes parses a list such as "10000,200000/256".
+func parseScaleSizes(list string) ([]scaleSize, error) {
+	var sizes []scaleSize
+	for _, item := range strings.Split(list, ",") {
+		count, dim, hasDim := strings.Cut(strings.TrimSpace(item), "/")
+		size := scaleSize{dim: 768}
+		var err error
+		if size.n, err = strconv.Atoi(count); err != nil || size.n < 1 {
+			return nil, fmt.Errorf("size %q is not a positive count of vectors", item)
+		}
+		if hasDim {
+			if size.dim, err = strconv.Atoi(dim); err != nil || checkDim(size.dim) != nil {
+				return nil, fmt.Errorf("size %q has an invalid dimension", item)
+			}
+		}
+		sizes = append(sizes, size)
+	}
+	return sizes, nil
+}
+
 // BenchmarkEfSearch measures recall@10 and latency for several values of
 // EfSearch at 1,000,000 × 256, the size of BenchmarkSearch where the default
 // EfSearch gives the lowest recall.
@@ -281,7 +393,7 @@ func BenchmarkFilteredSearch(b *testing.B) {
 			var sum float64
 			for _, q := range g.data.queries[:100] {
 				got, _ := g.graph.Search(q, 10, filter)
-				want, _ := g.exact.Search(q, 10, filter)
+				want, _ := g.exactIndex(b).Search(q, 10, filter)
 				sum += overlap(got, want)
 			}
 			b.ReportMetric(sum/100, "recall@10")

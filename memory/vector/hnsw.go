@@ -57,6 +57,10 @@ type HNSW struct {
 	entry   uint32            // element on the top layer, where searches start, or noSlot
 	top     int               // top layer of the entry point
 	rng     *rand.Rand        // source of levels
+
+	// batch is set while AddBatch links elements from several goroutines,
+	// which then read and change links under its per-slot locks.
+	batch *batchLinks
 }
 
 // scratch holds the buffers of one search or insert, pooled so that
@@ -71,6 +75,9 @@ type scratch struct {
 	work       []candidate
 	discarded  []candidate
 	selected   []uint32
+	links      []uint32 // copy of the links being followed, during AddBatch
+	linked     []uint32 // copy of the new element's links, during an insert
+	earlier    []uint32 // links that others gave the new element, during AddBatch
 }
 
 // NewHNSW returns an empty graph for vectors of dim elements.
@@ -250,11 +257,12 @@ func (h *HNSW) search(query []float32, k int, filter func(key string) bool, exac
 // returns fewer than k results has missed elements that deletions cut off
 // from the rest of the graph, and the scan finds them.
 func (h *HNSW) searchLocked(s *scratch, k int, filter func(key string) bool) []Result {
-	ep := h.descendLocked(s.query, 0)
+	ep := h.descendLocked(s, s.query, h.entry, h.top, 0)
 	budget := 0
 	if filter != nil {
 		budget = len(h.slots) / 8
 	}
+	s.visited.reset(len(h.keys))
 	complete := h.searchLayerLocked(s, s.query, append(s.entries[:0], ep), max(h.opts.EfSearch, k), 0, filter, budget)
 	if !complete || s.results.len() < min(k, len(h.slots)) {
 		return scan(&h.vectors, h.keys, s.query, k, filter)
@@ -272,15 +280,16 @@ func (h *HNSW) resultsLocked(found []candidate, k int) []Result {
 	return results[:min(k, len(results))]
 }
 
-// descendLocked walks greedily from the entry point down to layer
-// `bottom`+1 and returns the element nearest to q that it found there, the
-// entry point for layer `bottom`. It is SEARCH-LAYER with ef = 1.
-func (h *HNSW) descendLocked(q []float32, bottom int) candidate {
-	ep := candidate{dot(q, h.vectors.at(h.entry)), h.entry}
-	for layer := h.top; layer > bottom; layer-- {
+// descendLocked walks greedily from entry, an element whose top layer is
+// top, down to layer `bottom`+1 and returns the element nearest to q that it
+// found there, the entry point for layer `bottom`. It is SEARCH-LAYER with
+// ef = 1.
+func (h *HNSW) descendLocked(s *scratch, q []float32, entry uint32, top, bottom int) candidate {
+	ep := candidate{dot(q, h.vectors.at(entry)), entry}
+	for layer := top; layer > bottom; layer-- {
 		for improved := true; improved; {
 			improved = false
-			for _, n := range h.neighborsLocked(ep.slot, layer) {
+			for _, n := range h.followLocked(s, ep.slot, layer) {
 				if sim := dot(q, h.vectors.at(n)); sim > ep.sim {
 					ep = candidate{sim, n}
 					improved = true
@@ -294,11 +303,11 @@ func (h *HNSW) descendLocked(q []float32, bottom int) candidate {
 // searchLayerLocked is SEARCH-LAYER (algorithm 2): a best-first search of
 // one layer from entries that leaves in s.results the ef elements nearest
 // to q that it found and filter accepts (all when filter is nil). entries
-// must not share memory with s.results. When budget is positive and the
-// search compares q with more than budget elements, it stops and returns
-// false.
+// must not share memory with s.results. The caller resets s.visited, and
+// the search neither reaches nor returns the elements marked in it. When
+// budget is positive and the search compares q with more than budget
+// elements, it stops and returns false.
 func (h *HNSW) searchLayerLocked(s *scratch, q []float32, entries []candidate, ef, layer int, filter func(key string) bool, budget int) (complete bool) {
-	s.visited.reset(len(h.keys))
 	s.candidates.reset()
 	s.results.reset()
 	accept := func(c candidate) {
@@ -324,7 +333,7 @@ func (h *HNSW) searchLayerLocked(s *scratch, q []float32, entries []candidate, e
 		if s.results.len() == ef && c.sim < s.results.top().sim {
 			break
 		}
-		for _, n := range h.neighborsLocked(c.slot, layer) {
+		for _, n := range h.followLocked(s, c.slot, layer) {
 			if !s.visited.visit(n) {
 				continue
 			}
@@ -358,36 +367,80 @@ func keepBest(q *queue, c candidate, limit int) {
 // on every layer from there down to 0.
 func (h *HNSW) insertLocked(s *scratch, key string, unit []float32) {
 	slot := h.allocateLocked(key)
-	q := h.vectors.at(slot)
-	copy(q, unit)
-	level := h.randomLevel()
+	copy(h.vectors.at(slot), unit)
+	h.setLevelLocked(slot, h.randomLevel())
+	h.connectLocked(s, slot)
+}
+
+// setLevelLocked sets the top layer of a new element and makes room for
+// its links above layer 0.
+func (h *HNSW) setLevelLocked(slot uint32, level int) {
 	h.levels[slot] = uint8(level)
 	if level > 0 {
 		h.upper[slot] = make([][]uint32, level)
 	}
-	if h.entry == noSlot {
+}
+
+// connectLocked links the element in slot, whose vector and top layer are
+// set, into the graph: the part of INSERT after the level is drawn. During
+// AddBatch it runs in several goroutines at once.
+func (h *HNSW) connectLocked(s *scratch, slot uint32) {
+	q := h.vectors.at(slot)
+	level := int(h.levels[slot])
+	if b := h.batch; b != nil {
+		b.entryMu.Lock()
+	}
+	entry, top := h.entry, h.top
+	if b := h.batch; b != nil {
+		if level > top || entry == noSlot {
+			// An insert that raises the top layer holds the lock to its
+			// end, so that two of them do not overwrite each other's
+			// entry point.
+			defer b.entryMu.Unlock()
+		} else {
+			b.entryMu.Unlock()
+		}
+	}
+	if entry == noSlot {
 		h.entry, h.top = slot, level
 		return
 	}
 
 	// Above the new element's top layer, only the nearest element found
 	// on each layer is carried down.
-	entries := append(s.entries[:0], h.descendLocked(q, level))
+	entries := append(s.entries[:0], h.descendLocked(s, q, entry, top, level))
 
 	// On each layer the element shares, search for its efConstruction
 	// nearest elements, connect it to a selection of them, and start the
 	// next layer's search from all of them.
-	for layer := min(h.top, level); layer >= 0; layer-- {
+	for layer := min(top, level); layer >= 0; layer-- {
+		// During AddBatch, other goroutines may link to the new element
+		// before it is linked on every layer, so its own search could
+		// reach it.
+		s.visited.reset(len(h.keys))
+		s.visited.visit(slot)
 		h.searchLayerLocked(s, q, entries, h.opts.EfConstruction, layer, nil, 0)
 		entries = append(entries[:0], s.results.items...)
-		h.setNeighborsLocked(slot, layer, h.selectNeighborsLocked(s, slot, q, entries, h.m, layer))
-		for _, n := range h.neighborsLocked(slot, layer) {
+		selected := h.selectNeighborsLocked(s, slot, q, entries, h.m, layer)
+
+		// Links that other goroutines of AddBatch gave the new element
+		// meanwhile are kept, as if they had been added after these.
+		h.lockSlot(slot)
+		s.earlier = append(s.earlier[:0], h.neighborsLocked(slot, layer)...)
+		h.setNeighborsLocked(slot, layer, selected)
+		h.unlockSlot(slot)
+		// linkLocked reuses the buffer selected is in.
+		s.linked = append(s.linked[:0], selected...)
+		for _, n := range s.linked {
 			h.linkLocked(s, n, slot, layer)
+		}
+		for _, n := range s.earlier {
+			h.linkLocked(s, slot, n, layer)
 		}
 	}
 	s.entries = entries
 
-	if level > h.top {
+	if level > top {
 		h.entry, h.top = slot, level
 	}
 }
@@ -423,7 +476,12 @@ func (h *HNSW) randomLevel() int {
 // from the old ones and `to` with SELECT-NEIGHBORS, so the new link may be
 // dropped.
 func (h *HNSW) linkLocked(s *scratch, from, to uint32, layer int) {
+	h.lockSlot(from)
+	defer h.unlockSlot(from)
 	links := h.neighborsLocked(from, layer)
+	if slices.Contains(links, to) {
+		return // linked already by another goroutine of AddBatch
+	}
 	if len(links) < h.maxConn(layer) {
 		h.setNeighborsLocked(from, layer, append(links, to))
 		return

@@ -2,21 +2,33 @@ package vector
 
 import "fmt"
 
-// Exact search costs about 0.3 ns per vector element plus 4 ns per vector
-// (BenchmarkExactScan on one core of a 2-core AMD EPYC VM, Go 1.26), so
-// its cost is counted as dim + scanOverhead element comparisons per
-// vector. exactScanBudget is the count at which Index switches to the
-// graph: 32,099 vectors of 768 elements, about 8 ms, which keeps a query
-// under 10 ms on that machine; see BenchmarkCrossover for the graph's
-// side.
+// exactScanBudget is the cost of the largest exact search Index does,
+// counted as dim + scanOverhead element comparisons per vector: 1.5 Mi
+// (2,006 vectors of 768 elements, 1,512 of 1,024). That is where the graph
+// becomes as fast as the scan.
+//
+// BenchmarkCrossover, on clustered 768-element vectors on a 2-core Xeon VM
+// that other jobs kept at a load average of 7 to 12, gave medians of 90 µs
+// for the scan and 95 µs for the graph at 1,000 vectors, and 213 µs
+// against 149 µs at 2,000, with the AVX2 dot product. With the portable
+// one they were 180 µs against 196 µs and 361 µs against 278 µs, and
+// docs/BENCHMARKS.md puts the crossover between the same sizes on a 2-core
+// AMD EPYC VM. Above 2,000 vectors the scan grows linearly or worse (16 ms
+// at 32,000) and the graph stays under 0.3 ms. The graph's recall@10 was
+// 1.000 up to 32,000 of those vectors, and 0.996 to 0.999 at 1,000 to
+// 10,000 vectors of the lexical embedder.
+//
+// The budget was 24 Mi comparisons, sized as a 7 ms latency budget for the
+// scan. Under the 20-client load test of Hearth, whose profiles grew to
+// about 5,000 messages, that scan took 27 % of all CPU time.
 const (
-	exactScanBudget = 24 << 20
+	exactScanBudget = 3 << 19
 	scanOverhead    = 16
 )
 
 // DefaultExactThreshold returns the number of vectors of dim elements below
 // which Index searches exactly: the most whose exact search costs no more
-// than 24 Mi element comparisons.
+// than 1.5 Mi element comparisons.
 func DefaultExactThreshold(dim int) int {
 	return exactScanBudget / (max(dim, 1) + scanOverhead)
 }
@@ -62,6 +74,26 @@ func (x *Index) Options() Options { return x.graph.Options() }
 // SetEfSearch changes the number of nearest elements later graph searches
 // keep on layer 0, as HNSW.SetEfSearch does.
 func (x *Index) SetEfSearch(ef int) error { return x.graph.SetEfSearch(ef) }
+
+// SetExactThreshold changes the number of vectors below which later
+// searches are exact, as Options.ExactThreshold sets it: 0 means
+// DefaultExactThreshold of the index's dimension and a negative value
+// means never. A snapshot keeps the threshold, so this is how an index
+// loaded from an older snapshot gets a new default. It returns
+// ErrInvalidOptions, wrapped, when n is above 1<<31 - 1.
+func (x *Index) SetExactThreshold(n int) error {
+	h := &x.graph
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	opts := h.opts
+	opts.ExactThreshold = n
+	opts, err := opts.withDefaults(h.dim)
+	if err != nil {
+		return err
+	}
+	h.opts.ExactThreshold = opts.ExactThreshold
+	return nil
+}
 
 // Add stores a unit-length copy of vec under key, replacing the vector
 // stored there before. It returns ErrEmptyKey, ErrDimension or

@@ -1,16 +1,18 @@
 package vector
 
 import (
+	"errors"
 	"slices"
 	"testing"
 )
 
 func TestDefaultExactThreshold(t *testing.T) {
 	for _, c := range []struct{ dim, want int }{
-		{768, 32099},
-		{256, 92521},
-		{1, 1480342},
-		{MaxDim, 383},
+		{768, 2006},
+		{1024, 1512},
+		{256, 5782},
+		{1, 92521},
+		{MaxDim, 23},
 	} {
 		if got := DefaultExactThreshold(c.dim); got != c.want {
 			t.Errorf("DefaultExactThreshold(%d) = %d, want %d", c.dim, got, c.want)
@@ -93,5 +95,39 @@ func TestIndexNeverExact(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Fatalf("Index with ExactThreshold -1 returned %v, graph %v", got, want)
 		}
+	}
+}
+
+func TestIndexSetExactThreshold(t *testing.T) {
+	const dim = 32
+	d := randomData(12, 200, 40, dim)
+	index, _ := NewIndex(dim, Options{EfSearch: 1, ExactThreshold: -1, Seed: 5})
+	exact, _ := NewExact(dim)
+	fill(t, index, d, nil)
+	fill(t, exact, d, nil)
+	if err := index.SetExactThreshold(201); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range d.queries {
+		got, _ := index.Search(q, 10, nil)
+		want, _ := exact.Search(q, 10, nil)
+		if !slices.Equal(got, want) {
+			t.Fatalf("after SetExactThreshold(201), Index returned %v, exact search %v", got, want)
+		}
+	}
+
+	for _, c := range []struct{ set, want int }{{0, DefaultExactThreshold(dim)}, {-1, -1}, {7, 7}} {
+		if err := index.SetExactThreshold(c.set); err != nil {
+			t.Fatal(err)
+		}
+		if got := index.Options().ExactThreshold; got != c.want {
+			t.Errorf("SetExactThreshold(%d): ExactThreshold = %d, want %d", c.set, got, c.want)
+		}
+	}
+	if err := index.SetExactThreshold(1 << 31); !errors.Is(err, ErrInvalidOptions) {
+		t.Errorf("SetExactThreshold(1<<31) error = %v, want ErrInvalidOptions", err)
+	}
+	if got := index.Options().ExactThreshold; got != 7 {
+		t.Errorf("a rejected threshold changed ExactThreshold to %d", got)
 	}
 }

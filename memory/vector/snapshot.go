@@ -93,21 +93,27 @@ func (e *Exact) MarshalBinary() ([]byte, error) {
 // ErrSnapshotVersion or ErrSnapshotKind, wrapped, and leaves the index
 // unchanged, when data is not a valid Exact snapshot.
 func (e *Exact) UnmarshalBinary(data []byte) error {
-	d, err := newDecoder(data, kindExact)
+	var (
+		dim     int
+		keys    []string
+		slots   map[string]uint32
+		vectors chunked[float32]
+	)
+	err := decode([][]byte{data}, kindExact, false, func(d *decoder) error {
+		var err error
+		if keys, slots, vectors, err = d.elements(); err != nil {
+			return err
+		}
+		dim = int(d.header.dim)
+		return d.end()
+	})
 	if err != nil {
-		return err
-	}
-	keys, slots, vectors, err := d.elements()
-	if err != nil {
-		return err
-	}
-	if err := d.end(); err != nil {
 		return err
 	}
 
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.dim, e.keys, e.slots, e.vectors = int(d.header.dim), keys, slots, vectors
+	e.dim, e.keys, e.slots, e.vectors = dim, keys, slots, vectors
 	return nil
 }
 
@@ -125,7 +131,7 @@ func (h *HNSW) MarshalBinary() ([]byte, error) {
 // wrapped, and leaves the graph unchanged, when data is not a valid HNSW
 // snapshot.
 func (h *HNSW) UnmarshalBinary(data []byte) error {
-	return h.unmarshal(data, kindHNSW)
+	return h.unmarshal([][]byte{data}, kindHNSW, false)
 }
 
 // MarshalBinary returns a snapshot of the index in the format described in
@@ -142,7 +148,24 @@ func (x *Index) MarshalBinary() ([]byte, error) {
 // ErrSnapshotKind, wrapped, and leaves the index unchanged, when data is
 // not a valid Index snapshot.
 func (x *Index) UnmarshalBinary(data []byte) error {
-	return x.graph.unmarshal(data, kindIndex)
+	return x.graph.unmarshal([][]byte{data}, kindIndex, false)
+}
+
+// UnmarshalParts is UnmarshalBinary for a snapshot split into parts at any
+// byte, such as the pieces it was stored in. It reads the parts in order
+// without joining them, and keeps no reference to them.
+func (x *Index) UnmarshalParts(parts [][]byte) error {
+	return x.graph.unmarshal(parts, kindIndex, false)
+}
+
+// UnmarshalAuthenticated is UnmarshalParts for parts whose integrity the
+// caller has verified, such as by opening them with an AEAD, which makes
+// the checksum redundant. It checks neither the checksum nor that each
+// vector has unit length and finite elements, which only damaged or forged
+// data fails, but it still checks every length, key, level and link, so
+// that wrong data cannot leave an inconsistent index.
+func (x *Index) UnmarshalAuthenticated(parts [][]byte) error {
+	return x.graph.unmarshal(parts, kindIndex, true)
 }
 
 // marshalLocked encodes the graph, numbering its elements in slot order
@@ -200,27 +223,26 @@ func (h *HNSW) marshalLocked(kind uint8) []byte {
 	return binary.LittleEndian.AppendUint32(out, crc32.Checksum(out, castagnoli))
 }
 
-// unmarshal checks and decodes a snapshot of the given kind, then replaces
-// the graph with it.
-func (h *HNSW) unmarshal(data []byte, kind uint8) error {
-	d, err := newDecoder(data, kind)
-	if err != nil {
-		return err
-	}
-	keys, slots, vectors, err := d.elements()
-	if err != nil {
-		return err
-	}
-
+// unmarshal checks and decodes a snapshot of the given kind, stored in
+// parts, then replaces the graph with it. authenticated skips the checks
+// that UnmarshalAuthenticated describes.
+func (h *HNSW) unmarshal(parts [][]byte, kind uint8, authenticated bool) error {
 	// Decode into a new graph, so that the receiver only changes once the
 	// whole snapshot has been checked.
 	var g HNSW
-	g.resetLocked(int(d.header.dim), d.header.opts)
-	g.keys, g.slots, g.vectors = keys, slots, vectors
-	if err := d.graph(&g); err != nil {
-		return err
-	}
-	if err := d.end(); err != nil {
+	err := decode(parts, kind, authenticated, func(d *decoder) error {
+		keys, slots, vectors, err := d.elements()
+		if err != nil {
+			return err
+		}
+		g.resetLocked(int(d.header.dim), d.header.opts)
+		g.keys, g.slots, g.vectors = keys, slots, vectors
+		if err := d.graph(&g); err != nil {
+			return err
+		}
+		return d.end()
+	})
+	if err != nil {
 		return err
 	}
 

@@ -5,11 +5,13 @@ import (
 	"encoding/binary"
 	"errors"
 	"flag"
+	"fmt"
 	"hash/crc32"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -340,6 +342,9 @@ func TestSnapshotRejectsInvalidFields(t *testing.T) {
 				keys: []string{"x"}, vectors: [][]float32{{1, 0}}}
 		}, ErrCorruptSnapshot},
 	}
+	// UnmarshalAuthenticated leaves out the checks of the vectors' values,
+	// and must fail every other case.
+	values := map[string]bool{"NaN element": true, "infinite element": true, "vector not unit length": true, "zero vector": true}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			spec := validGraphSpec()
@@ -350,6 +355,18 @@ func TestSnapshotRejectsInvalidFields(t *testing.T) {
 			}
 			if err := target.UnmarshalBinary(spec.encode()); !errors.Is(err, c.want) {
 				t.Errorf("error = %v, want %v", err, c.want)
+			}
+
+			if spec.kind != kindHNSW {
+				return
+			}
+			spec.kind = kindIndex
+			err := new(Index).UnmarshalAuthenticated([][]byte{spec.encode()})
+			switch {
+			case values[c.name] && err != nil:
+				t.Errorf("UnmarshalAuthenticated error = %v, want none", err)
+			case !values[c.name] && !errors.Is(err, c.want):
+				t.Errorf("UnmarshalAuthenticated error = %v, want %v", err, c.want)
 			}
 		})
 	}
@@ -391,7 +408,9 @@ func TestSnapshotVersion1File(t *testing.T) {
 	if x.Len() != 50 || x.Dim() != 8 {
 		t.Errorf("Len %d and Dim %d, want 50 and 8", x.Len(), x.Dim())
 	}
-	if got, want := x.Options(), (Options{M: 4, EfConstruction: 20, EfSearch: 16, ExactThreshold: DefaultExactThreshold(8), Seed: 1}); got != want {
+	// The file keeps the default ExactThreshold of 8 dimensions when it was
+	// written, 24 Mi / (8 + 16) comparisons, not today's default.
+	if got, want := x.Options(), (Options{M: 4, EfConstruction: 20, EfSearch: 16, ExactThreshold: 1 << 20, Seed: 1}); got != want {
 		t.Errorf("Options = %+v, want %+v", got, want)
 	}
 	checkGraph(t, &x.graph)
@@ -448,6 +467,18 @@ func FuzzUnmarshalBinary(f *testing.F) {
 					t.Error("a loaded snapshot does not write back unchanged")
 				}
 			}
+
+			// Without the checksum and the vector checks, what loads must
+			// still be a consistent graph that can be searched.
+			var x Index
+			if err := x.UnmarshalAuthenticated([][]byte{input[:len(input)/2], input[len(input)/2:]}); err == nil {
+				checkGraph(t, &x.graph)
+				query := make([]float32, x.Dim())
+				query[0] = 1
+				if _, err := x.Search(query, 3, nil); err != nil {
+					t.Errorf("Search of an index loaded by UnmarshalAuthenticated: %v", err)
+				}
+			}
 		}
 	})
 }
@@ -461,5 +492,108 @@ func newLike(x snapshotter) snapshotter {
 		return new(HNSW)
 	default:
 		return new(Index)
+	}
+}
+
+// TestSnapshotParts loads snapshots split into parts at every byte, and into
+// many parts of uneven sizes, some of them empty, and checks that each loads
+// the index that a whole snapshot loads.
+func TestSnapshotParts(t *testing.T) {
+	small := clusteredData(41, 30, 0, 4)
+	large := clusteredData(42, 1500, 0, 16)
+	for _, d := range []dataset{small, large} {
+		dim := len(d.vectors[0])
+		x, _ := NewIndex(dim, Options{Seed: 6})
+		fill(t, x, d, nil)
+		for i := 0; i < len(d.keys); i += 9 {
+			x.Delete(d.keys[i])
+		}
+		data, err := x.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		var splits [][][]byte
+		if len(data) < 5000 {
+			for cut := range len(data) + 1 {
+				splits = append(splits, [][]byte{data[:cut], data[cut:]})
+			}
+		}
+		for _, size := range []int{1, 7, 4096} {
+			var parts [][]byte
+			for off := 0; off < len(data); off += size {
+				parts = append(parts, data[off:min(off+size, len(data))], nil)
+			}
+			splits = append(splits, parts)
+		}
+
+		for _, parts := range splits {
+			for name, load := range map[string]func(*Index, [][]byte) error{
+				"UnmarshalParts":         (*Index).UnmarshalParts,
+				"UnmarshalAuthenticated": (*Index).UnmarshalAuthenticated,
+			} {
+				var loaded Index
+				if err := load(&loaded, parts); err != nil {
+					t.Fatalf("%s of %d bytes in %d parts: %v", name, len(data), len(parts), err)
+				}
+				again, _ := loaded.MarshalBinary()
+				if !bytes.Equal(again, data) {
+					t.Fatalf("%s of %d bytes in %d parts: the loaded index does not write back the same snapshot", name, len(data), len(parts))
+				}
+			}
+		}
+
+		damaged := slices.Clone(data)
+		damaged[len(damaged)/2] ^= 1
+		half := len(damaged) / 2
+		if err := new(Index).UnmarshalParts([][]byte{damaged[:half], damaged[half:]}); !errors.Is(err, ErrCorruptSnapshot) {
+			t.Errorf("damaged snapshot in two parts: error = %v, want ErrCorruptSnapshot", err)
+		}
+
+		// A wrong checksum is what UnmarshalAuthenticated does not check.
+		resealed := slices.Clone(data)
+		resealed[len(resealed)-1] ^= 1
+		if err := new(Index).UnmarshalAuthenticated([][]byte{resealed}); err != nil {
+			t.Errorf("UnmarshalAuthenticated of a snapshot with another checksum: %v", err)
+		}
+	}
+}
+
+// TestSnapshotLargeVectors loads a snapshot with enough vector elements to
+// be decoded by several goroutines, and one whose damaged vector, with a
+// correct checksum, is in the last goroutine's share.
+func TestSnapshotLargeVectors(t *testing.T) {
+	const n, dim = 2100, 1024
+	d := randomData(43, n, 5, dim)
+	exact, _ := NewExact(dim)
+	fill(t, exact, d, nil)
+	data, err := exact.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var loaded Exact
+	if err := loaded.UnmarshalBinary(data); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range d.queries {
+		got, _ := loaded.Search(q, 10, nil)
+		want, _ := exact.Search(q, 10, nil)
+		if !slices.Equal(got, want) {
+			t.Fatalf("loaded index returned %v, original %v", got, want)
+		}
+	}
+
+	// Element n-2 is scaled by 1.5: its squared length is 2.25.
+	damaged := slices.Clone(data[:len(data)-checksumSize])
+	start := len(damaged) - 2*4*dim
+	for j := range dim {
+		at := start + 4*j
+		x := math.Float32frombits(binary.LittleEndian.Uint32(damaged[at:]))
+		binary.LittleEndian.PutUint32(damaged[at:], math.Float32bits(1.5*x))
+	}
+	damaged = binary.LittleEndian.AppendUint32(damaged, crc32.Checksum(damaged, castagnoli))
+	err = loaded.UnmarshalBinary(damaged)
+	if !errors.Is(err, ErrCorruptSnapshot) || !strings.Contains(err.Error(), fmt.Sprintf("element %d has squared length", n-2)) {
+		t.Errorf("error = %v, want ErrCorruptSnapshot naming element %d", err, n-2)
 	}
 }

@@ -383,3 +383,34 @@ func checkGraph(t *testing.T, h *HNSW) {
 		t.Errorf("entry point %d is on layer %d and top is %d, want %d", h.entry, h.levels[h.entry], h.top, top)
 	}
 }
+
+// TestDotMatchesGeneric compares dot, which uses AVX2 and FMA where the CPU
+// has them, with the portable dotGeneric on random vectors of every length
+// that reaches each of its loops.
+func TestDotMatchesGeneric(t *testing.T) {
+	t.Logf("AVX2 and FMA in use: %v", dotUsesSIMD())
+	d := randomData(13, 2, 0, 1100)
+	for _, n := range append([]int{0, 1, 7, 8, 9, 31, 32, 33, 39, 40, 41, 63, 64, 65, 768, 1024}, 1100) {
+		a, b := d.vectors[0][:n], d.vectors[1][:n]
+		got, want := dot(a, b), dotGeneric(a, b)
+		if math.Abs(float64(got-want)) > 1e-5 {
+			t.Errorf("dot of %d elements = %v, dotGeneric %v", n, got, want)
+		}
+		if self := dot(a, a); n > 0 && math.Abs(float64(self)-float64(dotGeneric(a, a))) > 1e-5 {
+			t.Errorf("dot of %d elements with itself = %v, dotGeneric %v", n, self, dotGeneric(a, a))
+		}
+	}
+	// b may be longer than a.
+	if got, want := dot(d.vectors[0][:40], d.vectors[1]), dotGeneric(d.vectors[0][:40], d.vectors[1][:40]); math.Abs(float64(got-want)) > 1e-5 {
+		t.Errorf("dot with a longer second vector = %v, want %v", got, want)
+	}
+}
+
+func BenchmarkDotGeneric(b *testing.B) {
+	d := randomData(1, 2, 0, 768)
+	var sum float32
+	for b.Loop() {
+		sum += dotGeneric(d.vectors[0], d.vectors[1])
+	}
+	_ = sum
+}
