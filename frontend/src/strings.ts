@@ -10,11 +10,15 @@ export const strings = {
     profiles: "Loading profiles…",
     thread: "Loading the chat…",
     threads: "Loading chats…",
+    workspace: "Opening your chats…",
   },
 
   startup: {
     loadFailed: (reason: string) => `Hearth could not load the profiles: ${reason}`,
     retry: "Try again",
+    // The signed-in screen, whose code loads after the first screen, could not be shown.
+    workspaceFailed: (reason: string) => `Hearth could not show your chats: ${reason}`,
+    reload: "Reload",
   },
 
   firstRun: {

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState } from "react";
+import { lazy, Suspense, useCallback, useEffect, useRef, useState } from "react";
 
 import {
   ApiError,
@@ -12,14 +12,19 @@ import {
   setSessionHandlers,
   type Profile,
 } from "../api.ts";
+import { loadWorkspace } from "../chunks.ts";
 import { reportFirstScreen } from "../firstScreen.ts";
 import { lockCheckDue, lockWatchIntervalMs } from "../idleLock.ts";
 import { strings } from "../strings.ts";
 import { applyTheme } from "../theme.ts";
+import { ErrorBoundary } from "./ErrorBoundary.tsx";
 import { FirstRunForm } from "./FirstRunForm.tsx";
 import { ProfilePicker } from "./ProfilePicker.tsx";
 import { UnlockDialog } from "./UnlockDialog.tsx";
-import { Workspace } from "./Workspace.tsx";
+
+// The workspace is everything after sign-in, which the first screen does not
+// need. Its chunk loads once the first screen is shown.
+const Workspace = lazy(async () => ({ default: (await loadWorkspace()).Workspace }));
 
 // SignOutReason is the button that ended a session. All three sign out on the
 // server, which locks the profile, and differ only in what the picker shows
@@ -36,11 +41,11 @@ export type Screen =
   | { kind: "signing-out"; profile: Profile; reason: SignOutReason };
 
 /**
- * Loads the first screen: the workspace of the session that an earlier page
- * load in this tab started, which the session cookie proves in a browser on
- * `hearth serve`, or without one (401, and always inside the desktop
- * window) the profile picker. main.tsx calls it before React renders
- * anything.
+ * Loads the first screen. In a browser on `hearth serve`, that is the
+ * workspace of the session that an earlier page load in this tab started,
+ * which the session cookie proves. Without one (401, and always inside the
+ * desktop window), it is the profile picker. main.tsx calls it before React
+ * renders anything.
  */
 export async function loadStartScreen(): Promise<Screen> {
   try {
@@ -120,12 +125,23 @@ export function App({ start: initialStart }: AppProps) {
 
   // The first screen after "loading" (the picker, the first-run form or the
   // error) has its data, so the desktop window can log how long start-up
-  // took (firstScreen.ts).
+  // took (firstScreen.ts). The workspace's chunk starts to load after the
+  // frame that reports it, so that it neither delays that frame nor makes
+  // signing in wait.
   const startedUp = screen.kind !== "loading";
   useEffect(() => {
-    if (startedUp) {
-      reportFirstScreen();
+    if (!startedUp) {
+      return;
     }
+    reportFirstScreen();
+    let timer: number | undefined;
+    const frame = window.requestAnimationFrame(() => {
+      timer = window.setTimeout(() => void loadWorkspace().catch(() => undefined));
+    });
+    return () => {
+      window.cancelAnimationFrame(frame);
+      window.clearTimeout(timer);
+    };
   }, [startedUp]);
 
   // The theme is the system's on the screens before sign-in, and the
@@ -279,18 +295,45 @@ export function App({ start: initialStart }: AppProps) {
   if (screen.kind === "signed-in") {
     return (
       <>
-        <Workspace
-          key={screen.profile.id}
-          profile={screen.profile}
-          locked={screen.locked}
-          initialThreadId={openThreads.current.get(screen.profile.id) ?? null}
-          onOpenThreadChanged={handleOpenThreadChanged}
-          onSignOut={() => beginSignOut("sign-out")}
-          onLock={() => beginSignOut("lock")}
-          onSwitchProfile={() => beginSignOut("switch-profile")}
-          onProfileChanged={handleProfileChanged}
-          onProfileDeleted={handleProfileDeleted}
-        />
+        <ErrorBoundary
+          fallback={(error) => (
+            <main className="auth-screen">
+              <div className="auth-card">
+                <p className="brand">{strings.appName}</p>
+                <p role="alert" className="alert">
+                  {strings.startup.workspaceFailed(errorMessage(error))}
+                </p>
+                <button type="button" onClick={() => window.location.reload()}>
+                  {strings.startup.reload}
+                </button>
+              </div>
+            </main>
+          )}
+        >
+          <Suspense
+            fallback={
+              <main className="auth-screen">
+                <div className="auth-card">
+                  <p className="brand">{strings.appName}</p>
+                  <p aria-live="polite">{strings.loading.workspace}</p>
+                </div>
+              </main>
+            }
+          >
+            <Workspace
+              key={screen.profile.id}
+              profile={screen.profile}
+              locked={screen.locked}
+              initialThreadId={openThreads.current.get(screen.profile.id) ?? null}
+              onOpenThreadChanged={handleOpenThreadChanged}
+              onSignOut={() => beginSignOut("sign-out")}
+              onLock={() => beginSignOut("lock")}
+              onSwitchProfile={() => beginSignOut("switch-profile")}
+              onProfileChanged={handleProfileChanged}
+              onProfileDeleted={handleProfileDeleted}
+            />
+          </Suspense>
+        </ErrorBoundary>
         {screen.locked && (
           <UnlockDialog
             profile={screen.profile}

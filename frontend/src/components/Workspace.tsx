@@ -11,6 +11,7 @@ import {
   type Profile,
   type Thread,
 } from "../api.ts";
+import { loadMarkdown } from "../chunks.ts";
 import { DraftStore } from "../drafts.ts";
 import { ModelDownloads } from "../modelDownloads.ts";
 import { ReplyStore, type MemoryChangeNotice } from "../replyStore.ts";
@@ -182,6 +183,12 @@ export function Workspace({
   useEffect(() => {
     return () => downloads.abortAll();
   }, [downloads]);
+
+  // The Markdown renderer's chunk loads while the thread list and the first
+  // thread are fetched, so that replies seldom show as plain text first.
+  useEffect(() => {
+    void loadMarkdown().catch(() => undefined);
+  }, []);
 
   async function handleNewChat() {
     setCreating(true);
