@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from "react";
 
 import {
   ApiError,
@@ -20,15 +20,22 @@ import { strings } from "../strings.ts";
 import { refreshUntilTitled } from "../titleRefresh.ts";
 import { ModelDownloadsContext } from "../useModelDownload.ts";
 import { useShortcuts } from "../useShortcuts.ts";
-import { ChangePasswordDialog } from "./ChangePasswordDialog.tsx";
 import { ChatView } from "./ChatView.tsx";
-import { DeleteOwnProfileDialog } from "./DeleteOwnProfileDialog.tsx";
-import { MemoryDialog } from "./MemoryDialog.tsx";
 import { MemoryToast } from "./MemoryToast.tsx";
-import { ProfilesDialog } from "./ProfilesDialog.tsx";
-import { SettingsDialog } from "./SettingsDialog.tsx";
-import { ShortcutsDialog } from "./ShortcutsDialog.tsx";
 import { ThreadList } from "./ThreadList.tsx";
+
+// The dialogs are about half of the workspace's code, and each loads in a
+// chunk of its own when it first opens.
+const ChangePasswordDialog = lazy(async () => ({
+  default: (await import("./ChangePasswordDialog.tsx")).ChangePasswordDialog,
+}));
+const DeleteOwnProfileDialog = lazy(async () => ({
+  default: (await import("./DeleteOwnProfileDialog.tsx")).DeleteOwnProfileDialog,
+}));
+const MemoryDialog = lazy(async () => ({ default: (await import("./MemoryDialog.tsx")).MemoryDialog }));
+const ProfilesDialog = lazy(async () => ({ default: (await import("./ProfilesDialog.tsx")).ProfilesDialog }));
+const SettingsDialog = lazy(async () => ({ default: (await import("./SettingsDialog.tsx")).SettingsDialog }));
+const ShortcutsDialog = lazy(async () => ({ default: (await import("./ShortcutsDialog.tsx")).ShortcutsDialog }));
 
 interface WorkspaceProps {
   /**
@@ -624,33 +631,37 @@ export function Workspace({
         </div>
       )}
 
-      {/* NOTE: a lock closes these dialogs. A recovery key on screen at that
-          moment is lost, and the user has to create another after unlocking. */}
-      {openDialog === "settings" && !locked && (
-        <SettingsDialog onClose={closeDialog} onSaved={handleSettingsSaved} />
-      )}
-      {openDialog === "memory" && !locked && (
-        <MemoryDialog threadId={openThreadId} onClose={closeDialog} />
-      )}
-      {openDialog === "change-password" && !locked && (
-        <ChangePasswordDialog profile={profile} onClose={closeDialog} />
-      )}
-      {openDialog === "profiles" && profile.role === "admin" && !locked && (
-        <ProfilesDialog
-          self={profile}
-          onSelfChanged={(changed) => {
-            // The only change an administrator can make to their own role is
-            // a demotion, which ends their access to the dialog.
-            closeDialog();
-            onProfileChanged(changed);
-          }}
-          onClose={closeDialog}
-        />
-      )}
-      {openDialog === "delete-own-profile" && !locked && (
-        <DeleteOwnProfileDialog profile={profile} onDeleted={onProfileDeleted} onClose={closeDialog} />
-      )}
-      {openDialog === "shortcuts" && !locked && <ShortcutsDialog onClose={closeDialog} />}
+      {/* Nothing shows while a dialog's chunk loads, and the focus stays
+          on the control that opened it. */}
+      <Suspense fallback={null}>
+        {/* NOTE: a lock closes these dialogs. A recovery key on screen at that
+            moment is lost, and the user has to create another after unlocking. */}
+        {openDialog === "settings" && !locked && (
+          <SettingsDialog onClose={closeDialog} onSaved={handleSettingsSaved} />
+        )}
+        {openDialog === "memory" && !locked && (
+          <MemoryDialog threadId={openThreadId} onClose={closeDialog} />
+        )}
+        {openDialog === "change-password" && !locked && (
+          <ChangePasswordDialog profile={profile} onClose={closeDialog} />
+        )}
+        {openDialog === "profiles" && profile.role === "admin" && !locked && (
+          <ProfilesDialog
+            self={profile}
+            onSelfChanged={(changed) => {
+              // The only change an administrator can make to their own role is
+              // a demotion, which ends their access to the dialog.
+              closeDialog();
+              onProfileChanged(changed);
+            }}
+            onClose={closeDialog}
+          />
+        )}
+        {openDialog === "delete-own-profile" && !locked && (
+          <DeleteOwnProfileDialog profile={profile} onDeleted={onProfileDeleted} onClose={closeDialog} />
+        )}
+        {openDialog === "shortcuts" && !locked && <ShortcutsDialog onClose={closeDialog} />}
+      </Suspense>
     </div>
   );
 }
