@@ -112,6 +112,10 @@ function subscribeToNothing(): () => void {
   return () => undefined;
 }
 
+function getNoPagerState(): ThreadPagerState<ThreadMatch> {
+  return noPagerState;
+}
+
 /** A thread as a row shows it: with the search's snippet when it was found by one. */
 type ListedThread = Thread & { match?: string };
 
@@ -156,7 +160,7 @@ export function ThreadList({
   const threadPages = useSyncExternalStore(threadPager.subscribe, threadPager.getState);
   const searchPages = useSyncExternalStore(
     search?.pager.subscribe ?? subscribeToNothing,
-    search?.pager.getState ?? (() => noPagerState),
+    search?.pager.getState ?? getNoPagerState,
   );
 
   useEffect(() => {
