@@ -28,6 +28,7 @@ import {
   revertWorkingMemory,
   saveSettings,
   saveWorkingMemory,
+  searchThreads,
   setProfileRole,
   setSessionHandlers,
   stopChat,
@@ -159,7 +160,7 @@ describe("api client", () => {
     const fetchMock = stubFetch(jsonResponse(200, loginAnswer), jsonResponse(200, []));
 
     await login("Ada", "correct horse");
-    await listThreads();
+    await listThreads({ limit: 100 });
 
     const [loginUrl, loginInit] = fetchMock.mock.calls[0] as FetchArguments;
     expect(loginUrl).toBe("/api/auth/login");
@@ -172,7 +173,7 @@ describe("api client", () => {
     const fetchMock = stubFetch(jsonResponse(200, loginAnswer), jsonResponse(200, []), new Response(null, { status: 204 }));
 
     await login("Ada", "correct horse");
-    await listThreads();
+    await listThreads({ limit: 100 });
     await stopChat("t1");
 
     expect(fetchMock.mock.calls).toHaveLength(3);
@@ -193,7 +194,7 @@ describe("api client", () => {
     );
 
     await login("Ada", "correct horse");
-    await listThreads();
+    await listThreads({ limit: 100 });
     await getThread("t1");
     await createThread();
     await stopChat("t1");
@@ -254,7 +255,7 @@ describe("api client", () => {
 
     await login("Ada", "correct horse");
     await logout();
-    await expect(listThreads()).rejects.toMatchObject({ code: "invalid_token" });
+    await expect(listThreads({ limit: 100 })).rejects.toMatchObject({ code: "invalid_token" });
 
     const [logoutUrl, logoutInit] = fetchMock.mock.calls[1] as FetchArguments;
     expect(logoutUrl).toBe("/api/auth/logout");
@@ -293,7 +294,7 @@ describe("api client", () => {
 
     vi.stubGlobal("fetch", fetchMock);
     fetchMock.mockResolvedValueOnce(jsonResponse(200, []));
-    await listThreads();
+    await listThreads({ limit: 100 });
     expect(headersOf(fetchMock, 1).has("Authorization")).toBe(false);
     expect(headersOf(fetchMock, 1).has("X-CSRF-Token")).toBe(false);
   });
@@ -314,13 +315,13 @@ describe("api client", () => {
   it("keeps the message of an unknown error code", async () => {
     stubFetch(errorResponse(404, "brand_new_code", "Gone fishing."));
 
-    await expect(listThreads()).rejects.toMatchObject({ code: "not_found", status: 404, message: "Gone fishing." });
+    await expect(listThreads({ limit: 100 })).rejects.toMatchObject({ code: "not_found", status: 404, message: "Gone fishing." });
   });
 
   it("describes an error without the error shape by its status", async () => {
     stubFetch(new Response("<html>Bad gateway</html>", { status: 502 }));
 
-    await expect(listThreads()).rejects.toMatchObject({
+    await expect(listThreads({ limit: 100 })).rejects.toMatchObject({
       code: "internal",
       status: 502,
       message: strings.errors.httpStatus(502),
@@ -335,13 +336,13 @@ describe("api client", () => {
       }),
     );
 
-    await expect(listThreads()).rejects.toMatchObject({ code: "network_error", status: 0 });
+    await expect(listThreads({ limit: 100 })).rejects.toMatchObject({ code: "network_error", status: 0 });
   });
 
   it("reports a body that is not JSON as invalid_response", async () => {
     stubFetch(new Response("not json", { status: 200 }));
 
-    await expect(listThreads()).rejects.toMatchObject({ code: "invalid_response", status: 200 });
+    await expect(listThreads({ limit: 100 })).rejects.toMatchObject({ code: "invalid_response", status: 200 });
   });
 
   it("resolves a 204 answer without reading a body", async () => {
@@ -375,13 +376,13 @@ describe("session errors", () => {
     const fetchMock = stubFetch(jsonResponse(200, loginAnswer), invalidToken(), jsonResponse(200, []));
 
     await login("Ada", "correct horse");
-    await expect(listThreads()).rejects.toMatchObject({ code: "invalid_token" });
+    await expect(listThreads({ limit: 100 })).rejects.toMatchObject({ code: "invalid_token" });
     expect(handlers.onEnded).toHaveBeenCalledTimes(1);
     expect(handlers.onLocked).not.toHaveBeenCalled();
     expect(storage.getItem(csrfStorageKey)).toBeNull();
 
     // The rejected token and secret are not sent again.
-    await listThreads();
+    await listThreads({ limit: 100 });
     expect(headersOf(fetchMock, 2).has("Authorization")).toBe(false);
     expect(headersOf(fetchMock, 2).has("X-CSRF-Token")).toBe(false);
   });
@@ -401,12 +402,12 @@ describe("session errors", () => {
     const fetchMock = stubFetch(jsonResponse(200, loginAnswer), locked(), jsonResponse(200, []));
 
     await login("Ada", "correct horse");
-    await expect(listThreads()).rejects.toMatchObject({ code: "locked", status: 401 });
+    await expect(listThreads({ limit: 100 })).rejects.toMatchObject({ code: "locked", status: 401 });
     expect(handlers.onLocked).toHaveBeenCalledTimes(1);
     expect(handlers.onEnded).not.toHaveBeenCalled();
 
     // The token is still valid, and is sent again with the secret.
-    await listThreads();
+    await listThreads({ limit: 100 });
     expect(headersOf(fetchMock, 2).get("Authorization")).toBe("Bearer secret-token");
     expect(headersOf(fetchMock, 2).get("X-CSRF-Token")).toBe("csrf-from-login");
     expect(storage.getItem(csrfStorageKey)).toBe("csrf-from-login");
@@ -436,7 +437,7 @@ describe("session errors", () => {
 
     await login("Ada", "correct horse");
     await expect(login("Ada", "wrong")).rejects.toMatchObject({ code: "unauthorized" });
-    await listThreads();
+    await listThreads({ limit: 100 });
 
     expect(storage.getItem(csrfStorageKey)).toBe("csrf-from-login");
     expect(headersOf(fetchMock, 2).get("X-CSRF-Token")).toBe("csrf-from-login");
@@ -446,9 +447,9 @@ describe("session errors", () => {
     const fetchMock = stubFetch(jsonResponse(200, loginAnswer), locked(), wrongPassword(), jsonResponse(200, []));
 
     await login("Ada", "correct horse");
-    await expect(listThreads()).rejects.toMatchObject({ code: "locked" });
+    await expect(listThreads({ limit: 100 })).rejects.toMatchObject({ code: "locked" });
     await expect(login("Ada", "wrong")).rejects.toMatchObject({ code: "unauthorized" });
-    await listThreads();
+    await listThreads({ limit: 100 });
 
     expect(handlers.onEnded).not.toHaveBeenCalled();
     expect(headersOf(fetchMock, 3).get("Authorization")).toBe("Bearer secret-token");
@@ -463,7 +464,7 @@ describe("session errors", () => {
     await login("Ada", "correct horse");
 
     fetchMock.mockReturnValueOnce(oldAnswer);
-    const oldRequest = listThreads();
+    const oldRequest = listThreads({ limit: 100 });
     fetchMock.mockResolvedValueOnce(jsonResponse(200, { ...loginAnswer, token: "second-token" }));
     await login("Ada", "correct horse");
     answerOldRequest(invalidToken());
@@ -472,7 +473,7 @@ describe("session errors", () => {
     expect(handlers.onEnded).not.toHaveBeenCalled();
 
     fetchMock.mockResolvedValueOnce(jsonResponse(200, []));
-    await listThreads();
+    await listThreads({ limit: 100 });
     expect(headersOf(fetchMock, 3).get("Authorization")).toBe("Bearer second-token");
   });
 });
@@ -485,7 +486,7 @@ describe("resumed session", () => {
     const fetchMock = stubFetch(jsonResponse(200, me), jsonResponse(200, []), jsonResponse(201, { id: "t1" }));
 
     const resumed = await resumeSession();
-    await listThreads();
+    await listThreads({ limit: 100 });
     await createThread();
 
     expect(resumed.locked).toBe(false);
@@ -569,7 +570,7 @@ describe("resumed session", () => {
     const fetchMock = stubFetch(jsonResponse(200, loginAnswer), jsonResponse(200, []));
 
     await login("Ada", "correct horse");
-    await listThreads();
+    await listThreads({ limit: 100 });
     await expect(resumeSession()).rejects.toMatchObject({ status: 401 });
 
     expect(headersOf(fetchMock, 1).get("X-CSRF-Token")).toBe("csrf-from-login");
@@ -623,7 +624,7 @@ describe("password change and recovery", () => {
 
     await login("Ada", "correct horse");
     await expect(changePassword("wrong", "battery staple")).rejects.toMatchObject({ code: "invalid_request" });
-    await listThreads();
+    await listThreads({ limit: 100 });
 
     expect(handlers.onEnded).not.toHaveBeenCalled();
     expect(headersOf(fetchMock, 2).get("Authorization")).toBe("Bearer secret-token");
@@ -645,7 +646,7 @@ describe("password change and recovery", () => {
     );
 
     const result = await recover("Ada", "old-key", "battery staple");
-    await listThreads();
+    await listThreads({ limit: 100 });
 
     expect(result.recoveryKey).toBe("AAAA-BBBB");
     const [url, init] = fetchMock.mock.calls[0] as FetchArguments;
@@ -692,7 +693,7 @@ describe("password change and recovery", () => {
       status: 400,
       field: "password",
     });
-    await listThreads();
+    await listThreads({ limit: 100 });
 
     expect(handlers.onEnded).not.toHaveBeenCalled();
     expect(headersOf(fetchMock, 2).get("Authorization")).toBe("Bearer secret-token");
@@ -806,7 +807,7 @@ describe("profile management", () => {
 
     await login("Ada", "correct horse");
     await expect(deleteProfile("p2")).resolves.toBeUndefined();
-    await listThreads();
+    await listThreads({ limit: 100 });
 
     const [url, init] = fetchMock.mock.calls[1] as FetchArguments;
     expect(url).toBe("/api/auth/profiles/p2");
@@ -824,7 +825,7 @@ describe("profile management", () => {
 
     await login("Ada", "correct horse");
     await expect(deleteOwnProfile("p1", "correct horse")).resolves.toBeUndefined();
-    await expect(listThreads()).rejects.toMatchObject({ status: 401 });
+    await expect(listThreads({ limit: 100 })).rejects.toMatchObject({ status: 401 });
 
     const [url, init] = fetchMock.mock.calls[1] as FetchArguments;
     expect(url).toBe("/api/auth/profiles/p1");
@@ -865,7 +866,7 @@ describe("profile management", () => {
 
     await expect(result).rejects.toBeInstanceOf(ApiError);
     await expect(result).rejects.toMatchObject({ code: "invalid_request", status: 400, field: "password" });
-    await listThreads();
+    await listThreads({ limit: 100 });
     expect(headersOf(fetchMock, 2).get("Authorization")).toBe("Bearer secret-token");
     expect(handlers.onEnded).not.toHaveBeenCalled();
   });
@@ -875,7 +876,7 @@ describe("profile management", () => {
 
     await login("Ada", "correct horse");
     await expect(deleteOwnProfile("p1", "correct horse")).rejects.toMatchObject({ code: "conflict", status: 409 });
-    await listThreads();
+    await listThreads({ limit: 100 });
 
     expect(headersOf(fetchMock, 2).get("Authorization")).toBe("Bearer secret-token");
   });
@@ -1156,6 +1157,48 @@ describe("reply routes", () => {
       code: "rate_limited",
       retryAfterSeconds: 4,
     });
+  });
+});
+
+describe("thread pages", () => {
+  const thread = { id: "t1", title: "Plans" };
+
+  it("listThreads asks for one page and reads the next cursor", async () => {
+    const fetchMock = stubFetch(
+      jsonResponse(200, loginAnswer),
+      jsonResponse(200, [thread], { "X-Next-Cursor": "AAAB_x", Link: '</api/threads?cursor=AAAB_x&limit=2>; rel="next"' }),
+      jsonResponse(200, []),
+    );
+
+    await login("Ada", "correct horse");
+    const first = await listThreads({ limit: 2 });
+    const last = await listThreads({ limit: 2, cursor: "AAAB_x" });
+
+    expect(fetchMock.mock.calls[1]?.[0]).toBe("/api/threads?limit=2");
+    expect(first).toEqual({ threads: [thread], nextCursor: "AAAB_x" });
+    expect(fetchMock.mock.calls[2]?.[0]).toBe("/api/threads?limit=2&cursor=AAAB_x");
+    expect(last).toEqual({ threads: [], nextCursor: null });
+  });
+
+  it("searchThreads sends the query with the page", async () => {
+    const match = { ...thread, match: "" };
+    const fetchMock = stubFetch(jsonResponse(200, loginAnswer), jsonResponse(200, [match], { "X-Next-Cursor": "c2" }));
+    const signal = new AbortController().signal;
+
+    await login("Ada", "correct horse");
+    const page = await searchThreads("tea & toast", { limit: 100, cursor: "c1" }, signal);
+
+    const [url, init] = fetchMock.mock.calls[1] as FetchArguments;
+    expect(url).toBe("/api/threads?q=tea%20%26%20toast&limit=100&cursor=c1");
+    expect(init.signal).toBe(signal);
+    expect(page).toEqual({ threads: [match], nextCursor: "c2" });
+  });
+
+  it("a page that is not JSON is invalid_response", async () => {
+    stubFetch(jsonResponse(200, loginAnswer), new Response("<html>", { status: 200 }));
+
+    await login("Ada", "correct horse");
+    await expect(listThreads({ limit: 100 })).rejects.toMatchObject({ code: "invalid_response", status: 200 });
   });
 });
 

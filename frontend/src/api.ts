@@ -91,6 +91,23 @@ export interface ThreadMatch extends Thread {
   match: string;
 }
 
+/** One page of threads, newest first. */
+export interface ThreadPage<T = Thread> {
+  threads: T[];
+  /** The cursor that continues after this page, or null when it is the last. */
+  nextCursor: string | null;
+}
+
+/**
+ * The page of threads to fetch: the newest limit threads, or with cursor the
+ * limit threads that follow the page that returned it. The server accepts a
+ * limit from 1 to 1000.
+ */
+export interface PageRequest {
+  limit: number;
+  cursor?: string | null;
+}
+
 /** Format of a thread export: Markdown to read, or Hearth JSON to import again. */
 export type ExportFormat = "markdown" | "json";
 
@@ -718,9 +735,13 @@ export async function logout(): Promise<void> {
   }
 }
 
-/** Lists the signed-in profile's threads, newest first. */
-export function listThreads(): Promise<Thread[]> {
-  return requestJson<Thread[]>("GET", "/api/threads", "session");
+/**
+ * Fetches one page of the signed-in profile's threads, newest first. A
+ * thread updated between two requests moves to the first page, so walking
+ * the pages may miss it or return it twice.
+ */
+export function listThreads(page: PageRequest, signal?: AbortSignal): Promise<ThreadPage> {
+  return requestPage<Thread>(`/api/threads?${pageQuery(page)}`, signal);
 }
 
 export function createThread(title?: string): Promise<Thread> {
@@ -733,28 +754,13 @@ export function getThread(threadId: string): Promise<ThreadWithMessages> {
 }
 
 /**
- * Returns the signed-in profile's threads whose title or message content
- * contains query, newest first. The server ignores case and rejects a query
- * of more than 200 characters with a 400 ApiError on field "q". Aborting
- * signal rejects with the fetch's AbortError.
+ * Fetches one page of the signed-in profile's threads whose title or message
+ * content contains query, newest first. The server ignores case and rejects
+ * a query of more than 200 characters with a 400 ApiError on field "q".
+ * Aborting signal rejects with the fetch's AbortError.
  */
-export async function searchThreads(query: string, signal?: AbortSignal): Promise<ThreadMatch[]> {
-  const response = await send(
-    "GET",
-    `/api/threads?q=${encodeURIComponent(query)}`,
-    "session",
-    undefined,
-    signal,
-    "application/json",
-  );
-  try {
-    return (await response.json()) as ThreadMatch[];
-  } catch (err) {
-    if (err instanceof DOMException && err.name === "AbortError") {
-      throw err;
-    }
-    throw new ApiError("invalid_response", strings.errors.invalidResponse, response.status);
-  }
+export function searchThreads(query: string, page: PageRequest, signal?: AbortSignal): Promise<ThreadPage<ThreadMatch>> {
+  return requestPage<ThreadMatch>(`/api/threads?q=${encodeURIComponent(query)}&${pageQuery(page)}`, signal);
 }
 
 /**
@@ -1051,6 +1057,32 @@ async function requestJson<T>(method: string, path: string, mode: AuthMode, body
   } catch {
     throw new ApiError("invalid_response", strings.errors.invalidResponse, response.status);
   }
+}
+
+// requestPage sends GET path and returns the threads of the response with
+// the cursor of the next page, which the X-Next-Cursor header carries.
+async function requestPage<T extends Thread>(path: string, signal: AbortSignal | undefined): Promise<ThreadPage<T>> {
+  const response = await send("GET", path, "session", undefined, signal, "application/json");
+  let threads: T[];
+  try {
+    threads = (await response.json()) as T[];
+  } catch (err) {
+    if (err instanceof DOMException && err.name === "AbortError") {
+      throw err;
+    }
+    throw new ApiError("invalid_response", strings.errors.invalidResponse, response.status);
+  }
+  const next = response.headers.get("X-Next-Cursor");
+  return { threads, nextCursor: next === null || next === "" ? null : next };
+}
+
+// pageQuery returns the query parameters of a page request.
+function pageQuery(page: PageRequest): string {
+  const query = new URLSearchParams({ limit: String(page.limit) });
+  if (page.cursor !== undefined && page.cursor !== null) {
+    query.set("cursor", page.cursor);
+  }
+  return query.toString();
 }
 
 // send sends a request with the session's credentials and returns the

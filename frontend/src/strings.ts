@@ -10,11 +10,15 @@ export const strings = {
     profiles: "Loading profiles…",
     thread: "Loading the chat…",
     threads: "Loading chats…",
+    workspace: "Opening your chats…",
   },
 
   startup: {
     loadFailed: (reason: string) => `Hearth could not load the profiles: ${reason}`,
     retry: "Try again",
+    // The signed-in screen, whose code loads after the first screen, could not be shown.
+    workspaceFailed: (reason: string) => `Hearth could not show your chats: ${reason}`,
+    reload: "Reload",
   },
 
   firstRun: {
@@ -254,7 +258,13 @@ export const strings = {
     searchHint: "Finds words in titles and messages. Escape clears the search.",
     searching: "Searching…",
     noResults: (query: string) => `No chats contain “${query}”.`,
-    resultCount: (count: number) => (count === 1 ? "1 chat found." : `${count} chats found.`),
+    // complete is false while more matches remain to load below the ones shown.
+    resultCount: (count: number, complete: boolean) => {
+      if (!complete) {
+        return `More than ${count} chats found.`;
+      }
+      return count === 1 ? "1 chat found." : `${count} chats found.`;
+    },
     searchFailed: (reason: string) => `The search failed: ${reason}`,
     actionsLabel: "Chat actions",
     rename: "Rename",
@@ -273,6 +283,11 @@ export const strings = {
     undo: "Undo",
     deleteFailed: (title: string, reason: string) => `“${title}” could not be deleted, so it is back: ${reason}`,
     dismiss: "Dismiss",
+    // The end of a list of chats that has more pages to load.
+    loadMore: "Show more chats",
+    loadingMore: "Loading more chats…",
+    loadMoreFailed: (reason: string) => `More chats could not be loaded: ${reason}`,
+    loadMoreRetry: "Try again",
   },
 
   chat: {

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState } from "react";
+import { lazy, Suspense, useCallback, useEffect, useRef, useState } from "react";
 
 import {
   ApiError,
@@ -12,22 +12,27 @@ import {
   setSessionHandlers,
   type Profile,
 } from "../api.ts";
+import { loadWorkspace } from "../chunks.ts";
 import { reportFirstScreen } from "../firstScreen.ts";
 import { lockCheckDue, lockWatchIntervalMs } from "../idleLock.ts";
 import { strings } from "../strings.ts";
 import { applyTheme } from "../theme.ts";
+import { ErrorBoundary } from "./ErrorBoundary.tsx";
 import { FirstRunForm } from "./FirstRunForm.tsx";
 import { ProfilePicker } from "./ProfilePicker.tsx";
 import { UnlockDialog } from "./UnlockDialog.tsx";
-import { Workspace } from "./Workspace.tsx";
+
+// The workspace is everything after sign-in, which the first screen does not
+// need. Its chunk loads once the first screen is shown.
+const Workspace = lazy(async () => ({ default: (await loadWorkspace()).Workspace }));
 
 // SignOutReason is the button that ended a session. All three sign out on the
 // server, which locks the profile, and differ only in what the picker shows
 // next.
 type SignOutReason = "sign-out" | "lock" | "switch-profile";
 
-// Screen is what the window shows. The session itself is kept by api.ts.
-type Screen =
+/** The screen that the window shows. api.ts keeps the session itself. */
+export type Screen =
   | { kind: "loading" }
   | { kind: "load-failed"; reason: string }
   | { kind: "first-run" }
@@ -36,64 +41,107 @@ type Screen =
   | { kind: "signing-out"; profile: Profile; reason: SignOutReason };
 
 /**
+ * Loads the first screen. In a browser on `hearth serve`, that is the
+ * workspace of the session that an earlier page load in this tab started,
+ * which the session cookie proves. Without one (401, and always inside the
+ * desktop window), it is the profile picker. main.tsx calls it before React
+ * renders anything.
+ */
+export async function loadStartScreen(): Promise<Screen> {
+  try {
+    const me = await resumeSession();
+    return { kind: "signed-in", profile: { id: me.id, name: me.name, role: me.role }, locked: me.locked };
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) {
+      return loadProfilesScreen(null);
+    }
+    return { kind: "load-failed", reason: errorMessage(err) };
+  }
+}
+
+// loadProfilesScreen fetches the profiles and returns the first-run form
+// when there are none, the picker otherwise. The notice is shown above the
+// picker, and the profile with id chosenId, if any, opens with its password
+// form.
+async function loadProfilesScreen(notice: string | null, chosenId: string | null = null): Promise<Screen> {
+  try {
+    const profiles = await listProfiles();
+    if (profiles.length === 0) {
+      return { kind: "first-run" };
+    }
+    const initialProfile = profiles.find((profile) => profile.id === chosenId) ?? null;
+    return { kind: "pick-profile", profiles, notice, initialProfile };
+  } catch (err) {
+    return { kind: "load-failed", reason: errorMessage(err) };
+  }
+}
+
+interface AppProps {
+  /**
+   * The first screen, when main.tsx loaded it before the first render, or
+   * the loadStartScreen call that main.tsx started. Without either, App
+   * calls loadStartScreen itself.
+   */
+  start?: { screen: Screen } | { loading: Promise<Screen> };
+}
+
+/**
  * Renders the whole interface: first run, profile picker, or the signed-in
  * workspace, with the unlock prompt over it while the profile is locked.
  */
-export function App() {
-  const [screen, setScreen] = useState<Screen>({ kind: "loading" });
+export function App({ start: initialStart }: AppProps) {
+  const [screen, setScreen] = useState<Screen>(
+    initialStart !== undefined && "screen" in initialStart ? initialStart.screen : { kind: "loading" },
+  );
   const signOutStarted = useRef<Screen | null>(null);
   // The thread open in each profile's workspace, by profile id, so that
   // signing in after Lock or Switch profile opens it again. It lives in
   // memory only, and signing out forgets the profile's entry.
   const openThreads = useRef(new Map<string, string | null>());
+  // The start screen that main.tsx began to load, used once. Try again, after
+  // a failed start, loads it anew.
+  const pendingStart = useRef(
+    initialStart !== undefined && "loading" in initialStart ? initialStart.loading : undefined,
+  );
+  const startLoaded = initialStart !== undefined && "screen" in initialStart;
 
-  // showProfiles fetches the profiles and shows the first-run form when there
-  // are none, the picker otherwise. The notice is shown above the picker, and
-  // the profile with id chosenId, if any, opens with its password form.
   const showProfiles = useCallback(async (notice: string | null, chosenId: string | null = null) => {
     setScreen({ kind: "loading" });
-    try {
-      const profiles = await listProfiles();
-      if (profiles.length === 0) {
-        setScreen({ kind: "first-run" });
-        return;
-      }
-      const initialProfile = profiles.find((profile) => profile.id === chosenId) ?? null;
-      setScreen({ kind: "pick-profile", profiles, notice, initialProfile });
-    } catch (err) {
-      setScreen({ kind: "load-failed", reason: errorMessage(err) });
-    }
+    setScreen(await loadProfilesScreen(notice, chosenId));
   }, []);
 
-  // start resumes the session of an earlier page load, which the session
-  // cookie proves in a browser on `hearth serve`. Without one (401, and
-  // always inside the desktop window) it shows the picker.
   const start = useCallback(async () => {
+    const pending = pendingStart.current;
+    pendingStart.current = undefined;
     setScreen({ kind: "loading" });
-    try {
-      const me = await resumeSession();
-      setScreen({ kind: "signed-in", profile: { id: me.id, name: me.name, role: me.role }, locked: me.locked });
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 401) {
-        await showProfiles(null);
-      } else {
-        setScreen({ kind: "load-failed", reason: errorMessage(err) });
-      }
-    }
-  }, [showProfiles]);
+    setScreen(await (pending ?? loadStartScreen()));
+  }, []);
 
   useEffect(() => {
-    void start();
-  }, [start]);
+    if (!startLoaded) {
+      void start();
+    }
+  }, [start, startLoaded]);
 
   // The first screen after "loading" (the picker, the first-run form or the
   // error) has its data, so the desktop window can log how long start-up
-  // took (firstScreen.ts).
+  // took (firstScreen.ts). The workspace's chunk starts to load after the
+  // frame that reports it, so that it neither delays that frame nor makes
+  // signing in wait.
   const startedUp = screen.kind !== "loading";
   useEffect(() => {
-    if (startedUp) {
-      reportFirstScreen();
+    if (!startedUp) {
+      return;
     }
+    reportFirstScreen();
+    let timer: number | undefined;
+    const frame = window.requestAnimationFrame(() => {
+      timer = window.setTimeout(() => void loadWorkspace().catch(() => undefined));
+    });
+    return () => {
+      window.cancelAnimationFrame(frame);
+      window.clearTimeout(timer);
+    };
   }, [startedUp]);
 
   // The theme is the system's on the screens before sign-in, and the
@@ -247,18 +295,45 @@ export function App() {
   if (screen.kind === "signed-in") {
     return (
       <>
-        <Workspace
-          key={screen.profile.id}
-          profile={screen.profile}
-          locked={screen.locked}
-          initialThreadId={openThreads.current.get(screen.profile.id) ?? null}
-          onOpenThreadChanged={handleOpenThreadChanged}
-          onSignOut={() => beginSignOut("sign-out")}
-          onLock={() => beginSignOut("lock")}
-          onSwitchProfile={() => beginSignOut("switch-profile")}
-          onProfileChanged={handleProfileChanged}
-          onProfileDeleted={handleProfileDeleted}
-        />
+        <ErrorBoundary
+          fallback={(error) => (
+            <main className="auth-screen">
+              <div className="auth-card">
+                <p className="brand">{strings.appName}</p>
+                <p role="alert" className="alert">
+                  {strings.startup.workspaceFailed(errorMessage(error))}
+                </p>
+                <button type="button" onClick={() => window.location.reload()}>
+                  {strings.startup.reload}
+                </button>
+              </div>
+            </main>
+          )}
+        >
+          <Suspense
+            fallback={
+              <main className="auth-screen">
+                <div className="auth-card">
+                  <p className="brand">{strings.appName}</p>
+                  <p aria-live="polite">{strings.loading.workspace}</p>
+                </div>
+              </main>
+            }
+          >
+            <Workspace
+              key={screen.profile.id}
+              profile={screen.profile}
+              locked={screen.locked}
+              initialThreadId={openThreads.current.get(screen.profile.id) ?? null}
+              onOpenThreadChanged={handleOpenThreadChanged}
+              onSignOut={() => beginSignOut("sign-out")}
+              onLock={() => beginSignOut("lock")}
+              onSwitchProfile={() => beginSignOut("switch-profile")}
+              onProfileChanged={handleProfileChanged}
+              onProfileDeleted={handleProfileDeleted}
+            />
+          </Suspense>
+        </ErrorBoundary>
         {screen.locked && (
           <UnlockDialog
             profile={screen.profile}

@@ -41,6 +41,8 @@ interface ChatViewProps {
    * model list of the thread's model menu, because the backend may have changed.
    */
   settingsVersion: number;
+  /** Called with the thread each time it has loaded, and after its model changed. */
+  onLoaded?: (thread: Thread) => void;
   /** Called with the thread after its model changed, so that the thread list can be refreshed. */
   onThreadChanged: (thread: Thread) => void;
   /** Called with the new thread that Fork from here created, to open it. */
@@ -65,6 +67,7 @@ export function ChatView({
   replies,
   drafts,
   settingsVersion,
+  onLoaded,
   onThreadChanged,
   onForked,
 }: ChatViewProps) {
@@ -121,6 +124,7 @@ export function ChatView({
       setThread(result.thread);
       setMessages(result.messages);
       setLoadError(null);
+      onLoaded?.(result.thread);
       if (liveAtStart?.done) {
         replies.settle(threadId, liveAtStart.id);
       }
@@ -131,7 +135,7 @@ export function ChatView({
         setLoadError(strings.chat.loadFailed(errorMessage(err)));
       }
     }
-  }, [replies, threadId]);
+  }, [replies, threadId, onLoaded]);
 
   // Load the thread, and load it again after the profile is unlocked: while it
   // was locked, the messages on screen may have fallen behind the server.
@@ -358,6 +362,7 @@ export function ChatView({
 
   function handleThreadChanged(changed: Thread) {
     setThread(changed);
+    onLoaded?.(changed);
     onThreadChanged(changed);
   }
 

@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { lazy, Suspense, useState } from "react";
 
 import type { Message, MessageVersion } from "../api.ts";
 import {
@@ -9,15 +9,21 @@ import {
   storedToolActivities,
   type ChatEntry,
 } from "../chatMessages.ts";
+import { loadMarkdown } from "../chunks.ts";
 import { strings } from "../strings.ts";
+import { useCopyText } from "../useCopyText.ts";
 import { BackendRetryNotice } from "./BackendRetryNotice.tsx";
-import { Markdown, useCopyText } from "./Markdown.tsx";
+import { ErrorBoundary } from "./ErrorBoundary.tsx";
 import { MessageEditor } from "./MessageEditor.tsx";
 import { MissingModelDownload } from "./MissingModelDownload.tsx";
 import { ReplyStatus } from "./ReplyStatus.tsx";
 import { ToolActivityList } from "./ToolActivityList.tsx";
 import { UsedMemories } from "./UsedMemories.tsx";
 import { VersionSwitcher } from "./VersionSwitcher.tsx";
+
+// react-markdown, remark-gfm and lowlight's languages were most of the page's
+// code, which the first screen does not need.
+const Markdown = lazy(async () => ({ default: (await loadMarkdown()).Markdown }));
 
 interface MessageViewProps {
   entry: ChatEntry;
@@ -172,7 +178,15 @@ export function MessageView({
           text node, so HTML in it is shown as written. */}
       {shown.content !== "" && message.role === "assistant" && (
         <div className="message-content">
-          <Markdown text={shown.content} />
+          {/* Until the renderer has loaded, the reply shows as plain text
+              with its line breaks, so that the message takes about the room
+              it will take and the list does not jump. It stays so if the
+              renderer's chunk fails to load. */}
+          <ErrorBoundary fallback={() => <div className="markdown-pending">{shown.content}</div>}>
+            <Suspense fallback={<div className="markdown-pending">{shown.content}</div>}>
+              <Markdown text={shown.content} />
+            </Suspense>
+          </ErrorBoundary>
         </div>
       )}
       {shown.content !== "" && message.role === "user" && <div className="message-content">{shown.content}</div>}

@@ -1,4 +1,17 @@
-import { useEffect, useId, useMemo, useRef, useState, type KeyboardEvent, type ReactNode, type RefObject } from "react";
+import {
+  useCallback,
+  useEffect,
+  useId,
+  useImperativeHandle,
+  useMemo,
+  useRef,
+  useState,
+  useSyncExternalStore,
+  type KeyboardEvent,
+  type ReactNode,
+  type Ref,
+  type RefObject,
+} from "react";
 
 import {
   errorMessage,
@@ -13,17 +26,36 @@ import {
 import { saveExport } from "../desktopSave.ts";
 import { strings } from "../strings.ts";
 import { groupThreads } from "../threadGroups.ts";
+import { ThreadPager, type ThreadPagerState } from "../threadPages.ts";
 import "../sidebar.css";
 
+/** The methods of the thread list that the workspace calls. */
+export interface ThreadListHandle {
+  /**
+   * Loads the next page of the rows shown: the threads, or the matches of
+   * the search. It resolves to true when it fetched a page, and to false
+   * when there is none to fetch or the request failed, whose error the list
+   * shows.
+   */
+  loadMore: () => Promise<boolean>;
+}
+
 interface ThreadListProps {
-  /** Threads in the order the server sends them: most recently updated first. */
-  threads: Thread[];
+  /**
+   * The loaded threads in the order the server sends them, most recently
+   * updated first, and the open thread after them when no loaded page
+   * contains it.
+   */
+  threads: readonly Thread[];
+  /** The pager that loaded threads, which loads their next page. */
+  threadPager: ThreadPager<Thread>;
   openThreadId: string | null;
   /** Threads whose deletion is waiting for its undo time to pass. They are not shown. */
   hiddenIds: ReadonlySet<string>;
   /** True while the profile is locked: no search is sent. */
   locked: boolean;
-  onOpen: (threadId: string) => void;
+  /** Opens a thread, given as its row shows it. */
+  onOpen: (thread: Thread) => void;
   /** Saves a new title. It rejects with the error to show under the title field. */
   onRename: (threadId: string, title: string) => Promise<void>;
   /** Hides the thread, offers to undo, and deletes it once the time to undo has passed. */
@@ -35,6 +67,12 @@ interface ThreadListProps {
    * it is deleted and no thread follows it.
    */
   focusOutsideList: () => void;
+  /**
+   * The element that scrolls the list, whose end coming near loads the next
+   * page. Without one, the end of the window counts.
+   */
+  scrollContainer?: RefObject<HTMLElement | null>;
+  ref?: Ref<ThreadListHandle>;
 }
 
 // Wait after the last keystroke before a search is sent, in milliseconds.
@@ -54,10 +92,28 @@ const headingRefreshMs = 60_000;
 // started the download by then, and revoking the URL frees the file's memory.
 const exportUrlLifetimeMs = 30_000;
 
-/** The last search that completed, and the threads it found. */
-interface SearchResults {
+// How far below the visible part of the list its end may be for the next
+// page to load: one more height of the list, so that scrolling seldom
+// reaches the end before the page arrives.
+const loadMoreMargin = "0px 0px 100% 0px";
+
+/** A search and the pager that loads its matches. */
+interface Search {
   query: string;
-  matches: ThreadMatch[];
+  pager: ThreadPager<ThreadMatch>;
+  /** The matches of the search before, shown until this one's first page arrives. */
+  previousMatches: ThreadMatch[] | null;
+}
+
+// The state of no pager, for the subscription while no search runs.
+const noPagerState: ThreadPagerState<ThreadMatch> = { threads: null, nextCursor: null, loadingMore: false };
+
+function subscribeToNothing(): () => void {
+  return () => undefined;
+}
+
+function getNoPagerState(): ThreadPagerState<ThreadMatch> {
+  return noPagerState;
 }
 
 /** A thread as a row shows it: with the search's snippet when it was found by one. */
@@ -72,6 +128,7 @@ const updatedAtFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium"
  */
 export function ThreadList({
   threads,
+  threadPager,
   openThreadId,
   hiddenIds,
   locked,
@@ -80,59 +137,90 @@ export function ThreadList({
   onDelete,
   searchInputRef: searchInput,
   focusOutsideList,
+  scrollContainer,
+  ref,
 }: ThreadListProps) {
   const searchId = useId();
   const groupsElement = useRef<HTMLDivElement>(null);
+  const moreElement = useRef<HTMLDivElement>(null);
   // A thread whose button takes the focus after the next render: after its
   // rename ends, when the row may have moved under another heading and
-  // lost the focus, or after the thread above it was deleted.
+  // lost the focus, after the thread above it was deleted, or as the first
+  // of a page that loaded while the focus was on the control that loads
+  // more, which goes away after the last page.
   const [focusThreadId, setFocusThreadId] = useState<string | null>(null);
   const [query, setQuery] = useState("");
-  const [results, setResults] = useState<SearchResults | null>(null);
+  const [search, setSearch] = useState<Search | null>(null);
   const [searchError, setSearchError] = useState<string | null>(null);
+  const [loadMoreError, setLoadMoreError] = useState<string | null>(null);
   const [actionStatus, setActionStatus] = useState<string | null>(null);
   const [actionError, setActionError] = useState<string | null>(null);
   const [now, setNow] = useState(() => new Date());
   const trimmedQuery = query.trim();
+  const threadPages = useSyncExternalStore(threadPager.subscribe, threadPager.getState);
+  const searchPages = useSyncExternalStore(
+    search?.pager.subscribe ?? subscribeToNothing,
+    search?.pager.getState ?? getNoPagerState,
+  );
 
   useEffect(() => {
     const timer = window.setInterval(() => setNow(new Date()), headingRefreshMs);
     return () => window.clearInterval(timer);
   }, []);
 
-  // Search once typing pauses. A change of the threads, such as a rename or
-  // a new reply, searches again so that the results stay current.
+  // Search once typing pauses: the first page of matches for a new search.
+  // A change of the threads, such as a rename or a new reply, fetches the
+  // matches loaded so far again, so that the results stay current.
   useEffect(() => {
     if (trimmedQuery === "" || locked) {
       return;
     }
-    const controller = new AbortController();
     const timer = window.setTimeout(() => {
-      searchThreads(trimmedQuery, controller.signal).then(
-        (matches) => {
-          setResults({ query: trimmedQuery, matches });
-          setSearchError(null);
-        },
+      let current = search;
+      if (current === null || current.query !== trimmedQuery) {
+        current?.pager.close();
+        current = {
+          query: trimmedQuery,
+          pager: new ThreadPager<ThreadMatch>((request, signal) => searchThreads(trimmedQuery, request, signal)),
+          previousMatches: current === null ? null : (current.pager.getState().threads ?? current.previousMatches),
+        };
+        setSearch(current);
+        setLoadMoreError(null);
+      }
+      current.pager.refresh().then(
+        () => setSearchError(null),
         (err: unknown) => {
-          if (controller.signal.aborted || isLockedError(err)) {
+          if (isAbortError(err) || isLockedError(err)) {
             return;
           }
           setSearchError(strings.sidebar.searchFailed(errorMessage(err)));
         },
       );
     }, searchDelayMs);
-    return () => {
-      window.clearTimeout(timer);
-      controller.abort();
-    };
-  }, [trimmedQuery, locked, threads]);
+    return () => window.clearTimeout(timer);
+    // search is left out of the dependencies, because setting it here must
+    // not start the same search again.
+  }, [trimmedQuery, locked, threadPages.threads]);
+
+  // A search's requests stop when another search replaces it, when it is
+  // cleared, and when the list goes away.
+  useEffect(() => () => search?.pager.close(), [search]);
 
   const byId = useMemo(() => new Map(threads.map((thread) => [thread.id, thread])), [threads]);
   const searching = trimmedQuery !== "";
-  const resultsCurrent = results !== null && results.query === trimmedQuery;
+  const resultsCurrent = search !== null && search.query === trimmedQuery && searchPages.threads !== null;
+  // The pages of the rows shown: the threads', or the current search's once
+  // its first page has come.
+  let shownPages: ThreadPagerState<Thread> | null = threadPages;
+  if (searching) {
+    shownPages = resultsCurrent ? searchPages : null;
+  }
+  const hasMore = shownPages !== null && shownPages.nextCursor !== null && (!searching || searchError === null);
+  const loadingMore = shownPages?.loadingMore ?? false;
 
-  // The rows: every thread, or the search's matches with the latest title
-  // and times from the list, so that a rename shows before the next search.
+  // The rows: every loaded thread, or the search's matches with the latest
+  // title and times from the list, so that a rename shows before the next
+  // search. While a new search runs, the matches of the one before stay.
   const listed = useMemo((): ListedThread[] => {
     if (!searching) {
       return threads.filter((thread) => !hiddenIds.has(thread.id));
@@ -141,10 +229,10 @@ export function ThreadList({
     if (searchError !== null) {
       return [];
     }
-    return (results?.matches ?? [])
+    return (searchPages.threads ?? search?.previousMatches ?? [])
       .filter((found) => !hiddenIds.has(found.id))
       .map((found) => ({ ...found, ...byId.get(found.id), match: found.match }));
-  }, [searching, searchError, threads, results, hiddenIds, byId]);
+  }, [searching, searchError, threads, searchPages, search, hiddenIds, byId]);
   const groups = useMemo(() => groupThreads(listed, now), [listed, now]);
 
   useEffect(() => {
@@ -155,10 +243,65 @@ export function ThreadList({
     groupsElement.current?.querySelector<HTMLElement>(`[data-thread-id="${CSS.escape(focusThreadId)}"]`)?.focus();
   }, [focusThreadId]);
 
+  // loadMore loads the next page of the rows shown. When the focus was on
+  // the control that loads more, it moves to the first new row.
+  const loadMore = useCallback(async (): Promise<boolean> => {
+    let pager: ThreadPager<Thread> | undefined = threadPager;
+    if (searching) {
+      pager = resultsCurrent && searchError === null ? search?.pager : undefined;
+    }
+    if (pager === undefined) {
+      return false;
+    }
+    const hadFocus = moreElement.current?.contains(document.activeElement) ?? false;
+    const loadedBefore = pager.getState().threads?.length ?? 0;
+    setLoadMoreError(null);
+    try {
+      const loaded = await pager.loadMore();
+      const firstNew = pager.getState().threads?.[loadedBefore];
+      if (loaded && hadFocus && firstNew !== undefined) {
+        setFocusThreadId(firstNew.id);
+      }
+      return loaded;
+    } catch (err) {
+      if (!isAbortError(err) && !isLockedError(err)) {
+        setLoadMoreError(strings.sidebar.loadMoreFailed(errorMessage(err)));
+      }
+      return false;
+    }
+  }, [searching, resultsCurrent, search, searchError, threadPager]);
+
+  useImperativeHandle(ref, () => ({ loadMore }), [loadMore]);
+
+  // The next page loads once the end of the list comes near. The observer
+  // is made again after each page and each change of the rows, and it
+  // reports at once whether the end is near, so that a list that still
+  // ends within view goes on loading.
+  const rowCount = listed.length;
+  const autoLoad = hasMore && !loadingMore && loadMoreError === null && !locked;
+  useEffect(() => {
+    const target = moreElement.current;
+    if (!autoLoad || target === null) {
+      return;
+    }
+    const observer = new IntersectionObserver(
+      (entries) => {
+        if (entries.some((entry) => entry.isIntersecting)) {
+          observer.disconnect();
+          void loadMore();
+        }
+      },
+      { root: scrollContainer?.current ?? null, rootMargin: loadMoreMargin },
+    );
+    observer.observe(target);
+    return () => observer.disconnect();
+  }, [autoLoad, loadMore, rowCount, scrollContainer]);
+
   function clearSearch() {
     setQuery("");
-    setResults(null);
+    setSearch(null);
     setSearchError(null);
+    setLoadMoreError(null);
   }
 
   function handleSearchKeyDown(event: KeyboardEvent<HTMLInputElement>) {
@@ -201,10 +344,10 @@ export function ThreadList({
   if (searching && searchError === null) {
     if (!resultsCurrent) {
       status = strings.sidebar.searching;
-    } else if (listed.length === 0) {
+    } else if (listed.length === 0 && !hasMore) {
       status = strings.sidebar.noResults(trimmedQuery);
     } else {
-      status = strings.sidebar.resultCount(listed.length);
+      status = strings.sidebar.resultCount(listed.length, !hasMore);
     }
   }
 
@@ -228,7 +371,8 @@ export function ThreadList({
             setQuery(event.target.value);
             setSearchError(null);
             if (event.target.value.trim() === "") {
-              setResults(null);
+              setSearch(null);
+              setLoadMoreError(null);
             }
           }}
           onKeyDown={handleSearchKeyDown}
@@ -262,7 +406,7 @@ export function ThreadList({
         </div>
       )}
 
-      {!searching && listed.length === 0 && <p className="muted">{strings.workspace.noThreads}</p>}
+      {!searching && listed.length === 0 && !hasMore && <p className="muted">{strings.workspace.noThreads}</p>}
       <div
         ref={groupsElement}
         className="thread-groups"
@@ -286,6 +430,34 @@ export function ThreadList({
           </ThreadGroupSection>
         ))}
       </div>
+      {hasMore && (
+        <div ref={moreElement} className="thread-list-more">
+          {loadMoreError === null ? (
+            // aria-disabled rather than disabled while loading, so that the
+            // button keeps the focus.
+            <button
+              type="button"
+              aria-disabled={loadingMore}
+              onClick={() => {
+                if (!loadingMore) {
+                  void loadMore();
+                }
+              }}
+            >
+              {loadingMore ? strings.sidebar.loadingMore : strings.sidebar.loadMore}
+            </button>
+          ) : (
+            <>
+              <p role="alert" className="alert">
+                {loadMoreError}
+              </p>
+              <button type="button" onClick={() => void loadMore()}>
+                {strings.sidebar.loadMoreRetry}
+              </button>
+            </>
+          )}
+        </div>
+      )}
     </div>
   );
 }
@@ -308,7 +480,7 @@ interface ThreadRowProps {
   /** The search whose match the row shows, or "" outside a search. */
   query: string;
   current: boolean;
-  onOpen: (threadId: string) => void;
+  onOpen: (thread: Thread) => void;
   onRename: (threadId: string, title: string) => Promise<void>;
   onExport: (format: ExportFormat) => void;
   onDelete: () => void;
@@ -350,7 +522,7 @@ function ThreadRow({ thread, query, current, onOpen, onRename, onExport, onDelet
           className="thread-button"
           data-thread-id={thread.id}
           aria-current={current ? "page" : undefined}
-          onClick={() => onOpen(thread.id)}
+          onClick={() => onOpen(thread)}
         >
           <span id={titleId} className="thread-title">
             {title}
@@ -662,4 +834,10 @@ function saveFile({ blob, fileName }: ThreadExport) {
   link.click();
   link.remove();
   window.setTimeout(() => URL.revokeObjectURL(url), exportUrlLifetimeMs);
+}
+
+// isAbortError reports whether err is the rejection of an aborted request,
+// such as a search that another search replaced.
+function isAbortError(err: unknown): boolean {
+  return err instanceof DOMException && err.name === "AbortError";
 }

@@ -1,33 +1,43 @@
-import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
 
 import {
   ApiError,
   createThread,
   deleteThread,
   errorMessage,
+  getThread,
   isLockedError,
   listThreads,
   updateThread,
   type Profile,
   type Thread,
 } from "../api.ts";
+import { loadMarkdown } from "../chunks.ts";
 import { DraftStore } from "../drafts.ts";
 import { ModelDownloads } from "../modelDownloads.ts";
 import { ReplyStore, type MemoryChangeNotice } from "../replyStore.ts";
 import { adjacentId } from "../shortcuts.ts";
 import { strings } from "../strings.ts";
+import { ThreadPager, withOpenThread } from "../threadPages.ts";
 import { refreshUntilTitled } from "../titleRefresh.ts";
 import { ModelDownloadsContext } from "../useModelDownload.ts";
 import { useShortcuts } from "../useShortcuts.ts";
-import { ChangePasswordDialog } from "./ChangePasswordDialog.tsx";
 import { ChatView } from "./ChatView.tsx";
-import { DeleteOwnProfileDialog } from "./DeleteOwnProfileDialog.tsx";
-import { MemoryDialog } from "./MemoryDialog.tsx";
 import { MemoryToast } from "./MemoryToast.tsx";
-import { ProfilesDialog } from "./ProfilesDialog.tsx";
-import { SettingsDialog } from "./SettingsDialog.tsx";
-import { ShortcutsDialog } from "./ShortcutsDialog.tsx";
-import { ThreadList } from "./ThreadList.tsx";
+import { ThreadList, type ThreadListHandle } from "./ThreadList.tsx";
+
+// The dialogs are about half of the workspace's code, and each loads in a
+// chunk of its own when it first opens.
+const ChangePasswordDialog = lazy(async () => ({
+  default: (await import("./ChangePasswordDialog.tsx")).ChangePasswordDialog,
+}));
+const DeleteOwnProfileDialog = lazy(async () => ({
+  default: (await import("./DeleteOwnProfileDialog.tsx")).DeleteOwnProfileDialog,
+}));
+const MemoryDialog = lazy(async () => ({ default: (await import("./MemoryDialog.tsx")).MemoryDialog }));
+const ProfilesDialog = lazy(async () => ({ default: (await import("./ProfilesDialog.tsx")).ProfilesDialog }));
+const SettingsDialog = lazy(async () => ({ default: (await import("./SettingsDialog.tsx")).SettingsDialog }));
+const ShortcutsDialog = lazy(async () => ({ default: (await import("./ShortcutsDialog.tsx")).ShortcutsDialog }));
 
 interface WorkspaceProps {
   /**
@@ -105,9 +115,18 @@ export function Workspace({
   onProfileChanged,
   onProfileDeleted,
 }: WorkspaceProps) {
-  const [threads, setThreads] = useState<Thread[] | null>(null);
+  // The sidebar's threads, loaded a page at a time.
+  const [threadPager] = useState(() => new ThreadPager<Thread>(listThreads));
+  const threads = useSyncExternalStore(threadPager.subscribe, threadPager.getState).threads;
   const [threadsError, setThreadsError] = useState<string | null>(null);
   const [openThreadId, setOpenThreadId] = useState<string | null>(null);
+  // The open thread as it was last fetched or listed, for its row when no
+  // loaded page contains it. It may belong to a thread that is no longer open.
+  const [openThreadInfo, setOpenThreadInfo] = useState<Thread | null>(null);
+  // Counts the pages loaded for a move past the last thread with the
+  // keyboard, so that the move is made again once the page is rendered.
+  const [moveAfterLoad, setMoveAfterLoad] = useState(0);
+  const threadList = useRef<ThreadListHandle>(null);
   const [creating, setCreating] = useState(false);
   const [newChatError, setNewChatError] = useState<string | null>(null);
   const [openDialog, setOpenDialog] = useState<WorkspaceDialog | null>(null);
@@ -135,18 +154,19 @@ export function Workspace({
   const workspaceElement = useRef<HTMLDivElement>(null);
   const newChatButton = useRef<HTMLButtonElement>(null);
   const searchInput = useRef<HTMLInputElement>(null);
+  const sidebar = useRef<HTMLElement>(null);
   // Set while a dialog is open: the element that had the focus when it
   // opened, which gets the focus back when it closes, or null for none.
   const dialogOpener = useRef<{ element: HTMLElement | null } | null>(null);
 
-  // refreshThreads fetches the thread list. It returns the threads, or null
-  // when the request failed and the error is shown instead. A locked profile
-  // shows no error here, because the unlock prompt covers the workspace and
-  // the list is fetched again after unlocking.
+  // refreshThreads fetches the loaded pages of the thread list again, or its
+  // first page. It returns the threads, or null when the request failed and
+  // the error is shown instead. A locked profile shows no error here,
+  // because the unlock prompt covers the workspace and the list is fetched
+  // again after unlocking.
   const refreshThreads = useCallback(async (): Promise<Thread[] | null> => {
     try {
-      const list = await listThreads();
-      setThreads(list);
+      const list = await threadPager.refresh();
       setThreadsError(null);
       return list;
     } catch (err) {
@@ -155,19 +175,37 @@ export function Workspace({
       }
       return null;
     }
-  }, []);
+  }, [threadPager]);
 
-  // Fetch the threads after sign-in and again after unlocking.
+  // Fetch the threads after sign-in and again after unlocking. The thread to
+  // restore may be older than the first page, so the first time it is
+  // fetched on its own when the page lacks it, and the newest thread opens
+  // when it is gone.
+  const restoreTried = useRef(false);
   useEffect(() => {
     if (locked) {
       return;
     }
     let cancelled = false;
-    void refreshThreads().then((list) => {
-      const restored = list?.find((thread) => thread.id === threadToRestore);
-      const first = restored ?? list?.[0];
-      if (!cancelled && first !== undefined) {
-        setOpenThreadId((current) => current ?? first.id);
+    void refreshThreads().then(async (list) => {
+      if (list === null) {
+        return;
+      }
+      let first: Thread | null = list.find((thread) => thread.id === threadToRestore) ?? null;
+      if (first === null && threadToRestore !== null && !restoreTried.current && !cancelled) {
+        restoreTried.current = true;
+        first = await getThread(threadToRestore).then(
+          (found) => found.thread,
+          () => null,
+        );
+        if (first !== null && !cancelled) {
+          setOpenThreadInfo(first);
+        }
+      }
+      first ??= list[0] ?? null;
+      if (!cancelled && first !== null) {
+        const id = first.id;
+        setOpenThreadId((current) => current ?? id);
       }
     });
     return () => {
@@ -183,12 +221,19 @@ export function Workspace({
     return () => downloads.abortAll();
   }, [downloads]);
 
+  // The Markdown renderer's chunk loads while the thread list and the first
+  // thread are fetched, so that replies seldom show as plain text first.
+  useEffect(() => {
+    void loadMarkdown().catch(() => undefined);
+  }, []);
+
   async function handleNewChat() {
     setCreating(true);
     setNewChatError(null);
     try {
       const thread = await createThread();
       setOpenThreadId(thread.id);
+      setOpenThreadInfo(thread);
       await refreshThreads();
     } catch (err) {
       if (!isLockedError(err)) {
@@ -229,6 +274,11 @@ export function Workspace({
     };
   }, [replies, refreshThreads]);
 
+  const handleOpen = useCallback((thread: Thread) => {
+    setOpenThreadId(thread.id);
+    setOpenThreadInfo(thread);
+  }, []);
+
   const handleThreadChanged = useCallback(() => {
     void refreshThreads();
   }, [refreshThreads]);
@@ -263,10 +313,10 @@ export function Workspace({
           return;
         }
       }
-      await refreshThreads();
+      await threadPager.remove(thread.id).catch(() => undefined);
       setDeletions((current) => current.filter((deletion) => deletion.thread.id !== thread.id));
     },
-    [refreshThreads],
+    [threadPager],
   );
 
   // handleDelete hides the thread at once and sends its deletion only after
@@ -351,6 +401,7 @@ export function Workspace({
   const handleForked = useCallback(
     (thread: Thread) => {
       setOpenThreadId(thread.id);
+      setOpenThreadInfo(thread);
       void refreshThreads();
     },
     [refreshThreads],
@@ -420,6 +471,8 @@ export function Workspace({
 
   // openAdjacentThread opens the chat above (-1) or below (1) the open one
   // in the sidebar's order, among the search results during a search.
+  // Below the last row, it loads the next page and tries again once the page
+  // is rendered.
   function openAdjacentThread(step: 1 | -1) {
     const buttons = Array.from(
       workspaceElement.current?.querySelectorAll<HTMLElement>(".sidebar [data-thread-id]") ?? [],
@@ -427,11 +480,29 @@ export function Workspace({
     const ids = buttons.map((button) => button.dataset["threadId"] ?? "");
     const next = adjacentId(ids, openThreadId, step);
     if (next === null) {
+      if (step === 1) {
+        void threadList.current?.loadMore().then((loaded) => {
+          if (loaded) {
+            setMoveAfterLoad((count) => count + 1);
+          }
+        });
+      }
       return;
     }
     setOpenThreadId(next);
     buttons[ids.indexOf(next)]?.scrollIntoView({ block: "nearest" });
   }
+
+  // Make the move down that waited for a page, now that it is rendered.
+  const moveDown = useRef(openAdjacentThread);
+  useEffect(() => {
+    moveDown.current = openAdjacentThread;
+  });
+  useEffect(() => {
+    if (moveAfterLoad > 0) {
+      moveDown.current(1);
+    }
+  }, [moveAfterLoad]);
 
   // The keyboard shortcuts work while no dialog covers the workspace.
   useShortcuts(!locked && openDialog === null, {
@@ -456,7 +527,14 @@ export function Workspace({
     showShortcuts: () => showDialog("shortcuts"),
   });
 
-  const openThread = threads?.find((thread) => thread.id === openThreadId);
+  // The rows of the sidebar: the loaded threads, and the open thread when no
+  // loaded page contains it.
+  const openThreadExtra = openThreadInfo !== null && openThreadInfo.id === openThreadId ? openThreadInfo : null;
+  const shownThreads = useMemo(
+    () => (threads === null ? null : withOpenThread(threads, openThreadExtra)),
+    [threads, openThreadExtra],
+  );
+  const openThread = shownThreads?.find((thread) => thread.id === openThreadId);
   const waitingDeletions = deletions.filter((deletion) => deletion.phase === "waiting");
 
   return (
@@ -503,7 +581,7 @@ export function Workspace({
         </div>
       </header>
 
-      <nav className="sidebar" aria-label={strings.workspace.threadsLabel}>
+      <nav ref={sidebar} className="sidebar" aria-label={strings.workspace.threadsLabel}>
         <button
           ref={newChatButton}
           type="button"
@@ -529,17 +607,20 @@ export function Workspace({
           </div>
         )}
         {threads === null && threadsError === null && <p className="muted">{strings.loading.threads}</p>}
-        {threads !== null && (
+        {shownThreads !== null && (
           <ThreadList
-            threads={threads}
+            ref={threadList}
+            threads={shownThreads}
+            threadPager={threadPager}
             openThreadId={openThreadId}
             hiddenIds={hiddenThreadIds}
             locked={locked}
-            onOpen={setOpenThreadId}
+            onOpen={handleOpen}
             onRename={handleRename}
             onDelete={handleDelete}
             searchInputRef={searchInput}
             focusOutsideList={() => newChatButton.current?.focus()}
+            scrollContainer={sidebar}
           />
         )}
       </nav>
@@ -570,6 +651,7 @@ export function Workspace({
               replies={replies}
               drafts={drafts}
               settingsVersion={settingsVersion}
+              onLoaded={setOpenThreadInfo}
               onThreadChanged={handleThreadChanged}
               onForked={handleForked}
             />
@@ -617,33 +699,37 @@ export function Workspace({
         </div>
       )}
 
-      {/* NOTE: a lock closes these dialogs. A recovery key on screen at that
-          moment is lost, and the user has to create another after unlocking. */}
-      {openDialog === "settings" && !locked && (
-        <SettingsDialog onClose={closeDialog} onSaved={handleSettingsSaved} />
-      )}
-      {openDialog === "memory" && !locked && (
-        <MemoryDialog threadId={openThreadId} onClose={closeDialog} />
-      )}
-      {openDialog === "change-password" && !locked && (
-        <ChangePasswordDialog profile={profile} onClose={closeDialog} />
-      )}
-      {openDialog === "profiles" && profile.role === "admin" && !locked && (
-        <ProfilesDialog
-          self={profile}
-          onSelfChanged={(changed) => {
-            // The only change an administrator can make to their own role is
-            // a demotion, which ends their access to the dialog.
-            closeDialog();
-            onProfileChanged(changed);
-          }}
-          onClose={closeDialog}
-        />
-      )}
-      {openDialog === "delete-own-profile" && !locked && (
-        <DeleteOwnProfileDialog profile={profile} onDeleted={onProfileDeleted} onClose={closeDialog} />
-      )}
-      {openDialog === "shortcuts" && !locked && <ShortcutsDialog onClose={closeDialog} />}
+      {/* Nothing shows while a dialog's chunk loads, and the focus stays
+          on the control that opened it. */}
+      <Suspense fallback={null}>
+        {/* NOTE: a lock closes these dialogs. A recovery key on screen at that
+            moment is lost, and the user has to create another after unlocking. */}
+        {openDialog === "settings" && !locked && (
+          <SettingsDialog onClose={closeDialog} onSaved={handleSettingsSaved} />
+        )}
+        {openDialog === "memory" && !locked && (
+          <MemoryDialog threadId={openThreadId} onClose={closeDialog} />
+        )}
+        {openDialog === "change-password" && !locked && (
+          <ChangePasswordDialog profile={profile} onClose={closeDialog} />
+        )}
+        {openDialog === "profiles" && profile.role === "admin" && !locked && (
+          <ProfilesDialog
+            self={profile}
+            onSelfChanged={(changed) => {
+              // The only change an administrator can make to their own role is
+              // a demotion, which ends their access to the dialog.
+              closeDialog();
+              onProfileChanged(changed);
+            }}
+            onClose={closeDialog}
+          />
+        )}
+        {openDialog === "delete-own-profile" && !locked && (
+          <DeleteOwnProfileDialog profile={profile} onDeleted={onProfileDeleted} onClose={closeDialog} />
+        )}
+        {openDialog === "shortcuts" && !locked && <ShortcutsDialog onClose={closeDialog} />}
+      </Suspense>
     </div>
   );
 }
