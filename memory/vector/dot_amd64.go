@@ -20,8 +20,8 @@ func dot(a, b []float32) float32 {
 }
 
 // dotAVX2 is dot with AVX2 and FMA instructions, in dot_amd64.s. Like
-// dotGeneric it is not seen by the race detector, because assembly is not
-// instrumented.
+// dotGeneric it is invisible to the race detector, which does not
+// instrument assembly.
 //
 //go:noescape
 func dotAVX2(a, b []float32) float32

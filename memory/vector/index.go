@@ -7,10 +7,10 @@ import "fmt"
 // (2,006 vectors of 768 elements, 1,512 of 1,024). That is where the graph
 // becomes as fast as the scan.
 //
-// BenchmarkCrossover, on clustered 768-element vectors on a 2-core Xeon VM
-// that other jobs kept at a load average of 7 to 12, gave medians of 90 µs
-// for the scan and 95 µs for the graph at 1,000 vectors, and 213 µs
-// against 149 µs at 2,000, with the AVX2 dot product. With the portable
+// BenchmarkCrossover ran on clustered 768-element vectors on a 2-core Xeon
+// VM that other jobs kept at a load average of 7 to 12. With the AVX2 dot
+// product, it gave medians of 90 µs for the scan and 95 µs for the graph at
+// 1,000 vectors, and 213 µs against 149 µs at 2,000. With the portable
 // one they were 180 µs against 196 µs and 361 µs against 278 µs, and
 // docs/BENCHMARKS.md puts the crossover between the same sizes on a 2-core
 // AMD EPYC VM. Above 2,000 vectors the scan grows linearly or worse (16 ms

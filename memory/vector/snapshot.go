@@ -162,8 +162,8 @@ func (x *Index) UnmarshalParts(parts [][]byte) error {
 // caller has verified, such as by opening them with an AEAD, which makes
 // the checksum redundant. It checks neither the checksum nor that each
 // vector has unit length and finite elements, which only damaged or forged
-// data fails, but it still checks every length, key, level and link, so
-// that wrong data cannot leave an inconsistent index.
+// data fails. It still checks every length, key, level and link, so that
+// wrong data cannot leave an inconsistent index.
 func (x *Index) UnmarshalAuthenticated(parts [][]byte) error {
 	return x.graph.unmarshal(parts, kindIndex, true)
 }
