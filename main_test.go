@@ -1,10 +1,18 @@
 package main
 
 import (
+	"bufio"
+	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
+
+	"hearth/app"
+	"hearth/app/ollamatest"
 )
 
 func TestParseConfigDataDir(t *testing.T) {
@@ -110,5 +118,75 @@ func TestServeRemoteAddrNeedsFlag(t *testing.T) {
 	}
 	if len(entries) != 0 {
 		t.Errorf("a refused serve wrote %d entries into the data directory", len(entries))
+	}
+}
+
+// servedURL waits until the log of hearth serve in dataDir names the URL it
+// serves on, and returns it.
+func servedURL(t *testing.T, dataDir string, serveErr <-chan error) string {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-serveErr:
+			t.Fatalf("hearth serve stopped before serving: %v", err)
+		default:
+		}
+		if f, err := os.Open(filepath.Join(dataDir, "logs", "hearth.log")); err == nil {
+			scanner := bufio.NewScanner(f)
+			for scanner.Scan() {
+				var line struct {
+					Msg string `json:"msg"`
+					URL string `json:"url"`
+				}
+				if json.Unmarshal(scanner.Bytes(), &line) == nil && line.Msg == "serving" {
+					f.Close()
+					return line.URL
+				}
+			}
+			f.Close()
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("hearth serve did not log its URL within 30s")
+	return ""
+}
+
+func TestServeRecordsCleanClose(t *testing.T) {
+	dataDir := t.TempDir()
+	fake := ollamatest.NewServer(t)
+	serveErr := make(chan error, 1)
+	go func() {
+		serveErr <- runServe(config{dataDir: dataDir, addr: "127.0.0.1:0", ollamaURL: fake.URL(), model: DefaultModel})
+	}()
+
+	// runServe watches for SIGTERM before it starts serving, so the signal
+	// below reaches it rather than ending the test process.
+	url := servedURL(t, dataDir, serveErr)
+	resp, err := http.Get(url + "/api/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /api/health: status %d, want 200", resp.StatusCode)
+	}
+	if _, err := os.Stat(filepath.Join(dataDir, app.ClosedFileName)); err == nil {
+		t.Fatal("a clean close is recorded while hearth serve is running")
+	}
+
+	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-serveErr:
+		if err != nil {
+			t.Fatalf("hearth serve after SIGTERM: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("hearth serve did not stop within 30s of SIGTERM")
+	}
+	if _, err := os.Stat(filepath.Join(dataDir, app.ClosedFileName)); err != nil {
+		t.Errorf("no clean close recorded after SIGTERM: %v", err)
 	}
 }
