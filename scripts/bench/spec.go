@@ -193,6 +193,11 @@ var figures = []Figure{
 		ID: "footprint.binary", Area: "footprint", Suite: "footprint", Label: "Size of `build/bin/hearth`",
 		Bench: "BenchmarkBinarySize", Metric: "B",
 		Budget: atMost(25e6),
+		Revised: &Revision{
+			Budget: atMost(40e6),
+			Reason: "github.com/openai/openai-go/v3, the client chosen for remote APIs, adds 20.6 MB: 37 of its files register 425 types with its JSON layer in init functions, which the linker cannot drop. " +
+				"Measured on 2026-12-05, the same build with Hearth's two openai-go files replaced by stubs was 16.4 MB.",
+		},
 	},
 	{
 		ID: "chat.first.p50", Area: "chat", Suite: "chat", Label: "Hearth's share of the first token, p50",
