@@ -301,6 +301,9 @@ func newChatFixture(b *testing.B) *chatFixture {
 	}
 	a, err := Open(Config{
 		DataDir: dir, Model: model, Version: "bench", OllamaURL: fakeServer.URL, SkipTitles: true,
+		// The benchmarks send hundreds of messages a minute from one
+		// profile, which the default limit of 30 a minute rejects.
+		Limits: Limits{ChatPerMinute: 1_000_000},
 		UI:     fstest.MapFS{"index.html": {Data: []byte("<!doctype html><title>Hearth</title>")}},
 		Logger: slog.New(slog.DiscardHandler),
 		Recall: memory.RecallConfig{
