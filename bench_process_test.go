@@ -678,26 +678,7 @@ func sampleTree(b *testing.B, root int) treeMemory {
 // leads to root.
 func descendants(root int) []int {
 	parents := map[int]int{}
-	entries, _ := os.ReadDir("/proc")
-	for _, entry := range entries {
-		pid, err := strconv.Atoi(entry.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(filepath.Join("/proc", entry.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// The fields after the command name, which is in parentheses and
-		// may contain spaces, are: state, ppid.
-		end := bytes.LastIndexByte(stat, ')')
-		if end < 0 {
-			continue
-		}
-		fields := strings.Fields(string(stat[end+1:]))
-		if len(fields) < 2 || fields[0] == "Z" {
-			continue
-		}
+	for pid, fields := range liveProcessStats() {
 		if ppid, err := strconv.Atoi(fields[1]); err == nil {
 			parents[pid] = ppid
 		}

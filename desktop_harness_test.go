@@ -171,11 +171,24 @@ func waitGroupGone(pid int, exited <-chan struct{}, timeout time.Duration) bool 
 // Zombies, which have exited but whose parent has not reaped them, do not
 // count.
 func liveGroupMembers(pgid int) []int {
+	var members []int
+	for pid, fields := range liveProcessStats() {
+		if group, err := strconv.Atoi(fields[2]); err == nil && group == pgid {
+			members = append(members, pid)
+		}
+	}
+	return members
+}
+
+// liveProcessStats returns the fields of /proc/PID/stat that follow the
+// command name (state, ppid, pgrp and on) for every process that has not
+// exited. Zombies and dead processes are left out.
+func liveProcessStats() map[int][]string {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil
 	}
-	var members []int
+	stats := map[int][]string{}
 	for _, entry := range entries {
 		pid, err := strconv.Atoi(entry.Name())
 		if err != nil {
@@ -185,8 +198,8 @@ func liveGroupMembers(pgid int) []int {
 		if err != nil {
 			continue
 		}
-		// The fields after the command name, which is in parentheses and may
-		// contain spaces, are: state, ppid, pgrp.
+		// The command name is in parentheses and may contain spaces, so
+		// the fields are counted from its closing parenthesis.
 		end := bytes.LastIndexByte(stat, ')')
 		if end < 0 {
 			continue
@@ -195,9 +208,7 @@ func liveGroupMembers(pgid int) []int {
 		if len(fields) < 3 || fields[0] == "Z" || fields[0] == "X" {
 			continue
 		}
-		if group, err := strconv.Atoi(fields[2]); err == nil && group == pgid {
-			members = append(members, pid)
-		}
+		stats[pid] = fields
 	}
-	return members
+	return stats
 }
