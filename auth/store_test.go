@@ -61,7 +61,7 @@ func openDB(tb testing.TB, path string) *bbolt.DB {
 }
 
 // openStore opens a Store on db that seals signing keys with installKey. It
-// hashes new passwords at the insecure test cost unless opts say otherwise.
+// hashes new passwords at the insecure test cost unless opts select another cost.
 func openStore(tb testing.TB, db *bbolt.DB, installKey *seal.Key, opts ...Option) *Store {
 	tb.Helper()
 	opts = append([]Option{WithInsecureTestCost()}, opts...)
