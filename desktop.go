@@ -123,7 +123,17 @@ func runDesktop(opts config) error {
 				}
 			},
 		},
-		Linux: &linux.Options{Icon: appIcon, ProgramName: "hearth"},
+		Linux: &linux.Options{
+			Icon:        appIcon,
+			ProgramName: "hearth",
+			// Wails turns WebKitGTK's hardware acceleration on whenever
+			// Linux options are given. A chat page has no 3D or WebGL
+			// content to gain from it. Without a GPU it runs on software
+			// OpenGL, which on 2026-12-05 cost 95 MiB in the web process
+			// and 135 ms of start under Xvfb (docs/BENCHMARKS.md). Never
+			// is also Wails' default when no Linux options are given.
+			WebviewGpuPolicy: linux.WebviewGpuPolicyNever,
+		},
 	})
 	if err != nil {
 		return fmt.Errorf("run window: %w", err)
