@@ -16,6 +16,7 @@ import (
 	"go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
 
+	"hearth/memory"
 	"hearth/seal"
 )
 
@@ -148,7 +149,7 @@ func openBolt(path string, walkAll bool) (db *bbolt.DB, check pageCheck, err err
 	if err == nil && (walkAll || !closedCleanly) {
 		check = checkedEveryPage
 		err = db.View(walkEveryPage)
-		releasePages(db)
+		memory.ReleasePages(db)
 	}
 	if err != nil {
 		db.Close()

@@ -1,51 +1,24 @@
 package app
 
 import (
-	"bufio"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 
 	"go.etcd.io/bbolt"
+
+	"hearth/internal/smaps"
 )
 
 // mappedResidentKiB returns the resident size, in KiB, of this process's
-// memory maps of the file at path, from /proc/self/smaps.
+// memory maps of the file at path.
 func mappedResidentKiB(t testing.TB, path string) int {
 	t.Helper()
-	f, err := os.Open("/proc/self/smaps")
+	kib, err := smaps.MappedResidentKiB(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-
-	total, inMapping, found := 0, false, false
-	scanner := bufio.NewScanner(f)
-	for scanner.Scan() {
-		line := scanner.Text()
-		fields := strings.Fields(line)
-		if len(fields) >= 5 && strings.Contains(fields[0], "-") && !strings.HasSuffix(fields[0], ":") {
-			inMapping = len(fields) >= 6 && fields[5] == path
-			found = found || inMapping
-			continue
-		}
-		if inMapping && len(fields) == 3 && fields[0] == "Rss:" {
-			kib, err := strconv.Atoi(fields[1])
-			if err != nil {
-				t.Fatalf("parse %q: %v", line, err)
-			}
-			total += kib
-		}
-	}
-	if err := scanner.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if !found {
-		t.Fatalf("no memory map of %s in /proc/self/smaps", path)
-	}
-	return total
+	return kib
 }
 
 func TestWalkReleasesPages(t *testing.T) {

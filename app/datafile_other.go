@@ -2,11 +2,7 @@
 
 package app
 
-import (
-	"os"
-
-	"go.etcd.io/bbolt"
-)
+import "os"
 
 // fileIdentity reports no identity on systems other than Linux, where
 // Hearth is not built or tested yet, so RecordCleanClose records nothing
@@ -15,5 +11,3 @@ func fileIdentity(info os.FileInfo) (device, inode uint64, ok bool) {
 	return 0, 0, false
 }
 
-// releasePages does nothing on systems other than Linux.
-func releasePages(db *bbolt.DB) {}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -253,6 +254,16 @@ func (rr *recallResource) loadIndex(tx *bbolt.Tx, sp *recallSpace) error {
 	return nil
 }
 
+// releaseScanMemory gives back to the operating system what loading an
+// index and scanning every message leave behind: the pages of the data
+// file that they read, and the heap of the decrypted snapshot, now garbage.
+// Both would otherwise stay in the process's resident memory while it
+// idles, about 300 MiB after a profile of 20,000 messages signs in.
+func releaseScanMemory(db *bbolt.DB) {
+	ReleasePages(db)
+	debug.FreeOSMemory()
+}
+
 // rebuildBatch is how many vectors loadIndex opens before it adds them to
 // the index in one AddBatch.
 const rebuildBatch = 4096
@@ -442,6 +453,9 @@ func (rr *recallResource) embedPending(ctx context.Context) error {
 	})
 	if err != nil {
 		return err
+	}
+	if full {
+		releaseScanMemory(rr.r.store.db)
 	}
 	rr.setStatus(func(st *RecallStatus) {
 		st.Pending = len(pending)
