@@ -300,7 +300,8 @@ func benchmarkFootprint(b *testing.B, bin string, env func(home, display string)
 	}
 
 	for _, p := range median.processes {
-		b.Logf("pid %d %-22s rss %6.1f MiB  pss %6.1f MiB", p.pid, p.name, mib(p.rssKiB), mib(p.pssKiB))
+		b.Logf("pid %d %-22s rss %6.1f MiB  pss %6.1f MiB (anonymous %6.1f, files %6.1f)",
+			p.pid, p.name, mib(p.rssKiB), mib(p.pssKiB), mib(p.pssAnonKiB), mib(p.pssFileKiB))
 	}
 	b.ReportMetric(mib(median.rssKiB), "rss-MiB")
 	b.ReportMetric(mib(median.pssKiB), "pss-MiB")
@@ -643,6 +644,9 @@ type processMemory struct {
 	pid            int
 	name           string
 	rssKiB, pssKiB int64
+	// pssAnonKiB and pssFileKiB split pssKiB into anonymous memory, such
+	// as the Go heap, and pages of mapped files, such as the data file.
+	pssAnonKiB, pssFileKiB int64
 }
 
 // treeMemory is the memory of a process and all its descendants.
@@ -695,8 +699,8 @@ func descendants(root int) []int {
 	return tree
 }
 
-// readProcessMemory reads the Rss and Pss lines of /proc/PID/smaps_rollup,
-// which the kernel gives in kB (KiB).
+// readProcessMemory reads the Rss, Pss, Pss_Anon and Pss_File lines of
+// /proc/PID/smaps_rollup, which the kernel gives in kB (KiB).
 func readProcessMemory(pid int) (processMemory, error) {
 	p := processMemory{pid: pid}
 	dir := filepath.Join("/proc", strconv.Itoa(pid))
@@ -723,6 +727,10 @@ func readProcessMemory(pid int) (processMemory, error) {
 			p.rssKiB = value
 		case "Pss:":
 			p.pssKiB = value
+		case "Pss_Anon:":
+			p.pssAnonKiB = value
+		case "Pss_File:":
+			p.pssFileKiB = value
 		}
 	}
 	return p, nil
