@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -64,8 +65,16 @@ func summariseProfile(ctx context.Context, root string, spec *ProfileSpec, binar
 
 // parsePprofTop reads the output of `go tool pprof -top -cum` and keeps,
 // for each prefix of spec.Keep, the spec.Top functions with that prefix
-// and the largest cumulative time, in pprof's order.
+// and the largest cumulative time, in pprof's order, leaving out those
+// that match spec.Skip.
 func parsePprofTop(out []byte, spec *ProfileSpec) (*Profile, error) {
+	var skip *regexp.Regexp
+	if spec.Skip != "" {
+		var err error
+		if skip, err = regexp.Compile(spec.Skip); err != nil {
+			return nil, fmt.Errorf("the profile's Skip %q is not a regular expression: %w", spec.Skip, err)
+		}
+	}
 	p := &Profile{}
 	kept := make(map[string]int, len(spec.Keep))
 	inTable := false
@@ -99,7 +108,7 @@ func parsePprofTop(out []byte, spec *ProfileSpec) (*Profile, error) {
 				break
 			}
 		}
-		if prefix == "" || kept[prefix] >= spec.Top {
+		if prefix == "" || kept[prefix] >= spec.Top || (skip != nil && skip.MatchString(name)) {
 			continue
 		}
 		flat, err := pprofSeconds(fields[0])

@@ -2,6 +2,7 @@ package main
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -33,6 +34,34 @@ func TestParsePprofTop(t *testing.T) {
 			!near(got.CumSeconds, want[i].CumSeconds) || !near(got.CumPercent, want[i].CumPercent) {
 			t.Errorf("function %d = %+v, want %+v", i, got, want[i])
 		}
+	}
+}
+
+func TestParsePprofTopSkip(t *testing.T) {
+	spec := &ProfileSpec{Keep: []string{"hearth/"}, Top: 3, Skip: `^hearth/memory\.`}
+	p, err := parsePprofTop(readFixture(t, "pprof-top.txt"), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The skipped function leaves its place to the next one.
+	var got []string
+	for _, f := range p.Functions {
+		got = append(got, f.Name)
+	}
+	want := []string{
+		"hearth/app.(*Agent).ReplyStream",
+		"hearth/memory/vector.(*HNSW).searchLayerLocked",
+		"hearth/memory/vector.dot",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("functions = %q, want %q", got, want)
+	}
+}
+
+func TestParsePprofTopBadSkip(t *testing.T) {
+	_, err := parsePprofTop(readFixture(t, "pprof-top.txt"), &ProfileSpec{Keep: []string{"hearth/"}, Top: 3, Skip: "(unclosed"})
+	if err == nil || !strings.Contains(err.Error(), "(unclosed") {
+		t.Errorf("parsePprofTop with Skip %q = %v, want an error that names it", "(unclosed", err)
 	}
 }
 

@@ -449,8 +449,12 @@ func (rd *renderer) profile(name string) (string, error) {
 	if p.Focus != "" {
 		scope = fmt.Sprintf("the CPU time of the samples under a function matching `%s`", p.Focus)
 	}
-	fmt.Fprintf(&b, "From `%s`: the functions of %s with the most cumulative CPU time. Share is their cumulative time as a percentage of %s, %s.\n\n",
-		p.Command, joinCode(suites[i].Profile.Keep), scope, formatValue(p.TotalSeconds, "sec"))
+	skipped := ""
+	if skip := suites[i].Profile.Skip; skip != "" {
+		skipped = fmt.Sprintf(", leaving out those that match `%s`", skip)
+	}
+	fmt.Fprintf(&b, "From `%s`: the functions of %s with the most cumulative CPU time%s. Share is their cumulative time as a percentage of %s, %s.\n\n",
+		p.Command, joinCode(suites[i].Profile.Keep), skipped, scope, formatValue(p.TotalSeconds, "sec"))
 	b.WriteString("| Function | Flat | Cumulative | Share |\n|---|---|---|---|\n")
 	for _, f := range p.Functions {
 		fmt.Fprintf(&b, "| `%s` | %s | %s | %.1f %% |\n", f.Name, formatValue(f.FlatSeconds, "sec"), formatValue(f.CumSeconds, "sec"), f.CumPercent)
