@@ -455,7 +455,10 @@ func (rr *recallResource) embedPending(ctx context.Context) error {
 		return err
 	}
 	if full {
-		releaseScanMemory(rr.r.store.db)
+		// In a goroutine of its own, because returning the heap means a
+		// full collection, which took about 350 ms after the load of
+		// 100,000 vectors, and nothing needs to wait for it.
+		go releaseScanMemory(rr.r.store.db)
 	}
 	rr.setStatus(func(st *RecallStatus) {
 		st.Pending = len(pending)
