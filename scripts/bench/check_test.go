@@ -42,20 +42,20 @@ func TestPrintCheckLines(t *testing.T) {
 
 func TestPrintCheckRevisedBudget(t *testing.T) {
 	r := testResults()
-	r.Suites["start"] = &SuiteResult{Date: testDate, Machine: testMachine, Benchmarks: map[string]map[string]*Stat{
-		"BenchmarkDesktopStart/app":  {"sec/op": stat(0.612, 0.598, 0.630)},
-		"BenchmarkDesktopStart/bare": {"sec/op": stat(0.438, 0.430, 0.445)},
-		"BenchmarkServeStart":        {"sec/op": stat(0.040, 0.041, 0.039)},
+	r.Suites["footprint"] = &SuiteResult{Date: testDate, Machine: testMachine, Benchmarks: map[string]map[string]*Stat{
+		"BenchmarkFootprint/app":  {"pss-MiB": stat(400, 398, 402), "rss-MiB": stat(560, 558, 562)},
+		"BenchmarkFootprint/bare": {"pss-MiB": stat(205, 204, 206), "rss-MiB": stat(373, 372, 374)},
+		"BenchmarkBinarySize":     {"B": stat(37e6, 37e6, 37e6)},
 	}}
 	var out bytes.Buffer
 	printCheck(&out, r, "docs/benchmarks.json")
 
-	want := "missed        start.desktop (Desktop window, start to the sign-in screen): 612 ms (range 598–630), budget ≤ bare Wails window + 100 ms (limit 538 ms), revised from ≤ 400 ms; suite start, 2026-12-05\n"
+	want := "missed        footprint.pss (Desktop window idle, PSS of the process tree): 400 MiB (range 398–402), budget ≤ bare Wails window + 118 MiB (limit 323 MiB), revised from ≤ bare Wails window + 40 MiB; suite footprint, 2026-12-05\n"
 	if !strings.Contains(out.String(), want) {
 		t.Errorf("the check printed\n%s\nwant the line\n%s", out.String(), want)
 	}
-	if strings.Contains(out.String(), "start.serve") {
-		t.Error("the check printed start.serve, which met its budget")
+	if strings.Contains(out.String(), "footprint.binary") {
+		t.Error("the check printed footprint.binary, which met its revised budget")
 	}
 }
 
