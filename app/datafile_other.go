@@ -10,4 +10,3 @@ import "os"
 func fileIdentity(info os.FileInfo) (device, inode uint64, ok bool) {
 	return 0, 0, false
 }
-
