@@ -656,7 +656,7 @@ export const strings = {
     // The question before the Settings dialog closes with the codes unsaved.
     discardCodesQuestion: "Your backup codes are not saved, and Hearth cannot show them again. Close anyway?",
     discardCodes: "Close without saving",
-    enabled: "Two-step sign-in is on. From now on Hearth asks for a code from the app after your password.",
+    enabled: "From now on, Hearth asks for a code from the app after your password.",
 
     password: "Your password",
     passwordMissing: "Enter your password.",
