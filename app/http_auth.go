@@ -217,7 +217,7 @@ func (a *App) handleChangePassword(w http.ResponseWriter, r *http.Request, sess 
 	if err := decodeJSONLimit(w, r, &req, maxAuthBodyBytes); err != nil {
 		return err
 	}
-	token, err := a.profiles.ChangePassword(r.Context(), sess.Profile.ID, req.Current, req.New, clientID(r))
+	token, err := a.profiles.ChangePassword(r.Context(), sess.Profile.ID, req.Current, req.New, "", clientID(r))
 	renameInputField(err, "password", "new")
 	if errors.Is(err, auth.ErrInvalidCredentials) {
 		a.logFailedAttempt(r, "password change", err)
@@ -241,7 +241,7 @@ func (a *App) handleRecover(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSONLimit(w, r, &req, maxAuthBodyBytes); err != nil {
 		return err
 	}
-	token, recoveryKey, err := a.profiles.Recover(r.Context(), req.Name, req.RecoveryKey, req.NewPassword, clientID(r))
+	recovery, err := a.profiles.Recover(r.Context(), req.Name, req.RecoveryKey, req.NewPassword, clientID(r))
 	renameInputField(err, "password", "newPassword")
 	if errors.Is(err, auth.ErrInvalidCredentials) {
 		a.logFailedAttempt(r, "recovery", err)
@@ -251,9 +251,10 @@ func (a *App) handleRecover(w http.ResponseWriter, r *http.Request) error {
 		a.logFailedAttempt(r, "recovery", err)
 		return err
 	}
+	token := recovery.Token
 	setRequestProfileID(r, token.Profile.ID)
 	a.log.Info("password reset with recovery key", "profile", token.Profile.ID)
-	a.startSession(w, token, recoveryKey)
+	a.startSession(w, token, recovery.RecoveryKey)
 	return nil
 }
 
@@ -266,7 +267,7 @@ func (a *App) handleNewRecoveryKey(w http.ResponseWriter, r *http.Request, sess 
 	if err := decodeJSONLimit(w, r, &req, maxAuthBodyBytes); err != nil {
 		return err
 	}
-	recoveryKey, err := a.profiles.NewRecoveryKey(r.Context(), sess.Profile.ID, req.Password, clientID(r))
+	recoveryKey, err := a.profiles.NewRecoveryKey(r.Context(), sess.Profile.ID, req.Password, "", clientID(r))
 	if errors.Is(err, auth.ErrInvalidCredentials) {
 		a.logFailedAttempt(r, "recovery key renewal", err)
 		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Field: "password", Message: "The password is wrong."}
