@@ -949,6 +949,16 @@ describe("two-step sign-in", () => {
     });
   });
 
+  it("renewRecoveryKey sends the code when given", async () => {
+    const fetchMock = stubFetch(jsonResponse(200, loginAnswer), jsonResponse(200, { recoveryKey: "NEW-KEY" }));
+
+    await login("Ada", "correct horse");
+    await renewRecoveryKey("correct horse", "123456");
+
+    const [, init] = fetchMock.mock.calls[1] as FetchArguments;
+    expect(init.body).toBe(JSON.stringify({ password: "correct horse", code: "123456" }));
+  });
+
   it("recover reads totpDisabled", async () => {
     stubFetch(jsonResponse(200, { ...loginAnswer, recoveryKey: "AAAA-BBBB", totpDisabled: true }));
 

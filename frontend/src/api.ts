@@ -784,10 +784,14 @@ export async function setIdleLock(minutes: number): Promise<SessionProfile> {
  * Replaces the signed-in profile's recovery key after the server checks its
  * password, and returns the new key. From now on the old key no longer
  * works. A wrong password is a 400 ApiError with field "password", and the
- * attempt counts towards the same throttle as failed sign-ins (429).
+ * attempt counts towards the same throttle as failed sign-ins (429). With
+ * two-step sign-in on, the server also needs code, because a recovery key
+ * turns two-step sign-in off: without it the request fails with a 400
+ * `code_required`, and with a wrong one with `invalid_code`.
  */
-export function renewRecoveryKey(password: string): Promise<RenewedRecoveryKey> {
-  return requestJson<RenewedRecoveryKey>("POST", "/api/auth/recovery-key", "session", { password });
+export function renewRecoveryKey(password: string, code?: string): Promise<RenewedRecoveryKey> {
+  const body = code === undefined ? { password } : { password, code };
+  return requestJson<RenewedRecoveryKey>("POST", "/api/auth/recovery-key", "session", body);
 }
 
 /** Fetches whether two-step sign-in is on for the signed-in profile, and its backup codes left. */
@@ -1261,8 +1265,9 @@ async function send(
 // reportSessionError notifies the session handlers of what a 401 response
 // means for the current session.
 function reportSessionError(error: ApiError, mode: AuthMode): void {
-  // A wrong code of two-step sign-in, which POST /api/auth/password answers
-  // with 401 `invalid_code`, rejects the request and not the session.
+  // A wrong code of two-step sign-in (`invalid_code`) rejects the request,
+  // not the session. The server sends it as a 400 on the routes of a
+  // signed-in profile, and this check keeps a 401 from signing out as well.
   if (mode === "public" || error.code === "invalid_code") {
     return;
   }

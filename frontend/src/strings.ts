@@ -191,6 +191,8 @@ export const strings = {
       "A new recovery key replaces the one you have, which stops working at once. Your password and your chats stay as they are.",
     password: "Your password",
     passwordMissing: "Enter your password to create a new recovery key.",
+    codeHint:
+      "Two-step sign-in is on, and a recovery key can turn it off, so a new recovery key also needs a current code.",
     submit: "Create new recovery key",
     submitting: "Creating recovery key…",
     cancel: "Cancel",

@@ -1,10 +1,11 @@
 import { useEffect, useId, useRef, useState, type FormEvent } from "react";
 
-import { ApiError, changePassword, errorMessage, getMe } from "../api.ts";
+import { ApiError, changePassword, errorMessage } from "../api.ts";
 import { newPasswordErrors } from "../passwords.ts";
 import { strings } from "../strings.ts";
 import { codeErrorKind, codeInputError, normalizeCode } from "../twoStep.ts";
 import { useRetryCountdown } from "../useRetryCountdown.ts";
+import { useTotpEnabled } from "../useTotpEnabled.ts";
 import { FieldError } from "./FieldError.tsx";
 import { PasswordStrengthHint } from "./PasswordStrengthHint.tsx";
 import { RetryNotice } from "./RetryNotice.tsx";
@@ -43,31 +44,11 @@ export function ChangePasswordForm({ onChanged, onCancel }: ChangePasswordFormPr
   const [confirmation, setConfirmation] = useState("");
   const [errors, setErrors] = useState<FieldErrors>({});
   const [submitting, setSubmitting] = useState(false);
-  // Whether the code field shows: from GET /api/auth/me, or from the
-  // server's 400 code_required when two-step sign-in was turned on since.
-  const [codeNeeded, setCodeNeeded] = useState(false);
-
+  const { enabled: codeNeeded, markEnabled: showCodeField } = useTotpEnabled();
   // Set when a code error arrives before the code field is on the page, so
   // that the field takes the focus once it appears.
   const [focusCodeField, setFocusCodeField] = useState(false);
   const countdown = useRetryCountdown();
-
-  useEffect(() => {
-    let active = true;
-    getMe().then(
-      (me) => {
-        if (active && me.totpEnabled === true) {
-          setCodeNeeded(true);
-        }
-      },
-      // Without the profile the field stays hidden, and the server's
-      // code_required shows it if it is needed.
-      () => undefined,
-    );
-    return () => {
-      active = false;
-    };
-  }, []);
 
   useEffect(() => {
     if (focusCodeField && codeNeeded) {
@@ -107,7 +88,7 @@ export function ChangePasswordForm({ onChanged, onCancel }: ChangePasswordFormPr
         setCurrent("");
         showErrors({ current: err.message });
       } else if (codeError === "code-required" || codeError === "invalid-code") {
-        setCodeNeeded(true);
+        showCodeField();
         setFocusCodeField(!codeNeeded);
         setCode("");
         showErrors({ code: errorMessage(err) });
