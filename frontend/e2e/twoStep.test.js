@@ -2,7 +2,7 @@
 // Two-step sign-in in the browser. The tests turn it on with a code computed
 // from the key shown on the page, sign in with the password and a fresh
 // code, and check that a wrong code is rejected. Then a backup code works
-// only once, the unlock prompt asks for a code too, and turning two-step
+// only once, the unlock prompt has the code step too, and turning two-step
 // sign-in off needs the password and a code.
 //
 // The codes come from the otpauth library, as an authenticator app would
@@ -325,12 +325,16 @@ describe("two-step sign-in", { timeout: 240_000 }, () => {
       const third = backupCodes[2];
       assert.ok(third !== undefined, "the enrolment test did not leave backup codes");
 
-      // While two-step sign-in is on, Change password has a code field.
+      // While two-step sign-in is on, Change password and New recovery key
+      // have a code field.
       await page.getByRole("banner").getByRole("button", { name: "Change password" }).click();
       const passwordDialog = page.getByRole("dialog", { name: "Change password" });
       await passwordDialog.getByLabel("Code from the app, or a backup code").waitFor();
-      await passwordDialog.getByRole("button", { name: "Cancel" }).click();
-      await passwordDialog.waitFor({ state: "detached" });
+      await passwordDialog.getByRole("button", { name: "New recovery key" }).click();
+      const renewDialog = page.getByRole("dialog", { name: "New recovery key" });
+      await renewDialog.getByLabel("Code from the app, or a backup code").waitFor();
+      await renewDialog.getByRole("button", { name: "Cancel" }).click();
+      await renewDialog.waitFor({ state: "detached" });
 
       const { security } = await openSecurity();
       await security.getByRole("button", { name: "Turn off two-step sign-in" }).click();
