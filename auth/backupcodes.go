@@ -20,6 +20,15 @@ const (
 	backupCodeHashLength = 32
 )
 
+// backupCodeArgonParams are the argon2id cost of backup code hashes: 19 MiB
+// and 2 passes, about a seventh of a password's cost. A password needs the
+// full cost because people choose guessable ones. A backup code has 50
+// random bits, so finding any code of a set from a copy of the data file
+// takes an estimated 30,000 core-years even at this cost. The lower cost
+// keeps enrolment, which hashes 10 codes while other password checks wait,
+// near 0.2 s instead of 1.3 s (BenchmarkBackupCodes, docs/SECURITY.md).
+var backupCodeArgonParams = argonParams{Memory: 19 * 1024, Time: 2, Threads: 1, KeyLen: backupCodeHashLength}
+
 // backupCodeSet is a profile's unused backup codes, stored only as argon2id
 // hashes. The codes are random, so one salt for the whole set is enough: no
 // two profiles share it, and checking a typed code costs one argon2id run,

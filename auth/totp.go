@@ -184,7 +184,7 @@ func (s *Store) EnableTOTP(ctx context.Context, profileID, code, client string) 
 		return nil, s.failCode(keys)
 	}
 
-	codes, backup, err := newBackupCodes(s.params)
+	codes, backup, err := newBackupCodes(s.backupCodeParams())
 	if err != nil {
 		return nil, fmt.Errorf("enable two-step sign-in for %s: %w", profileID, err)
 	}
@@ -236,7 +236,7 @@ func (s *Store) NewBackupCodes(ctx context.Context, profileID, password, code, c
 	}
 	dataKey.Wipe()
 
-	codes, backup, err := newBackupCodes(s.params)
+	codes, backup, err := newBackupCodes(s.backupCodeParams())
 	if err != nil {
 		return nil, fmt.Errorf("new backup codes for %s: %w", profileID, err)
 	}
@@ -246,6 +246,16 @@ func (s *Store) NewBackupCodes(ctx context.Context, profileID, password, code, c
 		return nil, fmt.Errorf("new backup codes for %s: %w", profileID, err)
 	}
 	return codes, nil
+}
+
+// backupCodeParams returns the argon2id cost of new backup code hashes:
+// backupCodeArgonParams, or the Store's password cost when that is lower, as
+// WithInsecureTestCost makes it.
+func (s *Store) backupCodeParams() argonParams {
+	if s.params.Memory < backupCodeArgonParams.Memory {
+		return s.params
+	}
+	return backupCodeArgonParams
 }
 
 // beginFactorChange starts an attempt to change the factor of profileID,

@@ -483,3 +483,67 @@ func TestPasswordStepKeepsCodeFailures(t *testing.T) {
 		t.Fatalf("sign-in after %d wrong codes from other clients: error = %v, want *ThrottledError", throttleFreeNameFailures, err)
 	}
 }
+
+func TestBackupCodeCost(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs argon2id at the default cost")
+	}
+	s, db := newStoreWithParams(t, defaultArgonParams)
+	clock := useClock(s, testNow.Add(10*time.Second))
+	ada := mustCreate(t, s, "", "Ada", testPassword)
+	mustLogin(t, s, "Ada", testPassword)
+	mustEnableTOTP(t, s, clock, ada.ID)
+
+	got := readRecord(t, db, ada.ID).TOTP.Backup.KDF
+	want := backupCodeArgonParams
+	if got.Memory != want.Memory || got.Time != want.Time || got.Threads != want.Threads {
+		t.Errorf("backup codes hashed with m=%d t=%d p=%d, want m=%d t=%d p=%d", got.Memory, got.Time, got.Threads, want.Memory, want.Time, want.Threads)
+	}
+
+	test, _ := newStore(t)
+	if got := test.backupCodeParams(); got != insecureTestArgonParams {
+		t.Errorf("backup code cost of a Store at the test cost = %+v, want %+v", got, insecureTestArgonParams)
+	}
+}
+
+// BenchmarkBackupCodes measures the work of two-step sign-in codes at the
+// cost of a Store without WithInsecureTestCost. It makes a set of backup
+// codes, as EnableTOTP and NewBackupCodes do while other password checks
+// wait, checks a typed backup code, and checks a TOTP code against its
+// three accepted steps. The sets at the password cost show what the lower
+// backup code cost saves.
+func BenchmarkBackupCodes(b *testing.B) {
+	costs := []struct {
+		name   string
+		params argonParams
+	}{
+		{"backup-cost", backupCodeArgonParams},
+		{"password-cost", defaultArgonParams},
+	}
+	for _, cost := range costs {
+		b.Run("new-set/"+cost.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, _, err := newBackupCodes(cost.params); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	b.Run("check-backup", func(b *testing.B) {
+		_, set, err := newBackupCodes(backupCodeArgonParams)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			if ok, err := set.use(randomBackupCode()); ok || err != nil {
+				b.Fatalf("use of a random code = %v, %v; want false, nil", ok, err)
+			}
+		}
+	})
+	b.Run("check-totp", func(b *testing.B) {
+		secret := randomBytes(totpSecretBytes)
+		for b.Loop() {
+			matchTOTP(secret, "000000", testNow, 0)
+		}
+	})
+}
