@@ -67,6 +67,9 @@ type Config struct {
 	// many profiles quickly. It is unexported so that nothing outside the
 	// package, the hearth command included, can set it.
 	insecureTestCost bool
+	// clock, when set, is the profile store's clock, for this package's
+	// tests of two-step sign-in codes and challenge expiry.
+	clock func() time.Time
 }
 
 // App is a running Hearth: its data file, its stores and its HTTP handler.
@@ -217,6 +220,9 @@ func openProfiles(db *bbolt.DB, cfg Config, log *slog.Logger) (*auth.Store, erro
 	var opts []auth.Option
 	if cfg.insecureTestCost {
 		opts = append(opts, auth.WithInsecureTestCost())
+	}
+	if cfg.clock != nil {
+		opts = append(opts, auth.WithClock(cfg.clock))
 	}
 	profiles, err := auth.Open(db, installKey, opts...)
 	if err != nil {

@@ -27,6 +27,13 @@ const (
 	CodeMethodNotAllowed = "method_not_allowed"
 	CodeUnsupportedType  = "unsupported_media_type"
 	CodeInternal         = "internal"
+
+	// Codes of two-step sign-in.
+	CodeInvalidCode      = "invalid_code"      // a wrong TOTP or backup code
+	CodeCodeRequired     = "code_required"     // the profile has two-step sign-in and no code was sent
+	CodeChallengeExpired = "challenge_expired" // the sign-in challenge is unknown, used or expired
+	CodeTOTPEnabled      = "totp_enabled"      // two-step sign-in is already on
+	CodeNoPendingTOTP    = "no_pending_totp"   // enable without a setup first
 )
 
 // Sentences for errors that several routes share.
@@ -34,6 +41,7 @@ const (
 	msgThreadNotFound  = "Thread not found or access denied"
 	msgMessageNotFound = "Message not found in this thread"
 	msgInternal        = "Something went wrong inside Hearth. The details are in its log; try again."
+	msgInvalidCode     = "The code is wrong or was already used. Enter the current 6-digit code from your authenticator app, or an unused backup code."
 )
 
 // apiError is an error as the API sends it: a status, a stable code and a
@@ -79,6 +87,22 @@ func toAPIError(err error) *apiError {
 	case errors.As(err, &throttled):
 		return &apiError{Status: http.StatusTooManyRequests, Code: CodeRateLimited, RetryAfter: throttled.RetryAfter,
 			Message: "Too many failed attempts. Wait before trying again."}
+	case errors.Is(err, auth.ErrInvalidCode):
+		return &apiError{Status: http.StatusUnauthorized, Code: CodeInvalidCode, Field: "code", Message: msgInvalidCode}
+	case errors.Is(err, auth.ErrCodeRequired):
+		return &apiError{Status: http.StatusBadRequest, Code: CodeCodeRequired, Field: "code",
+			Message: "This profile uses two-step sign-in. Enter the current 6-digit code from your authenticator app, or a backup code."}
+	case errors.Is(err, auth.ErrChallengeExpired):
+		return &apiError{Status: http.StatusUnauthorized, Code: CodeChallengeExpired,
+			Message: "This sign-in has expired or was already used. Sign in again with your password."}
+	case errors.Is(err, auth.ErrTOTPEnabled):
+		return &apiError{Status: http.StatusConflict, Code: CodeTOTPEnabled,
+			Message: "Two-step sign-in is already on. Turn it off first to set it up with another app."}
+	case errors.Is(err, auth.ErrNoPendingTOTP):
+		return &apiError{Status: http.StatusConflict, Code: CodeNoPendingTOTP,
+			Message: "Two-step sign-in was not set up yet. Start the setup to get a QR code, then enter the code that your app shows."}
+	case errors.Is(err, auth.ErrTOTPNotEnabled):
+		return &apiError{Status: http.StatusConflict, Code: CodeConflict, Message: "Two-step sign-in is off for this profile. Turn it on first."}
 	case errors.Is(err, auth.ErrLocked):
 		return &apiError{Status: http.StatusUnauthorized, Code: CodeLocked, Message: "Your profile is locked. Enter your password to unlock it."}
 	case errors.Is(err, auth.ErrLastAdmin):

@@ -31,6 +31,17 @@ type sessionView struct {
 	CSRFToken   string      `json:"csrfToken"`
 	Profile     profileView `json:"profile"`
 	RecoveryKey string      `json:"recoveryKey,omitempty"`
+	// TOTPDisabled is set after a recovery that turned two-step sign-in
+	// off.
+	TOTPDisabled bool `json:"totpDisabled,omitempty"`
+}
+
+// challengeView is the response body for a right password of a profile
+// with two-step sign-in. POST /api/auth/login/mfa completes the sign-in.
+type challengeView struct {
+	MFARequired bool      `json:"mfaRequired"`
+	Challenge   string    `json:"challenge"`
+	ExpiresAt   time.Time `json:"expiresAt"`
 }
 
 func (a *App) handleListProfiles(w http.ResponseWriter, r *http.Request) error {
@@ -138,6 +149,13 @@ func (a *App) handleLogin(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	token, err := a.profiles.Login(r.Context(), req.Name, req.Password, clientID(r))
+	var mfa *auth.MFARequiredError
+	if errors.As(err, &mfa) {
+		// No token and no cookie: the profile stays locked until
+		// POST /api/auth/login/mfa checks a code.
+		writeJSON(w, http.StatusOK, challengeView{MFARequired: true, Challenge: mfa.Challenge, ExpiresAt: mfa.ExpiresAt})
+		return nil
+	}
 	if err != nil {
 		a.logFailedAttempt(r, "sign-in", err)
 		return err
@@ -206,6 +224,7 @@ func meView(p auth.Profile, locked bool) map[string]any {
 		"role":            p.Role,
 		"locked":          locked,
 		"idleLockMinutes": int(p.IdleLock / time.Minute),
+		"totpEnabled":     p.TOTPEnabled,
 	}
 }
 
@@ -213,11 +232,14 @@ func (a *App) handleChangePassword(w http.ResponseWriter, r *http.Request, sess 
 	var req struct {
 		Current string `json:"current"`
 		New     string `json:"new"`
+		// Code is a TOTP or backup code, needed when the profile has
+		// two-step sign-in.
+		Code string `json:"code"`
 	}
 	if err := decodeJSONLimit(w, r, &req, maxAuthBodyBytes); err != nil {
 		return err
 	}
-	token, err := a.profiles.ChangePassword(r.Context(), sess.Profile.ID, req.Current, req.New, clientID(r))
+	token, err := a.profiles.ChangePassword(r.Context(), sess.Profile.ID, req.Current, req.New, req.Code, clientID(r))
 	renameInputField(err, "password", "new")
 	if errors.Is(err, auth.ErrInvalidCredentials) {
 		a.logFailedAttempt(r, "password change", err)
@@ -225,7 +247,7 @@ func (a *App) handleChangePassword(w http.ResponseWriter, r *http.Request, sess 
 	}
 	if err != nil {
 		a.logFailedAttempt(r, "password change", err)
-		return err
+		return signedInCodeError(err)
 	}
 	a.log.Info("password changed", "profile", sess.Profile.ID)
 	a.startSession(w, token, "")
@@ -241,7 +263,7 @@ func (a *App) handleRecover(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSONLimit(w, r, &req, maxAuthBodyBytes); err != nil {
 		return err
 	}
-	token, recoveryKey, err := a.profiles.Recover(r.Context(), req.Name, req.RecoveryKey, req.NewPassword, clientID(r))
+	recovery, err := a.profiles.Recover(r.Context(), req.Name, req.RecoveryKey, req.NewPassword, clientID(r))
 	renameInputField(err, "password", "newPassword")
 	if errors.Is(err, auth.ErrInvalidCredentials) {
 		a.logFailedAttempt(r, "recovery", err)
@@ -251,9 +273,13 @@ func (a *App) handleRecover(w http.ResponseWriter, r *http.Request) error {
 		a.logFailedAttempt(r, "recovery", err)
 		return err
 	}
+	token := recovery.Token
 	setRequestProfileID(r, token.Profile.ID)
-	a.log.Info("password reset with recovery key", "profile", token.Profile.ID)
-	a.startSession(w, token, recoveryKey)
+	a.log.Info("password reset with recovery key", "profile", token.Profile.ID, "totpDisabled", recovery.TOTPDisabled)
+	setSessionCookie(w, token)
+	view := newSessionView(token, recovery.RecoveryKey)
+	view.TOTPDisabled = recovery.TOTPDisabled
+	writeJSON(w, http.StatusOK, view)
 	return nil
 }
 
@@ -262,18 +288,21 @@ func (a *App) handleRecover(w http.ResponseWriter, r *http.Request) error {
 func (a *App) handleNewRecoveryKey(w http.ResponseWriter, r *http.Request, sess auth.Session) error {
 	var req struct {
 		Password string `json:"password"`
+		// Code is a TOTP or backup code, needed when the profile has
+		// two-step sign-in, because the recovery key turns it off.
+		Code string `json:"code"`
 	}
 	if err := decodeJSONLimit(w, r, &req, maxAuthBodyBytes); err != nil {
 		return err
 	}
-	recoveryKey, err := a.profiles.NewRecoveryKey(r.Context(), sess.Profile.ID, req.Password, clientID(r))
+	recoveryKey, err := a.profiles.NewRecoveryKey(r.Context(), sess.Profile.ID, req.Password, req.Code, clientID(r))
 	if errors.Is(err, auth.ErrInvalidCredentials) {
 		a.logFailedAttempt(r, "recovery key renewal", err)
 		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Field: "password", Message: "The password is wrong."}
 	}
 	if err != nil {
 		a.logFailedAttempt(r, "recovery key renewal", err)
-		return err
+		return signedInCodeError(err)
 	}
 	a.log.Info("recovery key replaced", "profile", sess.Profile.ID)
 	writeJSON(w, http.StatusOK, map[string]string{"recoveryKey": recoveryKey})
@@ -293,25 +322,37 @@ func renameInputField(err error, from, to string) {
 // desktop window and scripts, the session cookie for a browser, and the
 // token's channel secret, which a browser must send with the cookie.
 func (a *App) startSession(w http.ResponseWriter, token auth.Token, recoveryKey string) {
+	setSessionCookie(w, token)
+	writeJSON(w, http.StatusOK, newSessionView(token, recoveryKey))
+}
+
+// setSessionCookie sets the session cookie of token.
+func setSessionCookie(w http.ResponseWriter, token auth.Token) {
 	http.SetCookie(w, &http.Cookie{
 		Name: sessionCookie, Value: token.Token, Path: "/api", Expires: token.ExpiresAt,
 		HttpOnly: true, SameSite: http.SameSiteStrictMode,
 	})
-	writeJSON(w, http.StatusOK, sessionView{
+}
+
+// newSessionView returns the response body that starts the session of
+// token.
+func newSessionView(token auth.Token, recoveryKey string) sessionView {
+	return sessionView{
 		Token: token.Token, ExpiresAt: token.ExpiresAt, CSRFToken: token.ChannelSecret,
 		Profile: viewProfile(token.Profile), RecoveryKey: recoveryKey,
-	})
+	}
 }
 
 func clearSessionCookies(w http.ResponseWriter) {
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Path: "/api", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
 }
 
-// logFailedAttempt logs a failed or throttled sign-in, password change or
-// recovery, with the client but without the name typed.
+// logFailedAttempt logs a failed or throttled sign-in, password change,
+// recovery or two-step sign-in code, with the client but without the name
+// or code typed.
 func (a *App) logFailedAttempt(r *http.Request, what string, err error) {
 	var throttled *auth.ThrottledError
-	if !errors.As(err, &throttled) && !errors.Is(err, auth.ErrInvalidCredentials) {
+	if !errors.As(err, &throttled) && !errors.Is(err, auth.ErrInvalidCredentials) && !errors.Is(err, auth.ErrInvalidCode) {
 		return
 	}
 	logNow, dropped := a.attemptLog.allow(time.Now())
@@ -324,7 +365,7 @@ func (a *App) logFailedAttempt(r *http.Request, what string, err error) {
 	switch {
 	case errors.As(err, &throttled):
 		a.log.Warn(what+" throttled", "client", clientID(r), "retryAfter", throttled.RetryAfter.Round(time.Second))
-	case errors.Is(err, auth.ErrInvalidCredentials):
+	case errors.Is(err, auth.ErrInvalidCredentials), errors.Is(err, auth.ErrInvalidCode):
 		a.log.Info(what+" failed", "client", clientID(r))
 	}
 }

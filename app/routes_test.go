@@ -288,6 +288,20 @@ var routeSamples = map[string]routeSample{
 	"POST /api/auth/recovery-key": {
 		body: `{"password":"PASSWORD"}`, bodyLimit: maxAuthBodyBytes, textField: "password", caller: callerSelf,
 	},
+	"POST /api/auth/login/mfa": {
+		body: `{"challenge":"no-such-challenge","code":"123456"}`, bodyLimit: maxAuthBodyBytes, textField: "code", caller: callerNone,
+	},
+	"GET /api/auth/totp":        {},
+	"POST /api/auth/totp/setup": {caller: callerSelf},
+	"POST /api/auth/totp/enable": {
+		body: `{"code":"123456"}`, bodyLimit: maxAuthBodyBytes, textField: "code", caller: callerSelf,
+	},
+	"POST /api/auth/totp/disable": {
+		body: `{"password":"PASSWORD","code":"123456"}`, bodyLimit: maxAuthBodyBytes, textField: "code", caller: callerSelf,
+	},
+	"POST /api/auth/totp/backup-codes": {
+		body: `{"password":"PASSWORD","code":"123456"}`, bodyLimit: maxAuthBodyBytes, textField: "code", caller: callerSelf,
+	},
 
 	"GET /api/threads": {
 		query: "limit=20",

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"hearth/app/ollamatest"
 )
@@ -36,11 +37,20 @@ type testEnv struct {
 	// limits bounds each profile's requests from the next start; zero
 	// fields take the defaults.
 	limits Limits
+	// clock, when set, is the profile store's clock from the next start.
+	clock func() time.Time
 }
 
 func newTestEnv(t *testing.T) *testEnv {
 	t.Helper()
-	env := &testEnv{t: t, dataDir: t.TempDir(), fake: ollamatest.NewServer(t)}
+	return newTestEnvAt(t, nil)
+}
+
+// newTestEnvAt is newTestEnv with a profile store that reads the time from
+// clock, or from time.Now when clock is nil.
+func newTestEnvAt(t *testing.T, clock func() time.Time) *testEnv {
+	t.Helper()
+	env := &testEnv{t: t, dataDir: t.TempDir(), fake: ollamatest.NewServer(t), clock: clock}
 	env.start(env.fake.URL())
 	return env
 }
@@ -63,7 +73,7 @@ func (env *testEnv) start(ollamaURL string) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	a, err := Open(Config{DataDir: env.dataDir, Model: model, UI: ui, Version: "test", Logger: logger, OllamaURL: ollamaURL,
-		SkipTitles: !env.titles, KeepRepliesOnDisconnect: env.desktop, Limits: env.limits, insecureTestCost: true})
+		SkipTitles: !env.titles, KeepRepliesOnDisconnect: env.desktop, Limits: env.limits, insecureTestCost: true, clock: env.clock})
 	if err != nil {
 		env.t.Fatalf("open app: %v", err)
 	}

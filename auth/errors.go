@@ -41,7 +41,48 @@ var (
 	// memory: nobody signed in since the process started, or the profile was
 	// locked by sign-out or by being idle.
 	ErrLocked = errors.New("profile locked")
+
+	// ErrInvalidCode is returned when a two-step sign-in code is neither a
+	// current TOTP code of the profile nor one of its unused backup codes. A
+	// TOTP code that was accepted once is invalid from then on.
+	ErrInvalidCode = errors.New("invalid two-step sign-in code")
+
+	// ErrCodeRequired is returned when an operation on a profile with
+	// two-step sign-in is requested without a code.
+	ErrCodeRequired = errors.New("two-step sign-in code required")
+
+	// ErrChallengeExpired is returned by CompleteLogin for a challenge that
+	// does not exist, was used, was dropped after too many wrong codes or
+	// by a change to the profile, or has expired.
+	ErrChallengeExpired = errors.New("sign-in challenge unknown or expired")
+
+	// ErrTOTPEnabled is returned by SetUpTOTP and EnableTOTP when the
+	// profile already has two-step sign-in.
+	ErrTOTPEnabled = errors.New("two-step sign-in already enabled")
+
+	// ErrTOTPNotEnabled is returned by DisableTOTP and NewBackupCodes when
+	// the profile does not have two-step sign-in.
+	ErrTOTPNotEnabled = errors.New("two-step sign-in not enabled")
+
+	// ErrNoPendingTOTP is returned by EnableTOTP when no enrolment was
+	// started with SetUpTOTP.
+	ErrNoPendingTOTP = errors.New("no two-step sign-in enrolment started")
 )
+
+// MFARequiredError is returned by Login when the password is right and the
+// profile has two-step sign-in. No token is issued and the profile stays
+// locked: CompleteLogin finishes the sign-in with Challenge and a code.
+// Its message contains neither the challenge nor the profile.
+type MFARequiredError struct {
+	// Challenge is the opaque id that CompleteLogin takes.
+	Challenge string
+	// ExpiresAt is when the challenge stops being accepted.
+	ExpiresAt time.Time
+}
+
+func (e *MFARequiredError) Error() string {
+	return "password accepted; two-step sign-in code required"
+}
 
 // ThrottledError is returned by the sign-in and recovery operations while
 // too many recent failures make the next attempt wait.

@@ -7,7 +7,9 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"time"
 
+	"github.com/pquerna/otp/totp"
 	"go.etcd.io/bbolt"
 
 	"hearth/auth"
@@ -92,4 +94,89 @@ func Example() {
 	// after sign-out: true
 	// old token: invalid token
 	// signed in again: first thread
+}
+
+// ExampleStore_CompleteLogin shows two-step sign-in: enrolment with a code
+// from an authenticator app, then a sign-in whose password step returns a
+// challenge that a code completes. The clock is fixed so that the codes are
+// the same on every run.
+func ExampleStore_CompleteLogin() {
+	dir, err := os.MkdirTemp("", "hearth-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	db, err := bbolt.Open(filepath.Join(dir, "hearth.db"), 0o600, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+
+	now := time.Date(2025, 3, 1, 12, 0, 10, 0, time.UTC)
+	store, err := auth.Open(db, seal.NewKey(), auth.WithClock(func() time.Time { return now }))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+
+	ctx := context.Background()
+	const password, client = "correct horse battery", "127.0.0.1"
+	ada, _, err := store.CreateProfile(ctx, "", "Ada", password)
+	if err != nil {
+		log.Fatal(err)
+	}
+	first, err := store.Login(ctx, "Ada", password, client)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// Enrolment needs the profile unlocked. The app shows the secret as a
+	// QR code of setup.URI, and computes its codes from it.
+	setup, err := store.SetUpTOTP(ctx, ada.ID)
+	if err != nil {
+		log.Fatal(err)
+	}
+	code, err := totp.GenerateCode(setup.Secret, now)
+	if err != nil {
+		log.Fatal(err)
+	}
+	backupCodes, err := store.EnableTOTP(ctx, ada.ID, code, client)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(len(backupCodes), "backup codes")
+	sess, err := store.Verify(ctx, first.Token)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := store.Logout(ctx, sess); err != nil {
+		log.Fatal(err)
+	}
+
+	// Half a minute later, the next sign-in takes two steps.
+	now = now.Add(30 * time.Second)
+	_, err = store.Login(ctx, "Ada", password, client)
+	var mfa *auth.MFARequiredError
+	if !errors.As(err, &mfa) {
+		log.Fatal(err)
+	}
+	fmt.Println("after the password, unlocked:", store.IsUnlocked(ada.ID))
+
+	code, err = totp.GenerateCode(setup.Secret, now)
+	if err != nil {
+		log.Fatal(err)
+	}
+	token, err := store.CompleteLogin(ctx, mfa.Challenge, code, client)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("after the code, signed in as", token.Profile.Name)
+	_, err = store.CompleteLogin(ctx, mfa.Challenge, code, client)
+	fmt.Println("the same challenge again:", err)
+
+	// Output:
+	// 10 backup codes
+	// after the password, unlocked: false
+	// after the code, signed in as Ada
+	// the same challenge again: sign-in challenge unknown or expired
 }

@@ -23,7 +23,11 @@ const (
 	recoveryGroup    = 4
 )
 
-var crockford = base32.NewEncoding("0123456789ABCDEFGHJKMNPQRSTVWXYZ").WithPadding(base32.NoPadding)
+// crockfordAlphabet is Crockford's base32 alphabet, of recovery keys and
+// backup codes.
+const crockfordAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+var crockford = base32.NewEncoding(crockfordAlphabet).WithPadding(base32.NoPadding)
 
 // newRecoveryKey returns a new recovery key in its display form and its bytes.
 func newRecoveryKey() (display string, raw []byte) {
@@ -45,6 +49,23 @@ func formatRecoveryKey(raw []byte) string {
 // with or without dashes, spaces and line breaks, with O for 0 and I or L
 // for 1.
 func parseRecoveryKey(typed string) ([]byte, bool) {
+	canonical := canonicalCrockford(typed)
+	// Without padding, encoding/base32 ignores a trailing group of 1, 3 or
+	// 6 characters, so the length is checked before decoding.
+	if len(canonical) != crockford.EncodedLen(recoveryKeyBytes) {
+		return nil, false
+	}
+	raw, err := crockford.DecodeString(canonical)
+	if err != nil || len(raw) != recoveryKeyBytes {
+		return nil, false
+	}
+	return raw, true
+}
+
+// canonicalCrockford returns typed, a recovery key or a backup code as a
+// person may type it, in upper case without separators, with O read as 0
+// and I or L as 1. It does not check the alphabet or the length.
+func canonicalCrockford(typed string) string {
 	var b strings.Builder
 	// NFKC turns fullwidth letters and digits, which some input methods
 	// type, into their ASCII forms.
@@ -63,16 +84,7 @@ func parseRecoveryKey(typed string) ([]byte, bool) {
 		}
 		b.WriteRune(r)
 	}
-	// Without padding, encoding/base32 ignores a trailing group of 1, 3 or
-	// 6 characters, so the length is checked before decoding.
-	if b.Len() != crockford.EncodedLen(recoveryKeyBytes) {
-		return nil, false
-	}
-	raw, err := crockford.DecodeString(b.String())
-	if err != nil || len(raw) != recoveryKeyBytes {
-		return nil, false
-	}
-	return raw, true
+	return b.String()
 }
 
 // kdfParams derive a key-encryption key from a password. They are stored per
@@ -118,8 +130,9 @@ func recoveryWrapKey(raw, salt []byte) *seal.Key {
 	return k
 }
 
-// Associated data binding each wrapped key to its profile and purpose, so a
-// wrapped key copied into another record does not open.
+// Associated data binding each wrapped key and sealed TOTP secret to its
+// profile and purpose, so a value copied into another record or field does
+// not open.
 func dataKeyByPasswordAD(profileID string) []byte {
 	return []byte("hearth/profile/" + profileID + "/data-key/password")
 }
@@ -128,4 +141,10 @@ func dataKeyByRecoveryAD(profileID string) []byte {
 }
 func signingKeyAD(profileID string) []byte {
 	return []byte("hearth/profile/" + profileID + "/signing-key")
+}
+func totpSecretAD(profileID string) []byte {
+	return []byte("hearth/profile/" + profileID + "/totp-secret")
+}
+func totpPendingAD(profileID string) []byte {
+	return []byte("hearth/profile/" + profileID + "/totp-secret/pending")
 }

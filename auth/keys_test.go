@@ -157,7 +157,7 @@ func TestDataKeyAfterPasswordChange(t *testing.T) {
 	sealed := sealWith(t, dataKey, "a thread written before the change")
 	before := readRecord(t, db, ada.ID)
 
-	if _, err := s.ChangePassword(ctx, ada.ID, testPassword, testNewPassword, testClient); err != nil {
+	if _, err := s.ChangePassword(ctx, ada.ID, testPassword, testNewPassword, "", testClient); err != nil {
 		t.Fatalf("ChangePassword error: %v", err)
 	}
 	if got := mustDataKey(t, s, ada.ID); !bytes.Equal(got, dataKey) {
@@ -199,10 +199,11 @@ func TestDataKeyAfterRecover(t *testing.T) {
 
 	// Recovery starts from a locked profile, as after a restart.
 	s.Close()
-	_, newKey, err := s.Recover(ctx, "Ada", recoveryKey, testNewPassword, testClient)
+	recovery, err := s.Recover(ctx, "Ada", recoveryKey, testNewPassword, testClient)
 	if err != nil {
 		t.Fatalf("Recover error: %v", err)
 	}
+	newKey := recovery.RecoveryKey
 	if got := mustDataKey(t, s, ada.ID); !bytes.Equal(got, dataKey) {
 		t.Error("data key after Recover differs from the one before")
 	}
@@ -224,12 +225,12 @@ func TestDataKeyAfterRecover(t *testing.T) {
 	if _, err := s.Login(ctx, "Ada", testPassword, testClient); !errors.Is(err, ErrInvalidCredentials) {
 		t.Errorf("Login with old password: error = %v, want %v", err, ErrInvalidCredentials)
 	}
-	if _, _, err := s.Recover(ctx, "Ada", recoveryKey, testPassword, testClient); !errors.Is(err, ErrInvalidCredentials) {
+	if _, err := s.Recover(ctx, "Ada", recoveryKey, testPassword, testClient); !errors.Is(err, ErrInvalidCredentials) {
 		t.Errorf("Recover with old recovery key: error = %v, want %v", err, ErrInvalidCredentials)
 	}
 
 	s.Close()
-	if _, _, err := s.Recover(ctx, "Ada", newKey, testPassword, testClient); err != nil {
+	if _, err := s.Recover(ctx, "Ada", newKey, testPassword, testClient); err != nil {
 		t.Fatalf("Recover with new recovery key: %v", err)
 	}
 	if got := mustDataKey(t, s, ada.ID); !bytes.Equal(got, dataKey) {

@@ -41,6 +41,8 @@ type Profile struct {
 	// IdleLock is how long the profile stays unlocked without a request;
 	// zero means until sign-out or quit.
 	IdleLock time.Duration `json:"-"`
+	// TOTPEnabled is set when signing in needs a code after the password.
+	TOTPEnabled bool `json:"totpEnabled"`
 }
 
 // ResourcePrefix starts the resource id of every profile, as in Mastra.

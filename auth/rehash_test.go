@@ -138,7 +138,7 @@ func TestLoginRehashesOldParams(t *testing.T) {
 	// key. Close locks Ada first, so the key checked below is the one that
 	// Recover unwrapped.
 	s.Close()
-	if _, _, err := s.Recover(ctx, "Ada", legacy.recoveryKey, testNewPassword, testClient); err != nil {
+	if _, err := s.Recover(ctx, "Ada", legacy.recoveryKey, testNewPassword, testClient); err != nil {
 		t.Fatalf("Recover with the first recovery key: error = %v", err)
 	}
 	wantDataKey(t, s, id, legacy.dataKey)
@@ -153,11 +153,11 @@ func TestPasswordChangesUseCurrentParams(t *testing.T) {
 		change func(t *testing.T, s *Store, legacy legacyProfile) error
 	}{
 		{"ChangePassword", func(t *testing.T, s *Store, legacy legacyProfile) error {
-			_, err := s.ChangePassword(ctx, legacy.profile.ID, testPassword, testNewPassword, testClient)
+			_, err := s.ChangePassword(ctx, legacy.profile.ID, testPassword, testNewPassword, "", testClient)
 			return err
 		}},
 		{"Recover", func(t *testing.T, s *Store, legacy legacyProfile) error {
-			_, _, err := s.Recover(ctx, "Ada", legacy.recoveryKey, testNewPassword, testClient)
+			_, err := s.Recover(ctx, "Ada", legacy.recoveryKey, testNewPassword, testClient)
 			return err
 		}},
 	}

@@ -55,12 +55,16 @@ type profileRecord struct {
 	// IdleLock is how long the profile stays unlocked without a request;
 	// zero means it stays unlocked until sign-out or quit.
 	IdleLock time.Duration `json:"idleLock"`
+	// TOTP is the profile's two-step sign-in, nil when it has none. Records
+	// written before two-step sign-in existed have none, and omitempty
+	// keeps such a record's JSON, and so its MAC, as it was.
+	TOTP *totpRecord `json:"totp,omitempty"`
 	// MAC authenticates every other field; see recordMAC.
 	MAC []byte `json:"mac"`
 }
 
 func (r *profileRecord) profile() Profile {
-	return Profile{ID: r.ID, Name: r.Name, Role: r.Role, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, IdleLock: r.IdleLock}
+	return Profile{ID: r.ID, Name: r.Name, Role: r.Role, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, IdleLock: r.IdleLock, TOTPEnabled: r.totpEnabled()}
 }
 
 // Store keeps profiles in a bbolt database, checks passwords and recovery
@@ -75,6 +79,8 @@ type Store struct {
 	now        func() time.Time
 	parser     *jwt.Parser
 	unlocked   *unlockedProfiles
+	// challenges holds the sign-ins waiting for a two-step sign-in code.
+	challenges *challenges
 	// verified holds the profile records whose MAC Verify has checked.
 	verified *recordCache
 
@@ -108,6 +114,14 @@ func WithInsecureTestCost() Option {
 	return withArgonParams(insecureTestArgonParams)
 }
 
+// WithClock makes the Store read the time from now instead of time.Now:
+// for tokens, the sign-in throttle, the idle lock, sign-in challenges and
+// TOTP codes. It is for tests that move the clock. The idle lock's timers
+// still wait in real time, and check now when they fire.
+func WithClock(now func() time.Time) Option {
+	return func(s *Store) { s.now = now }
+}
+
 // withArgonParams makes the Store hash new passwords and derive new password
 // keys with p.
 func withArgonParams(p argonParams) Option {
@@ -135,6 +149,7 @@ func Open(db *bbolt.DB, installKey *seal.Key, opts ...Option) (*Store, error) {
 		params:      defaultArgonParams,
 		tokenTTL:    DefaultTokenTTL,
 		now:         time.Now,
+		challenges:  newChallenges(),
 		verified:    newRecordCache(),
 	}
 	for _, opt := range opts {
@@ -164,8 +179,10 @@ func Open(db *bbolt.DB, installKey *seal.Key, opts ...Option) (*Store, error) {
 	return s, nil
 }
 
-// Close locks every profile, wiping the data keys from memory.
+// Close locks every profile and drops every sign-in challenge, wiping the
+// data keys from memory.
 func (s *Store) Close() {
+	s.challenges.dropAll()
 	s.unlocked.lockAll()
 }
 
@@ -292,8 +309,13 @@ func (s *Store) Profile(ctx context.Context, id string) (Profile, error) {
 // after the same amount of key derivation. While recent failures for the
 // name or the client are too many, Login returns *ThrottledError without
 // checking the password.
+//
+// For a profile with two-step sign-in, a right password returns
+// *MFARequiredError instead of a token, and the profile stays locked until
+// CompleteLogin checks a code.
 func (s *Store) Login(ctx context.Context, name, password, client string) (Token, error) {
-	keys := throttleKeys(s.throttleName(name), client)
+	hashedName := s.throttleName(name)
+	keys := throttleKeys(hashedName, client)
 	rec, done, err := s.beginAttempt(keys, name)
 	if err != nil {
 		return Token{}, fmt.Errorf("login: %w", err)
@@ -308,6 +330,14 @@ func (s *Store) Login(ctx context.Context, name, password, client string) (Token
 		return Token{}, s.failAttempt(keys)
 	}
 
+	// A right password alone does not clear the failures of a profile with
+	// two-step sign-in. Otherwise someone who has the password could sign in
+	// again after every few wrong codes and guess codes without waiting.
+	cleared := successKeys(keys)
+	if rec.totpEnabled() {
+		cleared = nil
+	}
+
 	// Rehash a password whose hash or key was made with other argon2id
 	// parameters. The new hash and key are derived before the transaction,
 	// as for a new profile, and stored in the one that clears the failures.
@@ -318,7 +348,7 @@ func (s *Store) Login(ctx context.Context, name, password, client string) (Token
 		rehashed = &next
 	}
 	err = s.db.Update(func(tx *bbolt.Tx) error {
-		if err := clearFailures(tx, successKeys(keys)...); err != nil {
+		if err := clearFailures(tx, cleared...); err != nil {
 			return err
 		}
 		if rehashed == nil {
@@ -336,6 +366,9 @@ func (s *Store) Login(ctx context.Context, name, password, client string) (Token
 	}
 	if rehashed != nil {
 		rec.PasswordHash, rec.KDF, rec.DataKeyByPassword = rehashed.PasswordHash, rehashed.KDF, rehashed.DataKeyByPassword
+	}
+	if rec.totpEnabled() {
+		return Token{}, s.newChallenge(rec, hashedName, dataKey)
 	}
 	s.unlocked.unlock(rec.ID, dataKey, rec.IdleLock, s.now())
 	return s.issueToken(rec)
@@ -394,10 +427,12 @@ func (s *Store) DataKey(profileID string) (*seal.Key, error) {
 }
 
 // ChangePassword replaces a profile's password after checking the current
-// one. The data key is wrapped again under the new password, so no data is
-// re-encrypted. Every token of the profile is revoked; the returned token is
-// the caller's new session.
-func (s *Store) ChangePassword(ctx context.Context, profileID, current, newPassword, client string) (Token, error) {
+// one and, when the profile has two-step sign-in, code, as DisableTOTP
+// does. The data key is wrapped again under the new password, so no data is
+// re-encrypted. Every token of the profile is revoked and its pending
+// sign-in challenges are dropped. The returned token is the caller's new
+// session.
+func (s *Store) ChangePassword(ctx context.Context, profileID, current, newPassword, code, client string) (Token, error) {
 	if err := checkPassword(newPassword); err != nil {
 		return Token{}, err
 	}
@@ -414,12 +449,9 @@ func (s *Store) ChangePassword(ctx context.Context, profileID, current, newPassw
 		return Token{}, fmt.Errorf("change password of %s: %w", profileID, err)
 	}
 	defer done()
-	dataKey, ok, err := s.openWithPassword(rec, current)
+	dataKey, err := s.checkPasswordAndCode(rec, current, code, keys)
 	if err != nil {
 		return Token{}, fmt.Errorf("change password of %s: %w", profileID, err)
-	}
-	if !ok {
-		return Token{}, s.failAttempt(keys)
 	}
 	defer dataKey.Wipe()
 
@@ -429,23 +461,40 @@ func (s *Store) ChangePassword(ctx context.Context, profileID, current, newPassw
 	if err := s.replaceProfile(rec, successKeys(keys)...); err != nil {
 		return Token{}, fmt.Errorf("change password of %s: %w", profileID, err)
 	}
+	// Challenges opened with the old password are dropped, because someone
+	// who saw that password may have started one.
+	s.challenges.dropProfile(rec.ID)
 	s.unlockCopy(rec, dataKey)
 	return s.issueToken(rec)
+}
+
+// Recovery is the result of Recover.
+type Recovery struct {
+	// Token is the new session.
+	Token Token
+	// RecoveryKey is the display form of the new recovery key, which
+	// replaces the one used.
+	RecoveryKey string
+	// TOTPDisabled is set when the profile had two-step sign-in, which
+	// recovery turns off.
+	TOTPDisabled bool
 }
 
 // Recover sets a new password with the recovery key when the old password is
 // forgotten. The data key stays the same, so all data stays readable. The
 // recovery key is replaced too, and the new one is returned with a token;
-// every older token of the profile is revoked. Wrong keys are throttled like
-// wrong passwords, and an unknown name gives the same error as a wrong key.
-func (s *Store) Recover(ctx context.Context, name, recoveryKey, newPassword, client string) (Token, string, error) {
+// every older token of the profile is revoked. Two-step sign-in is turned
+// off, so that a lost authenticator app does not lock the data away, and
+// pending sign-in challenges are dropped. Wrong keys are throttled like wrong
+// passwords, and an unknown name gives the same error as a wrong key.
+func (s *Store) Recover(ctx context.Context, name, recoveryKey, newPassword, client string) (Recovery, error) {
 	if err := checkPassword(newPassword); err != nil {
-		return Token{}, "", err
+		return Recovery{}, err
 	}
 	keys := throttleKeys(s.throttleName(name), client)
 	rec, done, err := s.beginAttempt(keys, name)
 	if err != nil {
-		return Token{}, "", fmt.Errorf("recover: %w", err)
+		return Recovery{}, fmt.Errorf("recover: %w", err)
 	}
 	defer done()
 
@@ -458,30 +507,35 @@ func (s *Store) Recover(ctx context.Context, name, recoveryKey, newPassword, cli
 		if dataKey != nil {
 			dataKey.Wipe()
 		}
-		return Token{}, "", s.failAttempt(keys)
+		return Recovery{}, s.failAttempt(keys)
 	}
 	defer dataKey.Wipe()
 
+	totpDisabled := rec.totpEnabled()
 	rec.UpdatedAt = s.now().UTC()
 	rec.TokenVersion++
+	rec.TOTP = nil
 	s.setPassword(rec, dataKey, newPassword)
 	newRecoveryKey := setRecoveryKey(rec, dataKey)
 	if err := s.replaceProfile(rec, successKeys(keys)...); err != nil {
-		return Token{}, "", fmt.Errorf("recover %s: %w", rec.ID, err)
+		return Recovery{}, fmt.Errorf("recover %s: %w", rec.ID, err)
 	}
+	s.challenges.dropProfile(rec.ID)
 	s.unlockCopy(rec, dataKey)
 	tok, err := s.issueToken(rec)
 	if err != nil {
-		return Token{}, "", err
+		return Recovery{}, err
 	}
-	return tok, newRecoveryKey, nil
+	return Recovery{Token: tok, RecoveryKey: newRecoveryKey, TOTPDisabled: totpDisabled}, nil
 }
 
 // NewRecoveryKey replaces a profile's recovery key after checking its
-// password, and returns the new key's display form. The old recovery key
-// stops working; the data key, and so the data, stay as they are. Wrong
-// passwords are throttled like sign-ins.
-func (s *Store) NewRecoveryKey(ctx context.Context, profileID, password, client string) (string, error) {
+// password and, when the profile has two-step sign-in, code, and returns
+// the new key's display form. The code is needed because the recovery key
+// turns two-step sign-in off. The old recovery key stops working; the data
+// key, and so the data, stay as they are. Wrong passwords and codes are
+// throttled like sign-ins.
+func (s *Store) NewRecoveryKey(ctx context.Context, profileID, password, code, client string) (string, error) {
 	p, err := s.Profile(ctx, profileID)
 	if err != nil {
 		return "", err
@@ -492,12 +546,9 @@ func (s *Store) NewRecoveryKey(ctx context.Context, profileID, password, client 
 		return "", fmt.Errorf("new recovery key for %s: %w", profileID, err)
 	}
 	defer done()
-	dataKey, ok, err := s.openWithPassword(rec, password)
+	dataKey, err := s.checkPasswordAndCode(rec, password, code, keys)
 	if err != nil {
 		return "", fmt.Errorf("new recovery key for %s: %w", profileID, err)
-	}
-	if !ok {
-		return "", s.failAttempt(keys)
 	}
 	defer dataKey.Wipe()
 
@@ -569,6 +620,7 @@ func (s *Store) DeleteProfile(ctx context.Context, actorID, targetID, password, 
 	if err != nil {
 		return Profile{}, fmt.Errorf("delete profile %s: %w", targetID, err)
 	}
+	s.challenges.dropProfile(targetID)
 	s.unlocked.lock(targetID)
 	s.verified.forget(targetID)
 	return deleted, nil
@@ -697,6 +749,40 @@ func (s *Store) CountTampered(ctx context.Context) (int, error) {
 // either way. Unless it returns an error, the caller calls the returned
 // function once the attempt's failure, if any, has been counted.
 func (s *Store) beginAttempt(keys [][]byte, name string) (*profileRecord, func(), error) {
+	rec, done, err := s.lockAttempt(keys, func(tx *bbolt.Tx) (*profileRecord, error) {
+		display, _, nameErr := normalizeName(name)
+		if nameErr != nil {
+			return nil, nil
+		}
+		id := lookupName(tx, display)
+		if id == "" {
+			return nil, nil
+		}
+		return s.getProfile(tx.Bucket(profilesBucket), id)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if rec == nil {
+		rec = s.dummyRecord()
+	}
+	return rec, done, nil
+}
+
+// beginCodeAttempt is beginAttempt for an attempt that checks a two-step
+// sign-in code of profileID, whose name the caller has already read. It
+// returns ErrNotFound, not the dummy record, when the profile is gone.
+func (s *Store) beginCodeAttempt(keys [][]byte, profileID string) (*profileRecord, func(), error) {
+	return s.lockAttempt(keys, func(tx *bbolt.Tx) (*profileRecord, error) {
+		return s.getProfile(tx.Bucket(profilesBucket), profileID)
+	})
+}
+
+// lockAttempt takes attemptMu, checks the throttle for keys and reads a
+// record with find in the same transaction. Unless it returns an error, the
+// caller calls the returned function to release attemptMu once the
+// attempt's failure, if any, has been counted.
+func (s *Store) lockAttempt(keys [][]byte, find func(tx *bbolt.Tx) (*profileRecord, error)) (*profileRecord, func(), error) {
 	s.attemptMu.Lock()
 	now := s.now()
 	var rec *profileRecord
@@ -706,15 +792,7 @@ func (s *Store) beginAttempt(keys [][]byte, name string) (*profileRecord, func()
 		if wait, err = retryAfter(tx, keys, now); err != nil || wait > 0 {
 			return err
 		}
-		display, _, nameErr := normalizeName(name)
-		if nameErr != nil {
-			return nil
-		}
-		id := lookupName(tx, display)
-		if id == "" {
-			return nil
-		}
-		rec, err = s.getProfile(tx.Bucket(profilesBucket), id)
+		rec, err = find(tx)
 		return err
 	})
 	if err != nil {
@@ -725,19 +803,33 @@ func (s *Store) beginAttempt(keys [][]byte, name string) (*profileRecord, func()
 		s.attemptMu.Unlock()
 		return nil, nil, &ThrottledError{RetryAfter: wait}
 	}
-	if rec == nil {
-		rec = s.dummyRecord()
-	}
 	return rec, s.attemptMu.Unlock, nil
 }
 
 // failAttempt counts a failed attempt and returns ErrInvalidCredentials.
 func (s *Store) failAttempt(keys [][]byte) error {
+	if err := s.countFailure(keys); err != nil {
+		return err
+	}
+	return ErrInvalidCredentials
+}
+
+// failCode counts a wrong two-step sign-in code as a failed attempt and
+// returns ErrInvalidCode.
+func (s *Store) failCode(keys [][]byte) error {
+	if err := s.countFailure(keys); err != nil {
+		return err
+	}
+	return ErrInvalidCode
+}
+
+// countFailure adds a failed attempt to the counters under keys.
+func (s *Store) countFailure(keys [][]byte) error {
 	now := s.now()
 	if err := s.db.Update(func(tx *bbolt.Tx) error { return recordFailure(tx, keys, now) }); err != nil {
 		return fmt.Errorf("count failed attempt: %w", err)
 	}
-	return ErrInvalidCredentials
+	return nil
 }
 
 // openWithPassword checks password against rec and unwraps rec's data key.

@@ -533,19 +533,19 @@ func TestChangePassword(t *testing.T) {
 	mustLogin(t, s, "Ada", testPassword)
 	before := readRecord(t, db, ada.ID)
 
-	if _, err := s.ChangePassword(ctx, ada.ID, testPassword+"!", testNewPassword, testClient); !errors.Is(err, ErrInvalidCredentials) {
+	if _, err := s.ChangePassword(ctx, ada.ID, testPassword+"!", testNewPassword, "", testClient); !errors.Is(err, ErrInvalidCredentials) {
 		t.Errorf("ChangePassword with wrong current password: error = %v, want %v", err, ErrInvalidCredentials)
 	}
-	_, err := s.ChangePassword(ctx, ada.ID, testPassword, "short", testClient)
+	_, err := s.ChangePassword(ctx, ada.ID, testPassword, "short", "", testClient)
 	wantInputError(t, err, "password")
-	if _, err := s.ChangePassword(ctx, "no-such-profile", testPassword, testNewPassword, testClient); !errors.Is(err, ErrNotFound) {
+	if _, err := s.ChangePassword(ctx, "no-such-profile", testPassword, testNewPassword, "", testClient); !errors.Is(err, ErrNotFound) {
 		t.Errorf("ChangePassword of unknown profile: error = %v, want %v", err, ErrNotFound)
 	}
 	if after := readRecord(t, db, ada.ID); after.PasswordHash != before.PasswordHash {
 		t.Fatal("a rejected ChangePassword replaced the password hash")
 	}
 
-	tok, err := s.ChangePassword(ctx, ada.ID, testPassword, testNewPassword, testClient)
+	tok, err := s.ChangePassword(ctx, ada.ID, testPassword, testNewPassword, "", testClient)
 	if err != nil {
 		t.Fatalf("ChangePassword error: %v", err)
 	}
@@ -567,13 +567,14 @@ func TestRecover(t *testing.T) {
 	s, _ := newStore(t)
 	ada, recoveryKey := mustCreateWithKey(t, s, "", "Ada", testPassword)
 
-	_, _, err := s.Recover(ctx, "Ada", recoveryKey, "short", testClient)
+	_, err := s.Recover(ctx, "Ada", recoveryKey, "short", testClient)
 	wantInputError(t, err, "password")
 
-	tok, newKey, err := s.Recover(ctx, "Ada", recoveryKey, testNewPassword, testClient)
+	recovery, err := s.Recover(ctx, "Ada", recoveryKey, testNewPassword, testClient)
 	if err != nil {
 		t.Fatalf("Recover error: %v", err)
 	}
+	tok, newKey := recovery.Token, recovery.RecoveryKey
 	if tok.Profile.ID != ada.ID {
 		t.Errorf("token profile = %s, want %s", tok.Profile.ID, ada.ID)
 	}
@@ -590,11 +591,11 @@ func TestRecover(t *testing.T) {
 	if _, err := s.Login(ctx, "Ada", testPassword, testClient); !errors.Is(err, ErrInvalidCredentials) {
 		t.Errorf("Login with old password: error = %v, want %v", err, ErrInvalidCredentials)
 	}
-	if _, _, err := s.Recover(ctx, "Ada", recoveryKey, testPassword, testClient); !errors.Is(err, ErrInvalidCredentials) {
+	if _, err := s.Recover(ctx, "Ada", recoveryKey, testPassword, testClient); !errors.Is(err, ErrInvalidCredentials) {
 		t.Errorf("Recover with old recovery key: error = %v, want %v", err, ErrInvalidCredentials)
 	}
 	mustLogin(t, s, "Ada", testNewPassword)
-	if _, _, err := s.Recover(ctx, "Ada", newKey, testPassword, testClient); err != nil {
+	if _, err := s.Recover(ctx, "Ada", newKey, testPassword, testClient); err != nil {
 		t.Errorf("Recover with new recovery key: error = %v, want nil", err)
 	}
 }
@@ -619,11 +620,11 @@ func TestRecoverTypedForms(t *testing.T) {
 	}
 	for _, f := range forms {
 		typed := f.retype(recoveryKey)
-		_, next, err := s.Recover(ctx, "Ada", typed, testNewPassword, testClient)
+		recovery, err := s.Recover(ctx, "Ada", typed, testNewPassword, testClient)
 		if err != nil {
 			t.Fatalf("Recover with %s %q: error = %v, want nil", f.name, typed, err)
 		}
-		recoveryKey = next
+		recoveryKey = recovery.RecoveryKey
 	}
 }
 
@@ -650,15 +651,15 @@ func TestRecoverRejected(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			clock.Advance(throttleWindow)
-			tok, newKey, err := s.Recover(ctx, tt.profileName, tt.recoveryKey, testNewPassword, testClient)
+			recovery, err := s.Recover(ctx, tt.profileName, tt.recoveryKey, testNewPassword, testClient)
 			if !errors.Is(err, ErrInvalidCredentials) {
 				t.Fatalf("error = %v, want %v", err, ErrInvalidCredentials)
 			}
 			if got, want := err.Error(), ErrInvalidCredentials.Error(); got != want {
 				t.Errorf("message = %q, want %q", got, want)
 			}
-			if tok != (Token{}) || newKey != "" {
-				t.Errorf("token, recovery key = %+v, %q, want zero", tok, newKey)
+			if recovery != (Recovery{}) {
+				t.Errorf("recovery = %+v, want zero", recovery)
 			}
 		})
 	}
@@ -882,7 +883,7 @@ func TestChangePasswordKeepsNewRole(t *testing.T) {
 		}
 		return time.Now()
 	}
-	if _, err := s.ChangePassword(ctx, grace.ID, testPassword, testNewPassword, testClient); err != nil {
+	if _, err := s.ChangePassword(ctx, grace.ID, testPassword, testNewPassword, "", testClient); err != nil {
 		t.Fatalf("ChangePassword error: %v", err)
 	}
 	if calls < 2 {
@@ -958,11 +959,11 @@ func BenchmarkRecover(b *testing.B) {
 	ctx := context.Background()
 
 	for b.Loop() {
-		_, next, err := s.Recover(ctx, "Ada Lovelace", recoveryKey, testNewPassword, testClient)
+		recovery, err := s.Recover(ctx, "Ada Lovelace", recoveryKey, testNewPassword, testClient)
 		if err != nil {
 			b.Fatal(err)
 		}
-		recoveryKey = next
+		recoveryKey = recovery.RecoveryKey
 	}
 }
 

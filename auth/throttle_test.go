@@ -293,11 +293,11 @@ func TestThrottleSharedAcrossOperations(t *testing.T) {
 			return err
 		},
 		"Recover": func(name, _ string) error {
-			_, _, err := s.Recover(ctx, name, flipRecoveryKey(recoveryKey), testNewPassword, testClient)
+			_, err := s.Recover(ctx, name, flipRecoveryKey(recoveryKey), testNewPassword, testClient)
 			return err
 		},
 		"ChangePassword": func(_, profileID string) error {
-			_, err := s.ChangePassword(ctx, profileID, testPassword+"!", testNewPassword, testClient)
+			_, err := s.ChangePassword(ctx, profileID, testPassword+"!", testNewPassword, "", testClient)
 			return err
 		},
 		"DeleteProfile": func(_, profileID string) error {
@@ -322,9 +322,9 @@ func TestThrottleSharedAcrossOperations(t *testing.T) {
 	}
 
 	// The right secrets are refused too while the wait lasts.
-	_, _, err := s.Recover(ctx, "Ada", recoveryKey, testNewPassword, testClient)
+	_, err := s.Recover(ctx, "Ada", recoveryKey, testNewPassword, testClient)
 	wantThrottled(t, err, time.Second)
-	_, err = s.ChangePassword(ctx, ada.ID, testPassword, testNewPassword, testClient)
+	_, err = s.ChangePassword(ctx, ada.ID, testPassword, testNewPassword, "", testClient)
 	wantThrottled(t, err, time.Second)
 }
 
@@ -425,7 +425,7 @@ func TestThrottleNamesHashed(t *testing.T) {
 	for _, name := range append(unlisted, "Ada") {
 		failLogins(t, s, 1, name, testClient)
 	}
-	if _, _, err := s.Recover(ctx, "Recovering Quoll", strings.Repeat("A", 32), testNewPassword, testClient); !errors.Is(err, ErrInvalidCredentials) {
+	if _, err := s.Recover(ctx, "Recovering Quoll", strings.Repeat("A", 32), testNewPassword, testClient); !errors.Is(err, ErrInvalidCredentials) {
 		t.Fatalf("Recover with an unknown name: error = %v, want %v", err, ErrInvalidCredentials)
 	}
 	unlisted = append(unlisted, "Recovering Quoll")

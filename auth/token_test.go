@@ -421,7 +421,7 @@ func TestVerifyAfterPasswordChange(t *testing.T) {
 	ada := mustCreate(t, s, "", "Ada", testPassword)
 	old := mustLogin(t, s, "Ada", testPassword).Token
 
-	tok, err := s.ChangePassword(ctx, ada.ID, testPassword, testNewPassword, testClient)
+	tok, err := s.ChangePassword(ctx, ada.ID, testPassword, testNewPassword, "", testClient)
 	if err != nil {
 		t.Fatalf("ChangePassword error: %v", err)
 	}
@@ -435,10 +435,11 @@ func TestVerifyAfterRecover(t *testing.T) {
 	_, recoveryKey := mustCreateWithKey(t, s, "", "Ada", testPassword)
 	old := mustLogin(t, s, "Ada", testPassword).Token
 
-	tok, _, err := s.Recover(ctx, "Ada", recoveryKey, testNewPassword, testClient)
+	recovery, err := s.Recover(ctx, "Ada", recoveryKey, testNewPassword, testClient)
 	if err != nil {
 		t.Fatalf("Recover error: %v", err)
 	}
+	tok := recovery.Token
 	wantInvalidToken(t, s, old)
 	mustVerify(t, s, tok.Token)
 }

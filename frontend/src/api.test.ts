@@ -8,21 +8,28 @@ import {
   createThread,
   deleteOwnProfile,
   deleteProfile,
+  disableTotp,
+  enableTotp,
+  getMe,
   getRecallSettings,
   getSettings,
   getThread,
+  getTotpStatus,
   getWorkingMemory,
   getWorkingMemoryHistory,
   listModels,
   listProfiles,
+  isLoginChallenge,
   listThreads,
   login,
+  loginWithCode,
   logout,
   parseRetryAfter,
   postContinue,
   postRegenerate,
   putMessageEdit,
   recover,
+  renewBackupCodes,
   renewRecoveryKey,
   resumeSession,
   revertWorkingMemory,
@@ -31,6 +38,7 @@ import {
   searchThreads,
   setProfileRole,
   setSessionHandlers,
+  setupTotp,
   stopChat,
   updateThread,
 } from "./api.ts";
@@ -711,6 +719,252 @@ describe("password change and recovery", () => {
 
     await expect(renewRecoveryKey("wrong")).rejects.toMatchObject({ code: "rate_limited", retryAfterSeconds: 900 });
     expect(handlers.onEnded).not.toHaveBeenCalled();
+  });
+});
+
+describe("two-step sign-in", () => {
+  const challengeAnswer = { mfaRequired: true, challenge: "opaque-challenge", expiresAt: "2030-01-01T00:05:00Z" };
+  const wrongCode = () => errorResponse(401, "invalid_code", "The code is wrong. Enter the code your app shows now.");
+  const backupCodes = Array.from({ length: 10 }, (_, index) => `aaaa-bbbb-${String(index).padStart(2, "0")}`);
+
+  it("login returns the challenge without a session", async () => {
+    const fetchMock = stubFetch(jsonResponse(200, challengeAnswer), jsonResponse(200, []));
+
+    const result = await login("Ada", "correct horse");
+    await listThreads({ limit: 100 });
+
+    expect(isLoginChallenge(result)).toBe(true);
+    expect(headersOf(fetchMock, 1).has("Authorization")).toBe(false);
+    expect(headersOf(fetchMock, 1).has("X-CSRF-Token")).toBe(false);
+    expect(storage.getItem(csrfStorageKey)).toBeNull();
+  });
+
+  it("isLoginChallenge is false for a session", async () => {
+    stubFetch(jsonResponse(200, loginAnswer));
+
+    expect(isLoginChallenge(await login("Ada", "correct horse"))).toBe(false);
+  });
+
+  it("loginWithCode sends the challenge and starts the session", async () => {
+    const fetchMock = stubFetch(jsonResponse(200, challengeAnswer), jsonResponse(200, loginAnswer), jsonResponse(200, []));
+
+    await login("Ada", "correct horse");
+    const result = await loginWithCode("opaque-challenge", "123456");
+    await listThreads({ limit: 100 });
+
+    expect(result.profile).toEqual(profile);
+    const [url, init] = fetchMock.mock.calls[1] as FetchArguments;
+    expect(url).toBe("/api/auth/login/mfa");
+    expect(init.method).toBe("POST");
+    expect(init.body).toBe(JSON.stringify({ challenge: "opaque-challenge", code: "123456" }));
+    expect(headersOf(fetchMock, 2).get("Authorization")).toBe("Bearer secret-token");
+    expect(storage.getItem(csrfStorageKey)).toBe("csrf-from-login");
+  });
+
+  it("wrong code at sign-in starts no session", async () => {
+    const fetchMock = stubFetch(wrongCode(), jsonResponse(200, []));
+
+    await expect(loginWithCode("opaque-challenge", "000000")).rejects.toMatchObject({
+      code: "invalid_code",
+      status: 401,
+    });
+    await listThreads({ limit: 100 });
+
+    expect(headersOf(fetchMock, 1).has("Authorization")).toBe(false);
+    expect(handlers.onEnded).not.toHaveBeenCalled();
+  });
+
+  it("expired challenge keeps its code", async () => {
+    stubFetch(errorResponse(401, "challenge_expired", "This sign-in has expired. Sign in again with your password."));
+
+    await expect(loginWithCode("opaque-challenge", "123456")).rejects.toMatchObject({
+      code: "challenge_expired",
+      status: 401,
+    });
+  });
+
+  it("wrong code while locked keeps the session", async () => {
+    const fetchMock = stubFetch(
+      jsonResponse(200, loginAnswer),
+      locked(),
+      jsonResponse(200, challengeAnswer),
+      wrongCode(),
+      jsonResponse(200, []),
+    );
+
+    await login("Ada", "correct horse");
+    await expect(listThreads({ limit: 100 })).rejects.toMatchObject({ code: "locked" });
+    await login("Ada", "correct horse");
+    await expect(loginWithCode("opaque-challenge", "000000")).rejects.toMatchObject({ code: "invalid_code" });
+    await listThreads({ limit: 100 });
+
+    expect(handlers.onEnded).not.toHaveBeenCalled();
+    expect(headersOf(fetchMock, 4).get("Authorization")).toBe("Bearer secret-token");
+  });
+
+  it("changePassword sends the code when given", async () => {
+    const fetchMock = stubFetch(jsonResponse(200, loginAnswer), jsonResponse(200, loginAnswer));
+
+    await login("Ada", "correct horse");
+    await changePassword("correct horse", "battery staple", "123456");
+
+    const [, init] = fetchMock.mock.calls[1] as FetchArguments;
+    expect(init.body).toBe(JSON.stringify({ current: "correct horse", new: "battery staple", code: "123456" }));
+  });
+
+  it("changePassword wrong code keeps the session", async () => {
+    const fetchMock = stubFetch(jsonResponse(200, loginAnswer), wrongCode(), jsonResponse(200, []));
+
+    await login("Ada", "correct horse");
+    await expect(changePassword("correct horse", "battery staple", "000000")).rejects.toMatchObject({
+      code: "invalid_code",
+      status: 401,
+    });
+    await listThreads({ limit: 100 });
+
+    expect(handlers.onEnded).not.toHaveBeenCalled();
+    expect(storage.getItem(csrfStorageKey)).toBe("csrf-from-login");
+    expect(headersOf(fetchMock, 2).get("Authorization")).toBe("Bearer secret-token");
+  });
+
+  it("changePassword keeps code_required", async () => {
+    stubFetch(
+      jsonResponse(200, loginAnswer),
+      errorResponse(400, "code_required", "Two-step sign-in is on. Enter a code from your app."),
+    );
+
+    await login("Ada", "correct horse");
+
+    await expect(changePassword("correct horse", "battery staple")).rejects.toMatchObject({
+      code: "code_required",
+      status: 400,
+    });
+  });
+
+  it("getMe reads totpEnabled", async () => {
+    stubFetch(jsonResponse(200, loginAnswer), jsonResponse(200, { ...profile, locked: false, idleLockMinutes: 15, totpEnabled: true }));
+
+    await login("Ada", "correct horse");
+
+    expect((await getMe()).totpEnabled).toBe(true);
+  });
+
+  it("getTotpStatus sends GET with the session", async () => {
+    const fetchMock = stubFetch(jsonResponse(200, loginAnswer), jsonResponse(200, { enabled: true, backupCodesLeft: 7 }));
+
+    await login("Ada", "correct horse");
+    const status = await getTotpStatus();
+
+    expect(status).toEqual({ enabled: true, backupCodesLeft: 7 });
+    const [url, init] = fetchMock.mock.calls[1] as FetchArguments;
+    expect(url).toBe("/api/auth/totp");
+    expect(init.method).toBe("GET");
+    expect(headersOf(fetchMock, 1).get("Authorization")).toBe("Bearer secret-token");
+  });
+
+  it("setupTotp sends an empty object", async () => {
+    const setup = { secret: "JBSWY3DPEHPK3PXP", uri: "otpauth://totp/Hearth:Ada?secret=JBSWY3DPEHPK3PXP", qr: "data:image/png;base64,AA==" };
+    const fetchMock = stubFetch(jsonResponse(200, loginAnswer), jsonResponse(200, setup));
+
+    await login("Ada", "correct horse");
+
+    expect(await setupTotp()).toEqual(setup);
+    const [url, init] = fetchMock.mock.calls[1] as FetchArguments;
+    expect(url).toBe("/api/auth/totp/setup");
+    expect(init.method).toBe("POST");
+    expect(init.body).toBe("{}");
+  });
+
+  it("setupTotp keeps totp_enabled", async () => {
+    stubFetch(jsonResponse(200, loginAnswer), errorResponse(409, "totp_enabled", "Two-step sign-in is already on."));
+
+    await login("Ada", "correct horse");
+
+    await expect(setupTotp()).rejects.toMatchObject({ code: "totp_enabled", status: 409 });
+  });
+
+  it("enableTotp returns the backup codes", async () => {
+    const fetchMock = stubFetch(jsonResponse(200, loginAnswer), jsonResponse(200, { backupCodes }));
+
+    await login("Ada", "correct horse");
+
+    expect((await enableTotp("123456")).backupCodes).toEqual(backupCodes);
+    const [url, init] = fetchMock.mock.calls[1] as FetchArguments;
+    expect(url).toBe("/api/auth/totp/enable");
+    expect(init.body).toBe(JSON.stringify({ code: "123456" }));
+  });
+
+  it("enableTotp keeps no_pending_totp", async () => {
+    stubFetch(jsonResponse(200, loginAnswer), errorResponse(409, "no_pending_totp", "Start the setup again."));
+
+    await login("Ada", "correct horse");
+
+    await expect(enableTotp("123456")).rejects.toMatchObject({ code: "no_pending_totp", status: 409 });
+  });
+
+  it("disableTotp sends password and code", async () => {
+    const fetchMock = stubFetch(jsonResponse(200, loginAnswer), new Response(null, { status: 204 }));
+
+    await login("Ada", "correct horse");
+    await disableTotp("correct horse", "abcdefghjk");
+
+    const [url, init] = fetchMock.mock.calls[1] as FetchArguments;
+    expect(url).toBe("/api/auth/totp/disable");
+    expect(init.method).toBe("POST");
+    expect(init.body).toBe(JSON.stringify({ password: "correct horse", code: "abcdefghjk" }));
+  });
+
+  it("disableTotp wrong code keeps the session", async () => {
+    stubFetch(jsonResponse(200, loginAnswer), wrongCode());
+
+    await login("Ada", "correct horse");
+
+    await expect(disableTotp("correct horse", "000000")).rejects.toMatchObject({ code: "invalid_code" });
+    expect(handlers.onEnded).not.toHaveBeenCalled();
+    expect(storage.getItem(csrfStorageKey)).toBe("csrf-from-login");
+  });
+
+  it("renewBackupCodes returns the new codes", async () => {
+    const fetchMock = stubFetch(jsonResponse(200, loginAnswer), jsonResponse(200, { backupCodes }));
+
+    await login("Ada", "correct horse");
+
+    expect((await renewBackupCodes("correct horse", "123456")).backupCodes).toEqual(backupCodes);
+    const [url, init] = fetchMock.mock.calls[1] as FetchArguments;
+    expect(url).toBe("/api/auth/totp/backup-codes");
+    expect(init.body).toBe(JSON.stringify({ password: "correct horse", code: "123456" }));
+  });
+
+  it("renewBackupCodes reads Retry-After of a 429", async () => {
+    stubFetch(
+      jsonResponse(200, loginAnswer),
+      errorResponse(429, "rate_limited", "Too many failed attempts. Wait before trying again.", { "Retry-After": "8" }),
+    );
+
+    await login("Ada", "correct horse");
+
+    await expect(renewBackupCodes("correct horse", "000000")).rejects.toMatchObject({
+      code: "rate_limited",
+      retryAfterSeconds: 8,
+    });
+  });
+
+  it("renewRecoveryKey sends the code when given", async () => {
+    const fetchMock = stubFetch(jsonResponse(200, loginAnswer), jsonResponse(200, { recoveryKey: "NEW-KEY" }));
+
+    await login("Ada", "correct horse");
+    await renewRecoveryKey("correct horse", "123456");
+
+    const [, init] = fetchMock.mock.calls[1] as FetchArguments;
+    expect(init.body).toBe(JSON.stringify({ password: "correct horse", code: "123456" }));
+  });
+
+  it("recover reads totpDisabled", async () => {
+    stubFetch(jsonResponse(200, { ...loginAnswer, recoveryKey: "AAAA-BBBB", totpDisabled: true }));
+
+    const result = await recover("Ada", "old-key", "battery staple");
+
+    expect(result.totpDisabled).toBe(true);
   });
 });
 

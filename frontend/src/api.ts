@@ -24,6 +24,8 @@ export interface SessionProfile extends Profile {
   locked: boolean;
   /** Minutes without a request after which the profile locks, from 0 (never) to 10080 (one week). */
   idleLockMinutes: number;
+  /** True when signing in needs a code from an authenticator app after the password. */
+  totpEnabled?: boolean;
 }
 
 /** The response to a successful sign-in or password change: a new session. */
@@ -39,10 +41,48 @@ export interface LoginResult {
   profile: Profile;
 }
 
+/**
+ * The response to a right password for a profile with two-step sign-in: no
+ * session yet, but a challenge that POST /api/auth/login/mfa turns into one
+ * with a code from the authenticator app or a backup code.
+ */
+export interface LoginChallenge {
+  mfaRequired: true;
+  /** Opaque, single-use string that names this sign-in. It expires after 5 minutes or 5 wrong codes. */
+  challenge: string;
+  /** RFC 3339 time after which the server rejects the challenge. */
+  expiresAt: string;
+}
+
 /** The response to a successful recovery: a new session and a new recovery key. */
 export interface RecoverResult extends LoginResult {
   /** The replacement recovery key, shown to the user once. The old one no longer works. */
   recoveryKey: string;
+  /** True when the recovery turned two-step sign-in off, so that a lost phone does not lock the profile. */
+  totpDisabled?: boolean;
+}
+
+/** Two-step sign-in of the signed-in profile, as GET /api/auth/totp returns it. */
+export interface TotpStatus {
+  enabled: boolean;
+  /** Number of unused backup codes, from 0 to 10. */
+  backupCodesLeft: number;
+}
+
+/** A new authenticator secret, waiting for its first code before two-step sign-in is on. */
+export interface TotpSetup {
+  /** The secret in base32, for typing into an authenticator app. */
+  secret: string;
+  /** The otpauth:// URI that the QR code contains. */
+  uri: string;
+  /** The QR code as a data:image/png;base64 URL. */
+  qr: string;
+}
+
+/** Single-use codes that sign in in place of a code from the authenticator app. */
+export interface BackupCodes {
+  /** 10 codes in the form xxxx-xxxx-xx, shown to the user once. */
+  backupCodes: string[];
 }
 
 /** The response to POST /api/auth/recovery-key. */
@@ -461,6 +501,11 @@ const serverErrorCodes = [
   "context_too_long",
   "reply_too_long",
   "empty_reply",
+  "invalid_code",
+  "challenge_expired",
+  "code_required",
+  "totp_enabled",
+  "no_pending_totp",
 ] as const;
 
 /** A failed API call. The message is a sentence to show to the user. */
@@ -643,10 +688,35 @@ export async function resumeSession(): Promise<SessionProfile> {
 
 /**
  * Signs in, which also unlocks the profile, and keeps the returned session
- * for the calls that follow.
+ * for the calls that follow. For a profile with two-step sign-in, the right
+ * password returns a LoginChallenge instead and starts no session: pass it
+ * to loginWithCode.
  */
-export async function login(name: string, password: string): Promise<LoginResult> {
-  const result = await requestJson<LoginResult>("POST", "/api/auth/login", "public", { name, password });
+export async function login(name: string, password: string): Promise<LoginResult | LoginChallenge> {
+  const result = await requestJson<LoginResult | LoginChallenge>("POST", "/api/auth/login", "public", {
+    name,
+    password,
+  });
+  if (isLoginChallenge(result)) {
+    return result;
+  }
+  startSession(result);
+  return result;
+}
+
+/** Reports whether a response to login is the challenge of two-step sign-in. */
+export function isLoginChallenge(result: LoginResult | LoginChallenge): result is LoginChallenge {
+  return "mfaRequired" in result && result.mfaRequired;
+}
+
+/**
+ * Completes a two-step sign-in with a code from the authenticator app or a
+ * backup code, and keeps the returned session like login. A wrong code is a
+ * 401 `invalid_code`, and a used, expired or dropped challenge a 401
+ * `challenge_expired`, after which only the password step starts again.
+ */
+export async function loginWithCode(challenge: string, code: string): Promise<LoginResult> {
+  const result = await requestJson<LoginResult>("POST", "/api/auth/login/mfa", "public", { challenge, code });
   startSession(result);
   return result;
 }
@@ -654,6 +724,8 @@ export async function login(name: string, password: string): Promise<LoginResult
 /**
  * Sets a new password with the recovery key and signs in. The result contains
  * the replacement recovery key: from now on the old one no longer works.
+ * Recovery also turns two-step sign-in off, and sets totpDisabled when it
+ * was on.
  */
 export async function recover(name: string, recoveryKey: string, newPassword: string): Promise<RecoverResult> {
   const result = await requestJson<RecoverResult>("POST", "/api/auth/recover", "public", {
@@ -668,13 +740,14 @@ export async function recover(name: string, recoveryKey: string, newPassword: st
 /**
  * Changes the signed-in profile's password. The server ends every other
  * session of the profile and returns a new one, which replaces the
- * current session here (and its cookies in a browser).
+ * current session here (and its cookies in a browser). With two-step
+ * sign-in on, the server also needs code, a current code from the
+ * authenticator app or a backup code: without it the request fails with a
+ * 400 `code_required`, and with a wrong one with `invalid_code`.
  */
-export async function changePassword(current: string, newPassword: string): Promise<LoginResult> {
-  const result = await requestJson<LoginResult>("POST", "/api/auth/password", "session", {
-    current,
-    new: newPassword,
-  });
+export async function changePassword(current: string, newPassword: string, code?: string): Promise<LoginResult> {
+  const body = code === undefined ? { current, new: newPassword } : { current, new: newPassword, code };
+  const result = await requestJson<LoginResult>("POST", "/api/auth/password", "session", body);
   startSession(result);
   return result;
 }
@@ -711,10 +784,52 @@ export async function setIdleLock(minutes: number): Promise<SessionProfile> {
  * Replaces the signed-in profile's recovery key after the server checks its
  * password, and returns the new key. From now on the old key no longer
  * works. A wrong password is a 400 ApiError with field "password", and the
- * attempt counts towards the same throttle as failed sign-ins (429).
+ * attempt counts towards the same throttle as failed sign-ins (429). With
+ * two-step sign-in on, the server also needs code, because a recovery key
+ * turns two-step sign-in off: without it the request fails with a 400
+ * `code_required`, and with a wrong one with `invalid_code`.
  */
-export function renewRecoveryKey(password: string): Promise<RenewedRecoveryKey> {
-  return requestJson<RenewedRecoveryKey>("POST", "/api/auth/recovery-key", "session", { password });
+export function renewRecoveryKey(password: string, code?: string): Promise<RenewedRecoveryKey> {
+  const body = code === undefined ? { password } : { password, code };
+  return requestJson<RenewedRecoveryKey>("POST", "/api/auth/recovery-key", "session", body);
+}
+
+/** Fetches whether two-step sign-in is on for the signed-in profile, and its backup codes left. */
+export function getTotpStatus(): Promise<TotpStatus> {
+  return requestJson<TotpStatus>("GET", "/api/auth/totp", "session");
+}
+
+/**
+ * Starts turning two-step sign-in on: the server makes a new secret, or
+ * replaces the one of an earlier setup that was not finished, and returns
+ * it for the authenticator app. It is a 409 `totp_enabled` when two-step
+ * sign-in is on already.
+ */
+export function setupTotp(): Promise<TotpSetup> {
+  return requestJson<TotpSetup>("POST", "/api/auth/totp/setup", "session", {});
+}
+
+/**
+ * Turns two-step sign-in on with the first code from the authenticator app,
+ * and returns the backup codes, which the server never sends again. A wrong
+ * code is a 400 `invalid_code` that counts towards the sign-in throttle, and
+ * a request without setupTotp first a 409 `no_pending_totp`.
+ */
+export function enableTotp(code: string): Promise<BackupCodes> {
+  return requestJson<BackupCodes>("POST", "/api/auth/totp/enable", "session", { code });
+}
+
+/** Turns two-step sign-in off, with the password and a current code or a backup code. */
+export async function disableTotp(password: string, code: string): Promise<void> {
+  await requestJson<undefined>("POST", "/api/auth/totp/disable", "session", { password, code });
+}
+
+/**
+ * Replaces the backup codes, with the password and a current code or a
+ * backup code, and returns the new ones. The old codes stop working.
+ */
+export function renewBackupCodes(password: string, code: string): Promise<BackupCodes> {
+  return requestJson<BackupCodes>("POST", "/api/auth/totp/backup-codes", "session", { password, code });
 }
 
 /**
@@ -1150,7 +1265,10 @@ async function send(
 // reportSessionError notifies the session handlers of what a 401 response
 // means for the current session.
 function reportSessionError(error: ApiError, mode: AuthMode): void {
-  if (mode === "public") {
+  // A wrong code of two-step sign-in (`invalid_code`) rejects the request,
+  // not the session. The server sends it as a 400 on the routes of a
+  // signed-in profile, and this check keeps a 401 from signing out as well.
+  if (mode === "public" || error.code === "invalid_code") {
     return;
   }
   if (error.code === "locked") {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 
 import type { ThreadExport } from "./api.ts";
-import { findSaveFileBinding, saveExport, type BindingHost } from "./desktopSave.ts";
+import { findSaveFileBinding, saveExport, saveTextFile, type BindingHost } from "./desktopSave.ts";
 
 const markdownExport: ThreadExport = {
   blob: new Blob(["# Trip plans\n\nRéunion à 9 h.\n"], { type: "text/markdown" }),
@@ -102,5 +102,22 @@ describe("saveExport", () => {
     const { host } = desktopHost(() => Promise.reject(failure));
 
     await expect(saveExport(markdownExport, download, host)).rejects.toBe(failure);
+  });
+});
+
+describe("saveTextFile", () => {
+  it("saves the text through the binding", async () => {
+    const { host, calls } = desktopHost(() => Promise.resolve(true));
+
+    const outcome = await saveTextFile("hearth-backup-codes.txt", "aaaa-bbbb-cc\ndddd-eeee-ff\n", host);
+
+    expect(outcome).toBe("saved");
+    expect(calls).toEqual([["hearth-backup-codes.txt", "aaaa-bbbb-cc\ndddd-eeee-ff\n"]]);
+  });
+
+  it("reports a cancelled dialog", async () => {
+    const { host } = desktopHost(() => Promise.resolve(false));
+
+    expect(await saveTextFile("hearth-backup-codes.txt", "aaaa-bbbb-cc\n", host)).toBe("cancelled");
   });
 });

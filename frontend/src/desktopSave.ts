@@ -57,3 +57,34 @@ export async function saveExport(
   }
   return saved === true ? "saved" : "cancelled";
 }
+
+// How long the object URL of a downloaded file stays valid. The browser has
+// started the download by then, and revoking the URL frees the file's memory.
+const exportUrlLifetimeMs = 30_000;
+
+/**
+ * Downloads a file through an object URL, under its fileName, such as the
+ * name the server chose for an export.
+ * NOTE: this is the browser's download path. Whether the desktop window's
+ * web view saves a download started this way has not been tested.
+ */
+export function downloadFile({ blob, fileName }: ThreadExport) {
+  const url = URL.createObjectURL(blob);
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = fileName;
+  link.hidden = true;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  window.setTimeout(() => URL.revokeObjectURL(url), exportUrlLifetimeMs);
+}
+
+/**
+ * Saves text as a file named fileName: through the desktop window's save
+ * dialog, or as a download in a browser.
+ */
+export function saveTextFile(fileName: string, text: string, host?: BindingHost): Promise<SaveOutcome> {
+  const file: ThreadExport = { blob: new Blob([text], { type: "text/plain;charset=utf-8" }), fileName };
+  return saveExport(file, downloadFile, host);
+}

@@ -98,10 +98,43 @@ export const strings = {
     forgotPassword: "Forgot password?",
   },
 
+  // The second step of signing in, or of unlocking, for a profile with
+  // two-step sign-in, and the code fields wherever a code is asked for.
+  twoStep: {
+    appIntro:
+      "Two-step sign-in is on for this profile. Open the authenticator app on your phone and enter the code it shows for Hearth.",
+    backupIntro:
+      "Enter one of the backup codes you saved when you turned on two-step sign-in. Each backup code works only once.",
+    appCode: "Code from the app",
+    backupCode: "Backup code",
+    useBackupCode: "Use a backup code instead",
+    useAppCode: "Use a code from the app instead",
+    submit: "Verify",
+    submitting: "Verifying…",
+    back: "Back to the password",
+    appCodeMissing: "Enter the code from your authenticator app.",
+    appCodeInvalid: (digits: number) => `A code from the app has ${digits} digits. Enter the code the app shows now.`,
+    backupCodeMissing: "Enter one of your backup codes.",
+    backupCodeInvalid: (length: number) =>
+      `A backup code has ${length} letters and digits. Dashes and spaces do not matter.`,
+    eitherCode: "Code from the app, or a backup code",
+    eitherCodeMissing: "Enter the code from your authenticator app, or one of your backup codes.",
+    eitherCodeInvalid: (digits: number, length: number) =>
+      `Enter the ${digits}-digit code from your authenticator app, or a backup code of ${length} letters and digits.`,
+    challengeExpired:
+      "The sign-in expired, because 5 minutes passed or too many codes were wrong. Enter your password again.",
+    // A profile made a moment ago cannot have two-step sign-in on.
+    unexpectedChallenge: "Hearth asked for a code that this new profile cannot have. Sign in from the list of profiles.",
+  },
+
   recover: {
     title: (name: string) => `Set a new password for ${name}`,
     intro:
       "Enter the recovery key you saved when the profile was created, or the last one Hearth gave you, and choose a new password. Your chats are kept.",
+    twoStepNote:
+      "If two-step sign-in is on for this profile, setting a new password with the recovery key also turns it off, so that a lost phone does not lock your chats away.",
+    twoStepDisabled:
+      "Two-step sign-in is now off for this profile, and the entry for Hearth in your authenticator app no longer works. To turn it on again, open Settings and go to Security.",
     recoveryKey: "Recovery key",
     newPassword: "New password",
     confirmPassword: "Confirm new password",
@@ -144,6 +177,7 @@ export const strings = {
     submitting: "Changing password…",
     cancel: "Cancel",
     currentMissing: "Enter your current password.",
+    codeHint: "Two-step sign-in is on, so changing the password also needs a current code.",
     done: "Your password was changed. Every other session of this profile was signed out, and your recovery key stays the same.",
     close: "Close",
   },
@@ -157,6 +191,8 @@ export const strings = {
       "A new recovery key replaces the one you have, which stops working at once. Your password and your chats stay as they are.",
     password: "Your password",
     passwordMissing: "Enter your password to create a new recovery key.",
+    codeHint:
+      "Two-step sign-in is on, and a recovery key can turn it off, so a new recovery key also needs a current code.",
     submit: "Create new recovery key",
     submitting: "Creating recovery key…",
     cancel: "Cancel",
@@ -562,6 +598,81 @@ export const strings = {
       `After this many minutes without use, Hearth locks your profile and asks for your password again. 0 never locks; the most is ${max} (one week).`,
     idleLockInvalid: (max: number) => `Enter 0 for never, or a whole number of minutes up to ${max}.`,
     idleLockFailed: (reason: string) => `The settings were saved, but the idle lock was not: ${reason}`,
+  },
+
+  // The Security section of the Settings dialog: turning two-step sign-in
+  // on and off, and the backup codes.
+  security: {
+    title: "Security",
+    explanation:
+      "With two-step sign-in, Hearth asks for a code from an authenticator app on your phone after your password. Someone who saw you type your password still cannot open this profile.",
+    loading: "Loading the state of two-step sign-in…",
+    loadFailed: (reason: string) => `The state of two-step sign-in could not be loaded: ${reason}`,
+    retry: "Try again",
+    statusOff: "Two-step sign-in is off.",
+    statusOn: "Two-step sign-in is on.",
+    backupCodesLeft: (count: number) => (count === 1 ? "1 backup code left." : `${count} backup codes left.`),
+    noBackupCodesLeft:
+      "No backup codes are left. Create new ones, so that you can still sign in when you do not have your phone.",
+    turnOn: "Turn on two-step sign-in",
+    preparing: "Preparing…",
+    prepareFailed: (reason: string) => `Two-step sign-in could not be prepared: ${reason}`,
+    alreadyOn: "Two-step sign-in was already on, turned on from another window.",
+
+    enrolTitle: "Add Hearth to your authenticator app",
+    scanStep: "Scan this QR code with the authenticator app on your phone.",
+    qrAlt: "QR code that adds Hearth to an authenticator app",
+    secretStep:
+      "If you cannot scan it, add an entry by hand with this key, as a time-based code of 6 digits every 30 seconds.",
+    secretLabel: "Key",
+    copySecret: "Copy key",
+    secretCopied: "The key was copied to the clipboard.",
+    secretCopyFailed: "The key could not be copied. Select it above and copy it yourself.",
+    firstCodeHint: "Enter the code the app now shows for Hearth, to check that the app has the key.",
+    enable: "Turn on",
+    enabling: "Turning on…",
+    cancel: "Cancel",
+
+    codesTitle: "Save your backup codes",
+    newCodesTitle: "Save your new backup codes",
+    codesIntro:
+      "Each backup code signs you in once in place of a code from the app, for example when you do not have your phone. Hearth shows them only now: it cannot show them again.",
+    codesReplaced: "Your old backup codes no longer work. Only these new ones do.",
+    codesLabel: "Backup codes",
+    copyCodes: "Copy",
+    codesCopied: "The backup codes were copied to the clipboard.",
+    codesCopyFailed: "The backup codes could not be copied. Select them above and copy them yourself.",
+    saveCodes: "Save",
+    codesSaved: "The backup codes were saved in a file.",
+    codesDownloaded: "The backup codes were downloaded as a file.",
+    codesSaveCancelled: "Saving was cancelled, so no file was written.",
+    codesSaveFailed: (reason: string) => `The backup codes could not be saved: ${reason}`,
+    codesWarning:
+      "Keep them somewhere safe and apart from your phone, such as in a password manager or on paper. Anyone who has your password and one of these codes can open this profile. If you lose your phone and these codes, only your recovery key opens the profile, and using it turns two-step sign-in off.",
+    codesConfirm: "I have saved my backup codes",
+    codesDone: "Done",
+    codesFileName: "hearth-backup-codes.txt",
+    codesFileHeading: (name: string, createdOn: string) => `Hearth backup codes for ${name}, created on ${createdOn}`,
+    codesFileNote:
+      "Each code signs in once in place of a code from the authenticator app. Keep this file apart from your phone.",
+    // The question before the Settings dialog closes with the codes unsaved.
+    discardCodesQuestion: "Your backup codes are not saved, and Hearth cannot show them again. Close anyway?",
+    discardCodes: "Close without saving",
+    enabled: "From now on, Hearth asks for a code from the app after your password.",
+
+    password: "Your password",
+    passwordMissing: "Enter your password.",
+    turnOff: "Turn off two-step sign-in",
+    turnOffIntro:
+      "Without two-step sign-in, your password alone opens this profile. Enter your password and a current code to turn it off.",
+    turnOffSubmit: "Turn off",
+    turningOff: "Turning off…",
+    turnedOff: "Two-step sign-in is off. You can delete the entry for Hearth in your authenticator app.",
+    newCodes: "New backup codes",
+    newCodesIntro:
+      "New backup codes replace the ones you have, which stop working at once. Enter your password and a current code to create them.",
+    newCodesSubmit: "Create new backup codes",
+    creatingCodes: "Creating backup codes…",
   },
 
   // The working memory section of the Memory dialog.

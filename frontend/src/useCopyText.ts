@@ -32,10 +32,12 @@ export function useCopyText(): [CopyState, (text: string) => void] {
   return [state, copy];
 }
 
-// writeClipboard copies text to the clipboard. navigator.clipboard is missing
-// outside a secure context, and the desktop window's custom scheme may not
-// count as one. The text then stays selectable for copying by hand.
-async function writeClipboard(text: string): Promise<void> {
+/**
+ * Copies text to the clipboard. navigator.clipboard is missing outside a
+ * secure context, and the desktop window's custom scheme may not count as
+ * one, so the caller keeps the text selectable for copying by hand.
+ */
+export async function writeClipboard(text: string): Promise<void> {
   if (navigator.clipboard === undefined) {
     throw new Error("The clipboard API is not available.");
   }

@@ -1,9 +1,11 @@
-import { useId, useRef, useState, type FormEvent } from "react";
+import { useEffect, useId, useRef, useState, type FormEvent } from "react";
 
 import { ApiError, changePassword, errorMessage } from "../api.ts";
 import { newPasswordErrors } from "../passwords.ts";
 import { strings } from "../strings.ts";
+import { codeErrorKind, codeInputError, normalizeCode } from "../twoStep.ts";
 import { useRetryCountdown } from "../useRetryCountdown.ts";
+import { useTotpEnabled } from "../useTotpEnabled.ts";
 import { FieldError } from "./FieldError.tsx";
 import { PasswordStrengthHint } from "./PasswordStrengthHint.tsx";
 import { RetryNotice } from "./RetryNotice.tsx";
@@ -18,6 +20,7 @@ interface ChangePasswordFormProps {
 // input, and a sentence for the whole form when no single input is at fault.
 interface FieldErrors {
   current?: string;
+  code?: string;
   password?: string;
   confirmation?: string;
   form?: string;
@@ -26,18 +29,33 @@ interface FieldErrors {
 /**
  * Form that changes the signed-in profile's password. The server signs out
  * every other session of the profile and starts a new one for this page.
+ * With two-step sign-in on, the form also requires a current code from the
+ * authenticator app or a backup code.
  */
 export function ChangePasswordForm({ onChanged, onCancel }: ChangePasswordFormProps) {
   const id = useId();
   const currentInput = useRef<HTMLInputElement>(null);
+  const codeInput = useRef<HTMLInputElement>(null);
   const passwordInput = useRef<HTMLInputElement>(null);
   const confirmationInput = useRef<HTMLInputElement>(null);
   const [current, setCurrent] = useState("");
+  const [code, setCode] = useState("");
   const [password, setPassword] = useState("");
   const [confirmation, setConfirmation] = useState("");
   const [errors, setErrors] = useState<FieldErrors>({});
   const [submitting, setSubmitting] = useState(false);
+  const { enabled: codeNeeded, markEnabled: showCodeField } = useTotpEnabled();
+  // Set when a code error arrives before the code field is on the page, so
+  // that the field takes the focus once it appears.
+  const [focusCodeField, setFocusCodeField] = useState(false);
   const countdown = useRetryCountdown();
+
+  useEffect(() => {
+    if (focusCodeField && codeNeeded) {
+      codeInput.current?.focus();
+      setFocusCodeField(false);
+    }
+  }, [focusCodeField, codeNeeded]);
 
   async function handleSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -49,6 +67,10 @@ export function ChangePasswordForm({ onChanged, onCancel }: ChangePasswordFormPr
     if (current === "") {
       problems.current = strings.changePassword.currentMissing;
     }
+    const codeProblem = codeNeeded ? codeInputError(code, "either") : null;
+    if (codeProblem !== null) {
+      problems.code = codeProblem;
+    }
     if (!showErrors(problems)) {
       return;
     }
@@ -56,14 +78,20 @@ export function ChangePasswordForm({ onChanged, onCancel }: ChangePasswordFormPr
     countdown.clear();
     setSubmitting(true);
     try {
-      await changePassword(current, password);
+      await changePassword(current, password, codeNeeded ? normalizeCode(code) : undefined);
       onChanged();
     } catch (err) {
-      // A wrong current password is cleared, like a wrong password at sign-in.
-      // A throttled attempt was not checked, so the fields keep their values.
+      // A wrong current password or code is cleared, like at sign-in. A
+      // throttled attempt was not checked, so the fields keep their values.
+      const codeError = codeErrorKind(err);
       if (err instanceof ApiError && err.field === "current") {
         setCurrent("");
         showErrors({ current: err.message });
+      } else if (codeError === "code-required" || codeError === "invalid-code") {
+        showCodeField();
+        setFocusCodeField(!codeNeeded);
+        setCode("");
+        showErrors({ code: errorMessage(err) });
       } else if (err instanceof ApiError && err.field === "new") {
         showErrors({ password: err.message });
       } else if (countdown.startFrom(err)) {
@@ -81,6 +109,8 @@ export function ChangePasswordForm({ onChanged, onCancel }: ChangePasswordFormPr
     setErrors(next);
     if (next.current !== undefined) {
       currentInput.current?.focus();
+    } else if (next.code !== undefined) {
+      codeInput.current?.focus();
     } else if (next.password !== undefined) {
       passwordInput.current?.focus();
     } else if (next.confirmation !== undefined) {
@@ -106,6 +136,29 @@ export function ChangePasswordForm({ onChanged, onCancel }: ChangePasswordFormPr
         />
         <FieldError id={`${id}-current-error`} message={errors.current} />
       </div>
+
+      {codeNeeded && (
+        <div className="field">
+          <label htmlFor={`${id}-code`}>{strings.twoStep.eitherCode}</label>
+          <input
+            ref={codeInput}
+            id={`${id}-code`}
+            type="text"
+            className="code-input"
+            autoComplete="one-time-code"
+            autoCapitalize="off"
+            spellCheck={false}
+            aria-invalid={errors.code !== undefined}
+            aria-describedby={errors.code !== undefined ? `${id}-code-error ${id}-code-hint` : `${id}-code-hint`}
+            value={code}
+            onChange={(event) => setCode(event.target.value)}
+          />
+          <FieldError id={`${id}-code-error`} message={errors.code} />
+          <p id={`${id}-code-hint`} className="hint">
+            {strings.changePassword.codeHint}
+          </p>
+        </div>
+      )}
 
       <div className="field">
         <label htmlFor={`${id}-password`}>{strings.changePassword.newPassword}</label>

@@ -5,6 +5,10 @@ import { strings } from "../strings.ts";
 interface DiscardChangesConfirmProps {
   onKeepEditing: () => void;
   onDiscard: () => void;
+  /** The question, when the dialog would lose more than typed text. Without it, the question about unsaved changes. */
+  question?: string | undefined;
+  /** Label of the button that discards. Without it, "Discard changes". */
+  discardLabel?: string | undefined;
 }
 
 /**
@@ -12,7 +16,12 @@ interface DiscardChangesConfirmProps {
  * changes. Keep editing takes the focus when it appears, so that Enter or
  * a second Escape does not lose anything.
  */
-export function DiscardChangesConfirm({ onKeepEditing, onDiscard }: DiscardChangesConfirmProps) {
+export function DiscardChangesConfirm({
+  onKeepEditing,
+  onDiscard,
+  question = strings.unsavedChanges.question,
+  discardLabel = strings.unsavedChanges.discard,
+}: DiscardChangesConfirmProps) {
   const id = useId();
   const keepButton = useRef<HTMLButtonElement>(null);
 
@@ -22,13 +31,13 @@ export function DiscardChangesConfirm({ onKeepEditing, onDiscard }: DiscardChang
 
   return (
     <div className="discard-confirm" role="group" aria-labelledby={`${id}-question`}>
-      <p id={`${id}-question`}>{strings.unsavedChanges.question}</p>
+      <p id={`${id}-question`}>{question}</p>
       <div className="actions">
         <button ref={keepButton} type="button" onClick={onKeepEditing}>
           {strings.unsavedChanges.keepEditing}
         </button>
         <button type="button" className="danger" onClick={onDiscard}>
-          {strings.unsavedChanges.discard}
+          {discardLabel}
         </button>
       </div>
     </div>

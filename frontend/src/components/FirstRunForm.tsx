@@ -1,6 +1,6 @@
 import { useId, useState, type FormEvent } from "react";
 
-import { createProfile, errorMessage, login, type Profile } from "../api.ts";
+import { createProfile, errorMessage, isLoginChallenge, login, type Profile } from "../api.ts";
 import { checkNewPassword } from "../passwords.ts";
 import { strings } from "../strings.ts";
 import { PasswordStrengthHint } from "./PasswordStrengthHint.tsx";
@@ -54,6 +54,9 @@ export function FirstRunForm({ onSignedIn }: FirstRunFormProps) {
   if (created !== null) {
     const signIn = async () => {
       const result = await login(created.name, created.password);
+      if (isLoginChallenge(result)) {
+        throw new Error(strings.twoStep.unexpectedChallenge);
+      }
       onSignedIn(result.profile);
     };
     return <RecoveryKeyView recoveryKey={created.recoveryKey} replacesOldKey={false} onContinue={signIn} />;

@@ -28,8 +28,10 @@ interface FieldErrors {
 
 /**
  * Sets a new password with the recovery key ("Forgot password?"). The server
- * replaces the recovery key and signs in, and the new key is shown once
- * before the workspace opens.
+ * replaces the recovery key, turns two-step sign-in off and signs in, and
+ * the new key is shown once before the workspace opens. The form warns
+ * before and confirms after that two-step sign-in goes off, because the
+ * user has to turn it on again with a new entry in the authenticator app.
  */
 export function RecoverForm({ profile, onSignedIn, onBack }: RecoverFormProps) {
   const id = useId();
@@ -94,13 +96,21 @@ export function RecoverForm({ profile, onSignedIn, onBack }: RecoverFormProps) {
   if (result !== null) {
     // recover() has already started the new session.
     const enterWorkspace = async () => onSignedIn(result.profile);
-    return <RecoveryKeyView recoveryKey={result.recoveryKey} replacesOldKey onContinue={enterWorkspace} />;
+    return (
+      <RecoveryKeyView
+        recoveryKey={result.recoveryKey}
+        replacesOldKey
+        note={result.totpDisabled === true ? strings.recover.twoStepDisabled : undefined}
+        onContinue={enterWorkspace}
+      />
+    );
   }
 
   return (
     <form className="stack" onSubmit={handleSubmit} noValidate aria-labelledby={`${id}-title`}>
       <h1 id={`${id}-title`}>{strings.recover.title(profile.name)}</h1>
       <p>{strings.recover.intro}</p>
+      <p className="notice">{strings.recover.twoStepNote}</p>
 
       {/* Lets password managers tell which profile the new password belongs to. */}
       <input type="text" name="username" autoComplete="username" value={profile.name} readOnly hidden />

@@ -8,6 +8,8 @@ interface RecoveryKeyViewProps {
   recoveryKey: string;
   /** True when the key replaces an earlier one, after a recovery. */
   replacesOldKey: boolean;
+  /** A further notice under the intro, such as that the recovery turned two-step sign-in off. */
+  note?: string | undefined;
   /**
    * Name of the profile that an administrator just created for someone else.
    * With it, the text tells the administrator to give the key to that person.
@@ -41,6 +43,7 @@ type CopyState = "idle" | "copied" | "failed";
 export function RecoveryKeyView({
   recoveryKey,
   replacesOldKey,
+  note,
   givenTo,
   headingLevel = 1,
   continueLabel: continueLabelProp,
@@ -124,6 +127,7 @@ export function RecoveryKeyView({
       </Heading>
       <p>{intro}</p>
       {replacesOldKey && <p className="notice">{strings.recoveryKey.replaced}</p>}
+      {note !== undefined && <p className="notice">{note}</p>}
 
       <div className="field">
         <p className="field-label">{strings.recoveryKey.label}</p>

@@ -1,8 +1,10 @@
-import { useId, useRef, useState, type FormEvent } from "react";
+import { useEffect, useId, useRef, useState, type FormEvent } from "react";
 
 import { ApiError, errorMessage, renewRecoveryKey, type Profile } from "../api.ts";
 import { strings } from "../strings.ts";
+import { codeErrorKind, codeInputError, normalizeCode } from "../twoStep.ts";
 import { useRetryCountdown } from "../useRetryCountdown.ts";
+import { useTotpEnabled } from "../useTotpEnabled.ts";
 import { FieldError } from "./FieldError.tsx";
 import { RetryNotice } from "./RetryNotice.tsx";
 
@@ -17,43 +19,73 @@ interface RenewRecoveryKeyFormProps {
 /**
  * Form that replaces the signed-in profile's recovery key after the server
  * checks its password. Wrong passwords count towards the same throttle as
- * failed sign-ins.
+ * failed sign-ins. With two-step sign-in on, the form also requires a
+ * current code, because the recovery key can turn two-step sign-in off.
  */
 export function RenewRecoveryKeyForm({ profile, onRenewed, onCancel }: RenewRecoveryKeyFormProps) {
   const id = useId();
   const passwordInput = useRef<HTMLInputElement>(null);
+  const codeInput = useRef<HTMLInputElement>(null);
   const [password, setPassword] = useState("");
+  const [code, setCode] = useState("");
   const [passwordError, setPasswordError] = useState<string | undefined>(undefined);
+  const [codeError, setCodeError] = useState<string | undefined>(undefined);
   const [formError, setFormError] = useState<string | null>(null);
   const [submitting, setSubmitting] = useState(false);
   const countdown = useRetryCountdown();
+  const { enabled: codeNeeded, markEnabled: showCodeField } = useTotpEnabled();
+  // Set when a code error arrives before the code field is on the page, so
+  // that the field takes the focus once it appears.
+  const [focusCodeField, setFocusCodeField] = useState(false);
+
+  useEffect(() => {
+    if (focusCodeField && codeNeeded) {
+      codeInput.current?.focus();
+      setFocusCodeField(false);
+    }
+  }, [focusCodeField, codeNeeded]);
 
   async function handleSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     if (submitting || countdown.secondsLeft > 0) {
       return;
     }
-    if (password === "") {
-      setPasswordError(strings.renewRecoveryKey.passwordMissing);
+    const missingPassword = password === "" ? strings.renewRecoveryKey.passwordMissing : undefined;
+    const codeProblem = codeNeeded ? (codeInputError(code, "either") ?? undefined) : undefined;
+    if (missingPassword !== undefined || codeProblem !== undefined) {
+      setPasswordError(missingPassword);
+      setCodeError(codeProblem);
       setFormError(null);
-      passwordInput.current?.focus();
+      if (missingPassword !== undefined) {
+        passwordInput.current?.focus();
+      } else {
+        codeInput.current?.focus();
+      }
       return;
     }
 
     setPasswordError(undefined);
+    setCodeError(undefined);
     setFormError(null);
     countdown.clear();
     setSubmitting(true);
     try {
-      const renewed = await renewRecoveryKey(password);
+      const renewed = await renewRecoveryKey(password, codeNeeded ? normalizeCode(code) : undefined);
       onRenewed(renewed.recoveryKey);
     } catch (err) {
-      // A throttled attempt was not checked, so the password stays in the
-      // field for the next attempt. A wrong one is cleared.
+      // A throttled attempt was not checked, so the password and code stay
+      // in their fields for the next attempt. A wrong one is cleared.
+      const codeErrorFound = codeErrorKind(err);
       if (err instanceof ApiError && err.field === "password") {
         setPasswordError(err.message);
         setPassword("");
         passwordInput.current?.focus();
+      } else if (codeErrorFound === "code-required" || codeErrorFound === "invalid-code") {
+        showCodeField();
+        setFocusCodeField(!codeNeeded);
+        setCodeError(errorMessage(err));
+        setCode("");
+        codeInput.current?.focus();
       } else if (!countdown.startFrom(err)) {
         setFormError(errorMessage(err));
       }
@@ -83,6 +115,29 @@ export function RenewRecoveryKeyForm({ profile, onRenewed, onCancel }: RenewReco
         />
         <FieldError id={`${id}-password-error`} message={passwordError} />
       </div>
+
+      {codeNeeded && (
+        <div className="field">
+          <label htmlFor={`${id}-code`}>{strings.twoStep.eitherCode}</label>
+          <input
+            ref={codeInput}
+            id={`${id}-code`}
+            type="text"
+            className="code-input"
+            autoComplete="one-time-code"
+            autoCapitalize="off"
+            spellCheck={false}
+            aria-invalid={codeError !== undefined}
+            aria-describedby={codeError !== undefined ? `${id}-code-error ${id}-code-hint` : `${id}-code-hint`}
+            value={code}
+            onChange={(event) => setCode(event.target.value)}
+          />
+          <FieldError id={`${id}-code-error`} message={codeError} />
+          <p id={`${id}-code-hint`} className="hint">
+            {strings.renewRecoveryKey.codeHint}
+          </p>
+        </div>
+      )}
 
       {formError !== null && (
         <p role="alert" className="alert">

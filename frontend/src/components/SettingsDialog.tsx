@@ -1,15 +1,26 @@
 import { useCallback, useEffect, useId, useRef, useState } from "react";
 
-import { errorMessage, getMe, getSettings, isLockedError, type BackendKind, type Settings } from "../api.ts";
+import {
+  errorMessage,
+  getMe,
+  getSettings,
+  isLockedError,
+  type BackendKind,
+  type Profile,
+  type Settings,
+} from "../api.ts";
 import { strings } from "../strings.ts";
 import { applyTheme } from "../theme.ts";
 import { useModelList } from "../useModelList.ts";
 import { useUnsavedChangesGuard } from "../useUnsavedChangesGuard.ts";
 import { DiscardChangesConfirm } from "./DiscardChangesConfirm.tsx";
 import { ModelDownload } from "./ModelDownload.tsx";
+import { SecuritySettings } from "./SecuritySettings.tsx";
 import { SettingsForm } from "./SettingsForm.tsx";
 
 interface SettingsDialogProps {
+  /** The signed-in profile. */
+  profile: Profile;
   /**
    * Called when the dialog closes: Close, or the Escape key. With unsaved
    * changes in the form, both first ask whether to discard them.
@@ -20,11 +31,12 @@ interface SettingsDialogProps {
 }
 
 /**
- * Modal dialog with the signed-in profile's settings and idle lock, and for
- * an Ollama server the download of a model. Saving applies the chosen theme
- * to the page. Closing it cancels a running download.
+ * Modal dialog with the signed-in profile's settings and idle lock, for an
+ * Ollama server the download of a model, and two-step sign-in. Saving
+ * applies the chosen theme to the page. Closing it cancels a running
+ * download.
  */
-export function SettingsDialog({ onClose, onSaved }: SettingsDialogProps) {
+export function SettingsDialog({ profile, onClose, onSaved }: SettingsDialogProps) {
   const id = useId();
   const dialog = useRef<HTMLDialogElement>(null);
   const [settings, setSettings] = useState<Settings | null>(null);
@@ -34,7 +46,10 @@ export function SettingsDialog({ onClose, onSaved }: SettingsDialogProps) {
   const models = useModelList();
   const { refresh: refreshModels } = models;
   const [dirty, setDirty] = useState(false);
-  const guard = useUnsavedChangesGuard(dirty, onClose, dialog);
+  // True while backup codes of two-step sign-in are on screen and not yet
+  // confirmed as saved. Closing then loses them, as closing loses changes.
+  const [unsavedCodes, setUnsavedCodes] = useState(false);
+  const guard = useUnsavedChangesGuard(dirty || unsavedCodes, onClose, dialog);
 
   // showModal makes the rest of the page inert and moves the focus into the
   // dialog. Removing the element from the page closes it.
@@ -118,10 +133,18 @@ export function SettingsDialog({ onClose, onSaved }: SettingsDialogProps) {
               onDirtyChange={setDirty}
             />
             {offersDownload && <ModelDownload onDownloaded={refreshModels} />}
+            <SecuritySettings profile={profile} onUnsavedCodesChange={setUnsavedCodes} />
           </>
         )}
 
-        {guard.asking && <DiscardChangesConfirm onKeepEditing={guard.keepEditing} onDiscard={onClose} />}
+        {guard.asking && (
+          <DiscardChangesConfirm
+            onKeepEditing={guard.keepEditing}
+            onDiscard={onClose}
+            question={unsavedCodes ? strings.security.discardCodesQuestion : undefined}
+            discardLabel={unsavedCodes ? strings.security.discardCodes : undefined}
+          />
+        )}
         <div className="actions dialog-footer">
           <button type="button" onClick={guard.requestClose}>
             {strings.settings.close}

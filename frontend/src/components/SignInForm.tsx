@@ -1,9 +1,11 @@
-import { useId, useRef, useState, type FormEvent } from "react";
+import { useId, useReducer, useRef, useState, type FormEvent } from "react";
 
-import { errorMessage, login, type Profile } from "../api.ts";
+import { errorMessage, isLoginChallenge, login, type Profile } from "../api.ts";
+import { firstSignInStep, nextSignInStep } from "../signInSteps.ts";
 import { strings } from "../strings.ts";
 import { useRetryCountdown } from "../useRetryCountdown.ts";
 import { RetryNotice } from "./RetryNotice.tsx";
+import { SignInCodeForm } from "./SignInCodeForm.tsx";
 
 interface SignInFormProps {
   profile: Profile;
@@ -15,12 +17,14 @@ interface SignInFormProps {
 }
 
 /**
- * Password form for the chosen profile. A rejected password shows the
- * server's message. After too many failures the server rejects attempts for a
- * while (HTTP 429), and the Sign in button stays disabled until then.
+ * Password form for the chosen profile, followed by the code step when the
+ * profile has two-step sign-in. A rejected password shows the server's
+ * message. After too many failures the server rejects attempts for a while
+ * (HTTP 429), and the Sign in button stays disabled until then.
  */
 export function SignInForm({ profile, onSignedIn, onBack, onForgotPassword }: SignInFormProps) {
   const id = useId();
+  const [step, dispatch] = useReducer(nextSignInStep, firstSignInStep);
   const [password, setPassword] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [submitting, setSubmitting] = useState(false);
@@ -39,10 +43,18 @@ export function SignInForm({ profile, onSignedIn, onBack, onForgotPassword }: Si
     }
 
     setError(null);
+    dispatch({ type: "password-submitted" });
     countdown.clear();
     setSubmitting(true);
     try {
       const result = await login(profile.name, password);
+      if (isLoginChallenge(result)) {
+        // The password is not needed again, so it does not stay in memory.
+        setPassword("");
+        setSubmitting(false);
+        dispatch({ type: "challenge-received", challenge: result.challenge });
+        return;
+      }
       onSignedIn(result.profile);
     } catch (err) {
       // A throttled attempt was not checked, so the password stays in the
@@ -56,6 +68,23 @@ export function SignInForm({ profile, onSignedIn, onBack, onForgotPassword }: Si
     }
   }
 
+  if (step.kind === "code") {
+    return (
+      <section className="stack" aria-labelledby={`${id}-title`}>
+        <h1 id={`${id}-title`}>{strings.signIn.title(profile.name)}</h1>
+        <SignInCodeForm
+          challenge={step.challenge}
+          codeKind={step.codeKind}
+          onCodeKindChange={(codeKind) => dispatch({ type: "code-kind-chosen", codeKind })}
+          onSignedIn={onSignedIn}
+          onRejected={(err) => dispatch({ type: "code-rejected", error: err })}
+          onBack={() => dispatch({ type: "back" })}
+        />
+      </section>
+    );
+  }
+
+  const alert = error ?? step.notice;
   return (
     <form className="stack" onSubmit={handleSubmit} noValidate aria-labelledby={`${id}-title`}>
       <h1 id={`${id}-title`}>{strings.signIn.title(profile.name)}</h1>
@@ -79,9 +108,9 @@ export function SignInForm({ profile, onSignedIn, onBack, onForgotPassword }: Si
         </button>
       </div>
 
-      {error !== null && (
+      {alert !== null && (
         <p role="alert" className="alert">
-          {error}
+          {alert}
         </p>
       )}
       <RetryNotice countdown={countdown} />

@@ -20,10 +20,9 @@ import {
   searchThreads,
   type ExportFormat,
   type Thread,
-  type ThreadExport,
   type ThreadMatch,
 } from "../api.ts";
-import { saveExport } from "../desktopSave.ts";
+import { downloadFile, saveExport } from "../desktopSave.ts";
 import { strings } from "../strings.ts";
 import { groupThreads } from "../threadGroups.ts";
 import { ThreadPager, type ThreadPagerState } from "../threadPages.ts";
@@ -87,10 +86,6 @@ const maxTitleLength = 200;
 // How often the date headings are worked out again, so that a page left open
 // over midnight moves its threads to Yesterday, in milliseconds.
 const headingRefreshMs = 60_000;
-
-// How long the object URL of a saved export stays valid. The browser has
-// started the download by then, and revoking the URL frees the file's memory.
-const exportUrlLifetimeMs = 30_000;
 
 // How far below the visible part of the list its end may be for the next
 // page to load: one more height of the list, so that scrolling seldom
@@ -315,7 +310,7 @@ export function ThreadList({
     setActionError(null);
     setActionStatus(strings.sidebar.exporting);
     try {
-      await saveExport(await exportThread(thread.id, format), saveFile);
+      await saveExport(await exportThread(thread.id, format), downloadFile);
       setActionStatus(null);
     } catch (err) {
       setActionStatus(null);
@@ -816,24 +811,6 @@ function highlight(text: string, query: string): ReactNode {
       {text.slice(end)}
     </>
   );
-}
-
-/**
- * Saves an export as a file through an object URL, with the file name the
- * server chose.
- * NOTE: this is the browser's download path. Whether the desktop window's
- * web view saves a download started this way has not been tested.
- */
-function saveFile({ blob, fileName }: ThreadExport) {
-  const url = URL.createObjectURL(blob);
-  const link = document.createElement("a");
-  link.href = url;
-  link.download = fileName;
-  link.hidden = true;
-  document.body.append(link);
-  link.click();
-  link.remove();
-  window.setTimeout(() => URL.revokeObjectURL(url), exportUrlLifetimeMs);
 }
 
 // isAbortError reports whether err is the rejection of an aborted request,

@@ -1,9 +1,11 @@
-import { useEffect, useId, useRef, useState, type FormEvent } from "react";
+import { useEffect, useId, useReducer, useRef, useState, type FormEvent } from "react";
 
-import { errorMessage, login, type Profile } from "../api.ts";
+import { errorMessage, isLoginChallenge, login, type Profile } from "../api.ts";
+import { firstSignInStep, nextSignInStep } from "../signInSteps.ts";
 import { strings } from "../strings.ts";
 import { useRetryCountdown } from "../useRetryCountdown.ts";
 import { RetryNotice } from "./RetryNotice.tsx";
+import { SignInCodeForm } from "./SignInCodeForm.tsx";
 
 interface UnlockDialogProps {
   /** The locked profile, whose name signs in again. */
@@ -15,7 +17,8 @@ interface UnlockDialogProps {
 /**
  * Modal prompt over the workspace of a locked profile, which the caller makes
  * inert. Signing in again with the profile's password unlocks it, and the
- * workspace underneath keeps its state. The prompt cannot be dismissed: it
+ * workspace underneath keeps its state. A profile with two-step sign-in
+ * also needs a code after the password. The prompt cannot be dismissed: it
  * leaves only by unlocking or by switching profile.
  *
  * It is not a native <dialog>: the HTML standard makes a dialog's cancel event
@@ -25,6 +28,7 @@ interface UnlockDialogProps {
 export function UnlockDialog({ profile, onUnlocked, onSwitchProfile }: UnlockDialogProps) {
   const id = useId();
   const passwordInput = useRef<HTMLInputElement>(null);
+  const [step, dispatch] = useReducer(nextSignInStep, firstSignInStep);
   const [password, setPassword] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [submitting, setSubmitting] = useState(false);
@@ -54,10 +58,18 @@ export function UnlockDialog({ profile, onUnlocked, onSwitchProfile }: UnlockDia
     }
 
     setError(null);
+    dispatch({ type: "password-submitted" });
     countdown.clear();
     setSubmitting(true);
     try {
       const result = await login(profile.name, password);
+      if (isLoginChallenge(result)) {
+        // The password is not needed again, so it does not stay in memory.
+        setPassword("");
+        setSubmitting(false);
+        dispatch({ type: "challenge-received", challenge: result.challenge });
+        return;
+      }
       onUnlocked(result.profile);
     } catch (err) {
       if (!countdown.startFrom(err)) {
@@ -69,6 +81,48 @@ export function UnlockDialog({ profile, onUnlocked, onSwitchProfile }: UnlockDia
     }
   }
 
+  const alert = error ?? (step.kind === "password" ? step.notice : null);
+  const switchProfileButton = (
+    <button type="button" onClick={onSwitchProfile}>
+      {strings.unlock.switchProfile}
+    </button>
+  );
+  const passwordForm = (
+    <form className="stack" onSubmit={handleSubmit} noValidate>
+      <p id={`${id}-intro`}>{strings.unlock.intro(profile.name)}</p>
+
+      {/* Lets password managers tell which profile the password belongs to. */}
+      <input type="text" name="username" autoComplete="username" value={profile.name} readOnly hidden />
+
+      <div className="field">
+        <label htmlFor={`${id}-password`}>{strings.unlock.password}</label>
+        <input
+          ref={passwordInput}
+          id={`${id}-password`}
+          type="password"
+          autoComplete="current-password"
+          autoFocus
+          value={password}
+          onChange={(event) => setPassword(event.target.value)}
+        />
+      </div>
+
+      {alert !== null && (
+        <p role="alert" className="alert">
+          {alert}
+        </p>
+      )}
+      <RetryNotice countdown={countdown} />
+
+      <div className="actions">
+        <button type="submit" className="primary" disabled={submitting || countdown.secondsLeft > 0}>
+          {submitting ? strings.unlock.submitting : strings.unlock.submit}
+        </button>
+        {switchProfileButton}
+      </div>
+    </form>
+  );
+
   return (
     <div className="dialog-backdrop">
       <div
@@ -78,42 +132,23 @@ export function UnlockDialog({ profile, onUnlocked, onSwitchProfile }: UnlockDia
         aria-labelledby={`${id}-title`}
         aria-describedby={`${id}-intro`}
       >
-        <form className="stack" onSubmit={handleSubmit} noValidate>
+        <div className="stack">
           <h2 id={`${id}-title`}>{strings.unlock.title}</h2>
-          <p id={`${id}-intro`}>{strings.unlock.intro(profile.name)}</p>
-
-          {/* Lets password managers tell which profile the password belongs to. */}
-          <input type="text" name="username" autoComplete="username" value={profile.name} readOnly hidden />
-
-          <div className="field">
-            <label htmlFor={`${id}-password`}>{strings.unlock.password}</label>
-            <input
-              ref={passwordInput}
-              id={`${id}-password`}
-              type="password"
-              autoComplete="current-password"
-              autoFocus
-              value={password}
-              onChange={(event) => setPassword(event.target.value)}
+          {step.kind === "code" ? (
+            <SignInCodeForm
+              introId={`${id}-intro`}
+              challenge={step.challenge}
+              codeKind={step.codeKind}
+              onCodeKindChange={(codeKind) => dispatch({ type: "code-kind-chosen", codeKind })}
+              onSignedIn={onUnlocked}
+              onRejected={(err) => dispatch({ type: "code-rejected", error: err })}
+              onBack={() => dispatch({ type: "back" })}
+              extraActions={switchProfileButton}
             />
-          </div>
-
-          {error !== null && (
-            <p role="alert" className="alert">
-              {error}
-            </p>
+          ) : (
+            passwordForm
           )}
-          <RetryNotice countdown={countdown} />
-
-          <div className="actions">
-            <button type="submit" className="primary" disabled={submitting || countdown.secondsLeft > 0}>
-              {submitting ? strings.unlock.submitting : strings.unlock.submit}
-            </button>
-            <button type="button" onClick={onSwitchProfile}>
-              {strings.unlock.switchProfile}
-            </button>
-          </div>
-        </form>
+        </div>
       </div>
     </div>
   );

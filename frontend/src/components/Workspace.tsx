@@ -702,10 +702,11 @@ export function Workspace({
       {/* Nothing shows while a dialog's chunk loads, and the focus stays
           on the control that opened it. */}
       <Suspense fallback={null}>
-        {/* NOTE: a lock closes these dialogs. A recovery key on screen at that
-            moment is lost, and the user has to create another after unlocking. */}
+        {/* NOTE: a lock closes these dialogs. A recovery key or backup codes
+            on screen at that moment are lost, and the user has to create
+            others after unlocking. */}
         {openDialog === "settings" && !locked && (
-          <SettingsDialog onClose={closeDialog} onSaved={handleSettingsSaved} />
+          <SettingsDialog profile={profile} onClose={closeDialog} onSaved={handleSettingsSaved} />
         )}
         {openDialog === "memory" && !locked && (
           <MemoryDialog threadId={openThreadId} onClose={closeDialog} />
