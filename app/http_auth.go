@@ -109,19 +109,22 @@ func (a *App) handleSetRole(w http.ResponseWriter, r *http.Request, sess auth.Se
 func (a *App) handleDeleteProfile(w http.ResponseWriter, r *http.Request, sess auth.Session) error {
 	var req struct {
 		Password string `json:"password"`
+		// Code is a TOTP or backup code, needed to delete one's own
+		// profile when it has two-step sign-in.
+		Code string `json:"code"`
 	}
 	if err := decodeOptionalJSONLimit(w, r, &req, maxAuthBodyBytes); err != nil {
 		return err
 	}
 	targetID := r.PathValue("profileId")
-	deleted, err := a.profiles.DeleteProfile(r.Context(), sess.Profile.ID, targetID, req.Password, clientID(r))
+	deleted, err := a.profiles.DeleteProfile(r.Context(), sess.Profile.ID, targetID, req.Password, req.Code, clientID(r))
 	if errors.Is(err, auth.ErrInvalidCredentials) {
 		a.logFailedAttempt(r, "profile deletion", err)
 		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Field: "password", Message: "The password is wrong. Enter your password to delete your own profile."}
 	}
 	if err != nil {
 		a.logFailedAttempt(r, "profile deletion", err)
-		return err
+		return signedInCodeError(err)
 	}
 	a.log.Info("profile deleted", "profile", deleted.ID, "by", sess.Profile.ID)
 	// Replies still being written for the profile are stopped first, so that

@@ -533,6 +533,26 @@ func TestNewRecoveryKeyNeedsCodeWithTOTP(t *testing.T) {
 	env.mustJSON("POST", "/api/auth/recovery-key", w.token, map[string]string{"password": "password-Ada", "code": w.code(secret, 0)}, http.StatusOK, nil)
 }
 
+func TestDeleteOwnProfileNeedsCodeWithTOTP(t *testing.T) {
+	w := newTOTPWorld(t)
+	env := w.env
+	bob := env.signUp(w.token, "Bob")
+	bobID := env.profileID(bob)
+	secret, _ := w.enable(bob)
+	path := "/api/auth/profiles/" + bobID
+
+	resp, body := env.do("DELETE", path, bob, map[string]string{"password": "password-Bob"})
+	wantAPIError(t, resp, body, http.StatusBadRequest, CodeCodeRequired, "code")
+	resp, body = env.do("DELETE", path, bob, map[string]string{"password": "password-Bob", "code": w.code(secret, 5*totpStep)})
+	wantAPIError(t, resp, body, http.StatusBadRequest, CodeInvalidCode, "code")
+	env.mustJSON("GET", "/api/threads", bob, nil, http.StatusOK, nil)
+
+	env.mustJSON("DELETE", path, bob, map[string]string{"password": "password-Bob", "code": w.code(secret, 0)}, http.StatusNoContent, nil)
+	if resp, _ := env.do("GET", "/api/threads", bob, nil); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("the deleted profile's token: status %d, want 401", resp.StatusCode)
+	}
+}
+
 // errorMessage returns the message of an API error body.
 func (w *totpWorld) errorMessage(body []byte) string {
 	w.env.t.Helper()

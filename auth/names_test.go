@@ -90,7 +90,7 @@ func TestLegacyLookalikesSignIn(t *testing.T) {
 		}
 	}
 
-	if _, err := s.DeleteProfile(ctx, carol.ID, impostor.ID, "", testClient); err != nil {
+	if _, err := s.DeleteProfile(ctx, carol.ID, impostor.ID, "", "", testClient); err != nil {
 		t.Fatal(err)
 	}
 	if tok := mustLogin(t, s, "Carol", testPassword); tok.Profile.ID != carol.ID {
@@ -106,7 +106,7 @@ func TestDeleteProfileFreesAllNameKeys(t *testing.T) {
 	s, db := newStore(t)
 	admin := mustCreate(t, s, "", "Ada", testPassword)
 	ida := mustCreate(t, s, admin.ID, "Ida", testPassword)
-	if _, err := s.DeleteProfile(ctx, admin.ID, ida.ID, "", testClient); err != nil {
+	if _, err := s.DeleteProfile(ctx, admin.ID, ida.ID, "", "", testClient); err != nil {
 		t.Fatal(err)
 	}
 	err := db.View(func(tx *bbolt.Tx) error {

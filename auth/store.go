@@ -562,9 +562,11 @@ func (s *Store) NewRecoveryKey(ctx context.Context, profileID, password, code, c
 
 // DeleteProfile deletes targetID and locks it. An admin may delete any
 // profile; anyone may delete their own profile after giving its password
-// again. The last admin cannot be deleted. The caller erases the profile's
-// data, which is unreadable from here on because its key is gone.
-func (s *Store) DeleteProfile(ctx context.Context, actorID, targetID, password, client string) (Profile, error) {
+// again, and a current code when the profile has two-step sign-in, so that
+// a watched password is not enough to destroy it. The last admin cannot be
+// deleted. The caller erases the profile's data, which is unreadable from
+// here on because its key is gone.
+func (s *Store) DeleteProfile(ctx context.Context, actorID, targetID, password, code, client string) (Profile, error) {
 	if actorID == targetID {
 		p, err := s.Profile(ctx, actorID)
 		if err != nil {
@@ -576,12 +578,9 @@ func (s *Store) DeleteProfile(ctx context.Context, actorID, targetID, password, 
 			return Profile{}, fmt.Errorf("delete profile %s: %w", targetID, err)
 		}
 		defer done()
-		dataKey, ok, err := s.openWithPassword(rec, password)
+		dataKey, err := s.checkPasswordAndCode(rec, password, code, keys)
 		if err != nil {
 			return Profile{}, fmt.Errorf("delete profile %s: %w", targetID, err)
-		}
-		if !ok {
-			return Profile{}, s.failAttempt(keys)
 		}
 		dataKey.Wipe()
 	}

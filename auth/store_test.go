@@ -683,7 +683,7 @@ func TestDeleteOwnProfile(t *testing.T) {
 	token := mustLogin(t, s, "Grace", testPassword).Token
 
 	for _, password := range []string{"", testPassword + "!"} {
-		if _, err := s.DeleteProfile(ctx, grace.ID, grace.ID, password, testClient); !errors.Is(err, ErrInvalidCredentials) {
+		if _, err := s.DeleteProfile(ctx, grace.ID, grace.ID, password, "", testClient); !errors.Is(err, ErrInvalidCredentials) {
 			t.Errorf("DeleteProfile(self, password %q) error = %v, want %v", password, err, ErrInvalidCredentials)
 		}
 	}
@@ -691,7 +691,7 @@ func TestDeleteOwnProfile(t *testing.T) {
 		t.Fatalf("profile after rejected deletion: error = %v, want nil", err)
 	}
 
-	deleted, err := s.DeleteProfile(ctx, grace.ID, grace.ID, testPassword, testClient)
+	deleted, err := s.DeleteProfile(ctx, grace.ID, grace.ID, testPassword, "", testClient)
 	if err != nil {
 		t.Fatalf("DeleteProfile(self, right password) error: %v", err)
 	}
@@ -717,11 +717,11 @@ func TestAdminDeletesUser(t *testing.T) {
 	grace := mustCreate(t, s, ada.ID, "Grace", testPassword)
 	token := mustLogin(t, s, "Grace", testPassword).Token
 
-	if _, err := s.DeleteProfile(ctx, ada.ID, grace.ID, "", testClient); err != nil {
+	if _, err := s.DeleteProfile(ctx, ada.ID, grace.ID, "", "", testClient); err != nil {
 		t.Fatalf("admin DeleteProfile(user) without password: error = %v, want nil", err)
 	}
 	wantInvalidToken(t, s, token)
-	if _, err := s.DeleteProfile(ctx, ada.ID, grace.ID, "", testClient); !errors.Is(err, ErrNotFound) {
+	if _, err := s.DeleteProfile(ctx, ada.ID, grace.ID, "", "", testClient); !errors.Is(err, ErrNotFound) {
 		t.Errorf("DeleteProfile twice: error = %v, want %v", err, ErrNotFound)
 	}
 
@@ -748,11 +748,11 @@ func TestUserCannotManageOthers(t *testing.T) {
 		op   func() error
 	}{
 		{"delete another user", func() error {
-			_, err := s.DeleteProfile(ctx, grace.ID, linus.ID, testPassword, testClient)
+			_, err := s.DeleteProfile(ctx, grace.ID, linus.ID, testPassword, "", testClient)
 			return err
 		}},
 		{"delete the admin", func() error {
-			_, err := s.DeleteProfile(ctx, grace.ID, ada.ID, testPassword, testClient)
+			_, err := s.DeleteProfile(ctx, grace.ID, ada.ID, testPassword, "", testClient)
 			return err
 		}},
 		{"promote self", func() error {
@@ -768,7 +768,7 @@ func TestUserCannotManageOthers(t *testing.T) {
 			return err
 		}},
 		{"unknown actor deletes", func() error {
-			_, err := s.DeleteProfile(ctx, "no-such-profile", linus.ID, "", testClient)
+			_, err := s.DeleteProfile(ctx, "no-such-profile", linus.ID, "", "", testClient)
 			return err
 		}},
 		{"no actor sets role", func() error {
@@ -805,7 +805,7 @@ func TestLastAdmin(t *testing.T) {
 	ada := mustCreate(t, s, "", "Ada", testPassword)
 
 	// Ada is the only admin and can neither leave nor step down.
-	if _, err := s.DeleteProfile(ctx, ada.ID, ada.ID, testPassword, testClient); !errors.Is(err, ErrLastAdmin) {
+	if _, err := s.DeleteProfile(ctx, ada.ID, ada.ID, testPassword, "", testClient); !errors.Is(err, ErrLastAdmin) {
 		t.Errorf("last admin deletes self: error = %v, want %v", err, ErrLastAdmin)
 	}
 	if _, err := s.SetRole(ctx, ada.ID, ada.ID, RoleUser); !errors.Is(err, ErrLastAdmin) {
@@ -820,13 +820,13 @@ func TestLastAdmin(t *testing.T) {
 	if p, err := s.SetRole(ctx, ada.ID, ada.ID, RoleUser); err != nil || p.Role != RoleUser {
 		t.Fatalf("Ada steps down = %q, %v, want %q, nil", p.Role, err, RoleUser)
 	}
-	if _, err := s.DeleteProfile(ctx, grace.ID, grace.ID, testPassword, testClient); !errors.Is(err, ErrLastAdmin) {
+	if _, err := s.DeleteProfile(ctx, grace.ID, grace.ID, testPassword, "", testClient); !errors.Is(err, ErrLastAdmin) {
 		t.Errorf("last admin deletes self: error = %v, want %v", err, ErrLastAdmin)
 	}
 	if _, err := s.SetRole(ctx, grace.ID, grace.ID, RoleUser); !errors.Is(err, ErrLastAdmin) {
 		t.Errorf("last admin demotes self: error = %v, want %v", err, ErrLastAdmin)
 	}
-	if _, err := s.DeleteProfile(ctx, ada.ID, grace.ID, "", testClient); !errors.Is(err, ErrForbidden) {
+	if _, err := s.DeleteProfile(ctx, ada.ID, grace.ID, "", "", testClient); !errors.Is(err, ErrForbidden) {
 		t.Errorf("demoted admin deletes last admin: error = %v, want %v", err, ErrForbidden)
 	}
 
@@ -837,10 +837,10 @@ func TestLastAdmin(t *testing.T) {
 	if _, err := s.SetRole(ctx, grace.ID, ada.ID, RoleAdmin); err != nil {
 		t.Errorf("promote an admin again: error = %v, want nil", err)
 	}
-	if _, err := s.DeleteProfile(ctx, grace.ID, ada.ID, "", testClient); err != nil {
+	if _, err := s.DeleteProfile(ctx, grace.ID, ada.ID, "", "", testClient); err != nil {
 		t.Fatalf("admin deletes the other admin: %v", err)
 	}
-	if _, err := s.DeleteProfile(ctx, grace.ID, grace.ID, testPassword, testClient); !errors.Is(err, ErrLastAdmin) {
+	if _, err := s.DeleteProfile(ctx, grace.ID, grace.ID, testPassword, "", testClient); !errors.Is(err, ErrLastAdmin) {
 		t.Errorf("remaining admin deletes self: error = %v, want %v", err, ErrLastAdmin)
 	}
 	if p, err := s.Profile(ctx, grace.ID); err != nil || p.Role != RoleAdmin {

@@ -301,7 +301,7 @@ func TestThrottleSharedAcrossOperations(t *testing.T) {
 			return err
 		},
 		"DeleteProfile": func(_, profileID string) error {
-			_, err := s.DeleteProfile(ctx, profileID, profileID, testPassword+"!", testClient)
+			_, err := s.DeleteProfile(ctx, profileID, profileID, testPassword+"!", "", testClient)
 			return err
 		},
 	}

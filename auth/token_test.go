@@ -373,7 +373,7 @@ func TestVerifyDeletedProfileKey(t *testing.T) {
 	oldRec := readRecord(t, db, grace.ID)
 	oldKey := signingKey(t, s, db, grace.ID)
 
-	if _, err := s.DeleteProfile(ctx, ada.ID, grace.ID, "", testClient); err != nil {
+	if _, err := s.DeleteProfile(ctx, ada.ID, grace.ID, "", "", testClient); err != nil {
 		t.Fatal(err)
 	}
 	again := mustCreate(t, s, ada.ID, "Grace", testPassword)

@@ -325,8 +325,8 @@ describe("two-step sign-in", { timeout: 240_000 }, () => {
       const third = backupCodes[2];
       assert.ok(third !== undefined, "the enrolment test did not leave backup codes");
 
-      // While two-step sign-in is on, Change password and New recovery key
-      // have a code field.
+      // While two-step sign-in is on, Change password, New recovery key and
+      // Delete my profile have a code field.
       await page.getByRole("banner").getByRole("button", { name: "Change password" }).click();
       const passwordDialog = page.getByRole("dialog", { name: "Change password" });
       await passwordDialog.getByLabel("Code from the app, or a backup code").waitFor();
@@ -335,6 +335,12 @@ describe("two-step sign-in", { timeout: 240_000 }, () => {
       await renewDialog.getByLabel("Code from the app, or a backup code").waitFor();
       await renewDialog.getByRole("button", { name: "Cancel" }).click();
       await renewDialog.waitFor({ state: "detached" });
+
+      await page.getByRole("banner").getByRole("button", { name: "Delete my profile" }).click();
+      const deleteDialog = page.getByRole("dialog", { name: "Delete my profile" });
+      await deleteDialog.getByLabel("Code from the app, or a backup code").waitFor();
+      await deleteDialog.getByRole("button", { name: "Cancel" }).click();
+      await deleteDialog.waitFor({ state: "detached" });
 
       const { security } = await openSecurity();
       await security.getByRole("button", { name: "Turn off two-step sign-in" }).click();

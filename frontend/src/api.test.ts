@@ -1094,6 +1094,16 @@ describe("profile management", () => {
     expect(handlers.onEnded).not.toHaveBeenCalled();
   });
 
+  it("deleteOwnProfile sends the code when given", async () => {
+    const fetchMock = stubFetch(jsonResponse(200, loginAnswer), new Response(null, { status: 204 }));
+
+    await login("Ada", "correct horse");
+    await deleteOwnProfile("p1", "correct horse", "123456");
+
+    const [, init] = fetchMock.mock.calls[1] as FetchArguments;
+    expect(init.body).toBe(JSON.stringify({ password: "correct horse", code: "123456" }));
+  });
+
   it("deleteOwnProfile clears the stored secret", async () => {
     storage.setItem(csrfStorageKey, "stored-csrf");
     const fetchMock = stubFetch(jsonResponse(200, { ...profile, locked: false }), new Response(null, { status: 204 }));

@@ -645,12 +645,15 @@ export async function deleteProfile(profileId: string): Promise<void> {
 
 /**
  * Deletes the signed-in profile, whose id is profileId, after the server
- * checks its password, and then clears the session here because the profile
- * and its sessions no longer exist. A wrong password is a 400 ApiError with
- * field "password", and the last administrator gets a 409 `conflict`.
+ * checks its password, and its code when two-step sign-in is on, and then
+ * clears the session here because the profile and its sessions no longer
+ * exist. A wrong password is a 400 ApiError with field "password", a missing
+ * or wrong code a 400 `code_required` or `invalid_code`, and the last
+ * administrator gets a 409 `conflict`.
  */
-export async function deleteOwnProfile(profileId: string, password: string): Promise<void> {
-  await requestJson<undefined>("DELETE", profilePath(profileId), "session", { password });
+export async function deleteOwnProfile(profileId: string, password: string, code?: string): Promise<void> {
+  const body = code === undefined ? { password } : { password, code };
+  await requestJson<undefined>("DELETE", profilePath(profileId), "session", body);
   endSession();
 }
 

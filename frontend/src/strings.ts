@@ -253,6 +253,7 @@ export const strings = {
       `This deletes your profile ${name} and erases all of its conversations. They cannot be recovered: not with your recovery key, not by an administrator.`,
     password: "Your password",
     passwordMissing: "Enter your password to confirm.",
+    codeHint: "Two-step sign-in is on, so deleting the profile also needs a current code.",
     submit: "Delete my profile",
     submitting: "Deleting profile…",
     cancel: "Cancel",

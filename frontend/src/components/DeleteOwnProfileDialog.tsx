@@ -2,7 +2,9 @@ import { useEffect, useId, useRef, useState, type FormEvent } from "react";
 
 import { ApiError, deleteOwnProfile, errorMessage, type Profile } from "../api.ts";
 import { strings } from "../strings.ts";
+import { codeErrorKind, codeInputError, normalizeCode } from "../twoStep.ts";
 import { useRetryCountdown } from "../useRetryCountdown.ts";
+import { useTotpEnabled } from "../useTotpEnabled.ts";
 import { FieldError } from "./FieldError.tsx";
 import { RetryNotice } from "./RetryNotice.tsx";
 
@@ -17,16 +19,24 @@ interface DeleteOwnProfileDialogProps {
 
 /**
  * Modal dialog in which any signed-in profile deletes itself and all of its
- * conversations, after the server checks its password. Wrong passwords count
- * towards the same throttle as failed sign-ins, and the last administrator
- * cannot delete itself (409).
+ * conversations, after the server checks its password, and a current code
+ * when two-step sign-in is on. Wrong passwords and codes count towards the
+ * same throttle as failed sign-ins, and the last administrator cannot delete
+ * itself (409).
  */
 export function DeleteOwnProfileDialog({ profile, onDeleted, onClose }: DeleteOwnProfileDialogProps) {
   const id = useId();
   const dialog = useRef<HTMLDialogElement>(null);
   const passwordInput = useRef<HTMLInputElement>(null);
+  const codeInput = useRef<HTMLInputElement>(null);
   const [password, setPassword] = useState("");
   const [passwordError, setPasswordError] = useState<string | undefined>(undefined);
+  const [code, setCode] = useState("");
+  const [codeError, setCodeError] = useState<string | undefined>(undefined);
+  const { enabled: codeNeeded, markEnabled: showCodeField } = useTotpEnabled();
+  // Set when a code error arrives before the code field is on the page, so
+  // that the field takes the focus once it renders.
+  const [focusCodeField, setFocusCodeField] = useState(false);
   const [formError, setFormError] = useState<string | null>(null);
   const [submitting, setSubmitting] = useState(false);
   const countdown = useRetryCountdown();
@@ -40,32 +50,54 @@ export function DeleteOwnProfileDialog({ profile, onDeleted, onClose }: DeleteOw
     }
   }, []);
 
+  useEffect(() => {
+    if (focusCodeField && codeNeeded) {
+      codeInput.current?.focus();
+      setFocusCodeField(false);
+    }
+  }, [focusCodeField, codeNeeded]);
+
   async function handleSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     if (submitting || countdown.secondsLeft > 0) {
       return;
     }
-    if (password === "") {
-      setPasswordError(strings.deleteOwnProfile.passwordMissing);
+    const nextPasswordError = password === "" ? strings.deleteOwnProfile.passwordMissing : undefined;
+    const nextCodeError = codeNeeded ? (codeInputError(code, "either") ?? undefined) : undefined;
+    if (nextPasswordError !== undefined || nextCodeError !== undefined) {
+      setPasswordError(nextPasswordError);
+      setCodeError(nextCodeError);
       setFormError(null);
-      passwordInput.current?.focus();
+      if (nextPasswordError !== undefined) {
+        passwordInput.current?.focus();
+      } else {
+        codeInput.current?.focus();
+      }
       return;
     }
 
     setPasswordError(undefined);
+    setCodeError(undefined);
     setFormError(null);
     countdown.clear();
     setSubmitting(true);
     try {
-      await deleteOwnProfile(profile.id, password);
+      await deleteOwnProfile(profile.id, password, codeNeeded ? normalizeCode(code) : undefined);
       onDeleted();
     } catch (err) {
-      // A throttled attempt was not checked, so the password stays in the
-      // field for the next attempt. A wrong one is cleared.
+      // A throttled attempt was not checked, so the fields keep their
+      // values for the next attempt. A wrong password or code is cleared.
+      const codeProblem = codeErrorKind(err);
       if (err instanceof ApiError && err.field === "password") {
         setPasswordError(err.message);
         setPassword("");
         passwordInput.current?.focus();
+      } else if (codeProblem === "code-required" || codeProblem === "invalid-code") {
+        showCodeField();
+        setFocusCodeField(!codeNeeded);
+        setCode("");
+        setCodeError(errorMessage(err));
+        codeInput.current?.focus();
       } else if (!countdown.startFrom(err)) {
         setFormError(errorMessage(err));
       }
@@ -106,6 +138,29 @@ export function DeleteOwnProfileDialog({ profile, onDeleted, onClose }: DeleteOw
           />
           <FieldError id={`${id}-password-error`} message={passwordError} />
         </div>
+
+        {codeNeeded && (
+          <div className="field">
+            <label htmlFor={`${id}-code`}>{strings.twoStep.eitherCode}</label>
+            <input
+              ref={codeInput}
+              id={`${id}-code`}
+              type="text"
+              className="code-input"
+              autoComplete="one-time-code"
+              autoCapitalize="off"
+              spellCheck={false}
+              aria-invalid={codeError !== undefined}
+              aria-describedby={codeError !== undefined ? `${id}-code-error ${id}-code-hint` : `${id}-code-hint`}
+              value={code}
+              onChange={(event) => setCode(event.target.value)}
+            />
+            <FieldError id={`${id}-code-error`} message={codeError} />
+            <p id={`${id}-code-hint`} className="hint">
+              {strings.deleteOwnProfile.codeHint}
+            </p>
+          </div>
+        )}
 
         {formError !== null && (
           <p role="alert" className="alert">
