@@ -238,8 +238,11 @@ export function ThreadList({
     groupsElement.current?.querySelector<HTMLElement>(`[data-thread-id="${CSS.escape(focusThreadId)}"]`)?.focus();
   }, [focusThreadId]);
 
-  // loadMore loads the next page of the rows shown. When the focus was on
-  // the control that loads more, it moves to the first new row.
+  // loadMore loads the next page of the rows shown. When the focus is on the
+  // control that loads more, as the load starts or as the page arrives, it
+  // moves to the first new row. The second check covers a page that the
+  // list began to load by itself, as its end came into view, just before
+  // the focus reached the control.
   const loadMore = useCallback(async (): Promise<boolean> => {
     let pager: ThreadPager<Thread> | undefined = threadPager;
     if (searching) {
@@ -253,8 +256,9 @@ export function ThreadList({
     setLoadMoreError(null);
     try {
       const loaded = await pager.loadMore();
+      const hasFocus = moreElement.current?.contains(document.activeElement) ?? false;
       const firstNew = pager.getState().threads?.[loadedBefore];
-      if (loaded && hadFocus && firstNew !== undefined) {
+      if (loaded && (hadFocus || hasFocus) && firstNew !== undefined) {
         setFocusThreadId(firstNew.id);
       }
       return loaded;
