@@ -82,6 +82,15 @@ export function ChatView({
   const countdown = useRetryCountdown();
   const { startFrom: startCountdown, clear: clearCountdown } = countdown;
   const logRef = useRef<HTMLDivElement>(null);
+  // The element that had the focus when the chat opened: the row, button or
+  // shortcut that opened it. The composer, which appears once the chat has
+  // loaded, takes the focus only if it has not moved since, so that a slow
+  // load does not pull it away from where the user went meanwhile.
+  const focusAtOpen = useRef<Element | null>(document.activeElement);
+  const composerMayTakeFocus = useCallback(() => {
+    const active = document.activeElement;
+    return active === null || active === document.body || active === focusAtOpen.current;
+  }, []);
   // True while the message list follows new text. Scrolling up turns it
   // off, so that a reply being written never moves what the user reads,
   // and the Jump to latest button appears instead.
@@ -466,6 +475,7 @@ export function ChatView({
               onStop={() => void replies.stop(threadId)}
               canSend={countdown.secondsLeft === 0}
               onSend={send}
+              takeFocus={composerMayTakeFocus}
             />
           </div>
         </>

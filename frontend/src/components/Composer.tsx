@@ -29,6 +29,11 @@ interface ComposerProps {
   canSend?: boolean;
   /** Receives the message with surrounding white space removed, never blank. */
   onSend: (text: string) => void;
+  /**
+   * Called once, when the field first renders, and the field takes the
+   * focus if it returns true. Defaults to taking it.
+   */
+  takeFocus?: () => boolean;
 }
 
 /**
@@ -44,11 +49,19 @@ export function Composer({
   onStop,
   canSend = true,
   onSend,
+  takeFocus,
 }: ComposerProps) {
   const id = useId();
   const textarea = useRef<HTMLTextAreaElement>(null);
   const blocked = disabled || busy;
   const wasBlocked = useRef(blocked);
+  const takeFocusAtFirst = useRef(takeFocus);
+
+  useEffect(() => {
+    if (takeFocusAtFirst.current?.() ?? true) {
+      textarea.current?.focus();
+    }
+  }, []);
 
   // A disabled textarea loses the focus, and so does the Stop button when
   // the reply ends, leaving it on <body>. The field takes it back when the
@@ -103,7 +116,6 @@ export function Composer({
         ref={textarea}
         id={`${id}-message`}
         rows={3}
-        autoFocus
         placeholder={strings.composer.placeholder}
         disabled={disabled}
         readOnly={busy}
