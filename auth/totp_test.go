@@ -261,26 +261,49 @@ func TestCompleteLoginOnce(t *testing.T) {
 	}
 }
 
+// fakeTimer is a challenge's expiry timer that the test fires by hand.
+type fakeTimer struct {
+	after   time.Duration
+	fire    func()
+	stopped bool
+}
+
+func (t *fakeTimer) Stop() bool {
+	wasArmed := !t.stopped
+	t.stopped = true
+	return wasArmed
+}
+
+// useFakeTimers makes cs arm fake expiry timers, and returns the list that
+// they are appended to, in the order of the challenges.
+func useFakeTimers(cs *challenges) *[]*fakeTimer {
+	var timers []*fakeTimer
+	cs.afterFunc = func(d time.Duration, f func()) timerStopper {
+		timer := &fakeTimer{after: d, fire: f}
+		timers = append(timers, timer)
+		return timer
+	}
+	return &timers
+}
+
+// keyWiped reports whether every byte of k is zero.
+func keyWiped(k *seal.Key) bool {
+	return strings.Trim(string(k.Bytes()), "\x00") == ""
+}
+
 func TestChallengeKeyWiped(t *testing.T) {
 	now := testNow
-	newKey := func() (*seal.Key, []byte) {
-		k := seal.NewKey()
-		return k, k.Bytes()
-	}
-	wiped := func(k *seal.Key) bool {
-		return strings.Trim(string(k.Bytes()), "\x00") == ""
-	}
-
 	tests := []struct {
 		name string
-		end  func(cs *challenges, id string)
+		end  func(cs *challenges, id string, timer *fakeTimer)
 	}{
-		{"consumed", func(cs *challenges, id string) { cs.consume(id, now) }},
-		{"dropped", func(cs *challenges, id string) { cs.drop(id) }},
-		{"profile dropped", func(cs *challenges, id string) { cs.dropProfile("ada") }},
-		{"all dropped", func(cs *challenges, id string) { cs.dropAll() }},
-		{"expired", func(cs *challenges, id string) { cs.peek(id, now.Add(challengeTTL)) }},
-		{"too many wrong codes", func(cs *challenges, id string) {
+		{"consumed", func(cs *challenges, id string, _ *fakeTimer) { cs.consume(id, now) }},
+		{"dropped", func(cs *challenges, id string, _ *fakeTimer) { cs.drop(id) }},
+		{"profile dropped", func(cs *challenges, id string, _ *fakeTimer) { cs.dropProfile("ada") }},
+		{"all dropped", func(cs *challenges, id string, _ *fakeTimer) { cs.dropAll() }},
+		{"expired", func(cs *challenges, id string, _ *fakeTimer) { cs.peek(id, now.Add(challengeTTL)) }},
+		{"expiry timer fired", func(cs *challenges, id string, timer *fakeTimer) { timer.fire() }},
+		{"too many wrong codes", func(cs *challenges, id string, _ *fakeTimer) {
 			for range maxChallengeFailures {
 				cs.fail(id, now)
 			}
@@ -289,24 +312,80 @@ func TestChallengeKeyWiped(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cs := newChallenges()
-			key, original := newKey()
+			timers := useFakeTimers(cs)
+			key := seal.NewKey()
+			original := key.Bytes()
 			id, _ := cs.add("ada", "hashed", key, now)
+			if len(*timers) != 1 {
+				t.Fatalf("add armed %d expiry timers, want 1", len(*timers))
+			}
+			timer := (*timers)[0]
 
 			copied, ok := cs.dataKey(id, now)
 			if !ok || string(copied.Bytes()) != string(original) {
 				t.Fatal("dataKey does not return a copy of the challenge's key")
 			}
-			tt.end(cs, id)
-			if !wiped(key) {
+			tt.end(cs, id, timer)
+			if !keyWiped(key) {
 				t.Error("the challenge's key is not wiped")
 			}
 			if _, _, ok := cs.peek(id, now); ok {
 				t.Error("the challenge is still there")
 			}
+			if !timer.stopped {
+				t.Error("the challenge's expiry timer is still armed")
+			}
 			if string(copied.Bytes()) != string(original) {
 				t.Error("the caller's copy of the key changed")
 			}
 		})
+	}
+}
+
+func TestChallengeExpiryTimer(t *testing.T) {
+	cs := newChallenges()
+	timers := useFakeTimers(cs)
+	abandoned := seal.NewKey()
+	abandonedID, _ := cs.add("ada", "hashed", abandoned, testNow)
+	other := seal.NewKey()
+	otherID, _ := cs.add("bea", "hashed", other, testNow)
+	if len(*timers) != 2 {
+		t.Fatalf("two challenges armed %d expiry timers, want 2", len(*timers))
+	}
+	if got := (*timers)[0].after; got != challengeTTL {
+		t.Errorf("expiry timer armed for %v, want %v", got, challengeTTL)
+	}
+
+	// The store's clock has not moved, so only the timer removes the
+	// abandoned challenge.
+	(*timers)[0].fire()
+	if !keyWiped(abandoned) {
+		t.Error("the abandoned challenge's key is not wiped when its timer fires")
+	}
+	if _, _, ok := cs.peek(abandonedID, testNow); ok {
+		t.Error("the abandoned challenge is still there after its timer fired")
+	}
+
+	// A timer that fires again, or late, leaves the other challenges alone.
+	(*timers)[0].fire()
+	if _, _, ok := cs.peek(otherID, testNow); !ok {
+		t.Error("another challenge was dropped by the first one's timer")
+	}
+	if keyWiped(other) {
+		t.Error("another challenge's key was wiped by the first one's timer")
+	}
+}
+
+func TestChallengeRealTimerStopped(t *testing.T) {
+	cs := newChallenges()
+	id, _ := cs.add("ada", "hashed", seal.NewKey(), testNow)
+	timer, ok := cs.byID[id].expiry.(*time.Timer)
+	if !ok {
+		t.Fatalf("the expiry timer is a %T, want a *time.Timer", cs.byID[id].expiry)
+	}
+	cs.consume(id, testNow)
+	if timer.Stop() {
+		t.Error("the expiry timer was still armed after the challenge was consumed")
 	}
 }
 
