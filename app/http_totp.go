@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image/png"
 	"net/http"
+	"strings"
 
 	"github.com/pquerna/otp"
 
@@ -49,6 +50,10 @@ func (a *App) handleCompleteLogin(w http.ResponseWriter, r *http.Request) error 
 	}
 	if err := decodeJSONLimit(w, r, &req, maxAuthBodyBytes); err != nil {
 		return err
+	}
+	if strings.TrimSpace(req.Challenge) == "" {
+		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Field: "challenge",
+			Message: "The challenge is missing. Send the challenge that POST /api/auth/login returned for the password."}
 	}
 	token, err := a.profiles.CompleteLogin(r.Context(), req.Challenge, req.Code, clientID(r))
 	if err != nil {
@@ -97,6 +102,10 @@ func (a *App) handleEnableTOTP(w http.ResponseWriter, r *http.Request, u user) e
 		return err
 	}
 	codes, err := a.profiles.EnableTOTP(r.Context(), u.ID, req.Code, clientID(r))
+	if errors.Is(err, auth.ErrCodeRequired) {
+		return &apiError{Status: http.StatusBadRequest, Code: CodeCodeRequired, Field: "code",
+			Message: "The code is missing. Enter the 6-digit code that your authenticator app shows for Hearth now."}
+	}
 	if errors.Is(err, auth.ErrInvalidCode) {
 		a.logFailedAttempt(r, "two-step sign-in setup", err)
 		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidCode, Field: "code",

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"image/png"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -196,7 +197,7 @@ func TestTOTPEnrolmentNeedsCode(t *testing.T) {
 		t.Errorf("qr is %v pixels, want %dx%d", size, qrSize, qrSize)
 	}
 
-	for _, wrong := range []string{w.code(setup.Secret, 5*totpStep), "abcd-efgh-jk", "12345", ""} {
+	for _, wrong := range []string{w.code(setup.Secret, 5*totpStep), "abcd-efgh-jk", "12345", "--"} {
 		resp, body = env.do("POST", "/api/auth/totp/enable", w.token, map[string]string{"code": wrong})
 		wantAPIError(t, resp, body, http.StatusBadRequest, CodeInvalidCode, "code")
 	}
@@ -323,6 +324,66 @@ func TestTOTPChallengeDroppedAfterWrongCodes(t *testing.T) {
 	w.clock.Advance(2 * time.Second)
 	resp, body := w.complete(challenge, w.code(secret, 0))
 	wantAPIError(t, resp, body, http.StatusUnauthorized, CodeChallengeExpired, "")
+}
+
+// blankCodeBodies are five request bodies without a code: the member left
+// out, empty, or only white space. Each gets the members of base too.
+func blankCodeBodies(base map[string]string) []map[string]string {
+	var bodies []map[string]string
+	for _, code := range []string{"", " ", "\t", "  \n "} {
+		body := maps.Clone(base)
+		body["code"] = code
+		bodies = append(bodies, body)
+	}
+	return append(bodies, maps.Clone(base))
+}
+
+func TestTOTPBlankSignInCodesNotCounted(t *testing.T) {
+	w := newTOTPWorld(t)
+	env := w.env
+	secret, _ := w.enable(w.token)
+
+	challenge := w.challenge("Ada", "password-Ada")
+	for _, body := range blankCodeBodies(map[string]string{"challenge": challenge}) {
+		resp, respBody := env.do("POST", "/api/auth/login/mfa", "", body)
+		wantAPIError(t, resp, respBody, http.StatusBadRequest, CodeCodeRequired, "code")
+	}
+	// Five counted failures would make this attempt wait and would have
+	// dropped the challenge.
+	w.mustComplete(challenge, w.code(secret, 0))
+}
+
+func TestTOTPBlankEnrolmentCodesNotCounted(t *testing.T) {
+	w := newTOTPWorld(t)
+	env := w.env
+	var setup totpSetupView
+	env.mustJSON("POST", "/api/auth/totp/setup", w.token, map[string]string{}, http.StatusOK, &setup)
+
+	for _, body := range blankCodeBodies(map[string]string{}) {
+		resp, respBody := env.do("POST", "/api/auth/totp/enable", w.token, body)
+		wantAPIError(t, resp, respBody, http.StatusBadRequest, CodeCodeRequired, "code")
+	}
+	env.mustJSON("POST", "/api/auth/totp/enable", w.token, map[string]string{"code": w.code(setup.Secret, 0)}, http.StatusOK, nil)
+}
+
+func TestTOTPSignInNeedsChallenge(t *testing.T) {
+	w := newTOTPWorld(t)
+	env := w.env
+	secret, _ := w.enable(w.token)
+	w.challenge("Ada", "password-Ada")
+
+	bodies := []map[string]string{
+		{"code": w.code(secret, 0)},
+		{"challenge": "", "code": w.code(secret, 0)},
+		{"challenge": "  ", "code": w.code(secret, 0)},
+	}
+	for _, body := range bodies {
+		resp, respBody := env.do("POST", "/api/auth/login/mfa", "", body)
+		wantAPIError(t, resp, respBody, http.StatusBadRequest, CodeInvalidRequest, "challenge")
+		if got := w.errorMessage(respBody); !strings.Contains(got, "POST /api/auth/login") {
+			t.Errorf("message %q does not say to send the challenge of POST /api/auth/login", got)
+		}
+	}
 }
 
 func TestTOTPBackupCodesWorkOnce(t *testing.T) {

@@ -226,13 +226,17 @@ func (s *Store) newChallenge(rec *profileRecord, hashedName string, dataKey *sea
 // backup code, against the challenge's profile, then unlocks the profile
 // and returns a token, as Login does for a profile without the factor.
 //
-// An unknown, used or expired challenge returns ErrChallengeExpired. A
-// wrong code returns ErrInvalidCode and counts toward the sign-in throttle
+// A missing code returns ErrCodeRequired, which is not counted as a failed
+// attempt. An unknown, used or expired challenge returns
+// ErrChallengeExpired. A wrong code returns ErrInvalidCode and counts toward the sign-in throttle
 // of the name typed at the password step and of client, like a wrong
 // password, and the maxChallengeFailures-th wrong code drops the challenge.
 // While recent failures are too many, CompleteLogin returns
 // *ThrottledError without checking the code.
 func (s *Store) CompleteLogin(ctx context.Context, challengeID, code, client string) (Token, error) {
+	if codeMissing(code) {
+		return Token{}, ErrCodeRequired
+	}
 	profileID, hashedName, ok := s.challenges.peek(challengeID, s.now())
 	if !ok {
 		return Token{}, ErrChallengeExpired

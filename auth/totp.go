@@ -144,10 +144,14 @@ func (s *Store) SetUpTOTP(ctx context.Context, profileID string) (TOTPSetup, err
 // EnableTOTP turns on two-step sign-in for an unlocked profile once code
 // matches the secret of the enrolment that SetUpTOTP started, and returns
 // the new backup codes in their display form. They are stored only as
-// hashes, so this is the only time they can be shown. A wrong code returns
+// hashes, so this is the only time they can be shown. A missing code
+// returns ErrCodeRequired and is not counted. A wrong code returns
 // ErrInvalidCode and counts toward the sign-in throttle of the profile's
 // name and client, like a wrong password.
 func (s *Store) EnableTOTP(ctx context.Context, profileID, code, client string) ([]string, error) {
+	if codeMissing(code) {
+		return nil, ErrCodeRequired
+	}
 	p, err := s.Profile(ctx, profileID)
 	if err != nil {
 		return nil, err
@@ -286,7 +290,7 @@ func (s *Store) beginFactorChange(ctx context.Context, profileID, client string)
 // which the caller stores. The caller holds the attempt that beginAttempt
 // or beginCodeAttempt started.
 func (s *Store) checkPasswordAndCode(rec *profileRecord, password, code string, keys [][]byte) (*seal.Key, error) {
-	if rec.totpEnabled() && strings.TrimSpace(code) == "" {
+	if rec.totpEnabled() && codeMissing(code) {
 		return nil, ErrCodeRequired
 	}
 	dataKey, ok, err := s.openWithPassword(rec, password)
@@ -355,6 +359,13 @@ func matchTOTP(secret []byte, code string, now time.Time, lastStep int64) (int64
 		}
 	}
 	return 0, false
+}
+
+// codeMissing reports whether code is empty or only white space. Such a
+// request is rejected with ErrCodeRequired before the throttle or any key
+// derivation, and is not counted as a failed attempt.
+func codeMissing(code string) bool {
+	return strings.TrimSpace(code) == ""
 }
 
 // maxCodeLength bounds the typed codes that readCode looks at. A backup

@@ -389,6 +389,25 @@ func TestChallengeRealTimerStopped(t *testing.T) {
 	}
 }
 
+func TestCompleteLoginBlankCodeNotCounted(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	clock := useClock(s, testNow.Add(10*time.Second))
+	ada := mustCreate(t, s, "", "Ada", testPassword)
+	mustLogin(t, s, "Ada", testPassword)
+	secret, _ := mustEnableTOTP(t, s, clock, ada.ID)
+	mfa := mustChallenge(t, s, "Ada", testPassword)
+
+	for _, blank := range []string{"", " ", "\t", "\n", "   "} {
+		if _, err := s.CompleteLogin(ctx, mfa.Challenge, blank, testClient); !errors.Is(err, ErrCodeRequired) {
+			t.Errorf("CompleteLogin with code %q: error = %v, want %v", blank, err, ErrCodeRequired)
+		}
+	}
+	if _, err := s.CompleteLogin(ctx, mfa.Challenge, totpCode(t, secret, clock.Now()), testClient); err != nil {
+		t.Errorf("CompleteLogin after five blank codes: error = %v, want nil", err)
+	}
+}
+
 func TestChallengeFailuresBelowLimitKeep(t *testing.T) {
 	cs := newChallenges()
 	id, _ := cs.add("ada", "hashed", seal.NewKey(), testNow)
