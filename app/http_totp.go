@@ -91,17 +91,18 @@ func (a *App) handleSetUpTOTP(w http.ResponseWriter, r *http.Request, u user) er
 	return nil
 }
 
-// handleEnableTOTP turns two-step sign-in on once the code matches the
-// secret of the setup, and returns the backup codes, which are shown only
-// here.
+// handleEnableTOTP turns two-step sign-in on after checking the password
+// and that the code matches the secret of the setup, and returns the backup
+// codes, which are shown only here.
 func (a *App) handleEnableTOTP(w http.ResponseWriter, r *http.Request, u user) error {
 	var req struct {
-		Code string `json:"code"`
+		Password string `json:"password"`
+		Code     string `json:"code"`
 	}
 	if err := decodeJSONLimit(w, r, &req, maxAuthBodyBytes); err != nil {
 		return err
 	}
-	codes, err := a.profiles.EnableTOTP(r.Context(), u.ID, req.Code, clientID(r))
+	codes, err := a.profiles.EnableTOTP(r.Context(), u.ID, req.Password, req.Code, clientID(r))
 	if errors.Is(err, auth.ErrCodeRequired) {
 		return &apiError{Status: http.StatusBadRequest, Code: CodeCodeRequired, Field: "code",
 			Message: "The code is missing. Enter the 6-digit code that your authenticator app shows for Hearth now."}
@@ -113,7 +114,7 @@ func (a *App) handleEnableTOTP(w http.ResponseWriter, r *http.Request, u user) e
 	}
 	if err != nil {
 		a.logFailedAttempt(r, "two-step sign-in setup", err)
-		return err
+		return passwordAndCodeError(err)
 	}
 	a.log.Info("two-step sign-in turned on", "profile", u.ID)
 	writeJSON(w, http.StatusOK, backupCodesView{BackupCodes: codes})

@@ -75,15 +75,16 @@ func (w *totpWorld) code(secret string, offset time.Duration) string {
 	return code
 }
 
-// enable turns on two-step sign-in for token's profile and moves the clock
-// to the next step, so that the test's next code is a new one. It returns
-// the secret and the backup codes.
-func (w *totpWorld) enable(token string) (string, []string) {
+// enable turns on two-step sign-in for token's profile, whose password is
+// password, and moves the clock to the next step, so that the test's next
+// code is a new one. It returns the secret and the backup codes.
+func (w *totpWorld) enable(token, password string) (string, []string) {
 	w.env.t.Helper()
 	var setup totpSetupView
 	w.env.mustJSON("POST", "/api/auth/totp/setup", token, map[string]string{}, http.StatusOK, &setup)
 	var enabled backupCodesView
-	w.env.mustJSON("POST", "/api/auth/totp/enable", token, map[string]string{"code": w.code(setup.Secret, 0)}, http.StatusOK, &enabled)
+	body := map[string]string{"password": password, "code": w.code(setup.Secret, 0)}
+	w.env.mustJSON("POST", "/api/auth/totp/enable", token, body, http.StatusOK, &enabled)
 	w.clock.Advance(totpStep)
 	return setup.Secret, enabled.BackupCodes
 }
@@ -158,7 +159,7 @@ func TestTOTPEnrolmentNeedsCode(t *testing.T) {
 	w := newTOTPWorld(t)
 	env := w.env
 
-	resp, body := env.do("POST", "/api/auth/totp/enable", w.token, map[string]string{"code": "123456"})
+	resp, body := env.do("POST", "/api/auth/totp/enable", w.token, map[string]string{"password": "password-Ada", "code": "123456"})
 	wantAPIError(t, resp, body, http.StatusConflict, CodeNoPendingTOTP, "")
 	if got := w.status(w.token); got != (totpStatusView{}) {
 		t.Errorf("status before setup = %+v, want disabled with no codes", got)
@@ -198,7 +199,7 @@ func TestTOTPEnrolmentNeedsCode(t *testing.T) {
 	}
 
 	for _, wrong := range []string{w.code(setup.Secret, 5*totpStep), "abcd-efgh-jk", "12345", "--"} {
-		resp, body = env.do("POST", "/api/auth/totp/enable", w.token, map[string]string{"code": wrong})
+		resp, body = env.do("POST", "/api/auth/totp/enable", w.token, map[string]string{"password": "password-Ada", "code": wrong})
 		wantAPIError(t, resp, body, http.StatusBadRequest, CodeInvalidCode, "code")
 	}
 	if got := w.status(w.token); got.Enabled {
@@ -206,7 +207,7 @@ func TestTOTPEnrolmentNeedsCode(t *testing.T) {
 	}
 
 	var enabled backupCodesView
-	env.mustJSON("POST", "/api/auth/totp/enable", w.token, map[string]string{"code": w.code(setup.Secret, 0)}, http.StatusOK, &enabled)
+	env.mustJSON("POST", "/api/auth/totp/enable", w.token, map[string]string{"password": "password-Ada", "code": w.code(setup.Secret, 0)}, http.StatusOK, &enabled)
 	if len(enabled.BackupCodes) != 10 {
 		t.Errorf("enable returned %d backup codes, want 10", len(enabled.BackupCodes))
 	}
@@ -227,11 +228,58 @@ func TestTOTPEnrolmentNeedsCode(t *testing.T) {
 	wantAPIError(t, resp, body, http.StatusConflict, CodeTOTPEnabled, "")
 }
 
+func TestTOTPEnrolmentNeedsPassword(t *testing.T) {
+	w := newTOTPWorld(t)
+	env := w.env
+	var setup totpSetupView
+	env.mustJSON("POST", "/api/auth/totp/setup", w.token, map[string]string{}, http.StatusOK, &setup)
+	code := w.code(setup.Secret, 0)
+
+	// A missing password is rejected before any password check, so five of
+	// them do not make the next attempt wait.
+	for range 5 {
+		resp, body := env.do("POST", "/api/auth/totp/enable", w.token, map[string]string{"code": code})
+		wantAPIError(t, resp, body, http.StatusBadRequest, CodeInvalidRequest, "password")
+		if got := w.errorMessage(body); !strings.Contains(got, "Enter your current password") {
+			t.Errorf("message %q does not ask for the current password", got)
+		}
+	}
+	resp, body := env.do("POST", "/api/auth/totp/enable", w.token, map[string]string{"password": "", "code": code})
+	wantAPIError(t, resp, body, http.StatusBadRequest, CodeInvalidRequest, "password")
+
+	// The password is checked before the code, so a wrong code does not
+	// hide a wrong password.
+	resp, body = env.do("POST", "/api/auth/totp/enable", w.token, map[string]string{"password": "wrong-password", "code": w.code(setup.Secret, 5*totpStep)})
+	wantAPIError(t, resp, body, http.StatusBadRequest, CodeInvalidRequest, "password")
+	resp, body = env.do("POST", "/api/auth/totp/enable", w.token, map[string]string{"password": "wrong-password", "code": code})
+	wantAPIError(t, resp, body, http.StatusBadRequest, CodeInvalidRequest, "password")
+	if got := w.status(w.token); got.Enabled {
+		t.Fatal("two-step sign-in is on after a wrong password")
+	}
+
+	// Wrong passwords count toward the sign-in throttle: with the two
+	// above, five make the next attempt wait, even with the right password.
+	for range 3 {
+		resp, body = env.do("POST", "/api/auth/totp/enable", w.token, map[string]string{"password": "wrong-password", "code": code})
+		wantAPIError(t, resp, body, http.StatusBadRequest, CodeInvalidRequest, "password")
+	}
+	resp, body = env.do("POST", "/api/auth/totp/enable", w.token, map[string]string{"password": "password-Ada", "code": code})
+	wantAPIError(t, resp, body, http.StatusTooManyRequests, CodeRateLimited, "")
+	resp, body = env.do("POST", "/api/auth/login", "", map[string]string{"name": "Ada", "password": "password-Ada"})
+	wantAPIError(t, resp, body, http.StatusTooManyRequests, CodeRateLimited, "")
+
+	w.clock.Advance(2 * time.Second)
+	env.mustJSON("POST", "/api/auth/totp/enable", w.token, map[string]string{"password": "password-Ada", "code": w.code(setup.Secret, 0)}, http.StatusOK, nil)
+	if got := w.status(w.token); !got.Enabled {
+		t.Error("two-step sign-in is off after the right password and code")
+	}
+}
+
 func TestTOTPSignInNeedsCode(t *testing.T) {
 	w := newTOTPWorld(t)
 	env := w.env
 	other := env.login("Ada", "password-Ada")
-	secret, _ := w.enable(w.token)
+	secret, _ := w.enable(w.token, "password-Ada")
 
 	// Signing out locks the profile. The other session stays valid and
 	// locked.
@@ -253,7 +301,7 @@ func TestTOTPSignInNeedsCode(t *testing.T) {
 
 func TestTOTPCodeWithinOneStep(t *testing.T) {
 	w := newTOTPWorld(t)
-	secret, _ := w.enable(w.token)
+	secret, _ := w.enable(w.token, "password-Ada")
 	w.clock.Advance(5 * totpStep)
 
 	challenge := w.challenge("Ada", "password-Ada")
@@ -271,7 +319,7 @@ func TestTOTPCodeWithinOneStep(t *testing.T) {
 func TestTOTPReplayRejected(t *testing.T) {
 	w := newTOTPWorld(t)
 	env := w.env
-	secret, _ := w.enable(w.token)
+	secret, _ := w.enable(w.token, "password-Ada")
 	enrolment := w.code(secret, -totpStep)
 
 	code := w.code(secret, 0)
@@ -291,7 +339,7 @@ func TestTOTPReplayRejected(t *testing.T) {
 
 func TestTOTPChallengeExpires(t *testing.T) {
 	w := newTOTPWorld(t)
-	secret, _ := w.enable(w.token)
+	secret, _ := w.enable(w.token, "password-Ada")
 
 	challenge := w.challenge("Ada", "password-Ada")
 	w.clock.Advance(5*time.Minute - time.Second)
@@ -313,7 +361,7 @@ func TestTOTPChallengeExpires(t *testing.T) {
 
 func TestTOTPChallengeDroppedAfterWrongCodes(t *testing.T) {
 	w := newTOTPWorld(t)
-	secret, _ := w.enable(w.token)
+	secret, _ := w.enable(w.token, "password-Ada")
 
 	challenge := w.challenge("Ada", "password-Ada")
 	for range 5 {
@@ -341,7 +389,7 @@ func blankCodeBodies(base map[string]string) []map[string]string {
 func TestTOTPBlankSignInCodesNotCounted(t *testing.T) {
 	w := newTOTPWorld(t)
 	env := w.env
-	secret, _ := w.enable(w.token)
+	secret, _ := w.enable(w.token, "password-Ada")
 
 	challenge := w.challenge("Ada", "password-Ada")
 	for _, body := range blankCodeBodies(map[string]string{"challenge": challenge}) {
@@ -359,17 +407,17 @@ func TestTOTPBlankEnrolmentCodesNotCounted(t *testing.T) {
 	var setup totpSetupView
 	env.mustJSON("POST", "/api/auth/totp/setup", w.token, map[string]string{}, http.StatusOK, &setup)
 
-	for _, body := range blankCodeBodies(map[string]string{}) {
+	for _, body := range blankCodeBodies(map[string]string{"password": "password-Ada"}) {
 		resp, respBody := env.do("POST", "/api/auth/totp/enable", w.token, body)
 		wantAPIError(t, resp, respBody, http.StatusBadRequest, CodeCodeRequired, "code")
 	}
-	env.mustJSON("POST", "/api/auth/totp/enable", w.token, map[string]string{"code": w.code(setup.Secret, 0)}, http.StatusOK, nil)
+	env.mustJSON("POST", "/api/auth/totp/enable", w.token, map[string]string{"password": "password-Ada", "code": w.code(setup.Secret, 0)}, http.StatusOK, nil)
 }
 
 func TestTOTPSignInNeedsChallenge(t *testing.T) {
 	w := newTOTPWorld(t)
 	env := w.env
-	secret, _ := w.enable(w.token)
+	secret, _ := w.enable(w.token, "password-Ada")
 	w.challenge("Ada", "password-Ada")
 
 	bodies := []map[string]string{
@@ -388,7 +436,7 @@ func TestTOTPSignInNeedsChallenge(t *testing.T) {
 
 func TestTOTPBackupCodesWorkOnce(t *testing.T) {
 	w := newTOTPWorld(t)
-	_, codes := w.enable(w.token)
+	_, codes := w.enable(w.token, "password-Ada")
 
 	token := w.mustComplete(w.challenge("Ada", "password-Ada"), codes[0])
 	if got := w.status(token).BackupCodesLeft; got != 9 {
@@ -407,7 +455,7 @@ func TestTOTPBackupCodesWorkOnce(t *testing.T) {
 func TestTOTPWrongCodesThrottled(t *testing.T) {
 	w := newTOTPWorld(t)
 	env := w.env
-	secret, _ := w.enable(w.token)
+	secret, _ := w.enable(w.token, "password-Ada")
 
 	for range 3 {
 		resp, body := env.do("POST", "/api/auth/login", "", map[string]string{"name": "Ada", "password": "wrong-password"})
@@ -443,7 +491,7 @@ func TestTOTPDataFileHasNoSecret(t *testing.T) {
 	// keep the page it was on.
 	var first totpSetupView
 	env.mustJSON("POST", "/api/auth/totp/setup", w.token, map[string]string{}, http.StatusOK, &first)
-	secret, codes := w.enable(w.token)
+	secret, codes := w.enable(w.token, "password-Ada")
 	env.stop()
 
 	file, err := os.ReadFile(filepath.Join(env.dataDir, DataFileName))
@@ -480,7 +528,7 @@ func TestTOTPDataFileHasNoSecret(t *testing.T) {
 func TestTOTPDisableNeedsPasswordAndCode(t *testing.T) {
 	w := newTOTPWorld(t)
 	env := w.env
-	secret, _ := w.enable(w.token)
+	secret, _ := w.enable(w.token, "password-Ada")
 
 	cases := []struct {
 		name, password, code string
@@ -512,7 +560,7 @@ func TestTOTPDisableNeedsPasswordAndCode(t *testing.T) {
 func TestTOTPNewBackupCodes(t *testing.T) {
 	w := newTOTPWorld(t)
 	env := w.env
-	secret, old := w.enable(w.token)
+	secret, old := w.enable(w.token, "password-Ada")
 
 	resp, body := env.do("POST", "/api/auth/totp/backup-codes", w.token, map[string]string{"password": "password-Ada"})
 	wantAPIError(t, resp, body, http.StatusBadRequest, CodeCodeRequired, "code")
@@ -543,7 +591,7 @@ func TestRecoverDisablesTOTP(t *testing.T) {
 	}
 	env.mustJSON("POST", "/api/auth/profiles", w.token, map[string]string{"name": "Bea", "password": "password-Bea"}, http.StatusCreated, &created)
 	bea := env.login("Bea", "password-Bea")
-	w.enable(bea)
+	w.enable(bea, "password-Bea")
 
 	var recovered map[string]any
 	env.mustJSON("POST", "/api/auth/recover", "", map[string]string{"name": "Bea", "recoveryKey": created.RecoveryKey, "newPassword": "new-password-Bea"}, http.StatusOK, &recovered)
@@ -566,7 +614,7 @@ func TestRecoverDisablesTOTP(t *testing.T) {
 func TestChangePasswordNeedsCodeWithTOTP(t *testing.T) {
 	w := newTOTPWorld(t)
 	env := w.env
-	secret, _ := w.enable(w.token)
+	secret, _ := w.enable(w.token, "password-Ada")
 
 	resp, body := env.do("POST", "/api/auth/password", w.token, map[string]string{"current": "password-Ada", "new": "new-password-Ada"})
 	wantAPIError(t, resp, body, http.StatusBadRequest, CodeCodeRequired, "code")
@@ -585,7 +633,7 @@ func TestChangePasswordNeedsCodeWithTOTP(t *testing.T) {
 func TestNewRecoveryKeyNeedsCodeWithTOTP(t *testing.T) {
 	w := newTOTPWorld(t)
 	env := w.env
-	secret, _ := w.enable(w.token)
+	secret, _ := w.enable(w.token, "password-Ada")
 
 	resp, body := env.do("POST", "/api/auth/recovery-key", w.token, map[string]string{"password": "password-Ada"})
 	wantAPIError(t, resp, body, http.StatusBadRequest, CodeCodeRequired, "code")
@@ -599,7 +647,7 @@ func TestDeleteOwnProfileNeedsCodeWithTOTP(t *testing.T) {
 	env := w.env
 	bob := env.signUp(w.token, "Bob")
 	bobID := env.profileID(bob)
-	secret, _ := w.enable(bob)
+	secret, _ := w.enable(bob, "password-Bob")
 	path := "/api/auth/profiles/" + bobID
 
 	resp, body := env.do("DELETE", path, bob, map[string]string{"password": "password-Bob"})

@@ -140,7 +140,7 @@ func ExampleStore_CompleteLogin() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	backupCodes, err := store.EnableTOTP(ctx, ada.ID, code, client)
+	backupCodes, err := store.EnableTOTP(ctx, ada.ID, password, code, client)
 	if err != nil {
 		log.Fatal(err)
 	}

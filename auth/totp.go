@@ -141,14 +141,23 @@ func (s *Store) SetUpTOTP(ctx context.Context, profileID string) (TOTPSetup, err
 	return setup, nil
 }
 
-// EnableTOTP turns on two-step sign-in for an unlocked profile once code
-// matches the secret of the enrolment that SetUpTOTP started, and returns
-// the new backup codes in their display form. They are stored only as
-// hashes, so this is the only time they can be shown. A missing code
-// returns ErrCodeRequired and is not counted. A wrong code returns
-// ErrInvalidCode and counts toward the sign-in throttle of the profile's
-// name and client, like a wrong password.
-func (s *Store) EnableTOTP(ctx context.Context, profileID, code, client string) ([]string, error) {
+// EnableTOTP turns on two-step sign-in for profileID once password is the
+// profile's password and code matches the secret of the
+// enrolment that SetUpTOTP started. It returns the new backup codes in their
+// display form. They are stored only as hashes, so this is the only time
+// they can be shown.
+//
+// The password is asked for, so that a session left open is not enough to
+// lock the owner out with someone else's authenticator app. A missing password
+// returns an *InputError and a missing code ErrCodeRequired, both before
+// any key derivation and without counting a failed attempt. The password
+// is checked before the code: a wrong password returns
+// ErrInvalidCredentials and a wrong code ErrInvalidCode, each counted
+// toward the sign-in throttle of the profile's name and client.
+func (s *Store) EnableTOTP(ctx context.Context, profileID, password, code, client string) ([]string, error) {
+	if password == "" {
+		return nil, &InputError{Field: "password", Reason: "The password is missing. Enter your current password to turn on two-step sign-in."}
+	}
 	if codeMissing(code) {
 		return nil, ErrCodeRequired
 	}
@@ -168,9 +177,13 @@ func (s *Store) EnableTOTP(ctx context.Context, profileID, code, client string) 
 	if rec.TOTP == nil || rec.TOTP.Pending == nil {
 		return nil, ErrNoPendingTOTP
 	}
-	dataKey, err := s.DataKey(profileID)
+
+	dataKey, ok, err := s.openWithPassword(rec, password)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("enable two-step sign-in for %s: %w", profileID, err)
+	}
+	if !ok {
+		return nil, s.failAttempt(keys)
 	}
 	defer dataKey.Wipe()
 	secret, err := dataKey.Open(rec.TOTP.Pending, totpPendingAD(rec.ID))

@@ -44,7 +44,7 @@ func mustEnableTOTP(tb testing.TB, s *Store, clock *testClock, id string) (strin
 	if err != nil {
 		tb.Fatalf("SetUpTOTP error: %v", err)
 	}
-	codes, err := s.EnableTOTP(ctx, id, totpCode(tb, setup.Secret, clock.Now()), testClient)
+	codes, err := s.EnableTOTP(ctx, id, testPassword, totpCode(tb, setup.Secret, clock.Now()), testClient)
 	if err != nil {
 		tb.Fatalf("EnableTOTP error: %v", err)
 	}
@@ -139,7 +139,7 @@ func TestTOTPEnrolment(t *testing.T) {
 		t.Fatalf("SetUpTOTP of a locked profile: error = %v, want %v", err, ErrLocked)
 	}
 	mustLogin(t, s, "Ada", testPassword)
-	if _, err := s.EnableTOTP(ctx, ada.ID, "123456", testClient); !errors.Is(err, ErrNoPendingTOTP) {
+	if _, err := s.EnableTOTP(ctx, ada.ID, testPassword, "123456", testClient); !errors.Is(err, ErrNoPendingTOTP) {
 		t.Fatalf("EnableTOTP without a setup: error = %v, want %v", err, ErrNoPendingTOTP)
 	}
 
@@ -148,14 +148,25 @@ func TestTOTPEnrolment(t *testing.T) {
 		t.Fatalf("SetUpTOTP error: %v", err)
 	}
 	wrong := totpCode(t, setup.Secret, clock.Now().Add(5*step))
-	if _, err := s.EnableTOTP(ctx, ada.ID, wrong, testClient); !errors.Is(err, ErrInvalidCode) {
+	if _, err := s.EnableTOTP(ctx, ada.ID, testPassword, wrong, testClient); !errors.Is(err, ErrInvalidCode) {
 		t.Fatalf("EnableTOTP with a code 5 steps ahead: error = %v, want %v", err, ErrInvalidCode)
 	}
 	if status, err := s.TOTPStatus(ctx, ada.ID); err != nil || status.Enabled {
 		t.Fatalf("TOTPStatus after a wrong code = %+v, %v; want disabled", status, err)
 	}
+	right := totpCode(t, setup.Secret, clock.Now())
+	var input *InputError
+	if _, err := s.EnableTOTP(ctx, ada.ID, "", right, testClient); !errors.As(err, &input) || input.Field != "password" {
+		t.Fatalf("EnableTOTP without a password: error = %v, want an *InputError on field password", err)
+	}
+	if _, err := s.EnableTOTP(ctx, ada.ID, testPassword+"!", right, testClient); !errors.Is(err, ErrInvalidCredentials) {
+		t.Fatalf("EnableTOTP with a wrong password: error = %v, want %v", err, ErrInvalidCredentials)
+	}
+	if status, err := s.TOTPStatus(ctx, ada.ID); err != nil || status.Enabled {
+		t.Fatalf("TOTPStatus after a wrong password = %+v, %v; want disabled", status, err)
+	}
 
-	codes, err := s.EnableTOTP(ctx, ada.ID, totpCode(t, setup.Secret, clock.Now()), testClient)
+	codes, err := s.EnableTOTP(ctx, ada.ID, testPassword, totpCode(t, setup.Secret, clock.Now()), testClient)
 	if err != nil {
 		t.Fatalf("EnableTOTP error: %v", err)
 	}
