@@ -34,9 +34,16 @@ type totpSetupView struct {
 	QR string `json:"qr"`
 }
 
-// backupCodesView is the response body of the routes that make new backup
-// codes.
+// backupCodesView is the response body of POST
+// /api/auth/totp/backup-codes.
 type backupCodesView struct {
+	BackupCodes []string `json:"backupCodes"`
+}
+
+// totpEnabledView is the response body of POST /api/auth/totp/enable: the
+// caller's new session, as a sign-in returns it, and the backup codes.
+type totpEnabledView struct {
+	sessionView
 	BackupCodes []string `json:"backupCodes"`
 }
 
@@ -92,8 +99,9 @@ func (a *App) handleSetUpTOTP(w http.ResponseWriter, r *http.Request, u user) er
 }
 
 // handleEnableTOTP turns two-step sign-in on after checking the password
-// and that the code matches the secret of the setup, and returns the backup
-// codes, which are shown only here.
+// and that the code matches the secret of the setup. Every older session of
+// the profile ends, so it starts a new one for the caller, as a sign-in
+// does, and returns it with the backup codes, which are shown only here.
 func (a *App) handleEnableTOTP(w http.ResponseWriter, r *http.Request, u user) error {
 	var req struct {
 		Password string `json:"password"`
@@ -102,7 +110,7 @@ func (a *App) handleEnableTOTP(w http.ResponseWriter, r *http.Request, u user) e
 	if err := decodeJSONLimit(w, r, &req, maxAuthBodyBytes); err != nil {
 		return err
 	}
-	codes, err := a.profiles.EnableTOTP(r.Context(), u.ID, req.Password, req.Code, clientID(r))
+	enrolment, err := a.profiles.EnableTOTP(r.Context(), u.ID, req.Password, req.Code, clientID(r))
 	if errors.Is(err, auth.ErrCodeRequired) {
 		return &apiError{Status: http.StatusBadRequest, Code: CodeCodeRequired, Field: "code",
 			Message: "The code is missing. Enter the 6-digit code that your authenticator app shows for Hearth now."}
@@ -117,7 +125,8 @@ func (a *App) handleEnableTOTP(w http.ResponseWriter, r *http.Request, u user) e
 		return passwordAndCodeError(err)
 	}
 	a.log.Info("two-step sign-in turned on", "profile", u.ID)
-	writeJSON(w, http.StatusOK, backupCodesView{BackupCodes: codes})
+	setSessionCookie(w, enrolment.Token)
+	writeJSON(w, http.StatusOK, totpEnabledView{sessionView: newSessionView(enrolment.Token, ""), BackupCodes: enrolment.BackupCodes})
 	return nil
 }
 

@@ -44,12 +44,12 @@ func mustEnableTOTP(tb testing.TB, s *Store, clock *testClock, id string) (strin
 	if err != nil {
 		tb.Fatalf("SetUpTOTP error: %v", err)
 	}
-	codes, err := s.EnableTOTP(ctx, id, testPassword, totpCode(tb, setup.Secret, clock.Now()), testClient)
+	enrolment, err := s.EnableTOTP(ctx, id, testPassword, totpCode(tb, setup.Secret, clock.Now()), testClient)
 	if err != nil {
 		tb.Fatalf("EnableTOTP error: %v", err)
 	}
 	clock.Advance(step)
-	return setup.Secret, codes
+	return setup.Secret, enrolment.BackupCodes
 }
 
 // mustChallenge signs in with the password of a profile that has two-step
@@ -138,7 +138,7 @@ func TestTOTPEnrolment(t *testing.T) {
 	if _, err := s.SetUpTOTP(ctx, ada.ID); !errors.Is(err, ErrLocked) {
 		t.Fatalf("SetUpTOTP of a locked profile: error = %v, want %v", err, ErrLocked)
 	}
-	mustLogin(t, s, "Ada", testPassword)
+	before := mustLogin(t, s, "Ada", testPassword)
 	if _, err := s.EnableTOTP(ctx, ada.ID, testPassword, "123456", testClient); !errors.Is(err, ErrNoPendingTOTP) {
 		t.Fatalf("EnableTOTP without a setup: error = %v, want %v", err, ErrNoPendingTOTP)
 	}
@@ -166,12 +166,18 @@ func TestTOTPEnrolment(t *testing.T) {
 		t.Fatalf("TOTPStatus after a wrong password = %+v, %v; want disabled", status, err)
 	}
 
-	codes, err := s.EnableTOTP(ctx, ada.ID, testPassword, totpCode(t, setup.Secret, clock.Now()), testClient)
+	enrolment, err := s.EnableTOTP(ctx, ada.ID, testPassword, totpCode(t, setup.Secret, clock.Now()), testClient)
 	if err != nil {
 		t.Fatalf("EnableTOTP error: %v", err)
 	}
-	if len(codes) != backupCodeCount {
-		t.Errorf("EnableTOTP returned %d backup codes, want %d", len(codes), backupCodeCount)
+	if len(enrolment.BackupCodes) != backupCodeCount {
+		t.Errorf("EnableTOTP returned %d backup codes, want %d", len(enrolment.BackupCodes), backupCodeCount)
+	}
+	if sess := mustVerify(t, s, enrolment.Token.Token); sess.Profile.ID != ada.ID || sess.Locked {
+		t.Errorf("session of EnableTOTP = %+v, want Ada's, unlocked", sess)
+	}
+	if _, err := s.Verify(ctx, before.Token); !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("Verify of a token from before enrolment: error = %v, want %v", err, ErrInvalidToken)
 	}
 	status, err := s.TOTPStatus(ctx, ada.ID)
 	if err != nil || status != (TOTPStatus{Enabled: true, BackupCodesLeft: backupCodeCount}) {
@@ -182,6 +188,26 @@ func TestTOTPEnrolment(t *testing.T) {
 	}
 	if _, err := s.SetUpTOTP(ctx, ada.ID); !errors.Is(err, ErrTOTPEnabled) {
 		t.Errorf("SetUpTOTP when enabled: error = %v, want %v", err, ErrTOTPEnabled)
+	}
+}
+
+func TestEnableTOTPDropsChallenges(t *testing.T) {
+	s, _ := newStore(t)
+	clock := useClock(s, testNow.Add(10*time.Second))
+	ada := mustCreate(t, s, "", "Ada", testPassword)
+	mustLogin(t, s, "Ada", testPassword)
+	// No sign-in makes a challenge for a profile without the factor, so
+	// this one is added directly, as one left from before the factor was
+	// last turned off would be.
+	key := seal.NewKey()
+	id, _ := s.challenges.add(ada.ID, "hashed", key, clock.Now())
+
+	mustEnableTOTP(t, s, clock, ada.ID)
+	if _, _, ok := s.challenges.peek(id, clock.Now()); ok {
+		t.Error("a challenge of the profile is still there after EnableTOTP")
+	}
+	if !keyWiped(key) {
+		t.Error("the dropped challenge's key is not wiped")
 	}
 }
 
