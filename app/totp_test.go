@@ -456,8 +456,8 @@ func TestTOTPChallengeDroppedAfterWrongCodes(t *testing.T) {
 	wantAPIError(t, resp, body, http.StatusUnauthorized, CodeChallengeExpired, "")
 }
 
-// blankCodeBodies are five request bodies without a code: the member left
-// out, empty, or only white space. Each gets the members of base too.
+// blankCodeBodies returns five request bodies without a code: the member
+// left out, empty, or only white space. Each has the members of base too.
 func blankCodeBodies(base map[string]string) []map[string]string {
 	var bodies []map[string]string
 	for _, code := range []string{"", " ", "\t", "  \n "} {
