@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image/png"
 	"net/http"
+	"strings"
 
 	"github.com/pquerna/otp"
 
@@ -33,9 +34,16 @@ type totpSetupView struct {
 	QR string `json:"qr"`
 }
 
-// backupCodesView is the response body of the routes that make new backup
-// codes.
+// backupCodesView is the response body of POST
+// /api/auth/totp/backup-codes.
 type backupCodesView struct {
+	BackupCodes []string `json:"backupCodes"`
+}
+
+// totpEnabledView is the response body of POST /api/auth/totp/enable: the
+// caller's new session, as a sign-in returns it, and the backup codes.
+type totpEnabledView struct {
+	sessionView
 	BackupCodes []string `json:"backupCodes"`
 }
 
@@ -49,6 +57,10 @@ func (a *App) handleCompleteLogin(w http.ResponseWriter, r *http.Request) error 
 	}
 	if err := decodeJSONLimit(w, r, &req, maxAuthBodyBytes); err != nil {
 		return err
+	}
+	if strings.TrimSpace(req.Challenge) == "" {
+		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Field: "challenge",
+			Message: "The challenge is missing. Send the challenge that POST /api/auth/login returned for the password."}
 	}
 	token, err := a.profiles.CompleteLogin(r.Context(), req.Challenge, req.Code, clientID(r))
 	if err != nil {
@@ -86,17 +98,23 @@ func (a *App) handleSetUpTOTP(w http.ResponseWriter, r *http.Request, u user) er
 	return nil
 }
 
-// handleEnableTOTP turns two-step sign-in on once the code matches the
-// secret of the setup, and returns the backup codes, which are shown only
-// here.
+// handleEnableTOTP turns two-step sign-in on after checking the password
+// and that the code matches the secret of the setup. Every older session of
+// the profile ends, so it starts a new one for the caller, as a sign-in
+// does, and returns it with the backup codes, which are shown only here.
 func (a *App) handleEnableTOTP(w http.ResponseWriter, r *http.Request, u user) error {
 	var req struct {
-		Code string `json:"code"`
+		Password string `json:"password"`
+		Code     string `json:"code"`
 	}
 	if err := decodeJSONLimit(w, r, &req, maxAuthBodyBytes); err != nil {
 		return err
 	}
-	codes, err := a.profiles.EnableTOTP(r.Context(), u.ID, req.Code, clientID(r))
+	enrolment, err := a.profiles.EnableTOTP(r.Context(), u.ID, req.Password, req.Code, clientID(r))
+	if errors.Is(err, auth.ErrCodeRequired) {
+		return &apiError{Status: http.StatusBadRequest, Code: CodeCodeRequired, Field: "code",
+			Message: "The code is missing. Enter the 6-digit code that your authenticator app shows for Hearth now."}
+	}
 	if errors.Is(err, auth.ErrInvalidCode) {
 		a.logFailedAttempt(r, "two-step sign-in setup", err)
 		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidCode, Field: "code",
@@ -104,10 +122,11 @@ func (a *App) handleEnableTOTP(w http.ResponseWriter, r *http.Request, u user) e
 	}
 	if err != nil {
 		a.logFailedAttempt(r, "two-step sign-in setup", err)
-		return err
+		return passwordAndCodeError(err)
 	}
 	a.log.Info("two-step sign-in turned on", "profile", u.ID)
-	writeJSON(w, http.StatusOK, backupCodesView{BackupCodes: codes})
+	setSessionCookie(w, enrolment.Token)
+	writeJSON(w, http.StatusOK, totpEnabledView{sessionView: newSessionView(enrolment.Token, ""), BackupCodes: enrolment.BackupCodes})
 	return nil
 }
 

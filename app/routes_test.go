@@ -294,7 +294,7 @@ var routeSamples = map[string]routeSample{
 	"GET /api/auth/totp":        {},
 	"POST /api/auth/totp/setup": {caller: callerSelf},
 	"POST /api/auth/totp/enable": {
-		body: `{"code":"123456"}`, bodyLimit: maxAuthBodyBytes, textField: "code", caller: callerSelf,
+		body: `{"password":"PASSWORD","code":"123456"}`, bodyLimit: maxAuthBodyBytes, textField: "code", caller: callerSelf,
 	},
 	"POST /api/auth/totp/disable": {
 		body: `{"password":"PASSWORD","code":"123456"}`, bodyLimit: maxAuthBodyBytes, textField: "code", caller: callerSelf,

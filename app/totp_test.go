@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"image/png"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -74,15 +75,22 @@ func (w *totpWorld) code(secret string, offset time.Duration) string {
 	return code
 }
 
-// enable turns on two-step sign-in for token's profile and moves the clock
-// to the next step, so that the test's next code is a new one. It returns
-// the secret and the backup codes.
-func (w *totpWorld) enable(token string) (string, []string) {
+// enable turns on two-step sign-in for the profile of *token, whose
+// password is password, and moves the clock to the next step, so that the
+// test's next code is a new one. Enrolment revokes every older token of the
+// profile, so enable replaces *token with the new session's. It returns the
+// secret and the backup codes.
+func (w *totpWorld) enable(token *string, password string) (string, []string) {
 	w.env.t.Helper()
 	var setup totpSetupView
-	w.env.mustJSON("POST", "/api/auth/totp/setup", token, map[string]string{}, http.StatusOK, &setup)
-	var enabled backupCodesView
-	w.env.mustJSON("POST", "/api/auth/totp/enable", token, map[string]string{"code": w.code(setup.Secret, 0)}, http.StatusOK, &enabled)
+	w.env.mustJSON("POST", "/api/auth/totp/setup", *token, map[string]string{}, http.StatusOK, &setup)
+	var enabled totpEnabledView
+	body := map[string]string{"password": password, "code": w.code(setup.Secret, 0)}
+	w.env.mustJSON("POST", "/api/auth/totp/enable", *token, body, http.StatusOK, &enabled)
+	if enabled.Token == "" {
+		w.env.t.Fatal("enable returned no token")
+	}
+	*token = enabled.Token
 	w.clock.Advance(totpStep)
 	return setup.Secret, enabled.BackupCodes
 }
@@ -157,7 +165,7 @@ func TestTOTPEnrolmentNeedsCode(t *testing.T) {
 	w := newTOTPWorld(t)
 	env := w.env
 
-	resp, body := env.do("POST", "/api/auth/totp/enable", w.token, map[string]string{"code": "123456"})
+	resp, body := env.do("POST", "/api/auth/totp/enable", w.token, map[string]string{"password": "password-Ada", "code": "123456"})
 	wantAPIError(t, resp, body, http.StatusConflict, CodeNoPendingTOTP, "")
 	if got := w.status(w.token); got != (totpStatusView{}) {
 		t.Errorf("status before setup = %+v, want disabled with no codes", got)
@@ -196,16 +204,17 @@ func TestTOTPEnrolmentNeedsCode(t *testing.T) {
 		t.Errorf("qr is %v pixels, want %dx%d", size, qrSize, qrSize)
 	}
 
-	for _, wrong := range []string{w.code(setup.Secret, 5*totpStep), "abcd-efgh-jk", "12345", ""} {
-		resp, body = env.do("POST", "/api/auth/totp/enable", w.token, map[string]string{"code": wrong})
+	for _, wrong := range []string{w.code(setup.Secret, 5*totpStep), "abcd-efgh-jk", "12345", "--"} {
+		resp, body = env.do("POST", "/api/auth/totp/enable", w.token, map[string]string{"password": "password-Ada", "code": wrong})
 		wantAPIError(t, resp, body, http.StatusBadRequest, CodeInvalidCode, "code")
 	}
 	if got := w.status(w.token); got.Enabled {
 		t.Fatal("two-step sign-in is on after wrong codes only")
 	}
 
-	var enabled backupCodesView
-	env.mustJSON("POST", "/api/auth/totp/enable", w.token, map[string]string{"code": w.code(setup.Secret, 0)}, http.StatusOK, &enabled)
+	var enabled totpEnabledView
+	env.mustJSON("POST", "/api/auth/totp/enable", w.token, map[string]string{"password": "password-Ada", "code": w.code(setup.Secret, 0)}, http.StatusOK, &enabled)
+	w.token = enabled.Token
 	if len(enabled.BackupCodes) != 10 {
 		t.Errorf("enable returned %d backup codes, want 10", len(enabled.BackupCodes))
 	}
@@ -226,11 +235,133 @@ func TestTOTPEnrolmentNeedsCode(t *testing.T) {
 	wantAPIError(t, resp, body, http.StatusConflict, CodeTOTPEnabled, "")
 }
 
+func TestTOTPEnrolmentNeedsPassword(t *testing.T) {
+	w := newTOTPWorld(t)
+	env := w.env
+	var setup totpSetupView
+	env.mustJSON("POST", "/api/auth/totp/setup", w.token, map[string]string{}, http.StatusOK, &setup)
+	code := w.code(setup.Secret, 0)
+
+	// A missing password is rejected before any password check, so five of
+	// them do not make the next attempt wait.
+	for range 5 {
+		resp, body := env.do("POST", "/api/auth/totp/enable", w.token, map[string]string{"code": code})
+		wantAPIError(t, resp, body, http.StatusBadRequest, CodeInvalidRequest, "password")
+		if got := w.errorMessage(body); !strings.Contains(got, "Enter your current password") {
+			t.Errorf("message %q does not ask for the current password", got)
+		}
+	}
+	resp, body := env.do("POST", "/api/auth/totp/enable", w.token, map[string]string{"password": "", "code": code})
+	wantAPIError(t, resp, body, http.StatusBadRequest, CodeInvalidRequest, "password")
+
+	// The password is checked before the code, so a wrong code does not
+	// hide a wrong password.
+	resp, body = env.do("POST", "/api/auth/totp/enable", w.token, map[string]string{"password": "wrong-password", "code": w.code(setup.Secret, 5*totpStep)})
+	wantAPIError(t, resp, body, http.StatusBadRequest, CodeInvalidRequest, "password")
+	resp, body = env.do("POST", "/api/auth/totp/enable", w.token, map[string]string{"password": "wrong-password", "code": code})
+	wantAPIError(t, resp, body, http.StatusBadRequest, CodeInvalidRequest, "password")
+	if got := w.status(w.token); got.Enabled {
+		t.Fatal("two-step sign-in is on after a wrong password")
+	}
+
+	// Wrong passwords count toward the sign-in throttle: with the two
+	// above, five make the next attempt wait, even with the right password.
+	for range 3 {
+		resp, body = env.do("POST", "/api/auth/totp/enable", w.token, map[string]string{"password": "wrong-password", "code": code})
+		wantAPIError(t, resp, body, http.StatusBadRequest, CodeInvalidRequest, "password")
+	}
+	resp, body = env.do("POST", "/api/auth/totp/enable", w.token, map[string]string{"password": "password-Ada", "code": code})
+	wantAPIError(t, resp, body, http.StatusTooManyRequests, CodeRateLimited, "")
+	resp, body = env.do("POST", "/api/auth/login", "", map[string]string{"name": "Ada", "password": "password-Ada"})
+	wantAPIError(t, resp, body, http.StatusTooManyRequests, CodeRateLimited, "")
+
+	w.clock.Advance(2 * time.Second)
+	var enabled totpEnabledView
+	env.mustJSON("POST", "/api/auth/totp/enable", w.token, map[string]string{"password": "password-Ada", "code": w.code(setup.Secret, 0)}, http.StatusOK, &enabled)
+	if got := w.status(enabled.Token); !got.Enabled {
+		t.Error("two-step sign-in is off after the right password and code")
+	}
+}
+
+func TestTOTPEnrolmentEndsOtherSessions(t *testing.T) {
+	w := newTOTPWorld(t)
+	env := w.env
+	// watcher is a session started with a watched password.
+	watcher := env.login("Ada", "password-Ada")
+	var setup totpSetupView
+	env.mustJSON("POST", "/api/auth/totp/setup", w.token, map[string]string{}, http.StatusOK, &setup)
+
+	resp, body := env.do("POST", "/api/auth/totp/enable", w.token, map[string]string{"password": "password-Ada", "code": w.code(setup.Secret, 0)})
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("enable: status %d, want 200; body %s", resp.StatusCode, body)
+	}
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(body, &members); err != nil {
+		t.Fatalf("decode %s: %v", body, err)
+	}
+	keys := slices.Sorted(maps.Keys(members))
+	if want := []string{"backupCodes", "csrfToken", "expiresAt", "profile", "token"}; !slices.Equal(keys, want) {
+		t.Errorf("enable returned the members %q, want exactly %q", keys, want)
+	}
+	var enabled totpEnabledView
+	if err := json.Unmarshal(body, &enabled); err != nil {
+		t.Fatal(err)
+	}
+	if len(enabled.BackupCodes) != 10 {
+		t.Errorf("enable returned %d backup codes, want 10", len(enabled.BackupCodes))
+	}
+	if enabled.Token == "" || enabled.CSRFToken == "" || enabled.Profile.Name != "Ada" {
+		t.Fatalf("enable returned token %q, csrfToken %q and profile %+v; want a session of Ada", enabled.Token, enabled.CSRFToken, enabled.Profile)
+	}
+
+	for name, old := range map[string]string{"the enrolling session": w.token, "another session": watcher} {
+		oldResp, oldBody := env.do("GET", "/api/threads", old, nil)
+		if oldResp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("the token of %s from before enrolment: status %d, want 401; body %s", name, oldResp.StatusCode, oldBody)
+			continue
+		}
+		if got := w.errorCode(oldBody); got != CodeInvalidToken {
+			t.Errorf("the token of %s from before enrolment: error code %q, want %q", name, got, CodeInvalidToken)
+		}
+	}
+	env.mustJSON("GET", "/api/threads", enabled.Token, nil, http.StatusOK, nil)
+	if got := w.status(enabled.Token); !got.Enabled {
+		t.Error("two-step sign-in is off after enable")
+	}
+
+	// The response sets the new session's cookie, which works with the
+	// returned channel secret.
+	var cookie *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == sessionCookie {
+			cookie = c
+		}
+	}
+	if cookie == nil {
+		t.Fatal("enable set no session cookie")
+	}
+	if cookie.Value != enabled.Token || !cookie.HttpOnly || cookie.Path != "/api" {
+		t.Errorf("session cookie %+v, want the new token, HttpOnly, path /api", cookie)
+	}
+	req := env.newRequest("GET", "/api/threads", "", nil)
+	req.AddCookie(&http.Cookie{Name: sessionCookie, Value: cookie.Value})
+	req.Header.Set(csrfHeader, enabled.CSRFToken)
+	cookieResp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cookieResp.Body.Close()
+	if cookieResp.StatusCode != http.StatusOK {
+		t.Errorf("GET /api/threads with the new cookie: status %d, want 200", cookieResp.StatusCode)
+	}
+}
+
 func TestTOTPSignInNeedsCode(t *testing.T) {
 	w := newTOTPWorld(t)
 	env := w.env
-	other := env.login("Ada", "password-Ada")
-	secret, _ := w.enable(w.token)
+	secret, _ := w.enable(&w.token, "password-Ada")
+	other := w.mustComplete(w.challenge("Ada", "password-Ada"), w.code(secret, 0))
+	w.clock.Advance(totpStep)
 
 	// Signing out locks the profile. The other session stays valid and
 	// locked.
@@ -252,7 +383,7 @@ func TestTOTPSignInNeedsCode(t *testing.T) {
 
 func TestTOTPCodeWithinOneStep(t *testing.T) {
 	w := newTOTPWorld(t)
-	secret, _ := w.enable(w.token)
+	secret, _ := w.enable(&w.token, "password-Ada")
 	w.clock.Advance(5 * totpStep)
 
 	challenge := w.challenge("Ada", "password-Ada")
@@ -270,7 +401,7 @@ func TestTOTPCodeWithinOneStep(t *testing.T) {
 func TestTOTPReplayRejected(t *testing.T) {
 	w := newTOTPWorld(t)
 	env := w.env
-	secret, _ := w.enable(w.token)
+	secret, _ := w.enable(&w.token, "password-Ada")
 	enrolment := w.code(secret, -totpStep)
 
 	code := w.code(secret, 0)
@@ -290,7 +421,7 @@ func TestTOTPReplayRejected(t *testing.T) {
 
 func TestTOTPChallengeExpires(t *testing.T) {
 	w := newTOTPWorld(t)
-	secret, _ := w.enable(w.token)
+	secret, _ := w.enable(&w.token, "password-Ada")
 
 	challenge := w.challenge("Ada", "password-Ada")
 	w.clock.Advance(5*time.Minute - time.Second)
@@ -312,7 +443,7 @@ func TestTOTPChallengeExpires(t *testing.T) {
 
 func TestTOTPChallengeDroppedAfterWrongCodes(t *testing.T) {
 	w := newTOTPWorld(t)
-	secret, _ := w.enable(w.token)
+	secret, _ := w.enable(&w.token, "password-Ada")
 
 	challenge := w.challenge("Ada", "password-Ada")
 	for range 5 {
@@ -325,9 +456,69 @@ func TestTOTPChallengeDroppedAfterWrongCodes(t *testing.T) {
 	wantAPIError(t, resp, body, http.StatusUnauthorized, CodeChallengeExpired, "")
 }
 
+// blankCodeBodies returns five request bodies without a code: the member
+// left out, empty, or only white space. Each has the members of base too.
+func blankCodeBodies(base map[string]string) []map[string]string {
+	var bodies []map[string]string
+	for _, code := range []string{"", " ", "\t", "  \n "} {
+		body := maps.Clone(base)
+		body["code"] = code
+		bodies = append(bodies, body)
+	}
+	return append(bodies, maps.Clone(base))
+}
+
+func TestTOTPBlankSignInCodesNotCounted(t *testing.T) {
+	w := newTOTPWorld(t)
+	env := w.env
+	secret, _ := w.enable(&w.token, "password-Ada")
+
+	challenge := w.challenge("Ada", "password-Ada")
+	for _, body := range blankCodeBodies(map[string]string{"challenge": challenge}) {
+		resp, respBody := env.do("POST", "/api/auth/login/mfa", "", body)
+		wantAPIError(t, resp, respBody, http.StatusBadRequest, CodeCodeRequired, "code")
+	}
+	// Five counted failures would make this attempt wait and would have
+	// dropped the challenge.
+	w.mustComplete(challenge, w.code(secret, 0))
+}
+
+func TestTOTPBlankEnrolmentCodesNotCounted(t *testing.T) {
+	w := newTOTPWorld(t)
+	env := w.env
+	var setup totpSetupView
+	env.mustJSON("POST", "/api/auth/totp/setup", w.token, map[string]string{}, http.StatusOK, &setup)
+
+	for _, body := range blankCodeBodies(map[string]string{"password": "password-Ada"}) {
+		resp, respBody := env.do("POST", "/api/auth/totp/enable", w.token, body)
+		wantAPIError(t, resp, respBody, http.StatusBadRequest, CodeCodeRequired, "code")
+	}
+	env.mustJSON("POST", "/api/auth/totp/enable", w.token, map[string]string{"password": "password-Ada", "code": w.code(setup.Secret, 0)}, http.StatusOK, nil)
+}
+
+func TestTOTPSignInNeedsChallenge(t *testing.T) {
+	w := newTOTPWorld(t)
+	env := w.env
+	secret, _ := w.enable(&w.token, "password-Ada")
+	w.challenge("Ada", "password-Ada")
+
+	bodies := []map[string]string{
+		{"code": w.code(secret, 0)},
+		{"challenge": "", "code": w.code(secret, 0)},
+		{"challenge": "  ", "code": w.code(secret, 0)},
+	}
+	for _, body := range bodies {
+		resp, respBody := env.do("POST", "/api/auth/login/mfa", "", body)
+		wantAPIError(t, resp, respBody, http.StatusBadRequest, CodeInvalidRequest, "challenge")
+		if got := w.errorMessage(respBody); !strings.Contains(got, "POST /api/auth/login") {
+			t.Errorf("message %q does not say to send the challenge of POST /api/auth/login", got)
+		}
+	}
+}
+
 func TestTOTPBackupCodesWorkOnce(t *testing.T) {
 	w := newTOTPWorld(t)
-	_, codes := w.enable(w.token)
+	_, codes := w.enable(&w.token, "password-Ada")
 
 	token := w.mustComplete(w.challenge("Ada", "password-Ada"), codes[0])
 	if got := w.status(token).BackupCodesLeft; got != 9 {
@@ -346,7 +537,7 @@ func TestTOTPBackupCodesWorkOnce(t *testing.T) {
 func TestTOTPWrongCodesThrottled(t *testing.T) {
 	w := newTOTPWorld(t)
 	env := w.env
-	secret, _ := w.enable(w.token)
+	secret, _ := w.enable(&w.token, "password-Ada")
 
 	for range 3 {
 		resp, body := env.do("POST", "/api/auth/login", "", map[string]string{"name": "Ada", "password": "wrong-password"})
@@ -382,7 +573,7 @@ func TestTOTPDataFileHasNoSecret(t *testing.T) {
 	// keep the page it was on.
 	var first totpSetupView
 	env.mustJSON("POST", "/api/auth/totp/setup", w.token, map[string]string{}, http.StatusOK, &first)
-	secret, codes := w.enable(w.token)
+	secret, codes := w.enable(&w.token, "password-Ada")
 	env.stop()
 
 	file, err := os.ReadFile(filepath.Join(env.dataDir, DataFileName))
@@ -419,7 +610,7 @@ func TestTOTPDataFileHasNoSecret(t *testing.T) {
 func TestTOTPDisableNeedsPasswordAndCode(t *testing.T) {
 	w := newTOTPWorld(t)
 	env := w.env
-	secret, _ := w.enable(w.token)
+	secret, _ := w.enable(&w.token, "password-Ada")
 
 	cases := []struct {
 		name, password, code string
@@ -451,7 +642,7 @@ func TestTOTPDisableNeedsPasswordAndCode(t *testing.T) {
 func TestTOTPNewBackupCodes(t *testing.T) {
 	w := newTOTPWorld(t)
 	env := w.env
-	secret, old := w.enable(w.token)
+	secret, old := w.enable(&w.token, "password-Ada")
 
 	resp, body := env.do("POST", "/api/auth/totp/backup-codes", w.token, map[string]string{"password": "password-Ada"})
 	wantAPIError(t, resp, body, http.StatusBadRequest, CodeCodeRequired, "code")
@@ -482,7 +673,7 @@ func TestRecoverDisablesTOTP(t *testing.T) {
 	}
 	env.mustJSON("POST", "/api/auth/profiles", w.token, map[string]string{"name": "Bea", "password": "password-Bea"}, http.StatusCreated, &created)
 	bea := env.login("Bea", "password-Bea")
-	w.enable(bea)
+	w.enable(&bea, "password-Bea")
 
 	var recovered map[string]any
 	env.mustJSON("POST", "/api/auth/recover", "", map[string]string{"name": "Bea", "recoveryKey": created.RecoveryKey, "newPassword": "new-password-Bea"}, http.StatusOK, &recovered)
@@ -505,7 +696,7 @@ func TestRecoverDisablesTOTP(t *testing.T) {
 func TestChangePasswordNeedsCodeWithTOTP(t *testing.T) {
 	w := newTOTPWorld(t)
 	env := w.env
-	secret, _ := w.enable(w.token)
+	secret, _ := w.enable(&w.token, "password-Ada")
 
 	resp, body := env.do("POST", "/api/auth/password", w.token, map[string]string{"current": "password-Ada", "new": "new-password-Ada"})
 	wantAPIError(t, resp, body, http.StatusBadRequest, CodeCodeRequired, "code")
@@ -524,7 +715,7 @@ func TestChangePasswordNeedsCodeWithTOTP(t *testing.T) {
 func TestNewRecoveryKeyNeedsCodeWithTOTP(t *testing.T) {
 	w := newTOTPWorld(t)
 	env := w.env
-	secret, _ := w.enable(w.token)
+	secret, _ := w.enable(&w.token, "password-Ada")
 
 	resp, body := env.do("POST", "/api/auth/recovery-key", w.token, map[string]string{"password": "password-Ada"})
 	wantAPIError(t, resp, body, http.StatusBadRequest, CodeCodeRequired, "code")
@@ -538,7 +729,7 @@ func TestDeleteOwnProfileNeedsCodeWithTOTP(t *testing.T) {
 	env := w.env
 	bob := env.signUp(w.token, "Bob")
 	bobID := env.profileID(bob)
-	secret, _ := w.enable(bob)
+	secret, _ := w.enable(&bob, "password-Bob")
 	path := "/api/auth/profiles/" + bobID
 
 	resp, body := env.do("DELETE", path, bob, map[string]string{"password": "password-Bob"})
@@ -551,6 +742,16 @@ func TestDeleteOwnProfileNeedsCodeWithTOTP(t *testing.T) {
 	if resp, _ := env.do("GET", "/api/threads", bob, nil); resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("the deleted profile's token: status %d, want 401", resp.StatusCode)
 	}
+}
+
+// errorCode returns the code of an API error body.
+func (w *totpWorld) errorCode(body []byte) string {
+	w.env.t.Helper()
+	got, err := parseErrorBody(body)
+	if err != nil {
+		w.env.t.Fatalf("body %s: %v", body, err)
+	}
+	return got.Code
 }
 
 // errorMessage returns the message of an API error body.

@@ -32,23 +32,42 @@ type challenge struct {
 	// counters as wrong passwords.
 	hashedName string
 	// key is the profile's data key, unwrapped by the password. It is
-	// wiped when the challenge is used, dropped or found expired.
+	// wiped when the challenge is used, dropped or expires.
 	key      *seal.Key
 	created  time.Time
 	expires  time.Time
 	failures int
+	// expiry is the timer that removes the challenge challengeTTL after it
+	// was made, in real time, so that the key of an abandoned challenge
+	// does not wait in memory for the next call. It is stopped when the
+	// challenge ends earlier.
+	expiry timerStopper
 }
 
-// challenges holds the pending sign-in challenges, in memory only. Expired
-// challenges are dropped, and their keys wiped, by the next call of any
-// method. It is safe for concurrent use.
+// timerStopper is the part of *time.Timer that challenges uses.
+type timerStopper interface {
+	Stop() bool
+}
+
+// challenges holds the pending sign-in challenges, in memory only. The
+// store's clock decides whether a challenge is still valid, so the methods
+// that take now first drop the challenges expired at that time. A timer per
+// challenge also drops it, and wipes its key, once its lifetime has passed
+// in real time. It is safe for concurrent use.
 type challenges struct {
+	// afterFunc arms the expiry timer of a challenge. It is time.AfterFunc,
+	// except in tests that fire the timers themselves.
+	afterFunc func(d time.Duration, f func()) timerStopper
+
 	mu   sync.Mutex
 	byID map[string]*challenge // challenge id → challenge
 }
 
 func newChallenges() *challenges {
-	return &challenges{byID: make(map[string]*challenge)}
+	return &challenges{
+		afterFunc: func(d time.Duration, f func()) timerStopper { return time.AfterFunc(d, f) },
+		byID:      make(map[string]*challenge),
+	}
 }
 
 // add stores a challenge for profileID that takes ownership of key, and
@@ -77,7 +96,18 @@ func (cs *challenges) add(profileID, hashedName string, key *seal.Key, now time.
 	id := base64.RawURLEncoding.EncodeToString(randomBytes(32))
 	c := &challenge{profileID: profileID, hashedName: hashedName, key: key, created: now, expires: now.Add(challengeTTL)}
 	cs.byID[id] = c
+	c.expiry = cs.afterFunc(challengeTTL, func() { cs.expire(id, c) })
 	return id, c.expires
+}
+
+// expire removes challenge id and wipes its key, unless the challenge has
+// ended already. The expiry timer of c calls it.
+func (cs *challenges) expire(id string, c *challenge) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.byID[id] == c {
+		cs.removeLocked(id, c)
+	}
 }
 
 // peek returns the profile id and hashed name of challenge id, or false
@@ -175,9 +205,10 @@ func (cs *challenges) sweepLocked(now time.Time) {
 	}
 }
 
-// removeLocked wipes c's key and deletes c from the table. cs.mu must be
-// held.
+// removeLocked stops c's expiry timer, wipes c's key and deletes c from the
+// table. cs.mu must be held.
 func (cs *challenges) removeLocked(id string, c *challenge) {
+	c.expiry.Stop()
 	c.key.Wipe()
 	delete(cs.byID, id)
 }
@@ -195,13 +226,17 @@ func (s *Store) newChallenge(rec *profileRecord, hashedName string, dataKey *sea
 // backup code, against the challenge's profile, then unlocks the profile
 // and returns a token, as Login does for a profile without the factor.
 //
-// An unknown, used or expired challenge returns ErrChallengeExpired. A
-// wrong code returns ErrInvalidCode and counts toward the sign-in throttle
+// A missing code returns ErrCodeRequired, which is not counted as a failed
+// attempt. An unknown, used or expired challenge returns
+// ErrChallengeExpired. A wrong code returns ErrInvalidCode and counts toward the sign-in throttle
 // of the name typed at the password step and of client, like a wrong
 // password, and the maxChallengeFailures-th wrong code drops the challenge.
 // While recent failures are too many, CompleteLogin returns
 // *ThrottledError without checking the code.
 func (s *Store) CompleteLogin(ctx context.Context, challengeID, code, client string) (Token, error) {
+	if codeMissing(code) {
+		return Token{}, ErrCodeRequired
+	}
 	profileID, hashedName, ok := s.challenges.peek(challengeID, s.now())
 	if !ok {
 		return Token{}, ErrChallengeExpired

@@ -140,12 +140,16 @@ func ExampleStore_CompleteLogin() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	backupCodes, err := store.EnableTOTP(ctx, ada.ID, code, client)
+	// Enrolment revokes every older token, so the first one stops working
+	// and the session goes on with the new one.
+	enrolment, err := store.EnableTOTP(ctx, ada.ID, password, code, client)
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(len(backupCodes), "backup codes")
-	sess, err := store.Verify(ctx, first.Token)
+	fmt.Println(len(enrolment.BackupCodes), "backup codes")
+	_, err = store.Verify(ctx, first.Token)
+	fmt.Println("the token from before:", err)
+	sess, err := store.Verify(ctx, enrolment.Token.Token)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -176,6 +180,7 @@ func ExampleStore_CompleteLogin() {
 
 	// Output:
 	// 10 backup codes
+	// the token from before: invalid token
 	// after the password, unlocked: false
 	// after the code, signed in as Ada
 	// the same challenge again: sign-in challenge unknown or expired

@@ -117,7 +117,9 @@ func WithInsecureTestCost() Option {
 // WithClock makes the Store read the time from now instead of time.Now:
 // for tokens, the sign-in throttle, the idle lock, sign-in challenges and
 // TOTP codes. It is for tests that move the clock. The idle lock's timers
-// still wait in real time, and check now when they fire.
+// still wait in real time, and check now when they fire. The timer that
+// drops an abandoned sign-in challenge also waits in real time, and drops
+// the challenge when it fires whatever now returns.
 func WithClock(now func() time.Time) Option {
 	return func(s *Store) { s.now = now }
 }

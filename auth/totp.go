@@ -73,6 +73,16 @@ type TOTPSetup struct {
 	URI    string
 }
 
+// TOTPEnrolment is the result of EnableTOTP.
+type TOTPEnrolment struct {
+	// Token is the caller's new session. Every older token of the profile
+	// is revoked.
+	Token Token
+	// BackupCodes are the new backup codes in their display form. They are
+	// stored only as hashes, so this is the only time they can be shown.
+	BackupCodes []string
+}
+
 // TOTPStatus returns whether profileID has two-step sign-in and how many
 // of its backup codes are unused.
 func (s *Store) TOTPStatus(ctx context.Context, profileID string) (TOTPStatus, error) {
@@ -97,9 +107,9 @@ func (s *Store) TOTPStatus(ctx context.Context, profileID string) (TOTPStatus, e
 // SetUpTOTP starts, or starts again, the enrolment of an unlocked profile in
 // two-step sign-in. It makes a new TOTP secret, stores it as pending, sealed
 // under the profile's data key, and returns it for the authenticator app.
-// EnableTOTP turns the factor on once the app shows a matching code. It
-// returns ErrTOTPEnabled when the profile already has the factor, and
-// ErrLocked when the profile is locked.
+// EnableTOTP turns the factor on, given the password and a code that the
+// app shows. It returns ErrTOTPEnabled when the profile already has the
+// factor, and ErrLocked when the profile is locked.
 func (s *Store) SetUpTOTP(ctx context.Context, profileID string) (TOTPSetup, error) {
 	dataKey, err := s.DataKey(profileID)
 	if err != nil {
@@ -141,37 +151,55 @@ func (s *Store) SetUpTOTP(ctx context.Context, profileID string) (TOTPSetup, err
 	return setup, nil
 }
 
-// EnableTOTP turns on two-step sign-in for an unlocked profile once code
-// matches the secret of the enrolment that SetUpTOTP started, and returns
-// the new backup codes in their display form. They are stored only as
-// hashes, so this is the only time they can be shown. A wrong code returns
-// ErrInvalidCode and counts toward the sign-in throttle of the profile's
-// name and client, like a wrong password.
-func (s *Store) EnableTOTP(ctx context.Context, profileID, code, client string) ([]string, error) {
+// EnableTOTP turns on two-step sign-in for profileID once password is the
+// profile's password and code matches the secret of the enrolment that
+// SetUpTOTP started. It revokes every token of the profile and drops its
+// pending sign-in challenges, as a password change does, because someone
+// who watched the password may hold one. It returns the caller's new
+// session and the backup codes.
+//
+// The password is asked for, so that a session left open is not enough to
+// lock the owner out with someone else's authenticator app. A missing
+// password returns an *InputError and a missing code ErrCodeRequired, both
+// before any key derivation and without counting a failed attempt. The
+// password is checked before the code: a wrong password returns
+// ErrInvalidCredentials and a wrong code ErrInvalidCode, each counted
+// toward the sign-in throttle of the profile's name and client.
+func (s *Store) EnableTOTP(ctx context.Context, profileID, password, code, client string) (TOTPEnrolment, error) {
+	if password == "" {
+		return TOTPEnrolment{}, &InputError{Field: "password", Reason: "The password is missing. Enter your current password to turn on two-step sign-in."}
+	}
+	if codeMissing(code) {
+		return TOTPEnrolment{}, ErrCodeRequired
+	}
 	p, err := s.Profile(ctx, profileID)
 	if err != nil {
-		return nil, err
+		return TOTPEnrolment{}, err
 	}
 	keys := throttleKeys(s.throttleName(p.Name), client)
 	rec, done, err := s.beginCodeAttempt(keys, profileID)
 	if err != nil {
-		return nil, fmt.Errorf("enable two-step sign-in for %s: %w", profileID, err)
+		return TOTPEnrolment{}, fmt.Errorf("enable two-step sign-in for %s: %w", profileID, err)
 	}
 	defer done()
 	if rec.totpEnabled() {
-		return nil, ErrTOTPEnabled
+		return TOTPEnrolment{}, ErrTOTPEnabled
 	}
 	if rec.TOTP == nil || rec.TOTP.Pending == nil {
-		return nil, ErrNoPendingTOTP
+		return TOTPEnrolment{}, ErrNoPendingTOTP
 	}
-	dataKey, err := s.DataKey(profileID)
+
+	dataKey, ok, err := s.openWithPassword(rec, password)
 	if err != nil {
-		return nil, err
+		return TOTPEnrolment{}, fmt.Errorf("enable two-step sign-in for %s: %w", profileID, err)
+	}
+	if !ok {
+		return TOTPEnrolment{}, s.failAttempt(keys)
 	}
 	defer dataKey.Wipe()
 	secret, err := dataKey.Open(rec.TOTP.Pending, totpPendingAD(rec.ID))
 	if err != nil {
-		return nil, fmt.Errorf("enable two-step sign-in for %s: open the pending secret: %w", profileID, err)
+		return TOTPEnrolment{}, fmt.Errorf("enable two-step sign-in for %s: open the pending secret: %w", profileID, err)
 	}
 	defer clear(secret)
 
@@ -181,19 +209,26 @@ func (s *Store) EnableTOTP(ctx context.Context, profileID, code, client string) 
 		step, ok = matchTOTP(secret, typed, s.now(), 0)
 	}
 	if !ok {
-		return nil, s.failCode(keys)
+		return TOTPEnrolment{}, s.failCode(keys)
 	}
 
 	codes, backup, err := newBackupCodes(s.backupCodeParams())
 	if err != nil {
-		return nil, fmt.Errorf("enable two-step sign-in for %s: %w", profileID, err)
+		return TOTPEnrolment{}, fmt.Errorf("enable two-step sign-in for %s: %w", profileID, err)
 	}
 	rec.TOTP = &totpRecord{Secret: dataKey.Seal(secret, totpSecretAD(rec.ID)), LastStep: step, Backup: backup}
 	rec.UpdatedAt = s.now().UTC()
+	rec.TokenVersion++
 	if err := s.replaceProfile(rec, successKeys(keys)...); err != nil {
-		return nil, fmt.Errorf("enable two-step sign-in for %s: %w", profileID, err)
+		return TOTPEnrolment{}, fmt.Errorf("enable two-step sign-in for %s: %w", profileID, err)
 	}
-	return codes, nil
+	s.challenges.dropProfile(rec.ID)
+	s.unlockCopy(rec, dataKey)
+	token, err := s.issueToken(rec)
+	if err != nil {
+		return TOTPEnrolment{}, fmt.Errorf("enable two-step sign-in for %s: %w", profileID, err)
+	}
+	return TOTPEnrolment{Token: token, BackupCodes: codes}, nil
 }
 
 // DisableTOTP turns off two-step sign-in after checking the profile's
@@ -286,7 +321,7 @@ func (s *Store) beginFactorChange(ctx context.Context, profileID, client string)
 // which the caller stores. The caller holds the attempt that beginAttempt
 // or beginCodeAttempt started.
 func (s *Store) checkPasswordAndCode(rec *profileRecord, password, code string, keys [][]byte) (*seal.Key, error) {
-	if rec.totpEnabled() && strings.TrimSpace(code) == "" {
+	if rec.totpEnabled() && codeMissing(code) {
 		return nil, ErrCodeRequired
 	}
 	dataKey, ok, err := s.openWithPassword(rec, password)
@@ -355,6 +390,13 @@ func matchTOTP(secret []byte, code string, now time.Time, lastStep int64) (int64
 		}
 	}
 	return 0, false
+}
+
+// codeMissing reports whether code is empty or only white space. Such a
+// request is rejected with ErrCodeRequired before the throttle or any key
+// derivation, and is not counted as a failed attempt.
+func codeMissing(code string) bool {
+	return strings.TrimSpace(code) == ""
 }
 
 // maxCodeLength bounds the typed codes that readCode looks at. A backup

@@ -44,12 +44,12 @@ func mustEnableTOTP(tb testing.TB, s *Store, clock *testClock, id string) (strin
 	if err != nil {
 		tb.Fatalf("SetUpTOTP error: %v", err)
 	}
-	codes, err := s.EnableTOTP(ctx, id, totpCode(tb, setup.Secret, clock.Now()), testClient)
+	enrolment, err := s.EnableTOTP(ctx, id, testPassword, totpCode(tb, setup.Secret, clock.Now()), testClient)
 	if err != nil {
 		tb.Fatalf("EnableTOTP error: %v", err)
 	}
 	clock.Advance(step)
-	return setup.Secret, codes
+	return setup.Secret, enrolment.BackupCodes
 }
 
 // mustChallenge signs in with the password of a profile that has two-step
@@ -138,8 +138,8 @@ func TestTOTPEnrolment(t *testing.T) {
 	if _, err := s.SetUpTOTP(ctx, ada.ID); !errors.Is(err, ErrLocked) {
 		t.Fatalf("SetUpTOTP of a locked profile: error = %v, want %v", err, ErrLocked)
 	}
-	mustLogin(t, s, "Ada", testPassword)
-	if _, err := s.EnableTOTP(ctx, ada.ID, "123456", testClient); !errors.Is(err, ErrNoPendingTOTP) {
+	before := mustLogin(t, s, "Ada", testPassword)
+	if _, err := s.EnableTOTP(ctx, ada.ID, testPassword, "123456", testClient); !errors.Is(err, ErrNoPendingTOTP) {
 		t.Fatalf("EnableTOTP without a setup: error = %v, want %v", err, ErrNoPendingTOTP)
 	}
 
@@ -148,19 +148,36 @@ func TestTOTPEnrolment(t *testing.T) {
 		t.Fatalf("SetUpTOTP error: %v", err)
 	}
 	wrong := totpCode(t, setup.Secret, clock.Now().Add(5*step))
-	if _, err := s.EnableTOTP(ctx, ada.ID, wrong, testClient); !errors.Is(err, ErrInvalidCode) {
+	if _, err := s.EnableTOTP(ctx, ada.ID, testPassword, wrong, testClient); !errors.Is(err, ErrInvalidCode) {
 		t.Fatalf("EnableTOTP with a code 5 steps ahead: error = %v, want %v", err, ErrInvalidCode)
 	}
 	if status, err := s.TOTPStatus(ctx, ada.ID); err != nil || status.Enabled {
 		t.Fatalf("TOTPStatus after a wrong code = %+v, %v; want disabled", status, err)
 	}
+	right := totpCode(t, setup.Secret, clock.Now())
+	var input *InputError
+	if _, err := s.EnableTOTP(ctx, ada.ID, "", right, testClient); !errors.As(err, &input) || input.Field != "password" {
+		t.Fatalf("EnableTOTP without a password: error = %v, want an *InputError on field password", err)
+	}
+	if _, err := s.EnableTOTP(ctx, ada.ID, testPassword+"!", right, testClient); !errors.Is(err, ErrInvalidCredentials) {
+		t.Fatalf("EnableTOTP with a wrong password: error = %v, want %v", err, ErrInvalidCredentials)
+	}
+	if status, err := s.TOTPStatus(ctx, ada.ID); err != nil || status.Enabled {
+		t.Fatalf("TOTPStatus after a wrong password = %+v, %v; want disabled", status, err)
+	}
 
-	codes, err := s.EnableTOTP(ctx, ada.ID, totpCode(t, setup.Secret, clock.Now()), testClient)
+	enrolment, err := s.EnableTOTP(ctx, ada.ID, testPassword, totpCode(t, setup.Secret, clock.Now()), testClient)
 	if err != nil {
 		t.Fatalf("EnableTOTP error: %v", err)
 	}
-	if len(codes) != backupCodeCount {
-		t.Errorf("EnableTOTP returned %d backup codes, want %d", len(codes), backupCodeCount)
+	if len(enrolment.BackupCodes) != backupCodeCount {
+		t.Errorf("EnableTOTP returned %d backup codes, want %d", len(enrolment.BackupCodes), backupCodeCount)
+	}
+	if sess := mustVerify(t, s, enrolment.Token.Token); sess.Profile.ID != ada.ID || sess.Locked {
+		t.Errorf("session of EnableTOTP = %+v, want Ada's, unlocked", sess)
+	}
+	if _, err := s.Verify(ctx, before.Token); !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("Verify of a token from before enrolment: error = %v, want %v", err, ErrInvalidToken)
 	}
 	status, err := s.TOTPStatus(ctx, ada.ID)
 	if err != nil || status != (TOTPStatus{Enabled: true, BackupCodesLeft: backupCodeCount}) {
@@ -171,6 +188,26 @@ func TestTOTPEnrolment(t *testing.T) {
 	}
 	if _, err := s.SetUpTOTP(ctx, ada.ID); !errors.Is(err, ErrTOTPEnabled) {
 		t.Errorf("SetUpTOTP when enabled: error = %v, want %v", err, ErrTOTPEnabled)
+	}
+}
+
+func TestEnableTOTPDropsChallenges(t *testing.T) {
+	s, _ := newStore(t)
+	clock := useClock(s, testNow.Add(10*time.Second))
+	ada := mustCreate(t, s, "", "Ada", testPassword)
+	mustLogin(t, s, "Ada", testPassword)
+	// No sign-in makes a challenge for a profile without the factor, so
+	// this one is added directly, as one left from before the factor was
+	// last turned off would be.
+	key := seal.NewKey()
+	id, _ := s.challenges.add(ada.ID, "hashed", key, clock.Now())
+
+	mustEnableTOTP(t, s, clock, ada.ID)
+	if _, _, ok := s.challenges.peek(id, clock.Now()); ok {
+		t.Error("a challenge of the profile is still there after EnableTOTP")
+	}
+	if !keyWiped(key) {
+		t.Error("the dropped challenge's key is not wiped")
 	}
 }
 
@@ -261,26 +298,49 @@ func TestCompleteLoginOnce(t *testing.T) {
 	}
 }
 
+// fakeTimer is a challenge's expiry timer that the test fires by hand.
+type fakeTimer struct {
+	after   time.Duration
+	fire    func()
+	stopped bool
+}
+
+func (t *fakeTimer) Stop() bool {
+	wasArmed := !t.stopped
+	t.stopped = true
+	return wasArmed
+}
+
+// useFakeTimers makes cs arm fake expiry timers, and returns the list that
+// they are appended to, in the order of the challenges.
+func useFakeTimers(cs *challenges) *[]*fakeTimer {
+	var timers []*fakeTimer
+	cs.afterFunc = func(d time.Duration, f func()) timerStopper {
+		timer := &fakeTimer{after: d, fire: f}
+		timers = append(timers, timer)
+		return timer
+	}
+	return &timers
+}
+
+// keyWiped reports whether every byte of k is zero.
+func keyWiped(k *seal.Key) bool {
+	return strings.Trim(string(k.Bytes()), "\x00") == ""
+}
+
 func TestChallengeKeyWiped(t *testing.T) {
 	now := testNow
-	newKey := func() (*seal.Key, []byte) {
-		k := seal.NewKey()
-		return k, k.Bytes()
-	}
-	wiped := func(k *seal.Key) bool {
-		return strings.Trim(string(k.Bytes()), "\x00") == ""
-	}
-
 	tests := []struct {
 		name string
-		end  func(cs *challenges, id string)
+		end  func(cs *challenges, id string, timer *fakeTimer)
 	}{
-		{"consumed", func(cs *challenges, id string) { cs.consume(id, now) }},
-		{"dropped", func(cs *challenges, id string) { cs.drop(id) }},
-		{"profile dropped", func(cs *challenges, id string) { cs.dropProfile("ada") }},
-		{"all dropped", func(cs *challenges, id string) { cs.dropAll() }},
-		{"expired", func(cs *challenges, id string) { cs.peek(id, now.Add(challengeTTL)) }},
-		{"too many wrong codes", func(cs *challenges, id string) {
+		{"consumed", func(cs *challenges, id string, _ *fakeTimer) { cs.consume(id, now) }},
+		{"dropped", func(cs *challenges, id string, _ *fakeTimer) { cs.drop(id) }},
+		{"profile dropped", func(cs *challenges, id string, _ *fakeTimer) { cs.dropProfile("ada") }},
+		{"all dropped", func(cs *challenges, id string, _ *fakeTimer) { cs.dropAll() }},
+		{"expired", func(cs *challenges, id string, _ *fakeTimer) { cs.peek(id, now.Add(challengeTTL)) }},
+		{"expiry timer fired", func(cs *challenges, id string, timer *fakeTimer) { timer.fire() }},
+		{"too many wrong codes", func(cs *challenges, id string, _ *fakeTimer) {
 			for range maxChallengeFailures {
 				cs.fail(id, now)
 			}
@@ -289,24 +349,99 @@ func TestChallengeKeyWiped(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cs := newChallenges()
-			key, original := newKey()
+			timers := useFakeTimers(cs)
+			key := seal.NewKey()
+			original := key.Bytes()
 			id, _ := cs.add("ada", "hashed", key, now)
+			if len(*timers) != 1 {
+				t.Fatalf("add armed %d expiry timers, want 1", len(*timers))
+			}
+			timer := (*timers)[0]
 
 			copied, ok := cs.dataKey(id, now)
 			if !ok || string(copied.Bytes()) != string(original) {
 				t.Fatal("dataKey does not return a copy of the challenge's key")
 			}
-			tt.end(cs, id)
-			if !wiped(key) {
+			tt.end(cs, id, timer)
+			if !keyWiped(key) {
 				t.Error("the challenge's key is not wiped")
 			}
 			if _, _, ok := cs.peek(id, now); ok {
 				t.Error("the challenge is still there")
 			}
+			if !timer.stopped {
+				t.Error("the challenge's expiry timer is still armed")
+			}
 			if string(copied.Bytes()) != string(original) {
 				t.Error("the caller's copy of the key changed")
 			}
 		})
+	}
+}
+
+func TestChallengeExpiryTimer(t *testing.T) {
+	cs := newChallenges()
+	timers := useFakeTimers(cs)
+	abandoned := seal.NewKey()
+	abandonedID, _ := cs.add("ada", "hashed", abandoned, testNow)
+	other := seal.NewKey()
+	otherID, _ := cs.add("bea", "hashed", other, testNow)
+	if len(*timers) != 2 {
+		t.Fatalf("two challenges armed %d expiry timers, want 2", len(*timers))
+	}
+	if got := (*timers)[0].after; got != challengeTTL {
+		t.Errorf("expiry timer armed for %v, want %v", got, challengeTTL)
+	}
+
+	// The store's clock has not moved, so only the timer removes the
+	// abandoned challenge.
+	(*timers)[0].fire()
+	if !keyWiped(abandoned) {
+		t.Error("the abandoned challenge's key is not wiped when its timer fires")
+	}
+	if _, _, ok := cs.peek(abandonedID, testNow); ok {
+		t.Error("the abandoned challenge is still there after its timer fired")
+	}
+
+	// A timer that fires again, or late, leaves the other challenges alone.
+	(*timers)[0].fire()
+	if _, _, ok := cs.peek(otherID, testNow); !ok {
+		t.Error("another challenge was dropped by the first one's timer")
+	}
+	if keyWiped(other) {
+		t.Error("another challenge's key was wiped by the first one's timer")
+	}
+}
+
+func TestChallengeRealTimerStopped(t *testing.T) {
+	cs := newChallenges()
+	id, _ := cs.add("ada", "hashed", seal.NewKey(), testNow)
+	timer, ok := cs.byID[id].expiry.(*time.Timer)
+	if !ok {
+		t.Fatalf("the expiry timer is a %T, want a *time.Timer", cs.byID[id].expiry)
+	}
+	cs.consume(id, testNow)
+	if timer.Stop() {
+		t.Error("the expiry timer was still armed after the challenge was consumed")
+	}
+}
+
+func TestCompleteLoginBlankCodeNotCounted(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	clock := useClock(s, testNow.Add(10*time.Second))
+	ada := mustCreate(t, s, "", "Ada", testPassword)
+	mustLogin(t, s, "Ada", testPassword)
+	secret, _ := mustEnableTOTP(t, s, clock, ada.ID)
+	mfa := mustChallenge(t, s, "Ada", testPassword)
+
+	for _, blank := range []string{"", " ", "\t", "\n", "   "} {
+		if _, err := s.CompleteLogin(ctx, mfa.Challenge, blank, testClient); !errors.Is(err, ErrCodeRequired) {
+			t.Errorf("CompleteLogin with code %q: error = %v, want %v", blank, err, ErrCodeRequired)
+		}
+	}
+	if _, err := s.CompleteLogin(ctx, mfa.Challenge, totpCode(t, secret, clock.Now()), testClient); err != nil {
+		t.Errorf("CompleteLogin after five blank codes: error = %v, want nil", err)
 	}
 }
 
