@@ -182,7 +182,9 @@ describe("two-step sign-in", { timeout: 240_000 }, () => {
       assert.deepEqual(await unlabelledControls(page), [], "controls without an accessible name while enrolling");
       await suite.screenshot("enrol.png");
 
-      // A wrong first code leaves two-step sign-in off.
+      // A wrong first code leaves two-step sign-in off. Turning it on also
+      // needs the password.
+      await security.getByLabel("Your password").fill(password);
       const firstCode = security.getByLabel("Code from the app");
       await firstCode.fill(wrongCode());
       await security.getByRole("button", { name: "Turn on", exact: true }).click();

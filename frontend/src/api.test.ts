@@ -883,15 +883,24 @@ describe("two-step sign-in", () => {
     await expect(setupTotp()).rejects.toMatchObject({ code: "totp_enabled", status: 409 });
   });
 
-  it("enableTotp returns the backup codes", async () => {
-    const fetchMock = stubFetch(jsonResponse(200, loginAnswer), jsonResponse(200, { backupCodes }));
+  it("enableTotp returns the backup codes and takes the new session", async () => {
+    const renewed = { ...loginAnswer, token: "token-after-enrolment", csrfToken: "csrf-after-enrolment" };
+    const fetchMock = stubFetch(
+      jsonResponse(200, loginAnswer),
+      jsonResponse(200, { ...renewed, backupCodes }),
+      jsonResponse(200, { threads: [], nextCursor: null }),
+    );
 
     await login("Ada", "correct horse");
 
-    expect((await enableTotp("123456")).backupCodes).toEqual(backupCodes);
+    expect((await enableTotp("123456", "correct horse")).backupCodes).toEqual(backupCodes);
     const [url, init] = fetchMock.mock.calls[1] as FetchArguments;
     expect(url).toBe("/api/auth/totp/enable");
-    expect(init.body).toBe(JSON.stringify({ code: "123456" }));
+    expect(init.body).toBe(JSON.stringify({ code: "123456", password: "correct horse" }));
+    // Later requests carry the session that came with the codes.
+    await listThreads({ limit: 100 });
+    expect(headersOf(fetchMock, 2).get("Authorization")).toBe("Bearer token-after-enrolment");
+    expect(headersOf(fetchMock, 2).get("X-CSRF-Token")).toBe("csrf-after-enrolment");
   });
 
   it("enableTotp keeps no_pending_totp", async () => {
@@ -899,7 +908,7 @@ describe("two-step sign-in", () => {
 
     await login("Ada", "correct horse");
 
-    await expect(enableTotp("123456")).rejects.toMatchObject({ code: "no_pending_totp", status: 409 });
+    await expect(enableTotp("123456", "correct horse")).rejects.toMatchObject({ code: "no_pending_totp", status: 409 });
   });
 
   it("disableTotp sends password and code", async () => {

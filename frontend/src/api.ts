@@ -813,13 +813,21 @@ export function setupTotp(): Promise<TotpSetup> {
 }
 
 /**
- * Turns two-step sign-in on with the first code from the authenticator app,
- * and returns the backup codes, which the server never sends again. A wrong
- * code is a 400 `invalid_code` that counts towards the sign-in throttle, and
- * a request without setupTotp first a 409 `no_pending_totp`.
+ * Turns two-step sign-in on with the password and the first code from the
+ * authenticator app, and returns the backup codes, which the server never
+ * sends again. Turning it on ends every other session of the profile, so
+ * this page continues with the new session that comes with the codes. A
+ * wrong password is a 400 on field "password" and a wrong code a 400
+ * `invalid_code`, both counted towards the sign-in throttle, and a request
+ * without setupTotp first is a 409 `no_pending_totp`.
  */
-export function enableTotp(code: string): Promise<BackupCodes> {
-  return requestJson<BackupCodes>("POST", "/api/auth/totp/enable", "session", { code });
+export async function enableTotp(code: string, password: string): Promise<BackupCodes> {
+  const result = await requestJson<LoginResult & BackupCodes>("POST", "/api/auth/totp/enable", "session", {
+    code,
+    password,
+  });
+  startSession(result);
+  return result;
 }
 
 /** Turns two-step sign-in off, with the password and a current code or a backup code. */

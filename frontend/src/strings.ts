@@ -630,6 +630,7 @@ export const strings = {
     secretCopied: "The key was copied to the clipboard.",
     secretCopyFailed: "The key could not be copied. Select it above and copy it yourself.",
     firstCodeHint: "Enter the code the app now shows for Hearth, to check that the app has the key.",
+    signsOutOthers: "Turning it on signs this profile out everywhere else.",
     enable: "Turn on",
     enabling: "Turning on…",
     cancel: "Cancel",

@@ -32,8 +32,11 @@ export function TotpEnrolForm({ setup, onEnabled, onSetupLost, onCancel }: TotpE
   const id = useId();
   const heading = useRef<HTMLHeadingElement>(null);
   const codeInput = useRef<HTMLInputElement>(null);
+  const passwordInput = useRef<HTMLInputElement>(null);
   const [code, setCode] = useState("");
   const [codeError, setCodeError] = useState<string | undefined>(undefined);
+  const [password, setPassword] = useState("");
+  const [passwordError, setPasswordError] = useState<string | undefined>(undefined);
   const [formError, setFormError] = useState<string | null>(null);
   const [submitting, setSubmitting] = useState(false);
   const [copyState, setCopyState] = useState<CopyState>("idle");
@@ -59,19 +62,26 @@ export function TotpEnrolForm({ setup, onEnabled, onSetupLost, onCancel }: TotpE
       return;
     }
     const problem = codeInputError(code, "app");
-    if (problem !== null) {
-      setCodeError(problem);
+    const missingPassword = password === "" ? strings.security.passwordMissing : undefined;
+    if (problem !== null || missingPassword !== undefined) {
+      setCodeError(problem ?? undefined);
+      setPasswordError(missingPassword);
       setFormError(null);
-      codeInput.current?.focus();
+      if (missingPassword !== undefined) {
+        passwordInput.current?.focus();
+      } else {
+        codeInput.current?.focus();
+      }
       return;
     }
 
     setCodeError(undefined);
+    setPasswordError(undefined);
     setFormError(null);
     countdown.clear();
     setSubmitting(true);
     try {
-      const result = await enableTotp(normalizeCode(code));
+      const result = await enableTotp(normalizeCode(code), password);
       onEnabled(result.backupCodes);
     } catch (err) {
       setSubmitting(false);
@@ -79,9 +89,16 @@ export function TotpEnrolForm({ setup, onEnabled, onSetupLost, onCancel }: TotpE
         onSetupLost(err.message);
         return;
       }
-      // A wrong code is cleared, so that the next one goes into an empty
-      // field. A throttled attempt was not checked, so the code stays.
-      if (codeErrorKind(err) === "invalid-code") {
+      // A wrong password or code is cleared, so that the next one goes
+      // into an empty field. A throttled attempt was not checked, so both
+      // stay.
+      if (err instanceof ApiError && err.field === "password") {
+        setPassword("");
+        setPasswordError(err.message);
+        passwordInput.current?.focus();
+        return;
+      }
+      if (codeErrorKind(err) === "invalid-code" || codeErrorKind(err) === "code-required") {
         setCode("");
         setCodeError(errorMessage(err));
       } else if (!countdown.startFrom(err)) {
@@ -119,6 +136,21 @@ export function TotpEnrolForm({ setup, onEnabled, onSetupLost, onCancel }: TotpE
 
       <form className="stack" onSubmit={handleSubmit} noValidate>
         <div className="field">
+          <label htmlFor={`${id}-password`}>{strings.security.password}</label>
+          <input
+            ref={passwordInput}
+            id={`${id}-password`}
+            type="password"
+            autoComplete="current-password"
+            aria-invalid={passwordError !== undefined}
+            aria-describedby={passwordError !== undefined ? `${id}-password-error` : undefined}
+            value={password}
+            onChange={(event) => setPassword(event.target.value)}
+          />
+          <FieldError id={`${id}-password-error`} message={passwordError} />
+        </div>
+
+        <div className="field">
           <label htmlFor={`${id}-code`}>{strings.twoStep.appCode}</label>
           <input
             ref={codeInput}
@@ -139,6 +171,7 @@ export function TotpEnrolForm({ setup, onEnabled, onSetupLost, onCancel }: TotpE
           </p>
         </div>
 
+        <p className="hint">{strings.security.signsOutOthers}</p>
         {formError !== null && (
           <p role="alert" className="alert">
             {formError}
