@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"mime"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -126,7 +127,7 @@ func (a *App) routes(ui fs.FS) http.Handler {
 	}))
 	mux.Handle("/", uiHandler(ui))
 
-	return a.logRequests(securityHeaders(a.refuseCrossOrigin(mux)))
+	return a.logRequests(a.recoverPanics(securityHeaders(a.refuseCrossOrigin(mux))))
 }
 
 // routeNotFound answers a request that matched no API route: 405 with an
@@ -476,6 +477,38 @@ func (a *App) logRequests(next http.Handler) http.Handler {
 		}
 		a.log.Info("request", "method", r.Method, "route", r.Pattern, "status", sw.statusCode(),
 			"duration", time.Since(start).Round(time.Microsecond), "profile", info.profileID)
+	})
+}
+
+// recoverPanics turns a panic in a request into a 500 response and one log
+// line, so that it fails that request and not the program. In the desktop
+// window no http.Server stands between the window and this handler, so a
+// panic would end the app. bbolt panics in the request that reads a damaged
+// page, and a clean start no longer reads every page first. Memory faults,
+// such as reading a data file that another program cut short, become panics
+// too. http.ErrAbortHandler is raised again, as net/http expects. w must be
+// the statusWriter of logRequests, which tells whether the response has
+// started.
+func (a *App) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+		defer func() {
+			p := recover()
+			if p == nil {
+				return
+			}
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			a.log.Error("request panicked", "method", r.Method, "route", r.Pattern, "profile", requestProfileID(r),
+				"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			if sw, ok := w.(*statusWriter); ok && sw.status != 0 {
+				// The response has begun, so it can only be cut short.
+				return
+			}
+			writeJSON(w, http.StatusInternalServerError, errorBody{Error: &apiError{Status: http.StatusInternalServerError, Code: CodeInternal, Message: msgInternal}})
+		}()
+		next.ServeHTTP(w, r)
 	})
 }
 
