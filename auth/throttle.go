@@ -76,11 +76,24 @@ func throttleKeys(hashedName, client string) [][]byte {
 
 // throttleName returns the form of a typed name in the throttle counter
 // keys. It is the HMAC-SHA256, under a key derived from the install key, of
-// the name's nameKey, or of "invalid:" and the SHA-256 of the typed text
+// "profile:" and the id of the profile that the name reaches, so that every
+// spelling that sign-in accepts for a profile, such as "CaroI" for "Carol",
+// shares its counters. For a name that reaches no profile, it is the HMAC
+// of the name's nameKey, or of "invalid:" and the SHA-256 of the typed text
 // when it is not a valid name. So the data file alone does not show which
 // names were tried, not even a password typed into the name field.
 func (s *Store) throttleName(name string) string {
-	if _, folded, err := normalizeName(name); err == nil {
+	if display, folded, err := normalizeName(name); err == nil {
+		var id string
+		// A read error leaves id empty, and the name's own form keys the
+		// counters.
+		_ = s.db.View(func(tx *bbolt.Tx) error {
+			id = lookupName(tx, display)
+			return nil
+		})
+		if id != "" {
+			return s.hashName("profile:" + id)
+		}
 		return s.hashName(folded)
 	}
 	sum := sha256.Sum256([]byte(name))

@@ -242,6 +242,32 @@ func TestThrottlePerClient(t *testing.T) {
 	wantThrottled(t, err, time.Second)
 }
 
+// TestThrottleLookAlikeSpellingsShared checks that the spellings sign-in
+// accepts for one profile count as that profile's name: alternating
+// "Carol" and "CaroI" (capital i) from many clients reaches the name's
+// limit as fast as "Carol" alone does.
+func TestThrottleLookAlikeSpellingsShared(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	useClock(s, testNow)
+	mustCreate(t, s, "", "Carol", testPassword)
+	if _, err := s.Login(ctx, "CaroI", testPassword, "10.0.3.254"); err != nil {
+		t.Fatalf("Login as CaroI with Carol's password: error = %v, want nil, since the spellings reach the same profile", err)
+	}
+
+	for i := range throttleFreeNameFailures {
+		name := "Carol"
+		if i%2 == 1 {
+			name = "CaroI"
+		}
+		failLogins(t, s, 1, name, fmt.Sprintf("10.0.3.%d", i))
+	}
+	_, err := s.Login(ctx, "Carol", testPassword, "10.0.3.200")
+	wantThrottled(t, err, time.Second)
+	_, err = s.Login(ctx, "CaroI", testPassword, "10.0.3.201")
+	wantThrottled(t, err, time.Second)
+}
+
 func TestThrottleUnknownNameLikeKnown(t *testing.T) {
 	ctx := context.Background()
 	s, _ := newStore(t)
