@@ -6,6 +6,7 @@ import { strings } from "../strings.ts";
 import { codeErrorKind, codeInputError, normalizeCode } from "../twoStep.ts";
 import { useRetryCountdown } from "../useRetryCountdown.ts";
 import { useTotpEnabled } from "../useTotpEnabled.ts";
+import { CodeField } from "./CodeField.tsx";
 import { FieldError } from "./FieldError.tsx";
 import { PasswordStrengthHint } from "./PasswordStrengthHint.tsx";
 import { RetryNotice } from "./RetryNotice.tsx";
@@ -138,26 +139,14 @@ export function ChangePasswordForm({ onChanged, onCancel }: ChangePasswordFormPr
       </div>
 
       {codeNeeded && (
-        <div className="field">
-          <label htmlFor={`${id}-code`}>{strings.twoStep.eitherCode}</label>
-          <input
-            ref={codeInput}
-            id={`${id}-code`}
-            type="text"
-            className="code-input"
-            autoComplete="one-time-code"
-            autoCapitalize="off"
-            spellCheck={false}
-            aria-invalid={errors.code !== undefined}
-            aria-describedby={errors.code !== undefined ? `${id}-code-error ${id}-code-hint` : `${id}-code-hint`}
-            value={code}
-            onChange={(event) => setCode(event.target.value)}
-          />
-          <FieldError id={`${id}-code-error`} message={errors.code} />
-          <p id={`${id}-code-hint`} className="hint">
-            {strings.changePassword.codeHint}
-          </p>
-        </div>
+        <CodeField
+          id={id}
+          inputRef={codeInput}
+          value={code}
+          onChange={setCode}
+          error={errors.code}
+          hint={strings.changePassword.codeHint}
+        />
       )}
 
       <div className="field">

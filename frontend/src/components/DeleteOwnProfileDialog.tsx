@@ -5,6 +5,7 @@ import { strings } from "../strings.ts";
 import { codeErrorKind, codeInputError, normalizeCode } from "../twoStep.ts";
 import { useRetryCountdown } from "../useRetryCountdown.ts";
 import { useTotpEnabled } from "../useTotpEnabled.ts";
+import { CodeField } from "./CodeField.tsx";
 import { FieldError } from "./FieldError.tsx";
 import { RetryNotice } from "./RetryNotice.tsx";
 
@@ -140,26 +141,14 @@ export function DeleteOwnProfileDialog({ profile, onDeleted, onClose }: DeleteOw
         </div>
 
         {codeNeeded && (
-          <div className="field">
-            <label htmlFor={`${id}-code`}>{strings.twoStep.eitherCode}</label>
-            <input
-              ref={codeInput}
-              id={`${id}-code`}
-              type="text"
-              className="code-input"
-              autoComplete="one-time-code"
-              autoCapitalize="off"
-              spellCheck={false}
-              aria-invalid={codeError !== undefined}
-              aria-describedby={codeError !== undefined ? `${id}-code-error ${id}-code-hint` : `${id}-code-hint`}
-              value={code}
-              onChange={(event) => setCode(event.target.value)}
-            />
-            <FieldError id={`${id}-code-error`} message={codeError} />
-            <p id={`${id}-code-hint`} className="hint">
-              {strings.deleteOwnProfile.codeHint}
-            </p>
-          </div>
+          <CodeField
+            id={id}
+            inputRef={codeInput}
+            value={code}
+            onChange={setCode}
+            error={codeError}
+            hint={strings.deleteOwnProfile.codeHint}
+          />
         )}
 
         {formError !== null && (

@@ -4,6 +4,7 @@ import { ApiError, errorMessage } from "../api.ts";
 import { strings } from "../strings.ts";
 import { codeErrorKind, codeInputError, normalizeCode } from "../twoStep.ts";
 import { useRetryCountdown } from "../useRetryCountdown.ts";
+import { CodeField } from "./CodeField.tsx";
 import { FieldError } from "./FieldError.tsx";
 import { RetryNotice } from "./RetryNotice.tsx";
 
@@ -128,23 +129,7 @@ export function PasswordAndCodeForm({
         <FieldError id={`${id}-password-error`} message={errors.password} />
       </div>
 
-      <div className="field">
-        <label htmlFor={`${id}-code`}>{strings.twoStep.eitherCode}</label>
-        <input
-          ref={codeInput}
-          id={`${id}-code`}
-          type="text"
-          className="code-input"
-          autoComplete="one-time-code"
-          autoCapitalize="off"
-          spellCheck={false}
-          aria-invalid={errors.code !== undefined}
-          aria-describedby={errors.code !== undefined ? `${id}-code-error` : undefined}
-          value={code}
-          onChange={(event) => setCode(event.target.value)}
-        />
-        <FieldError id={`${id}-code-error`} message={errors.code} />
-      </div>
+      <CodeField id={id} inputRef={codeInput} value={code} onChange={setCode} error={errors.code} />
 
       {errors.form !== undefined && (
         <p role="alert" className="alert">
