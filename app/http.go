@@ -482,8 +482,8 @@ func (a *App) logRequests(next http.Handler) http.Handler {
 
 // recoverPanics turns a panic in a request into a 500 response and one log
 // line, so that it fails that request and not the program. In the desktop
-// window no http.Server stands between the window and this handler, so a
-// panic would end the app. bbolt panics in the request that reads a damaged
+// window the handler runs without an http.Server around it, so a panic
+// would end the app. bbolt panics in the request that reads a damaged
 // page, and a clean start no longer reads every page first. Memory faults,
 // such as reading a data file that another program cut short, become panics
 // too. http.ErrAbortHandler is raised again, as net/http expects. w must be

@@ -16,8 +16,8 @@ import (
 // memory.
 func ReleasePages(db *bbolt.DB) {
 	_ = db.View(func(tx *bbolt.Tx) error {
-		// bbolt maps at least the data that the transaction sees, in a
-		// multiple of the system's page size.
+		// bbolt maps at least the data of this transaction, in a multiple
+		// of the system's page size.
 		pageSize := int64(os.Getpagesize())
 		length := (tx.Size() + pageSize - 1) / pageSize * pageSize
 		if length > 0 {

@@ -7,7 +7,7 @@ import { codeErrorKind } from "./twoStep.ts";
 
 /**
  * The step on screen. "password" may carry a notice that explains why the
- * password is needed again. "code" holds the server's challenge, which only
+ * password is needed again. "code" contains the server's challenge, which only
  * lives in memory, and whether the user enters a code from the app or a
  * backup code.
  */

@@ -4,10 +4,10 @@ import { getMe } from "./api.ts";
 
 /**
  * Returns whether two-step sign-in is on for the signed-in profile, read
- * from GET /api/auth/me when the form mounts, and markEnabled, which turns
- * it on for the form when the server responds with `code_required`,
- * because it was turned on in another window since. Until the profile
- * loads, and when it fails to load, enabled is false.
+ * from GET /api/auth/me when the form mounts, and markEnabled. markEnabled
+ * turns it on for the form when the server responds with `code_required`,
+ * because another window turned it on since. Until the profile loads, and
+ * when it fails to load, enabled is false.
  */
 export function useTotpEnabled(): { enabled: boolean; markEnabled: () => void } {
   const [enabled, setEnabled] = useState(false);

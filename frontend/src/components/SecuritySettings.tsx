@@ -40,11 +40,12 @@ type View =
   | { kind: "backup-codes"; codes: string[]; replacesOldCodes: boolean; notice: string | null };
 
 /**
- * The Security section of the Settings dialog. It shows whether two-step
- * sign-in is on and how many backup codes are left, and turns it on with a
- * code from the authenticator app. With the password and a current code, it
- * turns it off or replaces the backup codes. Each part is its own form,
- * apart from the settings form, so that Enter in it never saves the settings.
+ * Renders the Security section of the Settings dialog. It shows whether
+ * two-step sign-in is on and how many backup codes are left, and turns it
+ * on with the password and a code from the authenticator app. With the
+ * password and a current code, it turns it off or replaces the backup
+ * codes. Each part is its own form, apart from the settings form, so that
+ * Enter in it never saves the settings.
  */
 export function SecuritySettings({ profile, onUnsavedCodesChange }: SecuritySettingsProps) {
   const id = useId();
