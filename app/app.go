@@ -61,6 +61,10 @@ type Config struct {
 	// Limits bounds each profile's requests; zero fields take the
 	// defaults.
 	Limits Limits
+	// IdleRelease is how long the API waits with no request in progress
+	// before it gives back the pages of the data file that requests have
+	// mapped. Zero means 5 s; a negative value keeps them mapped.
+	IdleRelease time.Duration
 
 	// insecureTestCost opens the profile store with
 	// auth.WithInsecureTestCost, so that this package's tests can create
@@ -98,6 +102,7 @@ type App struct {
 	version    string
 	log        *slog.Logger
 	handler    http.Handler
+	idle       *idleRelease
 }
 
 // Open opens the data file in cfg.DataDir and returns a ready App. If another
@@ -184,7 +189,12 @@ func Open(cfg Config) (*App, error) {
 		log:                     log,
 	}
 	profiles.OnLock(a.profileLocked)
-	a.handler = a.routes(cfg.UI)
+	idleDelay := cfg.IdleRelease
+	if idleDelay == 0 {
+		idleDelay = defaultIdleRelease
+	}
+	a.idle = newIdleRelease(idleDelay, func() { memory.ReleasePages(db) })
+	a.handler = a.idle.track(a.routes(cfg.UI))
 	return a, nil
 }
 
@@ -269,6 +279,7 @@ func (a *App) StopReplies(ctx context.Context) {
 func (a *App) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 	defer cancel()
+	a.idle.close()
 	a.StopReplies(ctx)
 	a.recall.Close()
 	a.profiles.Close()

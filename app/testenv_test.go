@@ -39,6 +39,8 @@ type testEnv struct {
 	limits Limits
 	// clock, when set, is the profile store's clock from the next start.
 	clock func() time.Time
+	// idleRelease is Config.IdleRelease from the next start.
+	idleRelease time.Duration
 }
 
 func newTestEnv(t *testing.T) *testEnv {
@@ -73,7 +75,8 @@ func (env *testEnv) start(ollamaURL string) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	a, err := Open(Config{DataDir: env.dataDir, Model: model, UI: ui, Version: "test", Logger: logger, OllamaURL: ollamaURL,
-		SkipTitles: !env.titles, KeepRepliesOnDisconnect: env.desktop, Limits: env.limits, insecureTestCost: true, clock: env.clock})
+		SkipTitles: !env.titles, KeepRepliesOnDisconnect: env.desktop, Limits: env.limits, IdleRelease: env.idleRelease,
+		insecureTestCost: true, clock: env.clock})
 	if err != nil {
 		env.t.Fatalf("open app: %v", err)
 	}
