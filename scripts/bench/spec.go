@@ -233,6 +233,18 @@ var figures = []Figure{
 		Reference: &Reference{Label: "fake Ollama alone", Bench: "BenchmarkFirstToken/HTTP", Metric: "reference-p99-ms"},
 	},
 	{
+		ID: "chat.first.idle.p50", Area: "chat", Suite: "chat", Label: "Hearth's share of the first token after the app was idle, p50",
+		Bench: "BenchmarkFirstToken/HTTPAfterIdle", Metric: "p50-ms",
+		Budget:    atMost(10),
+		Reference: &Reference{Label: "the same request with its pages mapped", Bench: "BenchmarkFirstToken/HTTP", Metric: "p50-ms"},
+	},
+	{
+		ID: "chat.first.idle.p99", Area: "chat", Suite: "chat", Label: "Hearth's share of the first token after the app was idle, p99",
+		Bench: "BenchmarkFirstToken/HTTPAfterIdle", Metric: "p99-ms",
+		Budget:    atMost(30),
+		Reference: &Reference{Label: "the same request with its pages mapped", Bench: "BenchmarkFirstToken/HTTP", Metric: "p99-ms"},
+	},
+	{
 		ID: "chat.relay.p99", Area: "chat", Suite: "chat", Label: "Hearth's share per streamed token, p99",
 		Bench: "BenchmarkRelayPerToken/HTTP", Metric: "p99-sec/token",
 		Budget:    atMost(0.001),
