@@ -174,6 +174,13 @@ var suites = []Suite{
 // built-in embedder's 1,024 float32s.
 const recallVectorsMiB = 20_000 * 1024 * 4.0 / (1 << 20)
 
+// binaryAllowanceMiB is the most that the desktop binary's own pages can add
+// to the footprint over the bare window's: the binary-size budget of 40 MB
+// less the bare window's binary, 8.23 MB on 2026-12-05. The kernel maps an
+// executable's cached pages in blocks of up to 2 MiB, so its whole code is
+// resident whatever part of it runs.
+const binaryAllowanceMiB = (40e6 - 8.23e6) / (1 << 20)
+
 // figures lists every figure with a budget, in the order of the summary
 // table. Budgets are in the figure's Metric.
 var figures = []Figure{
@@ -204,9 +211,10 @@ var figures = []Figure{
 		Bench: "BenchmarkFootprint/app", Metric: "pss-MiB",
 		Budget: atMostReferencePlus(40),
 		Revised: &Revision{
-			Budget: atMostReferencePlus(40 + recallVectorsMiB),
+			Budget: atMostReferencePlus(40 + recallVectorsMiB + binaryAllowanceMiB),
 			Reason: "Recall keeps every vector in memory as float32, 4 bytes per dimension: 78 MiB for the 20,000 messages of this profile, which grows with its history. " +
-				"Smaller vectors would cost the search budget: on 2026-12-05 a dot product of 768 int8 values took 340 ns in portable Go, against 35 ns for 768 float32 values with vek32.Dot, which does most of a search's work.",
+				"Smaller vectors would cost the search budget: on 2026-12-05 a dot product of 768 int8 values took 340 ns in portable Go, against 35 ns for 768 float32 values with vek32.Dot, which does most of a search's work. " +
+				"It also allows the binary's pages up to the binary-size budget, 30.3 MiB more than the bare window's binary: on Linux 6.18 all the code and read-only data of both binaries was resident in the idle windows, because the kernel maps a file's cached pages in blocks of up to 2 MiB.",
 		},
 		Reference: &Reference{Label: "bare Wails window", Bench: "BenchmarkFootprint/bare", Metric: "pss-MiB"},
 	},
