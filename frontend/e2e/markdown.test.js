@@ -23,6 +23,11 @@ const password = "compiler-a-0-1952";
 
 const code = 'def greet(name):\n    return f"Hello, {name}"  # friendly';
 
+// The chunk of the code highlighter, which Vite names after
+// src/codeHighlighter.ts. The page loads it only for a reply with a code
+// block that names a language.
+const highlighterChunk = /\/assets\/codeHighlighter-[^/]*\.js$/;
+
 // The image points at a closed loopback port, so that a broken renderer
 // would send its request nowhere but this machine.
 const imageUrl = "http://127.0.0.1:1/hearth-e2e-logo.png";
@@ -51,6 +56,8 @@ describe("markdown", { timeout: 180_000 }, () => {
   const pageErrors = [];
   /** @type {string[]} */
   const imageRequests = [];
+  /** @type {string[]} */
+  const highlighterRequests = [];
 
   before(async () => {
     suite = await startSuite("markdown");
@@ -64,6 +71,9 @@ describe("markdown", { timeout: 180_000 }, () => {
       if (request.url().startsWith(imageUrl)) {
         imageRequests.push(request.url());
       }
+      if (highlighterChunk.test(request.url())) {
+        highlighterRequests.push(request.url());
+      }
     });
     await page.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: suite.hearth.url });
     await createProfileThroughApi(suite.hearth.url, name, password);
@@ -73,6 +83,26 @@ describe("markdown", { timeout: 180_000 }, () => {
 
   after(async () => {
     await suite?.close();
+  });
+
+  test("reply without code loads no highlighter", { timeout: 60_000 }, async (t) => {
+    await suite.captureFailure(t.name, async () => {
+      const { page } = suite;
+      const threads = page.getByRole("navigation", { name: "Chats" });
+      const messages = page.getByRole("log", { name: "Messages" }).getByRole("article");
+
+      await threads.getByRole("button", { name: "New chat" }).click();
+      // The fake echoes the message, so that the reply has bold text and inline code.
+      await sendMessage(page, "Plant **bulbs** with `care`");
+      const content = messages.nth(1).locator(".message-content");
+      await expectText(content.locator("strong"), "bulbs");
+      await expectText(content.locator("code"), "care");
+      // The title request takes the fake's next reply, so the next test
+      // queues its reply after it.
+      await waitForOpenThreadTitle(page);
+
+      assert.deepEqual(highlighterRequests, [], "the page loaded the highlighter for a reply without code");
+    });
   });
 
   test("reply renders as safe Markdown", { timeout: 60_000 }, async (t) => {
@@ -105,10 +135,11 @@ describe("markdown", { timeout: 180_000 }, () => {
       assert.equal(await content.getByRole("checkbox", { name: "Not done", exact: true }).isChecked(), false);
       await expectText(content.locator("del"), "cheap");
 
-      // The code block is highlighted.
+      // The code block is highlighted, with the highlighter loaded once.
       const codeBlock = content.locator("code.hljs.language-python");
       await expectText(codeBlock.locator(".hljs-keyword").first(), "def");
       await expectText(codeBlock.locator(".hljs-comment"), "# friendly");
+      assert.equal(highlighterRequests.length, 1, `highlighter requests: ${highlighterRequests.join(", ")}`);
 
       // The script is text, and no script element came of it.
       assert.match(await content.innerText(), /<script>alert\(1\)<\/script>/);
@@ -141,6 +172,43 @@ describe("markdown", { timeout: 180_000 }, () => {
       assert.deepEqual(imageRequests, [], "the page requested the image");
       assert.deepEqual(pageErrors, [], "the page threw");
       assert.deepEqual(dialogs, [], "a dialog opened");
+    });
+  });
+
+  test("code highlighted after a reload", { timeout: 60_000 }, async (t) => {
+    await suite.captureFailure(t.name, async () => {
+      const { page } = suite;
+      const reply = page.getByRole("log", { name: "Messages" }).getByRole("article").nth(1);
+      const codeBlock = reply.locator("code.language-python");
+
+      // The highlighter's chunk is held back, so that the reply renders
+      // from the stored thread before it arrives.
+      /** @type {() => void} */
+      let releaseHighlighter = () => undefined;
+      const highlighterHeld = new Promise((resolve) => {
+        releaseHighlighter = () => resolve(undefined);
+      });
+      await page.route(highlighterChunk, async (route) => {
+        await highlighterHeld;
+        await route.continue();
+      });
+      try {
+        await page.reload();
+        await page.getByRole("button", { name: "Sign out" }).waitFor();
+
+        // Until then the code is plain, and its Copy button is there.
+        await expectText(codeBlock, code);
+        assert.equal(await codeBlock.locator(".hljs-keyword").count(), 0, "the code was highlighted before the highlighter arrived");
+        await reply.getByRole("button", { name: "Copy python code" }).waitFor();
+
+        // Its arrival renders the reply again, highlighted.
+        releaseHighlighter();
+        await expectText(reply.locator("code.hljs.language-python .hljs-comment"), "# friendly");
+      } finally {
+        releaseHighlighter();
+        await page.unroute(highlighterChunk);
+      }
+      assert.deepEqual(pageErrors, [], "the page threw");
     });
   });
 

@@ -156,6 +156,63 @@ async function scrollToEnd(page) {
   });
 }
 
+/**
+ * Stands in for React DevTools' global hook, which React calls after every
+ * commit, production builds included, and counts in window.rowRenders the
+ * sidebar rows that rendered. It walks the committed tree beside the one
+ * before, as DevTools does, and skips a subtree whose child fibers are the
+ * ones of the commit before, because React left it as it was. It runs in
+ * the page, before React loads.
+ */
+function countRowRenders() {
+  const counter = /** @type {{ rowRenders: number }} */ (/** @type {unknown} */ (window));
+  counter.rowRenders = 0;
+  /** @param {any} fiber */
+  const visit = (fiber) => {
+    const previous = fiber.alternate;
+    if (
+      typeof fiber.type === "string" &&
+      fiber.memoizedProps?.className === "thread-row" &&
+      previous?.memoizedProps !== fiber.memoizedProps
+    ) {
+      counter.rowRenders += 1;
+    }
+    if (previous !== null && fiber.child === previous.child) {
+      return;
+    }
+    for (let child = fiber.child; child !== null; child = child.sibling) {
+      visit(child);
+    }
+  };
+  Object.assign(window, {
+    __REACT_DEVTOOLS_GLOBAL_HOOK__: {
+      supportsFiber: true,
+      inject: () => 1,
+      /** @param {number} _rendererId @param {any} root */
+      onCommitFiberRoot: (_rendererId, root) => visit(root.current),
+      onCommitFiberUnmount: () => undefined,
+      onPostCommitFiberRoot: () => undefined,
+      checkDCE: () => undefined,
+    },
+  });
+}
+
+/**
+ * Returns how many sidebar rows have rendered since the count was last
+ * reset, and resets it.
+ *
+ * @param {import("playwright-core").Page} page
+ * @returns {Promise<number>}
+ */
+async function takeRowRenders(page) {
+  return page.evaluate(() => {
+    const counter = /** @type {{ rowRenders: number }} */ (/** @type {unknown} */ (window));
+    const count = counter.rowRenders;
+    counter.rowRenders = 0;
+    return count;
+  });
+}
+
 describe("thread pages", { timeout: 240_000 }, () => {
   /** @type {import("./harness.js").Suite} */
   let suite;
@@ -175,6 +232,7 @@ describe("thread pages", { timeout: 240_000 }, () => {
         threadRequests.push(`${url.pathname}${url.search}`);
       }
     });
+    await suite.page.addInitScript(countRowRenders);
     await suite.page.goto(suite.hearth.url);
     await signInThroughPicker(suite.page, name, password);
   });
@@ -205,6 +263,26 @@ describe("thread pages", { timeout: 240_000 }, () => {
       const reply = page.getByRole("log", { name: "Messages" }).getByRole("article").nth(1);
       await reply.locator(".markdown strong").getByText("number 1").waitFor();
       await suite.screenshot("first-page.png");
+    });
+  });
+
+  test("opening a thread renders two rows", { timeout: 60_000 }, async (t) => {
+    await suite.captureFailure(t.name, async () => {
+      const { page } = suite;
+      const sidebar = sidebarOf(page);
+      const reply = page.getByRole("log", { name: "Messages" }).getByRole("article").nth(1);
+
+      // The rows are memoised, so that only the two whose current state
+      // changes render again, and not the whole page of rows.
+      await waitForRows(page, pageSize);
+      await takeRowRenders(page);
+      await sidebar.getByRole("button", { name: titleOf(5) }).click();
+      await waitUntil("thread 5 is open", async () => (await openTitle(page)) === titleOf(5));
+      await reply.getByText("number 5").waitFor();
+      assert.equal(await takeRowRenders(page), 2);
+
+      await sidebar.getByRole("button", { name: titleOf(1) }).click();
+      await waitUntil("thread 1 is open again", async () => (await openTitle(page)) === titleOf(1));
     });
   });
 

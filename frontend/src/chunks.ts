@@ -8,7 +8,12 @@ export function loadWorkspace() {
   return import("./components/Workspace.tsx");
 }
 
-/** Loads the Markdown renderer of replies, with its parser and highlighter. */
+/** Loads the Markdown renderer of replies, with its parser. */
 export function loadMarkdown() {
   return import("./components/Markdown.tsx");
+}
+
+/** Loads the code highlighter of replies: lowlight and its grammars. */
+export function loadHighlighter() {
+  return import("./codeHighlighter.ts");
 }

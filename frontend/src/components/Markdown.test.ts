@@ -1,9 +1,13 @@
 import { createElement, Fragment } from "react";
 import { renderToStaticMarkup } from "react-dom/server";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 
 import { strings } from "../strings.ts";
-import { Markdown } from "./Markdown.tsx";
+import { Markdown, requestHighlighter } from "./Markdown.tsx";
+
+// The highlighter loads on demand (see MarkdownHighlighter.test.ts), and these
+// tests render with it loaded.
+beforeAll(() => requestHighlighter());
 
 function render(text: string): string {
   return renderToStaticMarkup(createElement(Markdown, { text }));

@@ -1,36 +1,20 @@
-import { Component, memo, useDeferredValue, useId, useMemo, useRef, type JSX, type ReactNode } from "react";
+import {
+  Component,
+  memo,
+  useDeferredValue,
+  useId,
+  useMemo,
+  useRef,
+  useSyncExternalStore,
+  type JSX,
+  type ReactNode,
+} from "react";
 import ReactMarkdown, { type Components, type ExtraProps, type Options } from "react-markdown";
 import remarkGfm from "remark-gfm";
 import type { Element, ElementContent, Root } from "hast";
-import { createLowlight } from "lowlight";
-import bash from "highlight.js/lib/languages/bash";
-import c from "highlight.js/lib/languages/c";
-import cpp from "highlight.js/lib/languages/cpp";
-import csharp from "highlight.js/lib/languages/csharp";
-import css from "highlight.js/lib/languages/css";
-import diff from "highlight.js/lib/languages/diff";
-import dockerfile from "highlight.js/lib/languages/dockerfile";
-import go from "highlight.js/lib/languages/go";
-import ini from "highlight.js/lib/languages/ini";
-import java from "highlight.js/lib/languages/java";
-import javascript from "highlight.js/lib/languages/javascript";
-import json from "highlight.js/lib/languages/json";
-import kotlin from "highlight.js/lib/languages/kotlin";
-import makefile from "highlight.js/lib/languages/makefile";
-import markdown from "highlight.js/lib/languages/markdown";
-import php from "highlight.js/lib/languages/php";
-import plaintext from "highlight.js/lib/languages/plaintext";
-import powershell from "highlight.js/lib/languages/powershell";
-import python from "highlight.js/lib/languages/python";
-import ruby from "highlight.js/lib/languages/ruby";
-import rust from "highlight.js/lib/languages/rust";
-import shell from "highlight.js/lib/languages/shell";
-import sql from "highlight.js/lib/languages/sql";
-import swift from "highlight.js/lib/languages/swift";
-import typescript from "highlight.js/lib/languages/typescript";
-import xml from "highlight.js/lib/languages/xml";
-import yaml from "highlight.js/lib/languages/yaml";
 
+import { loadHighlighter } from "../chunks.ts";
+import type * as codeHighlighter from "../codeHighlighter.ts";
 import { strings } from "../strings.ts";
 import { useCopyText } from "../useCopyText.ts";
 import { useHorizontalScroll } from "../useHorizontalScroll.ts";
@@ -65,10 +49,14 @@ interface MarkdownProps {
  * renders of chunks that arrive while it is busy. Text that stops in the
  * middle of a construct renders as far as it is complete, and a block that
  * throws while rendering is shown as plain text.
+ *
+ * The highlighter loads with the first code block that names a language, so
+ * that such a block shows as plain code, with its Copy button, until then.
  */
 export const Markdown = memo(function Markdown({ text }: MarkdownProps) {
   const deferredText = useDeferredValue(text);
   const id = useId();
+  const highlighterReady = useSyncExternalStore(subscribeToHighlighter, isHighlighterLoaded, isHighlighterLoaded);
   // Footnote links point at ids in the same reply. A prefix per reply keeps
   // the ids of two replies on one page apart.
   const remarkRehypeOptions = useMemo(
@@ -81,7 +69,12 @@ export const Markdown = memo(function Markdown({ text }: MarkdownProps) {
       {splitBlocks(deferredText).map((block, index) => (
         // Index keys keep the finished blocks, and the state of their Copy
         // buttons, in place while the last block grows or splits.
-        <MarkdownBlock key={index} text={block} remarkRehypeOptions={remarkRehypeOptions} />
+        <MarkdownBlock
+          key={index}
+          text={block}
+          remarkRehypeOptions={remarkRehypeOptions}
+          highlighterReady={highlighterReady}
+        />
       ))}
     </div>
   );
@@ -90,6 +83,11 @@ export const Markdown = memo(function Markdown({ text }: MarkdownProps) {
 interface MarkdownBlockProps {
   text: string;
   remarkRehypeOptions: Options["remarkRehypeOptions"];
+  /**
+   * Whether the highlighter has loaded. The block does not read it, but its
+   * change makes memo render the block again, with its code highlighted.
+   */
+  highlighterReady: boolean;
 }
 
 const MarkdownBlock = memo(function MarkdownBlock({ text, remarkRehypeOptions }: MarkdownBlockProps) {
@@ -266,48 +264,52 @@ function imageStandIn(image: Element, insideLink: boolean): Element {
   return { type: "element", tagName: "span", properties: { className: ["markdown-image"] }, children: [label] };
 }
 
-// The highlighter of every reply, with the languages of the code that people
-// most often ask a chat assistant about, and their aliases such as js, py,
-// sh, html and yml. A highlight.js grammar takes up to 22 KB before
-// minification. One instance for the page compiles each grammar once.
-// rehype-highlight would create an instance with lowlight's 37 "common"
-// languages in every render, which took about 5 ms per processor, and would
-// bundle all 37 whatever it registered.
-const lowlight = createLowlight({
-  bash,
-  c,
-  cpp,
-  csharp,
-  css,
-  diff,
-  dockerfile,
-  go,
-  ini,
-  java,
-  javascript,
-  json,
-  kotlin,
-  makefile,
-  markdown,
-  php,
-  plaintext,
-  powershell,
-  python,
-  ruby,
-  rust,
-  shell,
-  sql,
-  swift,
-  typescript,
-  xml,
-  yaml,
-});
+type Highlighter = typeof codeHighlighter.lowlight;
+
+// The code highlighter once its chunk has loaded, the pending load, and the
+// Markdown components to render again when it arrives.
+let highlighter: Highlighter | null = null;
+let highlighterLoad: Promise<void> | null = null;
+const highlighterListeners = new Set<() => void>();
+
+/**
+ * Loads the code highlighter's chunk unless it is loaded or loading, and
+ * renders every Markdown on the page again once it has arrived. After a
+ * failed load, code stays plain, and the next code block that renders tries
+ * again.
+ */
+export function requestHighlighter(): Promise<void> {
+  highlighterLoad ??= loadHighlighter().then(
+    (module) => {
+      highlighter = module.lowlight;
+      for (const listener of highlighterListeners) {
+        listener();
+      }
+    },
+    () => {
+      highlighterLoad = null;
+    },
+  );
+  return highlighterLoad;
+}
+
+function subscribeToHighlighter(listener: () => void): () => void {
+  highlighterListeners.add(listener);
+  return () => {
+    highlighterListeners.delete(listener);
+  };
+}
+
+function isHighlighterLoaded(): boolean {
+  return highlighter !== null;
+}
 
 /**
  * Highlights the code blocks whose opening fence names a registered
  * language, with highlight.js's hljs-* classes (a rehype plugin). Other
  * blocks stay plain, because guessing their language would run every
- * grammar on each streamed chunk.
+ * grammar on each streamed chunk. Before the highlighter has loaded, the
+ * first block that names a language starts its load and stays plain.
  */
 function rehypeHighlightCode() {
   return (tree: Root) => {
@@ -334,10 +336,20 @@ function highlightCodeBlocks(parent: Root | Element): void {
 
 function highlightCode(code: Element): void {
   const language = codeLanguage(code);
-  if (language === null || !lowlight.registered(language)) {
+  if (language === null) {
     return;
   }
-  const highlighted = lowlight.highlight(language, textOf(code));
+  if (highlighter === null) {
+    // The load starts from the render, which is safe because
+    // requestHighlighter starts it once and changes no state until the
+    // chunk has arrived.
+    void requestHighlighter();
+    return;
+  }
+  if (!highlighter.registered(language)) {
+    return;
+  }
+  const highlighted = highlighter.highlight(language, textOf(code));
   const classes = Array.isArray(code.properties.className) ? code.properties.className : [];
   code.properties.className = ["hljs", ...classes];
   code.children = highlighted.children.filter((node): node is ElementContent => node.type !== "doctype");
