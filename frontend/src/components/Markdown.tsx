@@ -266,28 +266,43 @@ function imageStandIn(image: Element, insideLink: boolean): Element {
 
 type Highlighter = typeof codeHighlighter.lowlight;
 
-// The code highlighter once its chunk has loaded, the pending load, and the
-// Markdown components to render again when it arrives.
+// The code highlighter once its chunk has loaded, the pending load, when the
+// last load failed, and the Markdown components to render again when it
+// arrives.
 let highlighter: Highlighter | null = null;
 let highlighterLoad: Promise<void> | null = null;
+let highlighterFailedAt: number | null = null;
 const highlighterListeners = new Set<() => void>();
+
+/**
+ * How long after a failed load of the highlighter's chunk the next code block
+ * may try again. A streamed reply renders on every chunk, so without a pause
+ * a chunk that is gone, such as an old file name after an upgrade of hearth
+ * serve, would be requested once per streamed chunk.
+ */
+export const highlighterRetryMs = 30_000;
 
 /**
  * Loads the code highlighter's chunk unless it is loaded or loading, and
  * renders every Markdown on the page again once it has arrived. After a
- * failed load, code stays plain, and the next code block that renders tries
- * again.
+ * failed load, code stays plain, and the first code block that renders
+ * highlighterRetryMs later tries again.
  */
 export function requestHighlighter(): Promise<void> {
+  if (highlighterLoad === null && highlighterFailedAt !== null && Date.now() - highlighterFailedAt < highlighterRetryMs) {
+    return Promise.resolve();
+  }
   highlighterLoad ??= loadHighlighter().then(
     (module) => {
       highlighter = module.lowlight;
+      highlighterFailedAt = null;
       for (const listener of highlighterListeners) {
         listener();
       }
     },
     () => {
       highlighterLoad = null;
+      highlighterFailedAt = Date.now();
     },
   );
   return highlighterLoad;
