@@ -151,6 +151,12 @@ func Open(cfg Config) (*App, error) {
 		log.Warn("replies left unfinished by a stopped process are marked interrupted", "replies", n)
 	}
 
+	idleDelay := cfg.IdleRelease
+	if idleDelay == 0 {
+		idleDelay = defaultIdleRelease
+	}
+	idle := newIdleRelease(idleDelay, func() { memory.ReleasePages(db) })
+
 	embedders := recallEmbedders{ollamaURL: cfg.OllamaURL, logger: log}
 	if embedders.ollamaURL == "" {
 		embedders.ollamaURL = DefaultOllamaURL
@@ -161,6 +167,7 @@ func Open(cfg Config) (*App, error) {
 		profileID, ok := strings.CutPrefix(resourceID, auth.ResourcePrefix)
 		return ok && profiles.IsUnlocked(profileID)
 	}
+	recallCfg.AfterWork = idle.backgroundWork
 	recall, err := memory.NewRecall(store, recallCfg)
 	if err != nil {
 		db.Close()
@@ -187,14 +194,10 @@ func Open(cfg Config) (*App, error) {
 		importSlot:              make(chan struct{}, 1),
 		version:                 cfg.Version,
 		log:                     log,
+		idle:                    idle,
 	}
 	profiles.OnLock(a.profileLocked)
-	idleDelay := cfg.IdleRelease
-	if idleDelay == 0 {
-		idleDelay = defaultIdleRelease
-	}
-	a.idle = newIdleRelease(idleDelay, func() { memory.ReleasePages(db) })
-	a.handler = a.idle.track(a.routes(cfg.UI))
+	a.handler = idle.track(a.routes(cfg.UI))
 	return a, nil
 }
 

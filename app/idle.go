@@ -8,8 +8,9 @@ import (
 
 // defaultIdleRelease is how long the API waits, with no request in
 // progress, before it gives back the pages of the data file that requests
-// have mapped. The Linux kernel of 2026-12-05 (6.18) maps a file's pages in
-// whole cached blocks of up to 2 MiB, so a few requests left 31 MiB mapped.
+// and background work have mapped. Linux 6.18 maps a file's pages in whole
+// cached blocks of up to 2 MiB, so on 2026-12-05 a few requests left 31 MiB
+// mapped.
 // The pages stay in the page cache, so the first request after a release
 // maps them again without reading the disk.
 const defaultIdleRelease = 5 * time.Second
@@ -43,6 +44,14 @@ func (ir *idleRelease) track(next http.Handler) http.Handler {
 		defer ir.end()
 		next.ServeHTTP(w, r)
 	})
+}
+
+// backgroundWork records work done outside a request, such as recall's
+// embedding or a thread's title, so that what it mapped is released too once
+// the API is idle.
+func (ir *idleRelease) backgroundWork() {
+	ir.begin()
+	ir.end()
 }
 
 func (ir *idleRelease) begin() {

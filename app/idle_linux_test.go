@@ -62,3 +62,34 @@ func TestIdleReleasesDataFilePages(t *testing.T) {
 		}
 	}
 }
+
+// Work that recall does in the background, with no request in progress,
+// schedules a release of what it mapped too.
+func TestIdleReleaseAfterRecallWork(t *testing.T) {
+	env := newTestEnv(t)
+	env.stop()
+	env.idleRelease = 50 * time.Millisecond
+	env.start(env.fake.URL())
+	path := filepath.Join(env.dataDir, DataFileName)
+
+	token := env.signUp("", "Ada")
+	thread := env.createThread(token)
+	env.waitRecall(token)
+	time.Sleep(5 * env.idleRelease)
+
+	// The messages are stored directly, not through a request, and recall
+	// embeds them in the background.
+	env.appendEmbedded(token, thread.ID, "The boiler was serviced in March.", "Noted, next service due in March.")
+	env.waitRecall(token)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		kib := mappedResidentKiB(t, path)
+		if kib == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d KiB of the data file stay mapped 10 s after recall's work, with no request in progress", kib)
+		}
+		time.Sleep(env.idleRelease)
+	}
+}

@@ -42,6 +42,7 @@ func (a *App) startTitle(u user, thread memory.Thread) {
 		return
 	}
 	go func() {
+		defer a.idle.backgroundWork()
 		defer release()
 		defer cancel()
 		key, err := a.profiles.DataKey(u.ID)

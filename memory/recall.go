@@ -76,6 +76,10 @@ type RecallConfig struct {
 	// that raced a lock cannot leave an index and a key in memory for a
 	// locked resource.
 	StillUnlocked func(resourceID string) bool
+	// AfterWork, when set, is called each time a worker ends a round of
+	// work: embedding new messages, or saving an index and checking for
+	// new messages. Both read and write the data file outside any request.
+	AfterWork func()
 }
 
 // Recall finds earlier messages similar to a text, for the assistant's

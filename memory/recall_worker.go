@@ -51,6 +51,7 @@ func (rr *recallResource) run(ctx context.Context) {
 	retry := time.Duration(0)
 	for {
 		err := rr.embedPending(ctx)
+		rr.r.afterWork()
 		if ctx.Err() != nil {
 			return
 		}
@@ -82,6 +83,13 @@ func (rr *recallResource) run(ctx context.Context) {
 				rr.statusMu.Unlock()
 			}
 		}
+	}
+}
+
+// afterWork calls the configured AfterWork, if any.
+func (r *Recall) afterWork() {
+	if r.cfg.AfterWork != nil {
+		r.cfg.AfterWork()
 	}
 }
 
