@@ -10,9 +10,8 @@ import (
 // progress, before it gives back the pages of the data file that requests
 // and background work have mapped. Linux 6.18 maps a file's pages in whole
 // cached blocks of up to 2 MiB, so on 2026-12-05 a few requests left 31 MiB
-// mapped.
-// The pages stay in the page cache, so the first request after a release
-// maps them again without reading the disk.
+// mapped. The pages stay in the page cache, so the first request after a
+// release maps them again without reading the disk.
 const defaultIdleRelease = 5 * time.Second
 
 // idleRelease calls release once the API has had no request in progress for
