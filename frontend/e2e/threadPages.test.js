@@ -1,10 +1,12 @@
 // @ts-check
-// The sidebar of a profile with more threads than one page. It renders the
+// The sidebar of a profile with more threads than one page. It loads the
 // first page only, and loads the next one on scrolling, on its button and on
-// Alt+ArrowDown past its end. The date headings stay right across pages, a
-// search finds threads that are not loaded, the open thread keeps its row,
-// and threads of the second page can be renamed and deleted. The threads
-// come from one POST /api/import.
+// Alt+ArrowDown past its end. It renders only the rows in and near view, so
+// that the rows in the document stay few however many pages have loaded.
+// The date headings stay right across pages, a search finds threads that
+// are not loaded, the open thread keeps its row, and threads of the second
+// page can be renamed and deleted. The threads come from one POST
+// /api/import.
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
@@ -24,13 +26,18 @@ const password = "frequency-hopping-1942";
 
 // One page of the sidebar (threadPageSize in src/threadPages.ts).
 const pageSize = 100;
-// Two and a half pages. "Question 1" is the newest.
-const threadCount = 250;
+// Three and a half pages. "Question 1" is the newest.
+const threadCount = 350;
 // Threads 1 to todayCount were updated today, the others three days ago.
 const todayCount = 120;
-// The one thread whose reply contains searchWord. It is on the third page.
-const searchedThread = 230;
+// The one thread whose reply contains searchWord. It is on the fourth page.
+const searchedThread = 330;
 const searchWord = "kumquat";
+// The maximum number of rows that the sidebar may have in the document:
+// those that fit in the 760-pixel-high window, 10 more at each end
+// (overscanRows in ThreadList.tsx) and a few to spare. It is far below the
+// number of threads loaded.
+const maxRenderedRows = 60;
 // How long Undo is offered before the deletion is sent (undoDeleteMs in
 // Workspace.tsx), in milliseconds.
 const undoDelayMs = 5_000;
@@ -114,13 +121,168 @@ function sidebarOf(page) {
 }
 
 /**
- * Returns the titles of the sidebar's rows, in order.
+ * Returns the titles of the sidebar's rendered rows, in order.
  *
  * @param {import("playwright-core").Page} page
  * @returns {Promise<string[]>}
  */
 async function rowTitles(page) {
   return sidebarOf(page).locator(".thread-button .thread-title").allInnerTexts();
+}
+
+/**
+ * Returns the number of rows in the document.
+ *
+ * @param {import("playwright-core").Page} page
+ */
+async function renderedRows(page) {
+  return sidebarOf(page).locator(".thread-row").count();
+}
+
+/**
+ * Returns each rendered group's heading with its size, as the aria-setsize
+ * of its rows gives it, in order.
+ *
+ * @param {import("playwright-core").Page} page
+ * @returns {Promise<Array<[string, number]>>}
+ */
+async function groupSizes(page) {
+  return sidebarOf(page).evaluate((sidebar) =>
+    Array.from(sidebar.querySelectorAll(".thread-group"), (group) => [
+      group.querySelector(".thread-group-heading")?.textContent ?? "",
+      Number(group.querySelector(".thread-row")?.getAttribute("aria-setsize")),
+    ]),
+  );
+}
+
+/**
+ * Waits until the rendered groups have the given headings and sizes.
+ *
+ * @param {import("playwright-core").Page} page
+ * @param {Array<[string, number]>} expected
+ */
+async function waitForGroups(page, expected) {
+  await waitUntil(`the sidebar's groups are ${JSON.stringify(expected)}`, async () => {
+    const sizes = await groupSizes(page);
+    return JSON.stringify(sizes) === JSON.stringify(expected) || sizes;
+  });
+}
+
+/**
+ * Returns the title, position and group size of the last rendered row, and
+ * whether its thread is the open one, read at one moment.
+ *
+ * @param {import("playwright-core").Page} page
+ */
+async function lastRow(page) {
+  return sidebarOf(page).evaluate((sidebar) => {
+    const rows = sidebar.querySelectorAll(".thread-row");
+    const row = rows[rows.length - 1];
+    return {
+      title: row?.querySelector(".thread-title")?.textContent?.trim() ?? "",
+      position: Number(row?.getAttribute("aria-posinset")),
+      setSize: Number(row?.getAttribute("aria-setsize")),
+      open: row?.querySelector('[aria-current="page"]') !== null,
+    };
+  });
+}
+
+/**
+ * Waits for two frames of the page, after which a scroll has been handled
+ * and its rows rendered.
+ *
+ * @param {import("playwright-core").Page} page
+ */
+async function nextFrames(page) {
+  await page.evaluate(
+    () => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => resolve(undefined)))),
+  );
+}
+
+/**
+ * Scrolls the sidebar from its top to its end by half its height at a time,
+ * as a person reading it would. It returns the title of every row and the
+ * text of every heading rendered on the way, in order, each once. Once the
+ * last page has loaded, those are every listed thread.
+ *
+ * @param {import("playwright-core").Page} page
+ * @returns {Promise<{ titles: string[], headings: string[], maxRendered: number }>}
+ */
+async function scanList(page) {
+  const sidebar = sidebarOf(page);
+  /** @type {Map<number, { heading: boolean, text: string }>} */
+  const seen = new Map();
+  let maxRendered = 0;
+  // The end counts once two reads in a row find the list at its end,
+  // because rows measured lower than the estimate shorten the list, and the
+  // rows of the end render a frame after the scroll position moves there.
+  let endReads = 0;
+  await sidebar.evaluate((element) => {
+    element.scrollTop = 0;
+  });
+  for (;;) {
+    await nextFrames(page);
+    const { items, atEnd } = await sidebar.evaluate((element) => ({
+      items: Array.from(element.querySelectorAll(".thread-group-heading, .thread-row"), (item) => ({
+        index: Number(item.getAttribute("data-index")),
+        heading: item.classList.contains("thread-group-heading"),
+        text: (item.classList.contains("thread-group-heading") ? item : item.querySelector(".thread-title"))?.textContent ?? "",
+      })),
+      atEnd: element.scrollTop + element.clientHeight >= element.scrollHeight - 1,
+    }));
+    maxRendered = Math.max(maxRendered, items.filter((item) => !item.heading).length);
+    for (const item of items) {
+      seen.set(item.index, { heading: item.heading, text: item.text });
+    }
+    endReads = atEnd ? endReads + 1 : 0;
+    if (endReads === 2) {
+      break;
+    }
+    if (!atEnd) {
+      await sidebar.evaluate((element) => {
+        element.scrollTop += element.clientHeight / 2;
+      });
+    }
+  }
+  const indexes = [...seen.keys()].sort((a, b) => a - b);
+  const missing = indexes.flatMap((index, position) =>
+    position > 0 && index !== (indexes[position - 1] ?? 0) + 1 ? [`${(indexes[position - 1] ?? 0) + 1}–${index - 1}`] : [],
+  );
+  assert.deepEqual(missing, [], "the scroll through the list skipped items");
+  const ordered = indexes.map((index) => /** @type {{ heading: boolean, text: string }} */ (seen.get(index)));
+  return {
+    titles: ordered.filter((item) => !item.heading).map((item) => item.text),
+    headings: ordered.filter((item) => item.heading).map((item) => item.text),
+    maxRendered,
+  };
+}
+
+/**
+ * Scrolls the sidebar from its top until the row of title is rendered, and
+ * returns the row.
+ *
+ * @param {import("playwright-core").Page} page
+ * @param {string} title
+ */
+async function scrollToRow(page, title) {
+  const sidebar = sidebarOf(page);
+  const row = sidebar.locator(".thread-row").filter({ has: page.getByRole("button", { name: title }) });
+  await sidebar.evaluate((element) => {
+    element.scrollTop = 0;
+  });
+  for (;;) {
+    await nextFrames(page);
+    if ((await row.count()) > 0) {
+      await row.scrollIntoViewIfNeeded();
+      return row;
+    }
+    const atEnd = await sidebar.evaluate((element) => {
+      const end = element.scrollTop + element.clientHeight >= element.scrollHeight - 1;
+      element.scrollTop += element.clientHeight / 2;
+      return end;
+    });
+    assert.ok(!atEnd, `the sidebar has no row for ${title}`);
+  }
 }
 
 /**
@@ -133,27 +295,19 @@ async function openTitle(page) {
 }
 
 /**
- * Waits until the sidebar has count rows.
- *
- * @param {import("playwright-core").Page} page
- * @param {number} count
- */
-async function waitForRows(page, count) {
-  await waitUntil(`the sidebar has ${count} rows`, async () => {
-    const rows = await sidebarOf(page).locator(".thread-button").count();
-    return rows === count || rows;
-  });
-}
-
-/**
- * Scrolls the sidebar to its end, as a person scrolling down would.
+ * Scrolls the sidebar to its end, as a person scrolling down would, and
+ * waits for the rows there to render. It scrolls twice, because the rows
+ * measured on the first arrival can move the end.
  *
  * @param {import("playwright-core").Page} page
  */
 async function scrollToEnd(page) {
-  await sidebarOf(page).evaluate((sidebar) => {
-    sidebar.scrollTop = sidebar.scrollHeight;
-  });
+  for (let pass = 0; pass < 2; pass++) {
+    await sidebarOf(page).evaluate((sidebar) => {
+      sidebar.scrollTop = sidebar.scrollHeight;
+    });
+    await nextFrames(page);
+  }
 }
 
 /**
@@ -246,11 +400,16 @@ describe("thread pages", { timeout: 240_000 }, () => {
       const { page } = suite;
       const sidebar = sidebarOf(page);
 
-      await waitForRows(page, pageSize);
+      // One page of Today's threads is listed, of which only the rows in
+      // and near view are in the document.
+      await waitForGroups(page, [["Today", pageSize]]);
       const titles = await rowTitles(page);
-      assert.equal(titles[0], titleOf(1));
-      assert.equal(titles.at(-1), titleOf(pageSize));
-      assert.deepEqual(await sidebar.locator(".thread-group-heading").allInnerTexts(), ["Today"]);
+      assert.deepEqual(
+        titles,
+        Array.from({ length: titles.length }, (_, index) => titleOf(index + 1)),
+        "the rendered rows are not the newest threads in order",
+      );
+      assert.ok(titles.length < maxRenderedRows, `${titles.length} of ${pageSize} rows are rendered`);
       await sidebar.getByRole("button", { name: "Show more chats" }).waitFor();
       assert.ok(
         threadRequests.length > 0 && threadRequests.every((request) => /[?&]limit=100\b/.test(request)),
@@ -273,8 +432,8 @@ describe("thread pages", { timeout: 240_000 }, () => {
       const reply = page.getByRole("log", { name: "Messages" }).getByRole("article").nth(1);
 
       // The rows are memoised, so that only the two whose current state
-      // changes render again, and not the whole page of rows.
-      await waitForRows(page, pageSize);
+      // changes render again, and not every rendered row.
+      await waitForGroups(page, [["Today", pageSize]]);
       await takeRowRenders(page);
       await sidebar.getByRole("button", { name: titleOf(5) }).click();
       await waitUntil("thread 5 is open", async () => (await openTitle(page)) === titleOf(5));
@@ -283,6 +442,42 @@ describe("thread pages", { timeout: 240_000 }, () => {
 
       await sidebar.getByRole("button", { name: titleOf(1) }).click();
       await waitUntil("thread 1 is open again", async () => (await openTitle(page)) === titleOf(1));
+    });
+  });
+
+  test("keyboard past the page end", { timeout: 60_000 }, async (t) => {
+    await suite.captureFailure(t.name, async () => {
+      const { page } = suite;
+      const sidebar = sidebarOf(page);
+      const search = sidebar.getByRole("searchbox", { name: "Search chats" });
+      const status = sidebar.locator(".thread-search-status");
+
+      // The page's last thread is opened from a search, because scrolling
+      // to its row would load the next page.
+      await search.fill(titleOf(pageSize));
+      await expectText(status, "1 chat found.");
+      await sidebar.getByRole("button", { name: titleOf(pageSize) }).click();
+      await waitUntil("the page's last thread is open", async () => (await openTitle(page)) === titleOf(pageSize));
+      await search.press("Escape");
+      await waitForGroups(page, [["Today", pageSize]]);
+      await page.getByRole("textbox", { name: "Message" }).focus();
+
+      // Alt+ArrowDown on the last loaded thread loads the next page, opens
+      // the first thread of it and scrolls its row into view.
+      await page.keyboard.press("Alt+ArrowDown");
+      await waitUntil("the next page's first thread is open", async () => {
+        const title = await openTitle(page);
+        return title === titleOf(pageSize + 1) || title;
+      });
+      const titles = await rowTitles(page);
+      assert.equal(new Set(titles).size, titles.length, "a thread is listed twice");
+      const index = titles.indexOf(titleOf(pageSize));
+      assert.deepEqual(titles.slice(index, index + 2), [titleOf(pageSize), titleOf(pageSize + 1)]);
+      assert.ok(titles.length < maxRenderedRows, `${titles.length} rows are rendered`);
+      assert.ok(await sidebar.locator('[aria-current="page"]').isVisible(), "the open thread's row is out of view");
+
+      await page.keyboard.press("Alt+ArrowUp");
+      await waitUntil("the thread above is open", async () => (await openTitle(page)) === titleOf(pageSize));
     });
   });
 
@@ -299,13 +494,39 @@ describe("thread pages", { timeout: 240_000 }, () => {
       await waitUntil("the found thread is open", async () => (await openTitle(page)) === titleOf(searchedThread));
 
       // Without the search, the open thread keeps its row after the loaded
-      // page, although that page does not hold it.
-      await search.press("Escape");
-      await waitForRows(page, pageSize + 1);
-      const titles = await rowTitles(page);
-      assert.equal(titles.at(-1), titleOf(searchedThread));
-      assert.equal(await openTitle(page), titleOf(searchedThread));
-      await suite.screenshot("open-thread-row.png");
+      // pages, although they do not hold it. Scrolling to it starts to load
+      // the third page, which is held back until the row has been checked.
+      /** @type {() => void} */
+      let release = () => undefined;
+      const released = new Promise((resolve) => {
+        release = () => resolve(undefined);
+      });
+      /** @param {URL} url */
+      const nextPage = (url) => url.pathname === "/api/threads" && url.searchParams.has("cursor");
+      await page.route(nextPage, async (route) => {
+        await released;
+        await route.continue();
+      });
+      try {
+        await search.press("Escape");
+        await waitForGroups(page, [["Today", todayCount]]);
+        await scrollToEnd(page);
+        await sidebar.getByRole("button", { name: "Loading more chats…" }).waitFor();
+        const earlier = 2 * pageSize - todayCount + 1;
+        await waitUntil("the open thread's row is last", async () => {
+          const last = await lastRow(page);
+          return last.title === titleOf(searchedThread) || last;
+        });
+        assert.deepEqual(await lastRow(page), { title: titleOf(searchedThread), position: earlier, setSize: earlier, open: true });
+        await suite.screenshot("open-thread-row.png");
+      } finally {
+        release();
+      }
+      await sidebar.getByRole("button", { name: "Show more chats" }).waitFor();
+      await page.unroute(nextPage);
+      await sidebar.evaluate((element) => {
+        element.scrollTop = 0;
+      });
     });
   });
 
@@ -319,55 +540,35 @@ describe("thread pages", { timeout: 240_000 }, () => {
       // Every title contains the word.
       await search.fill("garden");
       await expectText(status, `More than ${pageSize} chats found.`);
-      await waitForRows(page, pageSize);
+      await waitForGroups(page, [["Today", pageSize]]);
 
       // The button at the end loads the next page from the keyboard, and
-      // the focus moves to the page's first row.
+      // the focus moves to the page's first row, which is rendered for it.
       await sidebar.getByRole("button", { name: "Show more chats" }).focus();
       await page.keyboard.press("Enter");
       await expectText(status, `More than ${2 * pageSize} chats found.`);
-      await waitForRows(page, 2 * pageSize);
       await waitUntil("the next page's first row has the focus", async () => {
         const focused = await page.evaluate(() => document.activeElement?.querySelector(".thread-title")?.textContent);
         return focused === titleOf(pageSize + 1) || focused;
       });
-      await scrollToEnd(page);
-      await expectText(status, `${threadCount} chats found.`);
-      await waitForRows(page, threadCount);
+      await waitUntil("every match has loaded", async () => {
+        await scrollToEnd(page);
+        return (await status.innerText()) === `${threadCount} chats found.`;
+      });
       assert.equal(await sidebar.getByRole("button", { name: "Show more chats" }).count(), 0);
+      await scrollToEnd(page);
+      await nextFrames(page);
+      const last = await lastRow(page);
+      const earlier = threadCount - todayCount;
+      assert.deepEqual([last.title, last.position, last.setSize], [titleOf(threadCount), earlier, earlier]);
+      assert.ok((await renderedRows(page)) < maxRenderedRows, `${await renderedRows(page)} rows are rendered`);
 
       // The list comes back at its top, where its end is far below.
       await sidebar.evaluate((element) => {
         element.scrollTop = 0;
       });
       await search.press("Escape");
-      await waitForRows(page, pageSize + 1);
-    });
-  });
-
-  test("keyboard past the page end", { timeout: 60_000 }, async (t) => {
-    await suite.captureFailure(t.name, async () => {
-      const { page } = suite;
-      const sidebar = sidebarOf(page);
-
-      await sidebar.getByRole("button", { name: titleOf(pageSize) }).click();
-      await waitUntil("the page's last thread is open", async () => (await openTitle(page)) === titleOf(pageSize));
-      await page.getByRole("textbox", { name: "Message" }).focus();
-
-      // Alt+ArrowDown on the last loaded thread loads the next page and
-      // opens the first thread of it.
-      await page.keyboard.press("Alt+ArrowDown");
-      await waitUntil("the next page's first thread is open", async () => {
-        const title = await openTitle(page);
-        return title === titleOf(pageSize + 1) || title;
-      });
-      await waitForRows(page, 2 * pageSize);
-      const titles = await rowTitles(page);
-      assert.equal(new Set(titles).size, titles.length, "a thread is listed twice");
-      assert.deepEqual(titles.slice(pageSize - 1, pageSize + 1), [titleOf(pageSize), titleOf(pageSize + 1)]);
-
-      await page.keyboard.press("Alt+ArrowUp");
-      await waitUntil("the thread above is open", async () => (await openTitle(page)) === titleOf(pageSize));
+      await waitForGroups(page, [["Today", todayCount]]);
     });
   });
 
@@ -376,22 +577,67 @@ describe("thread pages", { timeout: 240_000 }, () => {
       const { page } = suite;
       const sidebar = sidebarOf(page);
 
-      await scrollToEnd(page);
-      await waitForRows(page, threadCount);
-      assert.equal(await sidebar.getByRole("button", { name: "Show more chats" }).count(), 0);
-      const titles = await rowTitles(page);
+      await waitUntil("every thread has loaded", async () => {
+        await scrollToEnd(page);
+        return (await sidebar.getByRole("button", { name: /Show more chats|Loading/ }).count()) === 0;
+      });
+      const { titles, headings, maxRendered } = await scanList(page);
       assert.deepEqual(
         titles,
         Array.from({ length: threadCount }, (_, index) => titleOf(index + 1)),
         "the rows are not every thread, newest first",
       );
+      assert.ok(maxRendered < maxRenderedRows, `${maxRendered} rows were rendered at once`);
 
-      // The second page's first threads joined the first page's Today group.
-      assert.deepEqual(await sidebar.locator(".thread-group-heading").allInnerTexts(), ["Today", "Previous 7 days"]);
-      const today = sidebar.getByRole("region", { name: "Today" });
-      assert.equal(await today.locator(".thread-button").count(), todayCount);
-      const earlier = sidebar.getByRole("region", { name: "Previous 7 days" });
-      assert.equal(await earlier.locator(".thread-button").count(), threadCount - todayCount);
+      // The later pages' first threads joined the first page's Today group.
+      assert.deepEqual(headings, ["Today", "Previous 7 days"]);
+      // Each group's rows give its size. A row that has the focus stays
+      // rendered, with its group, wherever the list is scrolled, so only
+      // the first and the last group are compared.
+      await sidebar.evaluate((element) => {
+        element.scrollTop = 0;
+      });
+      await nextFrames(page);
+      assert.deepEqual((await groupSizes(page))[0], ["Today", todayCount]);
+      await scrollToEnd(page);
+      await nextFrames(page);
+      assert.deepEqual((await groupSizes(page)).at(-1), ["Previous 7 days", threadCount - todayCount]);
+    });
+  });
+
+  test("last thread opens with few rows rendered", { timeout: 60_000 }, async (t) => {
+    await suite.captureFailure(t.name, async () => {
+      const { page } = suite;
+      const sidebar = sidebarOf(page);
+      const reply = page.getByRole("log", { name: "Messages" }).getByRole("article").nth(1);
+
+      // At the end of every loaded thread, few rows are in the document,
+      // and the last of them is the oldest thread.
+      await scrollToEnd(page);
+      await nextFrames(page);
+      const rendered = await renderedRows(page);
+      assert.ok(rendered < maxRenderedRows, `${rendered} of ${threadCount} rows are rendered`);
+      const earlier = threadCount - todayCount;
+      const last = await lastRow(page);
+      assert.deepEqual([last.title, last.position, last.setSize], [titleOf(threadCount), earlier, earlier]);
+
+      // The mouse opens it.
+      await sidebar.getByRole("button", { name: titleOf(threadCount) }).click();
+      await waitUntil("the last thread is open", async () => (await openTitle(page)) === titleOf(threadCount));
+      await reply.getByText(`number ${threadCount}`).waitFor();
+
+      // So does the keyboard: from the thread above, Tab passes its menu
+      // button to the last thread's button, and Enter opens it.
+      await page.keyboard.press("Alt+ArrowUp");
+      await waitUntil("the thread above is open", async () => (await openTitle(page)) === titleOf(threadCount - 1));
+      await sidebar.getByRole("button", { name: titleOf(threadCount - 1) }).focus();
+      await page.keyboard.press("Tab");
+      await page.keyboard.press("Tab");
+      const focused = await page.evaluate(() => document.activeElement?.querySelector(".thread-title")?.textContent);
+      assert.equal(focused, titleOf(threadCount));
+      await page.keyboard.press("Enter");
+      await waitUntil("the last thread is open again", async () => (await openTitle(page)) === titleOf(threadCount));
+      await reply.getByText(`number ${threadCount}`).waitFor();
     });
   });
 
@@ -405,29 +651,37 @@ describe("thread pages", { timeout: 240_000 }, () => {
 
       /** @param {string} title */
       const openMenu = async (title) => {
-        const row = sidebar.locator(".thread-row").filter({ has: page.getByRole("button", { name: title }) });
+        const row = await scrollToRow(page, title);
         await row.getByRole("button", { name: "Chat actions" }).click();
         return page.getByRole("menu");
       };
 
-      // Renaming updates the thread, which moves it to the top.
+      // Renaming updates the thread, which moves it to the top, and its
+      // button takes the focus there.
       await (await openMenu(titleOf(150))).getByRole("menuitem", { name: "Rename" }).click();
       const field = page.getByRole("textbox", { name: "Chat title" });
       await field.fill(renamed);
       await field.press("Enter");
       await field.waitFor({ state: "detached" });
-      await waitUntil("the renamed thread is first", async () => {
+      await waitUntil("the renamed thread is first and has the focus", async () => {
+        const focused = await page.evaluate(() => document.activeElement?.querySelector(".thread-title")?.textContent);
         const titles = await rowTitles(page);
-        return titles[0] === renamed || titles.slice(0, 2);
+        return (titles[0] === renamed && focused === renamed) || { first: titles[0], focused };
       });
-      let titles = await rowTitles(page);
+      let { titles } = await scanList(page);
       assert.equal(titles.length, threadCount);
+      assert.equal(titles[0], renamed);
       assert.ok(!titles.includes(titleOf(150)), "the old title is still listed");
       assert.equal((await serverTitles(page))[0], renamed);
 
-      // Deleting hides the row at once and deletes after the time to undo.
+      // Deleting hides the row at once, gives the focus to the row below
+      // it, and deletes after the time to undo.
       await (await openMenu(deleted)).getByRole("menuitem", { name: "Delete" }).click();
       await sidebar.getByRole("button", { name: deleted }).waitFor({ state: "detached" });
+      await waitUntil("the next thread's button has the focus", async () => {
+        const focused = await page.evaluate(() => document.activeElement?.querySelector(".thread-title")?.textContent);
+        return focused === titleOf(161) || focused;
+      });
       const notice = toasts.getByText(`Deleted “${deleted}”.`);
       await notice.waitFor();
       await notice.waitFor({ state: "detached", timeout: undoDelayMs + 5_000 });
@@ -435,7 +689,7 @@ describe("thread pages", { timeout: 240_000 }, () => {
         const listed = await serverTitles(page);
         return !listed.includes(deleted) || listed.length;
       });
-      titles = await rowTitles(page);
+      ({ titles } = await scanList(page));
       assert.equal(titles.length, threadCount - 1);
       assert.ok(!titles.includes(deleted), "the deleted thread is back in the list");
       assert.equal(new Set(titles).size, titles.length, "a thread is listed twice");

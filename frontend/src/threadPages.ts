@@ -1,5 +1,5 @@
 // Paging of the sidebar's threads, for the thread list and for a search. The
-// sidebar renders only the pages loaded so far, newest first, and loads the
+// sidebar lists only the pages loaded so far, newest first, and loads the
 // next one when the user scrolls near its end or moves past the last thread
 // with the keyboard.
 

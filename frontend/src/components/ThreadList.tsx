@@ -14,6 +14,7 @@ import {
   type Ref,
   type RefObject,
 } from "react";
+import { defaultRangeExtractor, useVirtualizer, type Range, type VirtualItem } from "@tanstack/react-virtual";
 
 import {
   errorMessage,
@@ -26,7 +27,8 @@ import {
 } from "../api.ts";
 import { downloadFile, saveExport } from "../desktopSave.ts";
 import { strings } from "../strings.ts";
-import { groupThreads } from "../threadGroups.ts";
+import { groupThreads, type ThreadGroupKey } from "../threadGroups.ts";
+import { flattenGroups, indexesToRender, type HeadingItem, type ListItem, type RowItem } from "../threadListItems.ts";
 import { ThreadPager, type ThreadPagerState } from "../threadPages.ts";
 import "../sidebar.css";
 
@@ -39,6 +41,15 @@ export interface ThreadListHandle {
    * shows.
    */
   loadMore: () => Promise<boolean>;
+  /**
+   * Returns the ids of the threads listed, in the order of their rows, the
+   * rows that are not rendered included.
+   */
+  threadIds: () => string[];
+  /** Scrolls the list as little as it takes to show the thread's row. */
+  scrollToThread: (threadId: string) => void;
+  /** Gives the focus to the thread's button, rendering its row if it is not. */
+  focusThread: (threadId: string) => void;
 }
 
 interface ThreadListProps {
@@ -69,10 +80,10 @@ interface ThreadListProps {
    */
   focusOutsideList: () => void;
   /**
-   * The element that scrolls the list, whose end coming near loads the next
-   * page. Without one, the end of the window counts.
+   * The element that scrolls the list. Its scroll position decides which
+   * rows are rendered, and its end coming near loads the next page.
    */
-  scrollContainer?: RefObject<HTMLElement | null>;
+  scrollContainer: RefObject<HTMLElement | null>;
   ref?: Ref<ThreadListHandle>;
 }
 
@@ -93,6 +104,17 @@ const headingRefreshMs = 60_000;
 // page to load: one more height of the list, so that scrolling seldom
 // reaches the end before the page arrives.
 const loadMoreMargin = "0px 0px 100% 0px";
+
+// Estimates of the heights of a heading and of a row with its title on one
+// line, with the space below each, at the default text size, in pixels. The
+// virtualiser uses them until it has measured the rendered ones.
+const estimatedHeadingHeight = 24;
+const estimatedRowHeight = 60;
+
+// Rows rendered beyond each end of the visible part of the list, so that
+// Tab and Shift+Tab find the next row in the document, and a fast scroll
+// seldom shows an empty space.
+const overscanRows = 10;
 
 /** A search and the pager that loads its matches. */
 interface Search {
@@ -231,7 +253,45 @@ export function ThreadList({
       .map((found) => ({ ...found, ...byId.get(found.id), match: found.match }));
   }, [searching, searchError, threads, searchPages, search, hiddenIds, byId]);
   const groups = useMemo(() => groupThreads(listed, now), [listed, now]);
+  const items = useMemo(() => flattenGroups(groups), [groups]);
+  const indexById = useMemo(() => new Map(items.map((item, index) => [item.key, index])), [items]);
 
+  // The row whose element has the focus. It stays rendered, wherever the
+  // list is scrolled, so that the focus is not lost to the document.
+  const [focusedRowId, setFocusedRowId] = useState<string | null>(null);
+  const focusedIndex = focusedRowId === null ? undefined : indexById.get(focusedRowId);
+  const pendingFocusIndex = focusThreadId === null ? undefined : indexById.get(focusThreadId);
+  const rangeExtractor = useCallback(
+    (range: Range) => indexesToRender(defaultRangeExtractor(range), [focusedIndex, pendingFocusIndex], items),
+    [focusedIndex, pendingFocusIndex, items],
+  );
+  // The offset of the list in the scroll container, which the search field
+  // and the notices above it take.
+  const [scrollMargin, setScrollMargin] = useState(0);
+  const virtualizer = useVirtualizer({
+    count: items.length,
+    getScrollElement: () => scrollContainer.current,
+    estimateSize: (index) => (items[index]?.kind === "heading" ? estimatedHeadingHeight : estimatedRowHeight),
+    getItemKey: (index) => items[index]?.key ?? index,
+    overscan: overscanRows,
+    rangeExtractor,
+    scrollMargin,
+  });
+
+  useLayoutEffect(() => {
+    const list = groupsElement.current;
+    const container = scrollContainer.current;
+    if (list === null || container === null) {
+      return;
+    }
+    const offset = list.getBoundingClientRect().top - container.getBoundingClientRect().top + container.scrollTop;
+    if (offset !== scrollMargin) {
+      setScrollMargin(offset);
+    }
+  });
+
+  // The row to focus is rendered by the range above, so its button exists
+  // once this effect runs. Focusing it scrolls it into view.
   useEffect(() => {
     if (focusThreadId === null) {
       return;
@@ -272,7 +332,21 @@ export function ThreadList({
     }
   }, [searching, resultsCurrent, search, searchError, threadPager]);
 
-  useImperativeHandle(ref, () => ({ loadMore }), [loadMore]);
+  useImperativeHandle(
+    ref,
+    () => ({
+      loadMore,
+      threadIds: () => items.filter((item) => item.kind === "row").map((item) => item.key),
+      scrollToThread: (threadId) => {
+        const index = indexById.get(threadId);
+        if (index !== undefined) {
+          virtualizer.scrollToIndex(index);
+        }
+      },
+      focusThread: (threadId) => setFocusThreadId(threadId),
+    }),
+    [loadMore, items, indexById, virtualizer],
+  );
 
   // The next page loads once the end of the list comes near. The observer
   // is made again after each page and each change of the rows, and it
@@ -292,7 +366,7 @@ export function ThreadList({
           void loadMore();
         }
       },
-      { root: scrollContainer?.current ?? null, rootMargin: loadMoreMargin },
+      { root: scrollContainer.current, rootMargin: loadMoreMargin },
     );
     observer.observe(target);
     return () => observer.disconnect();
@@ -330,7 +404,7 @@ export function ThreadList({
     setActionError(null);
     // The row goes away, so the focus moves to the thread shown after it,
     // or out of the list when it was the last one.
-    const ids = groups.flatMap((group) => group.threads.map((listedThread) => listedThread.id));
+    const ids = items.filter((item) => item.kind === "row").map((item) => item.key);
     const index = ids.indexOf(thread.id);
     const next = index < 0 ? undefined : ids[index + 1];
     if (next === undefined) {
@@ -429,16 +503,35 @@ export function ThreadList({
       <div
         ref={groupsElement}
         className="thread-groups"
+        style={{ height: virtualizer.getTotalSize() }}
         aria-busy={searching && !resultsCurrent && searchError === null}
+        onFocus={(event) => setFocusedRowId(rowIdOf(event.target, items))}
+        onBlur={(event) => {
+          if (!(event.relatedTarget instanceof Node && event.currentTarget.contains(event.relatedTarget))) {
+            setFocusedRowId(null);
+          }
+        }}
       >
-        {groups.map((group) => (
-          <ThreadGroupSection key={group.key} heading={strings.sidebar.groups[group.key]}>
-            {group.threads.map((thread) => (
+        {renderedSections(virtualizer.getVirtualItems(), items).map((section) => (
+          <ThreadGroupSection
+            key={section.heading.key}
+            group={section.heading.item.group}
+            first={section.heading.item.groupIndex === 0}
+            index={section.heading.index}
+            top={section.heading.start - scrollMargin}
+            measureRef={virtualizer.measureElement}
+          >
+            {section.rows.map((row) => (
               <ThreadRow
-                key={thread.id}
-                thread={thread}
+                key={row.item.key}
+                ref={virtualizer.measureElement}
+                index={row.index}
+                top={row.start - scrollMargin}
+                position={row.item.position}
+                setSize={row.item.groupSize}
+                thread={row.item.thread}
                 query={resultsCurrent ? trimmedQuery : ""}
-                current={thread.id === openThreadId}
+                current={row.item.key === openThreadId}
                 actions={rowActions}
               />
             ))}
@@ -477,13 +570,82 @@ export function ThreadList({
   );
 }
 
-/** Renders one date heading with its threads. */
-function ThreadGroupSection({ heading, children }: { heading: string; children: ReactNode }) {
+/** A rendered item of the list, with its place in the list and its offset. */
+interface RenderedItem<T> {
+  item: T;
+  key: string;
+  index: number;
+  /** The offset of the item's top in the scroll container, as the virtualiser gives it. */
+  start: number;
+}
+
+/** A group's heading and those of its rows that are rendered. */
+interface RenderedSection {
+  heading: RenderedItem<HeadingItem>;
+  rows: RenderedItem<RowItem<ListedThread>>[];
+}
+
+/**
+ * Returns the virtual items as sections of the groups they belong to. Every
+ * group with a rendered row has its heading among the virtual items, which
+ * the range extractor ensures, and comes before its rows.
+ */
+function renderedSections(virtualItems: readonly VirtualItem[], items: readonly ListItem<ListedThread>[]): RenderedSection[] {
+  const sections: RenderedSection[] = [];
+  for (const virtualItem of virtualItems) {
+    const item = items[virtualItem.index];
+    if (item === undefined) {
+      continue;
+    }
+    const rendered = { key: item.key, index: virtualItem.index, start: virtualItem.start };
+    if (item.kind === "heading") {
+      sections.push({ heading: { ...rendered, item }, rows: [] });
+    } else {
+      sections.at(-1)?.rows.push({ ...rendered, item });
+    }
+  }
+  return sections;
+}
+
+/** Returns the id of the thread whose row contains target, or null. */
+function rowIdOf(target: EventTarget, items: readonly ListItem<ListedThread>[]): string | null {
+  if (!(target instanceof Element)) {
+    return null;
+  }
+  const index = Number(target.closest<HTMLElement>(".thread-row")?.dataset["index"]);
+  const item = items[index];
+  return item?.kind === "row" ? item.key : null;
+}
+
+interface ThreadGroupSectionProps {
+  group: ThreadGroupKey;
+  /** True for the first group of the list, whose heading has no space above it. */
+  first: boolean;
+  /** The heading's index among the list's items. */
+  index: number;
+  /** The heading's offset from the top of the list, in pixels. */
+  top: number;
+  /** Receives the heading's element, which the virtualiser measures. */
+  measureRef: (element: HTMLElement | null) => void;
+  children: ReactNode;
+}
+
+/**
+ * Renders one date heading with those of its threads that are rendered.
+ * The heading and the rows are positioned in the list by the virtualiser.
+ */
+function ThreadGroupSection({ group, first, index, top, measureRef, children }: ThreadGroupSectionProps) {
   const headingId = useId();
   return (
     <section className="thread-group" aria-labelledby={headingId}>
-      <h2 id={headingId} className="thread-group-heading">
-        {heading}
+      <h2
+        ref={measureRef}
+        id={headingId}
+        data-index={index}
+        className={first ? "thread-group-heading" : "thread-group-heading thread-group-heading-after"}
+        style={{ top }}
+      >
+        {strings.sidebar.groups[group]}
       </h2>
       <ul className="thread-list">{children}</ul>
     </section>
@@ -501,6 +663,16 @@ interface ThreadRowActions {
 }
 
 interface ThreadRowProps {
+  /** Receives the row's element, which the virtualiser measures. */
+  ref: (element: HTMLElement | null) => void;
+  /** The row's index among the list's items. */
+  index: number;
+  /** The row's offset from the top of the list, in pixels. */
+  top: number;
+  /** The row's position in its group, from 1. */
+  position: number;
+  /** The number of rows in the group, rendered or not. */
+  setSize: number;
   thread: ListedThread;
   /** The search whose match the row shows, or "" outside a search. */
   query: string;
@@ -513,9 +685,20 @@ interface ThreadRowProps {
  * it, and its actions menu. It is memoised, because rendering all 100 rows
  * of a page again whenever the list rendered, three times during sign-in,
  * took 1.7 MiB more anonymous memory in the desktop window's web process
- * (BenchmarkFootprint, WebKitGTK 2.50).
+ * (BenchmarkFootprint, WebKitGTK 2.50). The list also renders again on
+ * every scroll that changes which rows are rendered.
  */
-const ThreadRow = memo(function ThreadRow({ thread, query, current, actions }: ThreadRowProps) {
+const ThreadRow = memo(function ThreadRow({
+  ref,
+  index,
+  top,
+  position,
+  setSize,
+  thread,
+  query,
+  current,
+  actions,
+}: ThreadRowProps) {
   const titleId = useId();
   const [editing, setEditing] = useState(false);
   const title = thread.damaged ? strings.workspace.damagedThread : thread.title;
@@ -529,7 +712,14 @@ const ThreadRow = memo(function ThreadRow({ thread, query, current, actions }: T
   ];
 
   return (
-    <li className="thread-row">
+    <li
+      ref={ref}
+      className="thread-row"
+      data-index={index}
+      style={{ top }}
+      aria-posinset={position}
+      aria-setsize={setSize}
+    >
       {editing ? (
         <RenameField
           title={thread.title}

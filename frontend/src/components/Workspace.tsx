@@ -365,7 +365,7 @@ export function Workspace({
     if (focusThreadId === null) {
       return;
     }
-    document.querySelector<HTMLElement>(`.sidebar [data-thread-id="${CSS.escape(focusThreadId)}"]`)?.focus();
+    threadList.current?.focusThread(focusThreadId);
     setFocusThreadId(null);
   }, [focusThreadId]);
 
@@ -474,10 +474,7 @@ export function Workspace({
   // Below the last row, it loads the next page and tries again once the page
   // is rendered.
   function openAdjacentThread(step: 1 | -1) {
-    const buttons = Array.from(
-      workspaceElement.current?.querySelectorAll<HTMLElement>(".sidebar [data-thread-id]") ?? [],
-    );
-    const ids = buttons.map((button) => button.dataset["threadId"] ?? "");
+    const ids = threadList.current?.threadIds() ?? [];
     const next = adjacentId(ids, openThreadId, step);
     if (next === null) {
       if (step === 1) {
@@ -490,7 +487,7 @@ export function Workspace({
       return;
     }
     setOpenThreadId(next);
-    buttons[ids.indexOf(next)]?.scrollIntoView({ block: "nearest" });
+    threadList.current?.scrollToThread(next);
   }
 
   // Make the move down that waited for a page, now that it is rendered.
