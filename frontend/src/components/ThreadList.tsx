@@ -114,7 +114,7 @@ const estimatedRowHeight = 60;
 // Rows rendered beyond each end of the visible part of the list, so that
 // Tab and Shift+Tab find the next row in the document, and a fast scroll
 // seldom shows an empty space.
-const overscanRows = 10;
+const overscanRows = 5;
 
 /** A search and the pager that loads its matches. */
 interface Search {
