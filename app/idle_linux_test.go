@@ -9,15 +9,22 @@ import (
 	"time"
 )
 
-// The pages of the data file that requests map are given back once the API
-// has been idle for Config.IdleRelease, and not while a request is in
-// progress.
-func TestIdleReleasesDataFilePages(t *testing.T) {
+// newIdleTestEnv returns a test environment that releases the data file's
+// pages after 50 ms without a request, and the data file's path.
+func newIdleTestEnv(t *testing.T) (*testEnv, string) {
+	t.Helper()
 	env := newTestEnv(t)
 	env.stop()
 	env.idleRelease = 50 * time.Millisecond
 	env.start(env.fake.URL())
-	path := filepath.Join(env.dataDir, DataFileName)
+	return env, filepath.Join(env.dataDir, DataFileName)
+}
+
+// The pages of the data file that requests map are given back once the API
+// has been idle for Config.IdleRelease, and not while a request is in
+// progress.
+func TestIdleReleasesDataFilePages(t *testing.T) {
+	env, path := newIdleTestEnv(t)
 	// Recall's first scan releases the pages too, in a goroutine that can
 	// run at any time after it, so releases by the API are counted apart.
 	var releases atomic.Int32
@@ -66,11 +73,7 @@ func TestIdleReleasesDataFilePages(t *testing.T) {
 // Work that recall does in the background, with no request in progress,
 // schedules a release of what it mapped too.
 func TestIdleReleaseAfterRecallWork(t *testing.T) {
-	env := newTestEnv(t)
-	env.stop()
-	env.idleRelease = 50 * time.Millisecond
-	env.start(env.fake.URL())
-	path := filepath.Join(env.dataDir, DataFileName)
+	env, path := newIdleTestEnv(t)
 
 	token := env.signUp("", "Ada")
 	thread := env.createThread(token)
