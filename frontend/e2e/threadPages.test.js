@@ -642,6 +642,62 @@ describe("thread pages", { timeout: 240_000 }, () => {
     });
   });
 
+  test("Home and End jump at once", { timeout: 60_000 }, async (t) => {
+    await suite.captureFailure(t.name, async () => {
+      const { page } = suite;
+      const row = await scrollToRow(page, titleOf(200));
+      await row.locator(".thread-button").focus();
+
+      // The browser would animate these scrolls over many frames, past the
+      // rendered rows, so the sidebar showed empty frames. The list jumps
+      // instead, so the rows at the end are there two frames later.
+      await page.keyboard.press("End");
+      await nextFrames(page);
+      assert.equal((await lastRow(page)).title, titleOf(threadCount), "End did not show the last thread at once");
+      await page.keyboard.press("Home");
+      await nextFrames(page);
+      assert.equal((await rowTitles(page))[0], titleOf(1), "Home did not show the first thread at once");
+      const focused = await page.evaluate(() => document.activeElement?.querySelector(".thread-title")?.textContent);
+      assert.equal(focused, titleOf(200), "Home and End moved the focus");
+    });
+  });
+
+  test("focus survives leaving the window", { timeout: 60_000 }, async (t) => {
+    await suite.captureFailure(t.name, async () => {
+      const { page } = suite;
+      const sidebar = sidebarOf(page);
+      const row = await scrollToRow(page, titleOf(3));
+      await row.locator(".thread-button").focus();
+
+      // Another page in front takes the focus from this one, as switching
+      // to another application does. Chromium without a window pretends
+      // every page has the focus unless told otherwise.
+      const cdp = await page.context().newCDPSession(page);
+      await cdp.send("Emulation.setFocusEmulationEnabled", { enabled: false });
+      const other = await page.context().newPage();
+      try {
+        await other.bringToFront();
+        await waitUntil("the page has lost the focus", () => page.evaluate(() => !document.hasFocus()));
+
+        // The sidebar scrolls meanwhile, as a mouse wheel over a window in
+        // the background does, far past the focused row.
+        await sidebar.evaluate((element) => {
+          element.scrollTop = element.scrollHeight;
+        });
+        await nextFrames(page);
+
+        await page.bringToFront();
+        await waitUntil("the page has the focus again", () => page.evaluate(() => document.hasFocus()));
+        const focused = await page.evaluate(() => document.activeElement?.querySelector(".thread-title")?.textContent ?? document.activeElement?.tagName);
+        assert.equal(focused, titleOf(3), "the focus did not come back to the row that had it");
+      } finally {
+        await other.close();
+        await cdp.send("Emulation.setFocusEmulationEnabled", { enabled: true });
+        await cdp.detach();
+      }
+    });
+  });
+
   test("rename and delete on page two", { timeout: 60_000 }, async (t) => {
     await suite.captureFailure(t.name, async () => {
       const { page } = suite;

@@ -433,6 +433,27 @@ export function ThreadList({
     [],
   );
 
+  /**
+   * Scrolls to the top or the end of the list at once on Home and End from a
+   * thread's button. The browser would animate the scroll over many frames,
+   * each beyond the rows rendered around the last position, which showed an
+   * empty sidebar until the animation ended.
+   */
+  function handleRowsKeyDown(event: KeyboardEvent<HTMLDivElement>) {
+    const container = scrollContainer.current;
+    if (event.key !== "Home" && event.key !== "End") {
+      return;
+    }
+    if (event.altKey || event.ctrlKey || event.metaKey || event.shiftKey || container === null) {
+      return;
+    }
+    if (!(event.target instanceof HTMLElement) || !event.target.classList.contains("thread-button")) {
+      return;
+    }
+    event.preventDefault();
+    container.scrollTo({ top: event.key === "Home" ? 0 : container.scrollHeight, behavior: "instant" });
+  }
+
   let status = "";
   if (searching && searchError === null) {
     if (!resultsCurrent) {
@@ -507,10 +528,17 @@ export function ThreadList({
         aria-busy={searching && !resultsCurrent && searchError === null}
         onFocus={(event) => setFocusedRowId(rowIdOf(event.target, items))}
         onBlur={(event) => {
+          // Leaving the window blurs the row too, and the row must still
+          // be there to take the focus back when the window returns, so
+          // only a move of the focus within the document lets it go.
+          if (!document.hasFocus()) {
+            return;
+          }
           if (!(event.relatedTarget instanceof Node && event.currentTarget.contains(event.relatedTarget))) {
             setFocusedRowId(null);
           }
         }}
+        onKeyDown={handleRowsKeyDown}
       >
         {renderedSections(virtualizer.getVirtualItems(), items).map((section) => (
           <ThreadGroupSection
