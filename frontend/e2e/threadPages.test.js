@@ -670,8 +670,8 @@ describe("thread pages", { timeout: 240_000 }, () => {
       await row.locator(".thread-button").focus();
 
       // Another page in front takes the focus from this one, as switching
-      // to another application does. Chromium without a window pretends
-      // every page has the focus unless told otherwise.
+      // to another application does. Headless Chromium reports every page
+      // as focused until focus emulation is turned off.
       const cdp = await page.context().newCDPSession(page);
       await cdp.send("Emulation.setFocusEmulationEnabled", { enabled: false });
       const other = await page.context().newPage();
