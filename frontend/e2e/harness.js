@@ -631,7 +631,11 @@ export async function waitForWorkspace(page, name) {
  * @param {string} password
  */
 export async function signInThroughPicker(page, name, password) {
-  await page.getByRole("button", { name: new RegExp(`^${escapeRegExp(name)}\\b`) }).click();
+  // The tile's name starts with the profile's name. A letter or digit
+  // after it would make it another profile's, such as "Ada" in "Adam";
+  // \p{L} also covers letters outside ASCII, which \b does not.
+  const tile = new RegExp(`^${escapeRegExp(name)}(?![\\p{L}\\p{N}_])`, "u");
+  await page.getByRole("button", { name: tile }).click();
   await page.getByLabel("Password", { exact: true }).fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByRole("button", { name: "Sign out" }).waitFor();

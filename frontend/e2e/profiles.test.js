@@ -25,7 +25,8 @@ import {
 
 const admin = { name: "Ada", password: "analytical-engine-1843" };
 const user = { name: "Bob", password: "difference engine two" };
-const selfDeleter = { name: "Cleo", password: "needle-of-cleopatra" };
+// A name that ends in a letter outside ASCII, which the picker must still find.
+const selfDeleter = { name: "Zoë", password: "needle-of-cleopatra" };
 
 const lastAdminSentence = "This is the last administrator. Make another profile an administrator first.";
 
