@@ -61,9 +61,9 @@ type Config struct {
 	// Limits bounds each profile's requests; zero fields take the
 	// defaults.
 	Limits Limits
-	// IdleRelease is how long the API waits with no request in progress
-	// before it gives back the pages of the data file that requests have
-	// mapped. Zero means 5 s; a negative value keeps them mapped.
+	// IdleRelease is how long the app waits with no request in progress
+	// and no background work before it gives back the data file's mapped
+	// pages. Zero means 5 s, and a negative value keeps them mapped.
 	IdleRelease time.Duration
 
 	// insecureTestCost opens the profile store with

@@ -42,9 +42,9 @@ func TestIdleReleasesDataFilePages(t *testing.T) {
 	// A chat that the fake holds keeps a request in progress, so nothing
 	// is released meanwhile.
 	resp, _ := env.startHeldChat(token, thread.ID)
-	held := releases.Load()
+	releasesBefore := releases.Load()
 	time.Sleep(20 * env.idleRelease)
-	if n := releases.Load() - held; n != 0 {
+	if n := releases.Load() - releasesBefore; n != 0 {
 		t.Fatalf("%d releases while a chat was in progress, want 0", n)
 	}
 	env.fake.Release()

@@ -221,6 +221,7 @@ async function scanList(page) {
   await sidebar.evaluate((element) => {
     element.scrollTop = 0;
   });
+
   for (;;) {
     await nextFrames(page);
     const { items, atEnd } = await sidebar.evaluate((element) => ({
@@ -231,6 +232,7 @@ async function scanList(page) {
       })),
       atEnd: element.scrollTop + element.clientHeight >= element.scrollHeight - 1,
     }));
+
     maxRendered = Math.max(maxRendered, items.filter((item) => !item.heading).length);
     for (const item of items) {
       seen.set(item.index, { heading: item.heading, text: item.text });
@@ -245,11 +247,19 @@ async function scanList(page) {
       });
     }
   }
+
+  // Every index between the first and the last seen must have been seen.
   const indexes = [...seen.keys()].sort((a, b) => a - b);
-  const missing = indexes.flatMap((index, position) =>
-    position > 0 && index !== (indexes[position - 1] ?? 0) + 1 ? [`${(indexes[position - 1] ?? 0) + 1}–${index - 1}`] : [],
-  );
+  const missing = [];
+  for (let position = 1; position < indexes.length; position++) {
+    const previous = /** @type {number} */ (indexes[position - 1]);
+    const index = /** @type {number} */ (indexes[position]);
+    if (index !== previous + 1) {
+      missing.push(`${previous + 1}–${index - 1}`);
+    }
+  }
   assert.deepEqual(missing, [], "the scroll through the list skipped items");
+
   const ordered = indexes.map((index) => /** @type {{ heading: boolean, text: string }} */ (seen.get(index)));
   return {
     titles: ordered.filter((item) => !item.heading).map((item) => item.text),

@@ -1,7 +1,6 @@
-// The code highlighter of replies. It is a chunk of its own, which
-// Markdown.tsx loads only once a reply has a code block that names a
-// language, because most replies have none and the grammars are 115 KB of
-// minified code that would otherwise run with every reply.
+// The code highlighter of replies, in a chunk of its own. Markdown.tsx loads
+// it only once a reply has a code block that names a language. Most replies
+// have none, and the grammars are 115 KB of minified code.
 import { createLowlight } from "lowlight";
 import bash from "highlight.js/lib/languages/bash";
 import c from "highlight.js/lib/languages/c";

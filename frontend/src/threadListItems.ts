@@ -56,10 +56,10 @@ export function flattenGroups<T extends { id: string }>(groups: readonly ThreadG
 }
 
 /**
- * Returns the indexes of the items to render, in ascending order. They are
- * those of range, those of extra that are valid indexes of items, such as
- * the row that has the focus, and the heading of every group with a row
- * among them, so that each rendered group keeps its heading.
+ * Returns the indexes of the items to render, in ascending order: those of
+ * range, and those of extra that are valid indexes of items, such as the row
+ * that has the focus. The heading of every group with a row among them is
+ * added too, so that each rendered group keeps its heading.
  */
 export function indexesToRender<T>(
   range: readonly number[],
