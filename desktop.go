@@ -59,6 +59,7 @@ func runDesktop(opts config) error {
 		return err
 	}
 	defer logFile.Close()
+	releaseStartupPages(log)
 
 	handler := newStartupHandler()
 	saver := newFileSaver(log)

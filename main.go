@@ -207,6 +207,15 @@ func closeApp(a *app.App, dataDir string, log *slog.Logger) {
 	}
 }
 
+// releaseStartupPages gives back the pages of code and read-only data that
+// package initialisation mapped and that may never run again (see
+// app.ReleaseProgramPages). Failing costs only memory.
+func releaseStartupPages(log *slog.Logger) {
+	if err := app.ReleaseProgramPages(); err != nil {
+		log.Info("releasing the program's start-up pages failed, so they stay resident", "err", err)
+	}
+}
+
 // newLogger logs to stderr and to a rotating file in the data directory.
 func newLogger(dataDir string) (*slog.Logger, io.Closer, error) {
 	logDir := filepath.Join(dataDir, "logs")

@@ -36,6 +36,7 @@ func runServe(opts config) error {
 		return err
 	}
 	defer logFile.Close()
+	releaseStartupPages(log)
 
 	a, err := openApp(opts, log)
 	if err != nil {

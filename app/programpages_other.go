@@ -1,0 +1,6 @@
+//go:build !linux
+
+package app
+
+// ReleaseProgramPages does nothing on systems other than Linux.
+func ReleaseProgramPages() error { return nil }
