@@ -214,7 +214,7 @@ var figures = []Figure{
 			Budget: atMostReferencePlus(40 + recallVectorsMiB + binaryAllowanceMiB),
 			Reason: "Recall keeps every vector in memory as float32, 4 bytes per dimension: 78 MiB for the 20,000 messages of this profile, which grows with its history. " +
 				"Smaller vectors would cost the search budget: on 2026-12-05 a dot product of 768 int8 values took 340 ns in portable Go, against 35 ns for 768 float32 values with vek32.Dot, which does most of a search's work. " +
-				"It also allows the binary's pages up to the binary-size budget, 30.3 MiB more than the bare window's binary. On Linux 6.18 all the code and read-only data of both binaries was resident in the idle windows, because the kernel maps a file's cached pages in blocks of up to 2 MiB.",
+				"It also allows the binary's pages up to the binary-size budget, 30.3 MiB more than the bare window's binary. On Linux 6.18 the kernel maps a file's cached pages in blocks of up to 2 MiB, so a binary's resident pages grow with its size, not only with the code that runs. On 2026-12-05 the idle bare window kept 6.6 to 7.8 MiB of its 7.8 MiB binary resident. Hearth kept 16 to about 22 MiB of its 35.7 MiB once it had released the code of its start-up, and 28 MiB before that.",
 		},
 		Reference: &Reference{Label: "bare Wails window", Bench: "BenchmarkFootprint/bare", Metric: "pss-MiB"},
 	},
