@@ -93,15 +93,30 @@ func loadResults(path string) (*Results, error) {
 	if err != nil {
 		return nil, err
 	}
+	// make bench reads the same file, so the fix restores it or starts
+	// afresh.
+	fix := fmt.Sprintf("restore it with `git checkout %s`, or delete it and run make bench", path)
 	var r Results
 	if err := json.Unmarshal(data, &r); err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		return nil, fmt.Errorf("read %s: %w; %s", path, err, fix)
 	}
 	if r.Format != resultsFormat {
-		return nil, fmt.Errorf("read %s: format %d, want %d; rerun the benchmarks to rewrite it", path, r.Format, resultsFormat)
+		return nil, fmt.Errorf("read %s: format %d, want %d; %s", path, r.Format, resultsFormat, fix)
 	}
 	if r.Suites == nil {
 		r.Suites = map[string]*SuiteResult{}
+	}
+	for name, suite := range r.Suites {
+		if suite == nil {
+			return nil, fmt.Errorf("read %s: suite %s is null; %s", path, name, fix)
+		}
+		for bench, metrics := range suite.Benchmarks {
+			for metric, st := range metrics {
+				if st == nil || len(st.Samples) == 0 {
+					return nil, fmt.Errorf("read %s: %s %s of suite %s has no samples; %s", path, bench, metric, name, fix)
+				}
+			}
+		}
 	}
 	return &r, nil
 }
@@ -116,10 +131,16 @@ func (r *Results) save(path string) error {
 }
 
 // merge replaces the suites in fresh and keeps the others, so that a run
-// of some suites leaves the earlier results of the rest. It drops suites
-// that the spec no longer has and returns their names.
-func (r *Results) merge(fresh map[string]*SuiteResult, known []Suite) (dropped []string) {
+// of some suites leaves the earlier results of the rest. A suite that
+// failed does not replace earlier results without an error: their names
+// are returned as kept. It drops suites that the spec no longer has and
+// returns their names.
+func (r *Results) merge(fresh map[string]*SuiteResult, known []Suite) (kept, dropped []string) {
 	for name, s := range fresh {
+		if earlier, ok := r.Suites[name]; ok && s.Error != "" && earlier.Error == "" {
+			kept = append(kept, name)
+			continue
+		}
 		r.Suites[name] = s
 	}
 	for name := range r.Suites {
@@ -128,8 +149,9 @@ func (r *Results) merge(fresh map[string]*SuiteResult, known []Suite) (dropped [
 			dropped = append(dropped, name)
 		}
 	}
+	slices.Sort(kept)
 	slices.Sort(dropped)
-	return dropped
+	return kept, dropped
 }
 
 // lookup returns the stat of bench's metric in suite, or why there is

@@ -100,7 +100,7 @@ func TestMergeKeepsSuitesNotRun(t *testing.T) {
 	}}
 	r.Suites["retired"] = &SuiteResult{Date: testDate}
 
-	dropped := r.merge(map[string]*SuiteResult{"store": freshStore}, suites)
+	kept, dropped := r.merge(map[string]*SuiteResult{"store": freshStore}, suites)
 
 	if r.Suites["store"] != freshStore {
 		t.Error("the store suite that ran was not replaced")
@@ -116,6 +116,59 @@ func TestMergeKeepsSuitesNotRun(t *testing.T) {
 	}
 	if !slices.Equal(dropped, []string{"retired"}) {
 		t.Errorf("dropped = %q, want [retired]", dropped)
+	}
+	if len(kept) != 0 {
+		t.Errorf("kept = %q, want none: no suite failed", kept)
+	}
+}
+
+// A suite that fails keeps its earlier full results, and replaces results
+// that were already a failure, so that the doc gives the latest reason.
+func TestMergeKeepsEarlierResultsOfAFailedSuite(t *testing.T) {
+	r := testResults()
+	earlierStore := r.Suites["store"]
+	failedStore := &SuiteResult{Date: testDate.Add(time.Hour), Error: "go test exited with status 1", Benchmarks: map[string]map[string]*Stat{}}
+	failedStart := &SuiteResult{Date: testDate.Add(time.Hour), Error: "build/bin/hearth missing", Benchmarks: map[string]map[string]*Stat{}}
+
+	kept, _ := r.merge(map[string]*SuiteResult{"store": failedStore, "start": failedStart}, suites)
+
+	if r.Suites["store"] != earlierStore {
+		t.Error("the failed store suite replaced its earlier results")
+	}
+	if r.Suites["start"] != failedStart {
+		t.Error("the failed start suite did not replace its earlier failure")
+	}
+	if !slices.Equal(kept, []string{"store"}) {
+		t.Errorf("kept = %q, want [store]", kept)
+	}
+}
+
+func TestLoadResultsDamaged(t *testing.T) {
+	for _, tc := range []struct {
+		name, content, want string
+	}{
+		{"empty", "", "unexpected end of JSON input"},
+		{"another format", `{"format": 2, "suites": {}}`, "format 2, want 1"},
+		{"a null suite", `{"format": 1, "suites": {"auth": null}}`, "suite auth is null"},
+		{"a null metric", `{"format": 1, "suites": {"auth": {"benchmarks": {"BenchmarkLogin": {"sec/op": null}}}}}`, "BenchmarkLogin sec/op of suite auth has no samples"},
+		{"a metric without samples", `{"format": 1, "suites": {"auth": {"benchmarks": {"BenchmarkLogin": {"sec/op": {"median": 1}}}}}}`, "BenchmarkLogin sec/op of suite auth has no samples"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "benchmarks.json")
+			if err := os.WriteFile(path, []byte(tc.content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := loadResults(path)
+			if err == nil {
+				t.Fatal("loadResults gave no error")
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q does not say %q", err, tc.want)
+			}
+			if fix := "restore it with `git checkout " + path + "`"; !strings.Contains(err.Error(), fix) {
+				t.Errorf("error %q does not say %q", err, fix)
+			}
+		})
 	}
 }
 
