@@ -111,11 +111,11 @@ test-desktop: build
 # docs/BENCHMARKS.md. BENCH_ONLY=auth,seal runs only the named suites, and
 # the others keep their earlier results. Each suite's raw output, and the
 # chat suite's CPU profile, go to tmp/bench/.
-# A full run takes about 75 minutes on a 2-core VM, an estimate from the
-# durations in docs/BENCHMARKS.md: the 1,000,000-vector graph of the
-# recall-graph suite about 40 minutes, the chat suite about 10, the
-# recall-profile suite about 10 and the others about 15 together. The opt-in
-# suite recall-1m adds about 75 minutes and runs only when BENCH_ONLY names it.
+# A full run took 24 minutes on a 2-core VM on 2026-12-05, as the suites'
+# durations in docs/BENCHMARKS.md add up: recall-profile 8, recall-graph 6,
+# chat 5 and the others 5 together. The opt-in suite recall-1m builds graphs
+# of 1,000,000 vectors, which takes about 3 hours, and runs only when
+# BENCH_ONLY names it.
 bench: deps build $(BIN)/bare-wails
 	$(GO) run ./scripts/bench run $(if $(BENCH_ONLY),-only $(BENCH_ONLY))
 
