@@ -110,6 +110,10 @@ func cmdRun(ctx context.Context, root string, args []string, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
+	// A broken template would otherwise show only after the suites ran.
+	if _, err := renderDoc(results, docTemplate); err != nil {
+		return fmt.Errorf("render %s: %w; fix scripts/bench/BENCHMARKS.md.tmpl and check it with `go run ./scripts/bench render`, which runs no benchmark", *doc, err)
+	}
 
 	r := &runner{root: root, outDir: *dir, machine: readMachine(ctx, root), progress: stderr}
 	fresh := map[string]*SuiteResult{}

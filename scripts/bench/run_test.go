@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -202,6 +204,35 @@ func TestRunCommandUnknownSuite(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "the suites are auth, seal") {
 		t.Errorf("stderr = %q, want the list of suites", stderr.String())
+	}
+}
+
+// A template that does not render stops the run before any suite, and
+// leaves the results file as it was.
+func TestRunCommandChecksTheTemplateFirst(t *testing.T) {
+	savedSuites, savedTemplate := suites, docTemplate
+	t.Cleanup(func() { suites, docTemplate = savedSuites, savedTemplate })
+	suites = []Suite{fixtureSuite("^BenchmarkFixture$")}
+	docTemplate = "{{suite \"fixture\"}}\n{{fig \"BenchmarkFixture/n=10\"}}\n"
+
+	dir := t.TempDir()
+	out, doc := filepath.Join(dir, "benchmarks.json"), filepath.Join(dir, "BENCHMARKS.md")
+	root, err := moduleRoot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	err = cmdRun(context.Background(), root, []string{"-out", out, "-doc", doc, "-dir", dir}, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "fix scripts/bench/BENCHMARKS.md.tmpl") {
+		t.Fatalf("cmdRun with a broken template = %v, want an error that names the template", err)
+	}
+	if strings.Contains(stderr.String(), "suite fixture") {
+		t.Errorf("a suite ran before the template was checked:\n%s", stderr.String())
+	}
+	for _, path := range []string{out, doc} {
+		if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s was written: %v", path, err)
+		}
 	}
 }
 
