@@ -230,10 +230,10 @@ func statusCell(fr figureResult) string {
 
 // fig returns a benchmark's median with its spread, or "not measured".
 func (rd *renderer) fig(bench, metric string) (string, error) {
-	if err := checkBench(bench); err != nil {
+	st, err := rd.stat(bench, metric)
+	if err != nil {
 		return "", err
 	}
-	st, _ := rd.results.find(bench, metric)
 	if st == nil {
 		return string(NotMeasured), nil
 	}
@@ -242,10 +242,10 @@ func (rd *renderer) fig(bench, metric string) (string, error) {
 
 // median returns a benchmark's median alone, for prose.
 func (rd *renderer) median(bench, metric string) (string, error) {
-	if err := checkBench(bench); err != nil {
+	st, err := rd.stat(bench, metric)
+	if err != nil {
 		return "", err
 	}
-	st, _ := rd.results.find(bench, metric)
 	if st == nil {
 		return string(NotMeasured), nil
 	}
@@ -255,13 +255,14 @@ func (rd *renderer) median(bench, metric string) (string, error) {
 // ratio returns the median of one benchmark divided by another's, such as
 // "8.10×", or "not measured".
 func (rd *renderer) ratio(bench, metric, otherBench, otherMetric string) (string, error) {
-	for _, name := range []string{bench, otherBench} {
-		if err := checkBench(name); err != nil {
-			return "", err
-		}
+	a, err := rd.stat(bench, metric)
+	if err != nil {
+		return "", err
 	}
-	a, _ := rd.results.find(bench, metric)
-	b, _ := rd.results.find(otherBench, otherMetric)
+	b, err := rd.stat(otherBench, otherMetric)
+	if err != nil {
+		return "", err
+	}
 	if a == nil || b == nil || b.Median == 0 {
 		return string(NotMeasured), nil
 	}
@@ -271,10 +272,10 @@ func (rd *renderer) ratio(bench, metric, otherBench, otherMetric string) (string
 // scaled returns a benchmark's median multiplied by factor, for prose
 // that derives a figure from it, such as a cost per message.
 func (rd *renderer) scaled(bench, metric string, factor float64) (string, error) {
-	if err := checkBench(bench); err != nil {
+	st, err := rd.stat(bench, metric)
+	if err != nil {
 		return "", err
 	}
-	st, _ := rd.results.find(bench, metric)
 	if st == nil {
 		return string(NotMeasured), nil
 	}
@@ -284,11 +285,36 @@ func (rd *renderer) scaled(bench, metric string, factor float64) (string, error)
 // measured reports whether a benchmark's metric has results, for prose
 // that only makes sense with them.
 func (rd *renderer) measured(bench, metric string) (bool, error) {
+	st, err := rd.stat(bench, metric)
+	return st != nil, err
+}
+
+// stat returns the stat of a benchmark's metric, or nil when it has not
+// been measured. It is an error when no suite runs the benchmark, or when
+// a suite that ran without error measured it but not that metric: the
+// template then names the benchmark or the metric wrongly.
+func (rd *renderer) stat(bench, metric string) (*Stat, error) {
 	if err := checkBench(bench); err != nil {
-		return false, err
+		return nil, err
 	}
-	st, _ := rd.results.find(bench, metric)
-	return st != nil, nil
+	if st, _ := rd.results.find(bench, metric); st != nil {
+		return st, nil
+	}
+	return nil, rd.checkMetric(bench, metric)
+}
+
+// checkMetric returns an error when a suite that ran without error
+// measured bench but not metric.
+func (rd *renderer) checkMetric(bench, metric string) error {
+	for _, name := range slices.Sorted(maps.Keys(rd.results.Suites)) {
+		s := rd.results.Suites[name]
+		metrics, ok := s.Benchmarks[bench]
+		if !ok || s.Error != "" {
+			continue
+		}
+		return fmt.Errorf("%s in suite %s reports %s, not %s: fix the metric's name in the template", bench, name, strings.Join(slices.Sorted(maps.Keys(metrics)), ", "), metric)
+	}
+	return nil
 }
 
 // status returns the status of the figure with id.
@@ -317,8 +343,10 @@ type column struct {
 // row uses it and its label adds the extra part.
 func (rd *renderer) curve(rowHeader, pattern string, cols ...column) (string, error) {
 	rows := expandBraces(pattern)
-	if err := checkBench(rows[0].name); err != nil {
-		return "", err
+	for _, row := range rows {
+		if err := checkBench(row.name); err != nil {
+			return "", err
+		}
 	}
 
 	var b strings.Builder
@@ -330,17 +358,26 @@ func (rd *renderer) curve(rowHeader, pattern string, cols ...column) (string, er
 	b.WriteString(strings.Repeat("|---", len(cols)))
 	b.WriteString("|\n")
 
+	// A column may not apply to every row, such as a build time to the
+	// exact scan, but a column with no figure in any measured row names
+	// its metric wrongly.
+	columnFilled := make([]bool, len(cols))
+	columnError := make([]error, len(cols))
 	for _, row := range rows {
 		var cells []string
 		extra := ""
-		for _, c := range cols {
+		for i, c := range cols {
 			st, more := rd.findPrefixed(row.name, c.Suffix, c.Metric)
 			if more != "" {
 				extra = more
 			}
 			if st == nil {
+				if columnError[i] == nil {
+					columnError[i] = rd.checkMetric(row.name+c.Suffix, c.Metric)
+				}
 				cells = append(cells, string(NotMeasured))
 			} else {
+				columnFilled[i] = true
 				cells = append(cells, formatStat(st, c.Metric))
 			}
 		}
@@ -349,6 +386,11 @@ func (rd *renderer) curve(rowHeader, pattern string, cols ...column) (string, er
 			label += " (" + groupNumbers(extra) + ")"
 		}
 		fmt.Fprintf(&b, "| %s | %s |\n", label, strings.Join(cells, " | "))
+	}
+	for i := range cols {
+		if !columnFilled[i] && columnError[i] != nil {
+			return "", columnError[i]
+		}
 	}
 	return strings.TrimSuffix(b.String(), "\n"), nil
 }

@@ -139,10 +139,42 @@ func TestRenderRejectsUnknownNames(t *testing.T) {
 		`{{suite "nosuch"}}`,
 		`{{figures "nosuch"}}`,
 		`{{profile "auth"}}`,
+		// Metrics that the measured benchmarks do not report.
+		`{{fig "BenchmarkThreadsList10k" "ns/op"}}`,
+		`{{median "BenchmarkThreadsList10k" "p50-ms"}}`,
+		`{{scaled "BenchmarkThreadsList10k" "ns/op" 2}}`,
+		`{{measured "BenchmarkThreadsList10k" "ns/op"}}`,
+		`{{ratio "BenchmarkAppendMessage8Writers" "msgs/s" "BenchmarkAppendFsyncEach8Writers" "msg/s"}}`,
+		`{{curve "Messages" "BenchmarkStoreScale/messages={10000,1000000}" (col "List" "/ListThreads" "ns/op")}}`,
 	} {
 		if _, err := renderDoc(testResults(), text); err == nil {
 			t.Errorf("%s rendered, want an error", text)
 		}
+	}
+}
+
+// A curve's column may apply to only some rows, and a suite that failed
+// leaves its figures not measured without an error.
+func TestRenderColumnForSomeRows(t *testing.T) {
+	r := testResults()
+	r.Suites["recall-graph"] = &SuiteResult{Date: testDate, Machine: testMachine, Benchmarks: map[string]map[string]*Stat{
+		"BenchmarkRecallCompare/n=100000/exact": {"p50-µs": stat(11900, 11800, 12000)},
+		"BenchmarkRecallCompare/n=100000/hnsw":  {"p50-µs": stat(458, 454, 464), "build-s": stat(120, 118, 121)},
+	}}
+	r.Suites["start"].Benchmarks["BenchmarkDesktopStart/app"] = map[string]*Stat{"sec/op": stat(0.3, 0.31, 0.32)}
+
+	lines := renderLines(t, r, `{{curve "Index" "BenchmarkRecallCompare/n=100000/{exact,hnsw}" (col "p50" "" "p50-µs") (col "Build" "" "build-s")}}
+{{fig "BenchmarkDesktopStart/app" "rss-MiB"}}`)
+
+	want := []string{
+		"| Index | p50 | Build |",
+		"|---|---|---|",
+		"| exact | 11.9 ms (range 11.8–12.0) | not measured |",
+		"| hnsw | 458 µs (range 454–464) | 120 s (range 118–121) |",
+		"not measured",
+	}
+	if !slices.Equal(lines, want) {
+		t.Errorf("render =\n%s\nwant\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
 	}
 }
 
