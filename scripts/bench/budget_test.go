@@ -71,6 +71,8 @@ func TestBudgetEvaluate(t *testing.T) {
 		{"at least, above", atLeast(2000), 4700, nil, Met},
 		{"at least, below", atLeast(2000), 1900, nil, Missed},
 		{"between, inside", between(0.1, 0.5), 0.3, nil, Met},
+		{"between, at the lower bound", between(0.1, 0.5), 0.1, nil, Met},
+		{"between, at the upper bound", between(0.1, 0.5), 0.5, nil, Met},
 		{"between, below", between(0.1, 0.5), 0.0418, nil, Missed},
 		{"between, above", between(0.1, 0.5), 0.6, nil, Missed},
 		{"reference plus, within", atMostReferencePlus(0.1), 0.5, ref(0.438), Met},

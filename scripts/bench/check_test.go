@@ -119,3 +119,23 @@ func TestCheckCommandExitStatus(t *testing.T) {
 		}
 	}
 }
+
+// A figure not measured counts as a miss under -strict, even with no
+// budget missed.
+func TestCheckCommandStrictNotMeasured(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "benchmarks.json")
+	empty := &Results{Format: resultsFormat, Suites: map[string]*SuiteResult{}}
+	if err := empty.save(path); err != nil {
+		t.Fatal(err)
+	}
+	var stdout bytes.Buffer
+	if got := run(context.Background(), []string{"check", "-strict", "-results", path}, &stdout, io.Discard); got != 1 {
+		t.Errorf("bench check -strict with nothing measured exited with %d, want 1", got)
+	}
+	if !strings.Contains(stdout.String(), "not measured  start.desktop") {
+		t.Errorf("bench check printed\n%s\nwant start.desktop as not measured", stdout.String())
+	}
+	if got := run(context.Background(), []string{"check", "-results", path}, io.Discard, io.Discard); got != 0 {
+		t.Errorf("bench check without -strict exited with %d, want 0", got)
+	}
+}
