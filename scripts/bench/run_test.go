@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -233,6 +234,39 @@ func TestRunCommandChecksTheTemplateFirst(t *testing.T) {
 		if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("%s was written: %v", path, err)
 		}
+	}
+}
+
+// A damaged results file stops the run before any suite, and stays as it
+// was.
+func TestRunCommandStopsOnDamagedResults(t *testing.T) {
+	savedSuites := suites
+	t.Cleanup(func() { suites = savedSuites })
+	suites = []Suite{fixtureSuite("^BenchmarkFixture$")}
+
+	dir := t.TempDir()
+	out, doc := filepath.Join(dir, "benchmarks.json"), filepath.Join(dir, "BENCHMARKS.md")
+	damaged := []byte(`{"format": 1, "suites": {"fixture": null}}`)
+	if err := os.WriteFile(out, damaged, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	root, err := moduleRoot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	err = cmdRun(context.Background(), root, []string{"-out", out, "-doc", doc, "-dir", dir}, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "suite fixture is null") {
+		t.Fatalf("cmdRun with a damaged results file = %v, want an error that says what is damaged", err)
+	}
+	if strings.Contains(stderr.String(), "suite fixture") {
+		t.Errorf("a suite ran with a damaged results file:\n%s", stderr.String())
+	}
+	if got, err := os.ReadFile(out); err != nil || !bytes.Equal(got, damaged) {
+		t.Errorf("the results file changed to %q (%v)", got, err)
+	}
+	if _, err := os.Stat(doc); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("%s was written: %v", doc, err)
 	}
 }
 
