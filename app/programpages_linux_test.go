@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"syscall"
 	"testing"
 	"unsafe"
 
@@ -33,6 +34,12 @@ func TestReadOnlySegmentsOfThisProgram(t *testing.T) {
 	ranges, err := readOnlySegments("/proc/self/exe")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if testProgramIsPIE(t) {
+		if len(ranges) != 0 {
+			t.Fatalf("a position-independent test program gave segments %+v, want none", ranges)
+		}
+		return
 	}
 	inRanges := func(addr uintptr) bool {
 		for _, r := range ranges {
@@ -79,7 +86,10 @@ func TestReleaseProgramPages(t *testing.T) {
 	}
 	after := residentKiB(t, "/proc/self/exe")
 	t.Logf("the program's resident pages went from %d to %d KiB", before, after)
-	if after > before/2 {
+	switch {
+	case testProgramIsPIE(t) && after < before/2:
+		t.Fatalf("the program's resident pages went from %d to %d KiB, want no release in a position-independent program", before, after)
+	case !testProgramIsPIE(t) && after > before/2:
 		t.Fatalf("%d of the program's %d resident KiB stay after the release, want at most half", after, before)
 	}
 	if string(releaseMarker) != "changed!!" {
@@ -87,6 +97,95 @@ func TestReleaseProgramPages(t *testing.T) {
 	}
 	env.createThread(token)
 }
+
+// testProgramIsPIE reports whether the test program was built as a
+// position-independent executable, as with go test -buildmode=pie.
+func testProgramIsPIE(t *testing.T) bool {
+	t.Helper()
+	f, err := elf.Open("/proc/self/exe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	return f.Type == elf.ET_DYN
+}
+
+// breakpointTarget is never called. A test writes into its code as a
+// debugger writes a breakpoint.
+//
+//go:noinline
+func breakpointTarget() int { return 7 }
+
+// A write into the program's code, such as a debugger's breakpoint set
+// before start-up, survives the release.
+func TestReleaseProgramPagesKeepsBreakpoints(t *testing.T) {
+	code := int64(reflect.ValueOf(breakpointTarget).Pointer())
+	mem, err := os.OpenFile("/proc/self/mem", os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mem.Close()
+	readCode := func() byte {
+		b := make([]byte, 1)
+		if _, err := mem.ReadAt(b, code); err != nil {
+			t.Fatal(err)
+		}
+		return b[0]
+	}
+	original := readCode()
+	const trap = 0xCC
+	if _, err := mem.WriteAt([]byte{trap}, code); err != nil {
+		t.Fatalf("write a breakpoint through /proc/self/mem: %v", err)
+	}
+	defer mem.WriteAt([]byte{original}, code)
+
+	if err := ReleaseProgramPages(); err != nil {
+		t.Fatal(err)
+	}
+	if got := readCode(); got != trap {
+		t.Fatalf("the code at %#x reads %#x after the release, want the breakpoint %#x", code, got, trap)
+	}
+}
+
+// unwrittenPages leaves out a page of a private map that was written to,
+// and keeps the pages around it, read or never touched.
+func TestUnwrittenPagesSkipsWrittenPages(t *testing.T) {
+	page := os.Getpagesize()
+	path := filepath.Join(t.TempDir(), "mapped")
+	if err := os.WriteFile(path, bytes.Repeat([]byte{'h'}, 4*page), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	data, err := syscall.Mmap(int(f.Fd()), 0, 4*page, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Munmap(data)
+	readSum += data[0]
+	data[2*page] = 'w'
+
+	pagemap, err := os.Open("/proc/self/pagemap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pagemap.Close()
+	start := uintptr(unsafe.Pointer(&data[0]))
+	spans, err := unwrittenPages(pagemap, addressRange{start: start, end: start + uintptr(4*page)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []addressRange{{start, start + uintptr(2*page)}, {start + uintptr(3*page), start + uintptr(4*page)}}
+	if !reflect.DeepEqual(spans, want) {
+		t.Fatalf("spans %+v, want %+v: every page but the third", spans, want)
+	}
+}
+
+// readSum keeps a test's read of a mapped page from being compiled away.
+var readSum byte
 
 // writeELF writes a small 64-bit ELF file of type typ, with one read-only
 // loadable segment and, if dynamic is not empty, a dynamic section.
