@@ -37,7 +37,7 @@ func ReleaseProgramPages() error {
 		for _, span := range spans {
 			_, _, errno := syscall.Syscall(syscall.SYS_MADVISE, span.start, span.end-span.start, syscall.MADV_DONTNEED)
 			if errno != 0 {
-				return fmt.Errorf("release the program's pages at %#x: %w", span.start, errno)
+				return fmt.Errorf("releasing the program's pages at %#x failed: %w", span.start, errno)
 			}
 		}
 	}
@@ -57,7 +57,7 @@ func unwrittenPages(pagemap io.ReaderAt, r addressRange) ([]addressRange, error)
 	count := int((r.end - r.start) / page)
 	entries := make([]byte, 8*count)
 	if _, err := pagemap.ReadAt(entries, int64(r.start/page*8)); err != nil {
-		return nil, fmt.Errorf("read the page map at %#x: %w", r.start, err)
+		return nil, fmt.Errorf("reading the page map at %#x failed: %w", r.start, err)
 	}
 
 	var spans []addressRange

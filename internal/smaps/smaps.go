@@ -21,7 +21,7 @@ type Mapping struct {
 	Start, End uintptr
 	// Perms is the map's protection and sharing, such as "r-xp".
 	Perms string
-	// Device and Inode name the mapped file; both are 0 for anonymous memory.
+	// Device and Inode name the mapped file. Both are 0 for anonymous memory.
 	Device uint64
 	Inode  uint64
 	// Path is the mapped file's path when the map was made, or a name such
@@ -68,7 +68,7 @@ func parse(r io.Reader) ([]Mapping, error) {
 			continue
 		}
 		if len(mappings) == 0 {
-			return nil, fmt.Errorf("smaps line %q comes before any map", line)
+			return nil, fmt.Errorf("invalid smaps line %q: it comes before any map", line)
 		}
 		m := &mappings[len(mappings)-1]
 		var err error
@@ -79,7 +79,7 @@ func parse(r io.Reader) ([]Mapping, error) {
 			m.AnonymousKiB, err = parseKiB(value)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("smaps line %q: %w", line, err)
+			return nil, fmt.Errorf("invalid smaps line %q: %w", line, err)
 		}
 	}
 	if err := scanner.Err(); err != nil {
@@ -92,7 +92,7 @@ func parse(r io.Reader) ([]Mapping, error) {
 // after the inode, so it keeps any spaces it has.
 func parseHeader(line string) (Mapping, error) {
 	bad := func(reason string) (Mapping, error) {
-		return Mapping{}, fmt.Errorf("smaps map line %q: %s", line, reason)
+		return Mapping{}, fmt.Errorf("invalid smaps map line %q: %s", line, reason)
 	}
 	fields := strings.Fields(line)
 	if len(fields) < 5 {

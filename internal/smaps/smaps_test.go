@@ -40,8 +40,11 @@ func TestParse(t *testing.T) {
 			t.Errorf("map %d:\n got %+v\nwant %+v", i, mappings[i], want[i])
 		}
 	}
-	if mappings[0].Writable() || !mappings[1].Writable() {
-		t.Errorf("Writable is %v for %q and %v for %q", mappings[0].Writable(), mappings[0].Perms, mappings[1].Writable(), mappings[1].Perms)
+	if mappings[0].Writable() {
+		t.Errorf("Writable is true for %q, want false", mappings[0].Perms)
+	}
+	if !mappings[1].Writable() {
+		t.Errorf("Writable is false for %q, want true", mappings[1].Perms)
 	}
 }
 
@@ -90,7 +93,7 @@ func TestReadFindsTheProgramFile(t *testing.T) {
 	}
 }
 
-func TestMappedResidentKiBOfAFileNotMapped(t *testing.T) {
+func TestMappedResidentKiBUnmappedFile(t *testing.T) {
 	if kib, err := MappedResidentKiB("/proc/self/smaps"); err == nil {
 		t.Fatalf("MappedResidentKiB of a file that is not mapped = %d, want an error", kib)
 	}

@@ -135,9 +135,9 @@ func cmdRun(ctx context.Context, root string, args []string, stderr io.Writer) e
 		fmt.Fprintf(stderr, "bench: suite %s finished in %s\n", s.Name, formatElapsed(res.ElapsedSeconds))
 	}
 
-	kept, dropped := results.merge(fresh, suites)
-	if len(kept) > 0 {
-		fmt.Fprintf(stderr, "bench: kept the earlier results of the suites that failed: %s\n", strings.Join(kept, ", "))
+	keptEarlier, dropped := results.merge(fresh, suites)
+	if len(keptEarlier) > 0 {
+		fmt.Fprintf(stderr, "bench: kept the earlier results of the suites that failed: %s\n", strings.Join(keptEarlier, ", "))
 	}
 	if len(dropped) > 0 {
 		fmt.Fprintf(stderr, "bench: dropped the results of suites that spec.go no longer has: %s\n", strings.Join(dropped, ", "))

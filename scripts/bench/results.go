@@ -132,13 +132,13 @@ func (r *Results) save(path string) error {
 
 // merge replaces the suites in fresh and keeps the others, so that a run
 // of some suites leaves the earlier results of the rest. A suite that
-// failed does not replace earlier results without an error: their names
-// are returned as kept. It drops suites that the spec no longer has and
-// returns their names.
-func (r *Results) merge(fresh map[string]*SuiteResult, known []Suite) (kept, dropped []string) {
+// failed does not replace earlier results without an error, and its name
+// is returned in keptEarlier. Suites that the spec no longer has are
+// dropped, and their names returned in dropped.
+func (r *Results) merge(fresh map[string]*SuiteResult, known []Suite) (keptEarlier, dropped []string) {
 	for name, s := range fresh {
 		if earlier, ok := r.Suites[name]; ok && s.Error != "" && earlier.Error == "" {
-			kept = append(kept, name)
+			keptEarlier = append(keptEarlier, name)
 			continue
 		}
 		r.Suites[name] = s
@@ -149,9 +149,9 @@ func (r *Results) merge(fresh map[string]*SuiteResult, known []Suite) (kept, dro
 			dropped = append(dropped, name)
 		}
 	}
-	slices.Sort(kept)
+	slices.Sort(keptEarlier)
 	slices.Sort(dropped)
-	return kept, dropped
+	return keptEarlier, dropped
 }
 
 // lookup returns the stat of bench's metric in suite, or why there is

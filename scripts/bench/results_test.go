@@ -100,7 +100,7 @@ func TestMergeKeepsSuitesNotRun(t *testing.T) {
 	}}
 	r.Suites["retired"] = &SuiteResult{Date: testDate}
 
-	kept, dropped := r.merge(map[string]*SuiteResult{"store": freshStore}, suites)
+	keptEarlier, dropped := r.merge(map[string]*SuiteResult{"store": freshStore}, suites)
 
 	if r.Suites["store"] != freshStore {
 		t.Error("the store suite that ran was not replaced")
@@ -117,20 +117,20 @@ func TestMergeKeepsSuitesNotRun(t *testing.T) {
 	if !slices.Equal(dropped, []string{"retired"}) {
 		t.Errorf("dropped = %q, want [retired]", dropped)
 	}
-	if len(kept) != 0 {
-		t.Errorf("kept = %q, want none: no suite failed", kept)
+	if len(keptEarlier) != 0 {
+		t.Errorf("keptEarlier = %q, want none: no suite failed", keptEarlier)
 	}
 }
 
 // A suite that fails keeps its earlier full results, and replaces results
 // that were already a failure, so that the doc gives the latest reason.
-func TestMergeKeepsEarlierResultsOfAFailedSuite(t *testing.T) {
+func TestMergeKeepsResultsOnFailure(t *testing.T) {
 	r := testResults()
 	earlierStore := r.Suites["store"]
 	failedStore := &SuiteResult{Date: testDate.Add(time.Hour), Error: "go test exited with status 1", Benchmarks: map[string]map[string]*Stat{}}
 	failedStart := &SuiteResult{Date: testDate.Add(time.Hour), Error: "build/bin/hearth missing", Benchmarks: map[string]map[string]*Stat{}}
 
-	kept, _ := r.merge(map[string]*SuiteResult{"store": failedStore, "start": failedStart}, suites)
+	keptEarlier, _ := r.merge(map[string]*SuiteResult{"store": failedStore, "start": failedStart}, suites)
 
 	if r.Suites["store"] != earlierStore {
 		t.Error("the failed store suite replaced its earlier results")
@@ -138,8 +138,8 @@ func TestMergeKeepsEarlierResultsOfAFailedSuite(t *testing.T) {
 	if r.Suites["start"] != failedStart {
 		t.Error("the failed start suite did not replace its earlier failure")
 	}
-	if !slices.Equal(kept, []string{"store"}) {
-		t.Errorf("kept = %q, want [store]", kept)
+	if !slices.Equal(keptEarlier, []string{"store"}) {
+		t.Errorf("keptEarlier = %q, want [store]", keptEarlier)
 	}
 }
 

@@ -208,27 +208,45 @@ func TestRunCommandUnknownSuite(t *testing.T) {
 	}
 }
 
-// A template that does not render stops the run before any suite, and
-// leaves the results file as it was.
-func TestRunCommandChecksTheTemplateFirst(t *testing.T) {
-	savedSuites, savedTemplate := suites, docTemplate
-	t.Cleanup(func() { suites, docTemplate = savedSuites, savedTemplate })
+// runFixtureSuite runs the run command on a spec of one fixture suite,
+// with results, if not nil, as the earlier results file. It returns the
+// paths of the results file and the doc, what the command wrote to stderr,
+// and its error.
+func runFixtureSuite(t *testing.T, results []byte) (out, doc, stderr string, err error) {
+	t.Helper()
+	savedSuites := suites
+	t.Cleanup(func() { suites = savedSuites })
 	suites = []Suite{fixtureSuite("^BenchmarkFixture$")}
-	docTemplate = "{{suite \"fixture\"}}\n{{fig \"BenchmarkFixture/n=10\"}}\n"
 
 	dir := t.TempDir()
-	out, doc := filepath.Join(dir, "benchmarks.json"), filepath.Join(dir, "BENCHMARKS.md")
+	out, doc = filepath.Join(dir, "benchmarks.json"), filepath.Join(dir, "BENCHMARKS.md")
+	if results != nil {
+		if err := os.WriteFile(out, results, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	root, err := moduleRoot(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr strings.Builder
-	err = cmdRun(context.Background(), root, []string{"-out", out, "-doc", doc, "-dir", dir}, &stderr)
+	var output strings.Builder
+	err = cmdRun(context.Background(), root, []string{"-out", out, "-doc", doc, "-dir", dir}, &output)
+	return out, doc, output.String(), err
+}
+
+// A template that does not render stops the run before any suite, and
+// leaves the results file as it was.
+func TestRunCommandChecksTheTemplateFirst(t *testing.T) {
+	savedTemplate := docTemplate
+	t.Cleanup(func() { docTemplate = savedTemplate })
+	docTemplate = "{{suite \"fixture\"}}\n{{fig \"BenchmarkFixture/n=10\"}}\n"
+
+	out, doc, stderr, err := runFixtureSuite(t, nil)
 	if err == nil || !strings.Contains(err.Error(), "fix scripts/bench/BENCHMARKS.md.tmpl") {
 		t.Fatalf("cmdRun with a broken template = %v, want an error that names the template", err)
 	}
-	if strings.Contains(stderr.String(), "suite fixture") {
-		t.Errorf("a suite ran before the template was checked:\n%s", stderr.String())
+	if strings.Contains(stderr, "suite fixture") {
+		t.Errorf("a suite ran before the template was checked:\n%s", stderr)
 	}
 	for _, path := range []string{out, doc} {
 		if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
@@ -240,27 +258,14 @@ func TestRunCommandChecksTheTemplateFirst(t *testing.T) {
 // A damaged results file stops the run before any suite, and stays as it
 // was.
 func TestRunCommandStopsOnDamagedResults(t *testing.T) {
-	savedSuites := suites
-	t.Cleanup(func() { suites = savedSuites })
-	suites = []Suite{fixtureSuite("^BenchmarkFixture$")}
-
-	dir := t.TempDir()
-	out, doc := filepath.Join(dir, "benchmarks.json"), filepath.Join(dir, "BENCHMARKS.md")
 	damaged := []byte(`{"format": 1, "suites": {"fixture": null}}`)
-	if err := os.WriteFile(out, damaged, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	root, err := moduleRoot(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	err = cmdRun(context.Background(), root, []string{"-out", out, "-doc", doc, "-dir", dir}, &stderr)
+
+	out, doc, stderr, err := runFixtureSuite(t, damaged)
 	if err == nil || !strings.Contains(err.Error(), "suite fixture is null") {
 		t.Fatalf("cmdRun with a damaged results file = %v, want an error that says what is damaged", err)
 	}
-	if strings.Contains(stderr.String(), "suite fixture") {
-		t.Errorf("a suite ran with a damaged results file:\n%s", stderr.String())
+	if strings.Contains(stderr, "suite fixture") {
+		t.Errorf("a suite ran with a damaged results file:\n%s", stderr)
 	}
 	if got, err := os.ReadFile(out); err != nil || !bytes.Equal(got, damaged) {
 		t.Errorf("the results file changed to %q (%v)", got, err)
